@@ -1,0 +1,100 @@
+// Command beianscan runs the backend of the "upload filing materials" step of ICP filing.
+// With no configuration it runs the embedded default (in-process Redis, blobs under
+// ./data) and prints the URL to open; see the README for production.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/beianscan/beianscan/internal/server"
+)
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	cfg, err := configFrom(os.Args[1:], os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "beianscan:", err)
+		os.Exit(2)
+	}
+	cfg.Logger = log
+	m, err := server.Open(cfg)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		os.Exit(1)
+	}
+	fmt.Printf("beianscan is running: open %s in a browser\n", m.URL)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	<-ctx.Done()
+	stop()
+	log.Info("shutting down")
+	m.Close()
+}
+
+// configFrom reads BEIANSCAN_* variables, then flags of the same meaning, which win.
+func configFrom(args []string, getenv func(string) string) (server.Config, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs := flag.NewFlagSet("beianscan", flag.ContinueOnError)
+	addr := fs.String("addr", env("BEIANSCAN_ADDR", ":8080"), "listen address (BEIANSCAN_ADDR)")
+	publicURL := fs.String("public-url", env("BEIANSCAN_PUBLIC_URL", ""), "base of scan_url in the QR code (BEIANSCAN_PUBLIC_URL; default http://localhost:8080)")
+	redisURL := fs.String("redis-url", env("BEIANSCAN_REDIS_URL", ""), "redis:// URL; empty: embedded miniredis (BEIANSCAN_REDIS_URL)")
+	dataDir := fs.String("data-dir", env("BEIANSCAN_DATA_DIR", "./data"), "blob storage folder (BEIANSCAN_DATA_DIR)")
+	operatorKey := fs.String("operator-key", env("BEIANSCAN_OPERATOR_KEY", ""), "key of the review-result endpoint; empty disables it (BEIANSCAN_OPERATOR_KEY)")
+	pairingTTL := fs.String("pairing-ttl", env("BEIANSCAN_PAIRING_TTL", "5m"), "how long an unclaimed QR stays claimable (BEIANSCAN_PAIRING_TTL)")
+	phoneTTL := fs.String("phone-token-ttl", env("BEIANSCAN_PHONE_TOKEN_TTL", "30m"), "phone token life (BEIANSCAN_PHONE_TOKEN_TTL)")
+	desktopTTL := fs.String("desktop-token-ttl", env("BEIANSCAN_DESKTOP_TOKEN_TTL", "72h"), "desktop token life (BEIANSCAN_DESKTOP_TOKEN_TTL)")
+	minApp := fs.String("min-app-version", env("BEIANSCAN_MIN_APP_VERSION", "3.16.0"), "oldest app version that may pair (BEIANSCAN_MIN_APP_VERSION)")
+	provinces := fs.String("app-provinces", env("BEIANSCAN_APP_PROVINCES", "CN-GD,CN-CQ,CN-LN,CN-AH,CN-FJ"), "provinces with app verification (BEIANSCAN_APP_PROVINCES)")
+	origins := fs.String("allowed-origins", env("BEIANSCAN_ALLOWED_ORIGINS", ""), "websocket origins, comma separated; empty: the request's own host (BEIANSCAN_ALLOWED_ORIGINS)")
+	guesses := fs.String("claim-guess-limit", env("BEIANSCAN_CLAIM_GUESS_LIMIT", "20"), "unmatched claims per IP per 10 minutes; 0 turns it off (BEIANSCAN_CLAIM_GUESS_LIMIT)")
+	if err := fs.Parse(args); err != nil {
+		return server.Config{}, err
+	}
+	cfg := server.Config{
+		Addr: *addr, PublicURL: *publicURL, RedisURL: *redisURL, DataDir: *dataDir,
+		// The secret is read from the environment only: a flag would show in ps.
+		JWTSecret: getenv("BEIANSCAN_JWT_SECRET"), OperatorKey: *operatorKey,
+		MinAppVersion: *minApp, AppProvinces: list(*provinces), AllowedOrigins: list(*origins),
+	}
+	var err error
+	for _, d := range []struct {
+		name string
+		raw  string
+		dst  *time.Duration
+	}{
+		{"BEIANSCAN_PAIRING_TTL", *pairingTTL, &cfg.PairingTTL},
+		{"BEIANSCAN_PHONE_TOKEN_TTL", *phoneTTL, &cfg.PhoneTokenTTL},
+		{"BEIANSCAN_DESKTOP_TOKEN_TTL", *desktopTTL, &cfg.DesktopTokenTTL},
+	} {
+		if *d.dst, err = time.ParseDuration(d.raw); err != nil || *d.dst <= 0 {
+			return cfg, fmt.Errorf("%s: %q is not a positive Go duration such as 5m", d.name, d.raw)
+		}
+	}
+	if cfg.ClaimGuessLimit, err = strconv.Atoi(*guesses); err != nil || cfg.ClaimGuessLimit < 0 {
+		return cfg, fmt.Errorf("BEIANSCAN_CLAIM_GUESS_LIMIT: %q is not a whole number >= 0", *guesses)
+	}
+	return cfg, nil
+}
+
+func list(s string) []string {
+	out := []string{}
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,300 @@
+package deploy
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+const (
+	composeFile = "../docker-compose.yml"
+	dockerfile  = "../Dockerfile"
+	nginxConf   = "nginx.conf"
+	testSecret  = "test-secret-0123456789abcdef0123456789"
+)
+
+var instances = []string{"beianscan1", "beianscan2"}
+
+// loadProject loads the compose file as `docker compose` would, with env as the whole
+// environment (not the test process's, so the result does not depend on who runs it).
+func loadProject(t *testing.T, env ...string) (*types.Project, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	abs, err := filepath.Abs(composeFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := cli.NewProjectOptions([]string{abs},
+		cli.WithWorkingDirectory(filepath.Dir(abs)),
+		cli.WithEnv(env),
+		cli.WithName("beianscan"),
+	)
+	if err != nil {
+		t.Fatalf("NewProjectOptions: %v", err)
+	}
+	return cli.ProjectFromOptions(ctx, opts)
+}
+
+func mustLoad(t *testing.T, env ...string) *types.Project {
+	t.Helper()
+	p, err := loadProject(t, env...)
+	if err != nil {
+		t.Fatalf("loading %s: %v", composeFile, err)
+	}
+	return p
+}
+
+func service(t *testing.T, p *types.Project, name string) types.ServiceConfig {
+	t.Helper()
+	s, err := p.GetService(name)
+	if err != nil {
+		t.Fatalf("service %s: %v", name, err)
+	}
+	return s
+}
+
+func env(s types.ServiceConfig, key string) string {
+	v, ok := s.Environment[key]
+	if !ok || v == nil {
+		return ""
+	}
+	return *v
+}
+
+func TestRedis(t *testing.T) {
+	p := mustLoad(t, "BEIANSCAN_JWT_SECRET="+testSecret)
+	r := service(t, p, "redis")
+	if !strings.HasPrefix(r.Image, "redis:7") {
+		t.Errorf("redis image = %q, want redis:7*", r.Image)
+	}
+	cmd := strings.Join(r.Command, " ")
+	for _, want := range []string{"redis-server", "--appendonly yes", "--appendfsync everysec"} {
+		if !strings.Contains(cmd, want) {
+			t.Errorf("redis command %q lacks %q", cmd, want)
+		}
+	}
+	if !hasVolumeAt(r, "/data") {
+		t.Errorf("redis keeps /data in no named volume: %+v", r.Volumes)
+	}
+	if r.HealthCheck == nil || !strings.Contains(strings.Join(r.HealthCheck.Test, " "), "redis-cli ping") {
+		t.Errorf("redis healthcheck = %+v, want redis-cli ping", r.HealthCheck)
+	}
+}
+
+func TestInstances(t *testing.T) {
+	p := mustLoad(t, "BEIANSCAN_JWT_SECRET="+testSecret)
+	first := service(t, p, instances[0])
+	for _, name := range instances {
+		t.Run(name, func(t *testing.T) {
+			s := service(t, p, name)
+			if s.Build == nil {
+				t.Fatal("not built from the repository")
+			}
+			if s.Build.Context != first.Build.Context || s.Build.Dockerfile != first.Build.Dockerfile || s.Image != first.Image {
+				t.Errorf("build %+v image %q differ from %s's %+v %q", s.Build, s.Image, instances[0], first.Build, first.Image)
+			}
+			if ctx, _ := filepath.Abs(".."); filepath.Clean(s.Build.Context) != ctx {
+				t.Errorf("build context = %q, want the repository root %q", s.Build.Context, ctx)
+			}
+			for key, want := range map[string]string{
+				"BEIANSCAN_JWT_SECRET": testSecret,
+				"BEIANSCAN_REDIS_URL":  "redis://redis:6379/0",
+				"BEIANSCAN_ADDR":       ":8080",
+				"BEIANSCAN_DATA_DIR":   "/data",
+				// Defaults when the operator sets nothing.
+				"BEIANSCAN_PUBLIC_URL":      "http://localhost:8080",
+				"BEIANSCAN_ALLOWED_ORIGINS": "http://localhost:8080",
+			} {
+				if got := env(s, key); got != want {
+					t.Errorf("%s = %q, want %q", key, got, want)
+				}
+			}
+			if _, ok := s.Environment["BEIANSCAN_OPERATOR_KEY"]; !ok {
+				t.Error("BEIANSCAN_OPERATOR_KEY is not passed through")
+			}
+			dataDir := env(s, "BEIANSCAN_DATA_DIR")
+			if !slices.ContainsFunc(s.Volumes, func(v types.ServiceVolumeConfig) bool {
+				return v.Type == types.VolumeTypeVolume && v.Source == "blobs" && v.Target == dataDir
+			}) {
+				t.Errorf("volume blobs is not mounted at %s: %+v", dataDir, s.Volumes)
+			}
+			if d, ok := s.DependsOn["redis"]; !ok || d.Condition != types.ServiceConditionHealthy {
+				t.Errorf("depends_on redis = %+v, want service_healthy", s.DependsOn)
+			}
+			if len(s.Ports) != 0 {
+				t.Errorf("instance publishes ports %+v; only nginx should", s.Ports)
+			}
+		})
+	}
+	if _, ok := p.Volumes["blobs"]; !ok {
+		t.Error("named volume blobs is not declared")
+	}
+}
+
+// TestInstancesFollowPublicURL checks that the allowed origin follows the public URL, so a
+// deployment on a real domain does not refuse its own page's websocket.
+func TestInstancesFollowPublicURL(t *testing.T) {
+	const url = "https://beian.example.com"
+	p := mustLoad(t, "BEIANSCAN_JWT_SECRET="+testSecret, "BEIANSCAN_PUBLIC_URL="+url, "BEIANSCAN_OPERATOR_KEY=op")
+	for _, name := range instances {
+		s := service(t, p, name)
+		for key, want := range map[string]string{
+			"BEIANSCAN_PUBLIC_URL": url, "BEIANSCAN_ALLOWED_ORIGINS": url, "BEIANSCAN_OPERATOR_KEY": "op",
+		} {
+			if got := env(s, key); got != want {
+				t.Errorf("%s: %s = %q, want %q", name, key, got, want)
+			}
+		}
+	}
+}
+
+func TestSecretRequired(t *testing.T) {
+	tests := []struct {
+		name string
+		env  []string
+	}{
+		{"unset", nil},
+		{"empty", []string{"BEIANSCAN_JWT_SECRET="}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadProject(t, tt.env...)
+			if err == nil {
+				t.Fatal("the project loaded without a signing secret")
+			}
+			if !strings.Contains(err.Error(), "set a shared secret") {
+				t.Errorf("error %q does not carry the compose file's message", err)
+			}
+		})
+	}
+}
+
+func TestNginx(t *testing.T) {
+	p := mustLoad(t, "BEIANSCAN_JWT_SECRET="+testSecret)
+	n := service(t, p, "nginx")
+	if !strings.HasPrefix(n.Image, "nginx:") {
+		t.Errorf("nginx image = %q", n.Image)
+	}
+	if !slices.ContainsFunc(n.Ports, func(pc types.ServicePortConfig) bool {
+		return pc.Published == "8080" && pc.Target == 80
+	}) {
+		t.Errorf("nginx ports = %+v, want 8080:80", n.Ports)
+	}
+	want, err := filepath.Abs(nginxConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(n.Volumes, func(v types.ServiceVolumeConfig) bool {
+		return v.Type == types.VolumeTypeBind && v.Source == want && strings.HasPrefix(v.Target, "/etc/nginx/") && v.ReadOnly
+	}) {
+		t.Errorf("nginx does not mount %s read-only under /etc/nginx: %+v", want, n.Volumes)
+	}
+	for _, name := range instances {
+		if _, ok := n.DependsOn[name]; !ok {
+			t.Errorf("nginx does not depend on %s", name)
+		}
+	}
+}
+
+func TestNginxConf(t *testing.T) {
+	b, err := os.ReadFile(nginxConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Comments are dropped, so a commented-out directive does not count.
+	conf := regexp.MustCompile(`(?m)#.*$`).ReplaceAllString(string(b), "")
+
+	upstream := regexp.MustCompile(`upstream\s+(\w+)\s*\{([^}]*)\}`).FindStringSubmatch(conf)
+	if upstream == nil {
+		t.Fatal("no upstream block")
+	}
+	for _, name := range instances {
+		if !regexp.MustCompile(`(?m)^\s*server\s+` + name + `:8080\b`).MatchString(upstream[2]) {
+			t.Errorf("upstream %s does not name %s:8080", upstream[1], name)
+		}
+	}
+	if !strings.Contains(conf, "proxy_pass http://"+upstream[1]+";") {
+		t.Errorf("nothing is proxied to upstream %s", upstream[1])
+	}
+
+	ws := regexp.MustCompile(`location\s+~\s+(\S+)\s*\{([^}]*)\}`).FindStringSubmatch(conf)
+	if ws == nil {
+		t.Fatal("no regex location for the websocket")
+	}
+	re, err := regexp.Compile(ws[1])
+	if err != nil {
+		t.Fatalf("websocket location %q: %v", ws[1], err)
+	}
+	for path, want := range map[string]bool{
+		"/api/v1/orders/ord_1/events":    true,
+		"/api/v1/orders/ord_1/materials": false,
+		"/api/v1/orders/a/b/events":      false,
+	} {
+		if re.MatchString(path) != want {
+			t.Errorf("websocket location %q matches %s: %v, want %v", ws[1], path, !want, want)
+		}
+	}
+	for _, line := range []string{
+		"proxy_pass http://" + upstream[1] + ";",
+		"proxy_http_version 1.1;",
+		"proxy_set_header Upgrade $http_upgrade;",
+		"proxy_set_header Connection $connection_upgrade;",
+		"proxy_read_timeout 3600s;",
+		// proxy_set_header in a location replaces all inherited ones, so the forwarding
+		// headers must be repeated there.
+		"proxy_set_header X-Forwarded-For",
+		"proxy_set_header X-Real-IP $remote_addr;",
+	} {
+		if !strings.Contains(ws[2], line) {
+			t.Errorf("websocket location lacks %q", line)
+		}
+	}
+	for _, line := range []string{
+		"map $http_upgrade $connection_upgrade",
+		"client_max_body_size 25m;",
+		"proxy_set_header X-Forwarded-For",
+		"proxy_set_header X-Real-IP $remote_addr;",
+	} {
+		if !strings.Contains(conf, line) {
+			t.Errorf("nginx.conf lacks %q", line)
+		}
+	}
+}
+
+func TestDockerfile(t *testing.T) {
+	b, err := os.ReadFile(dockerfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	df := string(b)
+	for _, re := range []string{
+		`(?m)^FROM golang:1\.26\S* AS build`,
+		`CGO_ENABLED=0`,
+		`go build .*\./cmd/beianscan\s*$`,
+		`(?m)^USER (65532|nonroot)`,
+		`(?m)^EXPOSE 8080$`,
+		`(?m)^VOLUME /data$`,
+	} {
+		if !regexp.MustCompile(`(?m)` + re).MatchString(df) {
+			t.Errorf("Dockerfile does not match %s", re)
+		}
+	}
+	if froms := regexp.MustCompile(`(?m)^FROM `).FindAllString(df, -1); len(froms) < 2 {
+		t.Errorf("%d FROM lines, want a multi-stage build", len(froms))
+	}
+}
+
+func hasVolumeAt(s types.ServiceConfig, target string) bool {
+	return slices.ContainsFunc(s.Volumes, func(v types.ServiceVolumeConfig) bool {
+		return v.Type == types.VolumeTypeVolume && v.Target == target
+	})
+}

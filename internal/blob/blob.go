@@ -1,0 +1,239 @@
+// Package blob is durable image storage on a local or shared disk, keyed by order and
+// SHA-256.
+//
+// A key is "<orderID>/<sha256 hex>" and names the file dir/blobs/<orderID>/<sha256 hex>.
+// Keys are validated strictly before they touch the file system, so a key can never name
+// a path outside the store.
+//
+// Put is durable before it returns: the bytes go to a temporary file in the target
+// directory, which is fsynced, renamed into place, and then the directory (and any
+// directory Put had to create) is fsynced too, so that the rename itself survives a power
+// cut. A reader therefore sees either nothing or the whole blob, never a torn file, and an
+// acknowledged upload is never lost (DESIGN §4). Because a blob's name is its content's
+// hash, writing the same key twice is harmless: the second rename replaces identical bytes.
+package blob
+
+import (
+	"github.com/beianscan/beianscan/internal/filing"
+
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// ErrNotFound is returned by Open when no blob is stored under the key. It is the domain's
+// material_not_found, so a handler can return it as it is.
+var ErrNotFound = filing.ErrMaterialNotFound
+
+// errBadKey is returned for any key that is not "<orderID>/<64 lowercase hex>".
+var errBadKey = errors.New("blob: invalid key")
+
+const (
+	dirPerm  = 0o700
+	filePerm = 0o600
+	// tempPrefix marks files being written; they never carry a valid key's name, so a
+	// leftover from a crash can never be opened as a blob.
+	tempPrefix = ".tmp-"
+)
+
+// Disk stores blobs as files under one directory. It is safe for concurrent use, also by
+// several processes sharing the directory (each writer uses its own temporary file and
+// rename is atomic).
+type Disk struct {
+	root string // dir/blobs
+}
+
+// NewDisk returns a store keeping its blobs under dir/blobs, creating the directories
+// (mode 0700) when missing.
+func NewDisk(dir string) (*Disk, error) {
+	if dir == "" {
+		return nil, errors.New("blob: empty directory")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("blob: %w", err)
+	}
+	root := filepath.Join(abs, "blobs")
+	if err := mkdirSync(root); err != nil {
+		return nil, fmt.Errorf("blob: create %s: %w", root, err)
+	}
+	return &Disk{root: root}, nil
+}
+
+// Put stores data under key and returns only once it is durable on disk.
+func (d *Disk) Put(ctx context.Context, key string, data []byte) error {
+	order, name, err := splitKey(key)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dir := filepath.Join(d.root, order)
+	if err := mkdirSync(dir); err != nil {
+		return fmt.Errorf("blob: put: %w", err)
+	}
+	f, err := os.CreateTemp(dir, tempPrefix+"*")
+	if err != nil {
+		return fmt.Errorf("blob: put: %w", err)
+	}
+	tmp := f.Name()
+	committed := false
+	defer func() {
+		if !committed {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	// CreateTemp already makes the file 0600; Chmod states it rather than relying on that.
+	if err := f.Chmod(filePerm); err != nil {
+		return fmt.Errorf("blob: put: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("blob: put: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("blob: put: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("blob: put: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("blob: put: %w", err)
+	}
+	committed = true
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("blob: put: %w", err)
+	}
+	return nil
+}
+
+// Open returns the blob stored under key with its size. The caller closes it.
+func (d *Disk) Open(ctx context.Context, key string) (io.ReadSeekCloser, int64, error) {
+	order, name, err := splitKey(key)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	f, err := os.Open(filepath.Join(d.root, order, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, 0, ErrNotFound
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("blob: open: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("blob: open: %w", err)
+	}
+	return f, st.Size(), nil
+}
+
+// Delete removes the blob under key; a missing blob is not an error.
+func (d *Disk) Delete(ctx context.Context, key string) error {
+	order, name, err := splitKey(key)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dir := filepath.Join(d.root, order)
+	err = os.Remove(filepath.Join(dir, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("blob: delete: %w", err)
+	}
+	// Without this a crash could bring a deleted image (an ID card) back.
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("blob: delete: %w", err)
+	}
+	return nil
+}
+
+// splitKey validates key and returns its order and hash parts. Only the characters
+// [A-Za-z0-9_-] and lowercase hex can pass, so neither part can be ".", "..", empty or
+// contain a separator: a key always names a file two levels under the root.
+func splitKey(key string) (order, sum string, err error) {
+	order, sum, ok := strings.Cut(key, "/")
+	if !ok || !validOrderID(order) || !validSHA256Hex(sum) {
+		return "", "", fmt.Errorf("%w: %q", errBadKey, key)
+	}
+	return order, sum, nil
+}
+
+func validOrderID(s string) bool {
+	if len(s) < 1 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func validSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// mkdirSync creates dir and any missing parents, fsyncing the parent of every directory it
+// creates so that the new entries survive a crash (a blob fsynced into a directory whose
+// own entry was lost would be lost with it).
+func mkdirSync(dir string) error {
+	if st, err := os.Stat(dir); err == nil {
+		if !st.IsDir() {
+			return fmt.Errorf("%s is not a directory", dir)
+		}
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := mkdirSync(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, dirPerm); err != nil {
+		if !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		// Another Put (or process) created it meanwhile and may not have synced the parent
+		// yet; syncing it here too keeps our own Put's promise.
+	}
+	return syncDir(parent)
+}
+
+// syncDir fsyncs a directory, making renames, creations and removals in it durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

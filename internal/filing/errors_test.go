@@ -1,0 +1,165 @@
+package filing_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+	"unicode"
+
+	"github.com/beianscan/beianscan/internal/filing"
+)
+
+// sentinels lists every coded error with the code it must carry.
+var sentinels = []struct {
+	err  *filing.Error
+	code string
+}{
+	{filing.ErrInvalidRequest, filing.CodeInvalidRequest},
+	{filing.ErrInvalidProvince, filing.CodeInvalidProvince},
+	{filing.ErrInvalidIDType, filing.CodeInvalidIDType},
+	{filing.ErrInvalidIDNumber, filing.CodeInvalidIDNumber},
+	{filing.ErrIDExpired, filing.CodeIDExpired},
+	{filing.ErrUnauthorized, filing.CodeUnauthorized},
+	{filing.ErrTokenRevoked, filing.CodeTokenRevoked},
+	{filing.ErrOrderNotFound, filing.CodeOrderNotFound},
+	{filing.ErrProvinceNotSupported, filing.CodeProvinceNotSupported},
+	{filing.ErrInvalidState, filing.CodeInvalidState},
+	{filing.ErrUploadMethodNotApp, filing.CodeUploadMethodNotApp},
+	{filing.ErrPairingNotFound, filing.CodePairingNotFound},
+	{filing.ErrPairingExpired, filing.CodePairingExpired},
+	{filing.ErrPairingAlreadyClaimed, filing.CodePairingAlreadyClaimed},
+	{filing.ErrMaterialNotFound, filing.CodeMaterialNotFound},
+	{filing.ErrMaterialsIncomplete, filing.CodeMaterialsIncomplete},
+	{filing.ErrOriginNotAllowed, filing.CodeOriginNotAllowed},
+	{filing.ErrMissingAppVersion, filing.CodeMissingAppVersion},
+	{filing.ErrAppVersionTooOld, filing.CodeAppVersionTooOld},
+	{filing.ErrRateLimited, filing.CodeRateLimited},
+	{filing.ErrTooLarge, filing.CodeTooLarge},
+	{filing.ErrUnsupportedFormat, filing.CodeUnsupportedFormat},
+	{filing.ErrCorruptImage, filing.CodeCorruptImage},
+	{filing.ErrImageTooSmall, filing.CodeImageTooSmall},
+	{filing.ErrImageTooLargeDimensions, filing.CodeImageTooLargeDimensions},
+	{filing.ErrAnimatedGIF, filing.CodeAnimatedGIF},
+	{filing.ErrUnknownSlot, filing.CodeUnknownSlot},
+	{filing.ErrSlotNotAllowedInApp, filing.CodeSlotNotAllowedInApp},
+	{filing.ErrNotFound, filing.CodeNotFound},
+}
+
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSentinels(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for _, s := range sentinels {
+		t.Run(s.code, func(t *testing.T) {
+			if s.err.Code != s.code {
+				t.Errorf("Code = %q, want %q", s.err.Code, s.code)
+			}
+			if seen[s.err.Code] {
+				t.Errorf("code %q used by two sentinels", s.err.Code)
+			}
+			seen[s.err.Code] = true
+			if s.err.Message == "" {
+				t.Error("empty Message")
+			}
+			if !hasHan(s.err.MessageZh) {
+				t.Errorf("MessageZh %q has no Chinese character", s.err.MessageZh)
+			}
+			if s.err.Details != nil {
+				t.Errorf("sentinel has details %v", s.err.Details)
+			}
+			if got, want := s.err.Error(), s.code+": "+s.err.Message; got != want {
+				t.Errorf("Error() = %q, want %q", got, want)
+			}
+			if got := filing.ErrorCode(s.err); got != s.code {
+				t.Errorf("ErrorCode = %q, want %q", got, s.code)
+			}
+		})
+	}
+}
+
+func TestErrorIs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		err    error
+		target error
+		want   bool
+	}{
+		{"sentinel itself", filing.ErrInvalidState, filing.ErrInvalidState, true},
+		{"with details", filing.ErrInvalidState.WithDetails(map[string]any{"state": "submitted"}), filing.ErrInvalidState, true},
+		{"with message", filing.ErrUnknownSlot.WithMessage("en", "中文"), filing.ErrUnknownSlot, true},
+		{"with formatted message", filing.ErrInvalidRequest.Errorf("bad %s", "x"), filing.ErrInvalidRequest, true},
+		{"wrapped", fmt.Errorf("store: %w", filing.ErrOrderNotFound.WithDetails(nil)), filing.ErrOrderNotFound, true},
+		{"joined", errors.Join(io.EOF, filing.ErrTooLarge), filing.ErrTooLarge, true},
+		{"same code, new value", &filing.Error{Code: filing.CodeTooLarge}, filing.ErrTooLarge, true},
+		{"other code", filing.ErrInvalidState.WithDetails(map[string]any{"state": "draft"}), filing.ErrInvalidRequest, false},
+		{"other code, wrapped", fmt.Errorf("x: %w", filing.ErrPairingExpired), filing.ErrPairingNotFound, false},
+		{"not a coded error", io.EOF, filing.ErrInvalidRequest, false},
+		{"coded error against a plain one", filing.ErrNotFound, io.EOF, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := errors.Is(tt.err, tt.target); got != tt.want {
+				t.Errorf("errors.Is(%v, %v) = %v, want %v", tt.err, tt.target, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestErrorCode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"sentinel", filing.ErrAnimatedGIF, filing.CodeAnimatedGIF},
+		{"with details", filing.ErrMaterialsIncomplete.WithDetails(map[string]any{"missing": []filing.Slot{form}}), filing.CodeMaterialsIncomplete},
+		{"wrapped twice", fmt.Errorf("a: %w", fmt.Errorf("b: %w", filing.ErrTokenRevoked)), filing.CodeTokenRevoked},
+		{"plain error", errors.New("redis: connection refused"), filing.CodeInternal},
+		{"io.EOF", io.EOF, filing.CodeInternal},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := filing.ErrorCode(tt.err); got != tt.want {
+				t.Errorf("ErrorCode(%v) = %q, want %q", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestErrorCopiesLeaveSentinelsAlone: WithDetails, WithMessage and Errorf return copies; a
+// sentinel shared by every request must never change.
+func TestErrorCopiesLeaveSentinelsAlone(t *testing.T) {
+	t.Parallel()
+	s := filing.ErrInvalidRequest
+	orig := *s
+
+	d := s.WithDetails(map[string]any{"field": "domains"})
+	if d == s || d.Details["field"] != "domains" || d.Message != orig.Message || d.MessageZh != orig.MessageZh {
+		t.Errorf("WithDetails = %+v", *d)
+	}
+	m := d.WithMessage("en", "中文")
+	if m.Message != "en" || m.MessageZh != "中文" || m.Details["field"] != "domains" || m.Code != orig.Code {
+		t.Errorf("WithMessage = %+v", *m)
+	}
+	f := s.Errorf("bad %s at %d", "domain", 3)
+	if f.Message != "bad domain at 3" || f.MessageZh != orig.MessageZh || f.Code != orig.Code {
+		t.Errorf("Errorf = %+v", *f)
+	}
+	if s.Message != orig.Message || s.MessageZh != orig.MessageZh || s.Code != orig.Code || s.Details != nil {
+		t.Errorf("sentinel changed: %+v", *s)
+	}
+	if d.Message != orig.Message {
+		t.Errorf("WithMessage changed its receiver: %+v", *d)
+	}
+}

@@ -1,0 +1,172 @@
+package filing
+
+import "time"
+
+// Slot names one material of an order; each slot holds one image.
+type Slot string
+
+const (
+	SlotOrganizationCertificate Slot = "organization_certificate"
+	SlotSubjectLeaderIDFront    Slot = "subject_leader_id_front"
+	SlotSubjectLeaderIDBack     Slot = "subject_leader_id_back"
+	SlotWebsiteLeaderIDFront    Slot = "website_leader_id_front"
+	SlotWebsiteLeaderIDBack     Slot = "website_leader_id_back"
+	SlotVerificationForm        Slot = "verification_form"
+	SlotFacePhoto               Slot = "face_photo"
+	SlotDomainCertificate       Slot = "domain_certificate"
+	SlotSupplementary           Slot = "supplementary"
+)
+
+type slotInfo struct {
+	labelZh    string
+	appAllowed bool
+	// appOnly slots are taken live by the app; the desktop may not supply them, or the
+	// face check would be a file chosen from a disk.
+	appOnly bool
+}
+
+var slots = map[Slot]slotInfo{
+	SlotOrganizationCertificate: {"单位证件", true, false},
+	SlotSubjectLeaderIDFront:    {"主体负责人证件（正面/人像页）", true, false},
+	SlotSubjectLeaderIDBack:     {"主体负责人证件（反面）", true, false},
+	SlotWebsiteLeaderIDFront:    {"网站负责人证件（正面/人像页）", true, false},
+	SlotWebsiteLeaderIDBack:     {"网站负责人证件（反面）", true, false},
+	SlotVerificationForm:        {"真实性核验单", true, false},
+	SlotFacePhoto:               {"网站负责人人脸核验照片", true, true},
+	SlotDomainCertificate:       {"域名证书", true, false},
+	SlotSupplementary:           {"变更证明、授权书等其他资料", false, false},
+}
+
+// Valid reports whether s is a slot of the contract.
+func (s Slot) Valid() bool { _, ok := slots[s]; return ok }
+
+// LabelZh is the slot's Chinese label.
+func (s Slot) LabelZh() string { return slots[s].labelZh }
+
+// AppAllowed reports whether the phone app may upload this slot; special materials such as
+// change proofs are desktop-only (the source document's advice).
+func (s Slot) AppAllowed() bool { return slots[s].appAllowed }
+
+// Via says where a material was uploaded from.
+type Via string
+
+const (
+	ViaApp Via = "app"
+	ViaPC  Via = "pc"
+)
+
+// Material is the metadata of a stored image (the contract's MATERIAL).
+type Material struct {
+	Slot         Slot      `json:"slot"`
+	Format       string    `json:"format"`
+	Size         int64     `json:"size"`
+	SHA256       string    `json:"sha256"`
+	Width        int       `json:"width"`
+	Height       int       `json:"height"`
+	Via          Via       `json:"via"`
+	UploadedAt   time.Time `json:"uploaded_at"`
+	Warnings     []string  `json:"warnings"`
+	Fitted       bool      `json:"fitted"`
+	OriginalSize int64     `json:"original_size"`
+}
+
+// Requirement is one entry of an order's required_materials.
+type Requirement struct {
+	Slot       Slot   `json:"slot"`
+	LabelZh    string `json:"label_zh"`
+	Required   bool   `json:"required"`
+	AppAllowed bool   `json:"app_allowed"`
+	Uploaded   bool   `json:"uploaded"`
+}
+
+// Requirements lists the slots this order uses, required ones first in the order people
+// photograph them, then the optional ones. uploaded tells which slots hold a material.
+//
+// The count follows the order (DESIGN §1, "the five standard images"): an individual's
+// sponsor certificate is the subject leader's ID itself, a two-sided ID takes two slots, a
+// website leader who is the subject leader needs no second copy, and the face photo exists
+// only when the app is the upload method.
+func (o *Order) Requirements(uploaded func(Slot) bool) []Requirement {
+	var rs []Requirement
+	add := func(s Slot, required bool) {
+		up := uploaded != nil && uploaded(s)
+		rs = append(rs, Requirement{Slot: s, LabelZh: s.LabelZh(), Required: required, AppAllowed: s.AppAllowed(), Uploaded: up})
+	}
+	if o.SubjectType == Organization {
+		add(SlotOrganizationCertificate, true)
+	}
+	add(SlotSubjectLeaderIDFront, true)
+	if o.SubjectLeader.IDType.HasBack() {
+		add(SlotSubjectLeaderIDBack, true)
+	}
+	if !o.WebsiteLeaderSame {
+		add(SlotWebsiteLeaderIDFront, true)
+		if o.WebsiteLeader.IDType.HasBack() {
+			add(SlotWebsiteLeaderIDBack, true)
+		}
+	}
+	add(SlotVerificationForm, true)
+	if o.UploadMethod == MethodApp {
+		add(SlotFacePhoto, true)
+	}
+	add(SlotDomainCertificate, false)
+	add(SlotSupplementary, false)
+	return rs
+}
+
+// Missing returns the required slots that hold no material.
+func (o *Order) Missing(uploaded func(Slot) bool) []Slot {
+	missing := []Slot{}
+	for _, r := range o.Requirements(uploaded) {
+		if r.Required && !r.Uploaded {
+			missing = append(missing, r.Slot)
+		}
+	}
+	return missing
+}
+
+// uses reports whether the slot belongs to this order at all.
+func (o *Order) uses(s Slot) bool {
+	for _, r := range o.Requirements(nil) {
+		if r.Slot == s {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckUpload decides whether a material may be put in slot s from via, before any byte of
+// the image is read.
+func (o *Order) CheckUpload(s Slot, via Via) error {
+	if !s.Valid() {
+		return ErrUnknownSlot
+	}
+	if via == ViaApp && !s.AppAllowed() {
+		return ErrSlotNotAllowedInApp
+	}
+	if err := o.checkOpen(); err != nil {
+		return err
+	}
+	if via == ViaApp && o.UploadMethod != MethodApp {
+		return ErrUploadMethodNotApp
+	}
+	if via == ViaPC && slots[s].appOnly {
+		return ErrInvalidRequest.WithMessage(
+			"The face photo is taken live in the app; it cannot be uploaded from the PC.",
+			"人脸核验照片需在阿里云 app 中现场拍摄，不能从电脑端上传。").WithDetails(map[string]any{"slot": string(s)})
+	}
+	if !o.uses(s) {
+		return ErrUnknownSlot.WithMessage(
+			"This filing order does not use that material slot.",
+			"该备案订单不需要此项资料。").WithDetails(map[string]any{"slot": string(s)})
+	}
+	return nil
+}
+
+// CheckRemove decides whether the material in slot s may be removed.
+func (o *Order) CheckRemove(s Slot) error {
+	if !s.Valid() {
+		return ErrUnknownSlot
+	}
+	return o.checkOpen()
+}

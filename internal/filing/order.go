@@ -1,0 +1,199 @@
+package filing
+
+import (
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// SubjectType is who files: a person or an organization.
+type SubjectType string
+
+const (
+	Individual   SubjectType = "individual"
+	Organization SubjectType = "organization"
+)
+
+// OrgCertificateType is the kind of an organization's certificate.
+type OrgCertificateType string
+
+var orgCertificateTypes = map[OrgCertificateType]bool{
+	"business_license": true, "public_institution": true, "social_organization": true, "other": true,
+}
+
+// UploadMethod is how the materials are uploaded; empty means not chosen yet.
+type UploadMethod string
+
+const (
+	MethodNone UploadMethod = ""
+	MethodPC   UploadMethod = "pc"
+	MethodApp  UploadMethod = "app"
+)
+
+// State is the order's place in the state machine (DESIGN §1).
+type State string
+
+const (
+	StateDraft     State = "draft"
+	StateUploaded  State = "uploaded"
+	StateSubmitted State = "submitted"
+	StateApproved  State = "approved"
+	StateRejected  State = "rejected"
+)
+
+// Order is a filing order. ID numbers are kept whole here; every view outside the service
+// masks them.
+type Order struct {
+	ID                          string             `json:"id"`
+	State                       State              `json:"state"`
+	Version                     int64              `json:"version"`
+	SubjectType                 SubjectType        `json:"subject_type"`
+	Province                    string             `json:"province"`
+	SubjectName                 string             `json:"subject_name"`
+	OrganizationCertificateType OrgCertificateType `json:"organization_certificate_type,omitempty"`
+	SubjectLeader               Person             `json:"subject_leader"`
+	WebsiteLeader               Person             `json:"website_leader"`
+	WebsiteLeaderSame           bool               `json:"website_leader_same_as_subject_leader"`
+	Domains                     []string           `json:"domains"`
+	DomainRegisteredHere        bool               `json:"domain_registered_here"`
+	UploadMethod                UploadMethod       `json:"upload_method"`
+	RejectReason                string             `json:"reject_reason,omitempty"`
+	CreatedAt                   time.Time          `json:"created_at"`
+	UpdatedAt                   time.Time          `json:"updated_at"`
+}
+
+// NewOrderInput is what a desktop sends to create an order.
+type NewOrderInput struct {
+	SubjectType                 SubjectType        `json:"subject_type"`
+	Province                    string             `json:"province"`
+	SubjectName                 string             `json:"subject_name"`
+	OrganizationCertificateType OrgCertificateType `json:"organization_certificate_type"`
+	SubjectLeader               Person             `json:"subject_leader"`
+	WebsiteLeader               *Person            `json:"website_leader"`
+	WebsiteLeaderSame           bool               `json:"website_leader_same_as_subject_leader"`
+	Domains                     []string           `json:"domains"`
+	DomainRegisteredHere        bool               `json:"domain_registered_here"`
+}
+
+func fieldErr(field, en, zh string) error {
+	return ErrInvalidRequest.WithMessage(en, zh).WithDetails(map[string]any{"field": field})
+}
+
+// NewOrder validates in and returns a draft order with the given id, created at now.
+func NewOrder(id string, in NewOrderInput, now time.Time) (*Order, error) {
+	o := &Order{
+		ID: id, State: StateDraft, Version: 1,
+		SubjectType: in.SubjectType, Province: strings.TrimSpace(in.Province),
+		SubjectName:                 strings.TrimSpace(in.SubjectName),
+		OrganizationCertificateType: in.OrganizationCertificateType,
+		SubjectLeader:               in.SubjectLeader,
+		WebsiteLeaderSame:           in.WebsiteLeaderSame,
+		DomainRegisteredHere:        in.DomainRegisteredHere,
+		CreatedAt:                   now.UTC(), UpdatedAt: now.UTC(),
+	}
+	switch o.SubjectType {
+	case Individual:
+		o.OrganizationCertificateType = ""
+	case Organization:
+		if !orgCertificateTypes[o.OrganizationCertificateType] {
+			return nil, fieldErr("organization_certificate_type",
+				"organization_certificate_type must be business_license, public_institution, social_organization or other.",
+				"请选择单位证件类型：营业执照、事业单位法人证书、社会团体法人登记证书或其他。")
+		}
+	default:
+		return nil, fieldErr("subject_type", "subject_type must be \"individual\" or \"organization\".", "请选择主体性质：个人或单位。")
+	}
+	if _, ok := LookupProvince(o.Province); !ok {
+		return nil, ErrInvalidProvince.WithDetails(map[string]any{"field": "province"})
+	}
+	if o.SubjectName == "" || utf8.RuneCountInString(o.SubjectName) > 128 {
+		return nil, fieldErr("subject_name", "subject_name is required (at most 128 characters).", "请填写主办单位或个人名称（不超过 128 个字符）。")
+	}
+	// Documents are valid through the last day printed on them, a day in China's time.
+	today := now.In(chinaTime)
+	if err := o.SubjectLeader.validate("subject_leader", today); err != nil {
+		return nil, err
+	}
+	switch {
+	case o.WebsiteLeaderSame:
+		o.WebsiteLeader = o.SubjectLeader
+	case in.WebsiteLeader == nil:
+		return nil, fieldErr("website_leader",
+			"website_leader is required unless website_leader_same_as_subject_leader is true.",
+			"请填写网站负责人信息，或选择“与主体负责人相同”。")
+	default:
+		o.WebsiteLeader = *in.WebsiteLeader
+		if err := o.WebsiteLeader.validate("website_leader", today); err != nil {
+			return nil, err
+		}
+	}
+	domains, err := normalizeDomains(in.Domains)
+	if err != nil {
+		return nil, err
+	}
+	o.Domains = domains
+	return o, nil
+}
+
+// chinaTime is UTC+8, which China keeps all year; a fixed zone needs no tzdata.
+var chinaTime = time.FixedZone("CST", 8*3600)
+
+const maxDomains = 20
+
+func normalizeDomains(in []string) ([]string, error) {
+	if len(in) == 0 || len(in) > maxDomains {
+		return nil, fieldErr("domains", "Give between 1 and 20 domain names.", "请填写 1 到 20 个网站域名。")
+	}
+	seen := map[string]bool{}
+	out := make([]string, 0, len(in))
+	for i, d := range in {
+		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+		if !validDomain(d) {
+			return nil, ErrInvalidRequest.WithMessage(
+				"Not a valid domain name: "+truncate(d, 80)+".",
+				"域名格式不正确："+truncate(d, 80)+"。").WithDetails(map[string]any{"field": "domains", "index": i})
+		}
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
+
+// validDomain accepts host names of two or more labels; a label is letters (any script, so
+// 中文.中国 passes, with the combining marks some scripts need), digits and inner hyphens.
+// Anything else outside ASCII is refused too: spaces, punctuation, symbols and the invisible
+// characters (no-break or zero-width space, soft hyphen) that pasting brings along.
+func validDomain(d string) bool {
+	if d == "" || len(d) > 253 {
+		return false
+	}
+	labels := strings.Split(d, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			ok := r == '-' || '0' <= r && r <= '9' || 'a' <= r && r <= 'z' ||
+				r > 0x7f && (unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.In(r, unicode.Mn, unicode.Mc))
+			if !ok {
+				return false
+			}
+		}
+	}
+	// The top-level label is never all digits, which keeps IP addresses out.
+	tld := labels[len(labels)-1]
+	return strings.Trim(tld, "0123456789") != ""
+}

@@ -1,0 +1,551 @@
+// Package hub fans an order's events from Redis pub/sub out to the desktop websockets this
+// instance holds.
+//
+// Any instance may raise an order's event: it publishes it as JSON text on the channel
+// rediskeys.Events(orderID). Every instance runs one Hub, which keeps one Redis PubSub
+// connection and subscribes it to the channels of the orders whose desktops it holds (the
+// first desktop of an order subscribes, the last one to leave unsubscribes). Each desktop gets
+// the order's snapshot first, then the events newer than it; pub/sub is lossy, so after a
+// pub/sub reconnect every desktop of a live order gets a fresh snapshot.
+//
+// Memory: an idle desktop costs its websocket, a bounded queue and two goroutines (the
+// caller of Serve reads, one writer writes). Pings come from one sweep per Hub, not from a
+// ticker per connection. The upgrader (in the handler's package) decides the buffers; see
+// Serve for what it should be set to.
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/beianscan/beianscan/internal/rediskeys"
+)
+
+// Snapshot is an order's full state as a desktop first sees it.
+type Snapshot struct {
+	// Payload is the whole snapshot frame, {"type":"snapshot","version":N,...}; it is sent as
+	// is and never modified.
+	Payload []byte
+	// Version is the order's version the snapshot shows.
+	Version int64
+	// Pairing is the order's current QR pairing if it is unclaimed and not yet expired, else nil.
+	Pairing *PendingPairing
+}
+
+// PendingPairing is an unclaimed QR pairing: the hub asks the store to expire it when it lapses.
+type PendingPairing struct {
+	ID        string
+	ExpiresAt time.Time
+}
+
+// Config tunes a Hub. Zero fields take the documented defaults.
+type Config struct {
+	// PingInterval is how often every connection is pinged. Default 30s. It is kept below
+	// PongWait.
+	PingInterval time.Duration
+	// PongWait is how long a connection may stay silent (no pong, no message) before it is
+	// closed. Default 60s.
+	PongWait time.Duration
+	// WriteWait bounds every write to a connection. Default 10s.
+	WriteWait time.Duration
+	// SendQueue is how many frames may wait for a connection's writer. A client whose queue is
+	// full is disconnected (close 1013 "too slow"), never waited for. Default 32.
+	SendQueue int
+	// SubscribeTimeout bounds the wait for Redis to confirm an order's subscription before
+	// the connection is closed with 1011. Default 5s.
+	SubscribeTimeout time.Duration
+	// Logger receives connects, disconnects and pub/sub trouble. Default slog.Default().
+	Logger *slog.Logger
+}
+
+const (
+	numShards = 16
+	// backgroundTimeout bounds the snapshot and expire calls the hub makes on its own.
+	backgroundTimeout = 10 * time.Second
+	// expireRetries is how often a failed expire call is retried, a second apart.
+	expireRetries = 5
+)
+
+// Hub is one instance's set of desktop websockets, grouped into rooms by order.
+type Hub struct {
+	rdb      redis.UniversalClient
+	snapshot func(ctx context.Context, orderID string) (*Snapshot, error)
+	expire   func(ctx context.Context, orderID, pairingID string) error
+	cfg      Config
+	log      *slog.Logger
+	seed     maphash.Seed
+
+	shards [numShards]shard
+
+	// cmds is the FIFO of SUBSCRIBE/UNSUBSCRIBE commands, appended to while holding the shard
+	// lock that decided them, so that Redis sees one channel's commands in the order its
+	// room's ref-count changed (a join racing the last leave gives UNSUBSCRIBE then SUBSCRIBE,
+	// never the reverse). Run's command goroutine sends them, off every shard lock.
+	cmdMu   sync.Mutex
+	cmds    []subCmd
+	cmdWake chan struct{}
+
+	// ctx bounds the hub's own background calls (re-snapshots, expire); Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	closed atomic.Bool
+	conns  atomic.Int64
+	serves sync.WaitGroup // one per Serve that joined a room; Close waits for them
+
+	// onUnsubscribed, if set (tests), is called from Run when Redis confirms an unsubscribe.
+	onUnsubscribed func(channel string)
+}
+
+type shard struct {
+	mu    sync.Mutex
+	rooms map[string]*room
+}
+
+// room is one order's clients on this instance. All fields are guarded by its shard's mutex.
+type room struct {
+	orderID string
+	clients map[*client]struct{}
+	// ready is closed when Redis first confirms the room's subscription; live says so.
+	ready chan struct{}
+	live  bool
+	// version is the highest version the pairing state below was taken from.
+	version   int64
+	pairing   *PendingPairing
+	pairTimer *time.Timer
+}
+
+type subCmd struct {
+	subscribe bool
+	channel   string
+}
+
+// event is what the hub reads of a published event: enough to order it and to follow the
+// order's pending pairing. The frame itself is forwarded as published.
+type event struct {
+	Type    string          `json:"type"`
+	Version int64           `json:"version"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// New returns a Hub. snapshot reads an order's current snapshot; expire asks the store to
+// expire a lapsed pairing (nil: the hub keeps no pairing timers). Start Run before serving.
+func New(rdb redis.UniversalClient, snapshot func(ctx context.Context, orderID string) (*Snapshot, error), expire func(ctx context.Context, orderID, pairingID string) error, cfg Config) *Hub {
+	if rdb == nil || snapshot == nil {
+		panic("hub: New needs a Redis client and a snapshot func")
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = 30 * time.Second
+	}
+	if cfg.PongWait <= 0 {
+		cfg.PongWait = 60 * time.Second
+	}
+	if cfg.PingInterval >= cfg.PongWait {
+		// A ping must have time to be answered before the read deadline passes.
+		cfg.PingInterval = cfg.PongWait * 9 / 10
+	}
+	if cfg.WriteWait <= 0 {
+		cfg.WriteWait = 10 * time.Second
+	}
+	if cfg.SendQueue <= 0 {
+		cfg.SendQueue = 32
+	}
+	if cfg.SubscribeTimeout <= 0 {
+		cfg.SubscribeTimeout = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	h := &Hub{
+		rdb:      rdb,
+		snapshot: snapshot,
+		expire:   expire,
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "hub"),
+		seed:     maphash.MakeSeed(),
+		cmdWake:  make(chan struct{}, 1),
+	}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	for i := range h.shards {
+		h.shards[i].rooms = make(map[string]*room)
+	}
+	return h
+}
+
+func (h *Hub) shard(orderID string) *shard {
+	return &h.shards[maphash.String(h.seed, orderID)%numShards]
+}
+
+// enqueueLocked queues a (un)subscribe; the caller holds the shard lock that decided it.
+func (h *Hub) enqueueLocked(subscribe bool, orderID string) {
+	h.cmdMu.Lock()
+	h.cmds = append(h.cmds, subCmd{subscribe: subscribe, channel: rediskeys.Events(orderID)})
+	h.cmdMu.Unlock()
+	select {
+	case h.cmdWake <- struct{}{}:
+	default:
+	}
+}
+
+// Run owns this instance's Redis PubSub: it sends the rooms' (un)subscriptions, reads
+// messages and confirmations, and pings every connection every PingInterval. It returns
+// when ctx ends (nil), or with an error if the PubSub closes under it. Run it once at a time;
+// a later Run re-subscribes the rooms still open and re-snapshots them.
+func (h *Hub) Run(ctx context.Context) error {
+	ps := h.rdb.Subscribe(ctx)
+	// go-redis pings this connection, reconnects and re-subscribes by itself; the
+	// re-subscription confirmations are how the hub learns that events may have been lost.
+	msgs := ps.ChannelWithSubscriptions(redis.WithChannelSize(1024))
+
+	// Commands queued before this Run were for an earlier PubSub, if any: start from the
+	// rooms that exist now.
+	h.cmdMu.Lock()
+	h.cmds = nil
+	h.cmdMu.Unlock()
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.Lock()
+		for id := range sh.rooms {
+			h.enqueueLocked(true, id)
+		}
+		sh.mu.Unlock()
+	}
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); h.sendCommands(ctx, ps) }()
+	go func() { defer wg.Done(); h.pingSweep(ctx) }()
+	defer func() {
+		_ = ps.Close()
+		wg.Wait()
+	}()
+
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m, ok := <-msgs:
+			if !ok {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return errPubSubClosed
+			}
+			switch m := m.(type) {
+			case *redis.Subscription:
+				switch m.Kind {
+				case "subscribe":
+					if id, ok := rediskeys.OrderFromEvents(m.Channel); ok {
+						h.subscribed(id)
+					}
+				case "unsubscribe":
+					if h.onUnsubscribed != nil {
+						h.onUnsubscribed(m.Channel)
+					}
+				}
+			case *redis.Message:
+				if id, ok := rediskeys.OrderFromEvents(m.Channel); ok {
+					h.dispatch(id, m.Payload)
+				}
+			}
+		}
+	}
+}
+
+type hubError string
+
+func (e hubError) Error() string { return string(e) }
+
+const errPubSubClosed = hubError("hub: Redis pub/sub closed")
+
+// sendCommands sends the queued (un)subscriptions in order, a run of one kind in one command.
+func (h *Hub) sendCommands(ctx context.Context, ps *redis.PubSub) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.cmdWake:
+		}
+		h.cmdMu.Lock()
+		cmds := h.cmds
+		h.cmds = nil
+		h.cmdMu.Unlock()
+		for i := 0; i < len(cmds); {
+			j := i
+			chans := make([]string, 0, 1)
+			for ; j < len(cmds) && cmds[j].subscribe == cmds[i].subscribe; j++ {
+				chans = append(chans, cmds[j].channel)
+			}
+			var err error
+			if cmds[i].subscribe {
+				err = ps.Subscribe(ctx, chans...)
+			} else {
+				err = ps.Unsubscribe(ctx, chans...)
+			}
+			// go-redis remembers a subscription even when sending it failed and sends it again
+			// when it reconnects, so a failure here only delays the room's confirmation.
+			if err != nil && ctx.Err() == nil {
+				h.log.Warn("pub/sub command failed", "subscribe", cmds[i].subscribe, "channels", len(chans), "err", err)
+			}
+			i = j
+		}
+	}
+}
+
+// subscribed handles Redis's confirmation of an order's subscription.
+func (h *Hub) subscribed(orderID string) {
+	sh := h.shard(orderID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	r := sh.rooms[orderID]
+	if r == nil {
+		return // the room emptied before Redis answered; its UNSUBSCRIBE follows
+	}
+	if !r.live {
+		r.live = true
+		close(r.ready)
+		return
+	}
+	// A confirmation for a room already live is go-redis re-subscribing after a reconnect
+	// (or, rarely, the late answer to an earlier room's SUBSCRIBE followed by this room's):
+	// events may have been missed in between, so every client gets a fresh snapshot.
+	h.resnapshotLocked(sh, r)
+}
+
+// resnapshotLocked puts every client of r on hold, reads a new snapshot, and sends it to them,
+// followed by the events that arrived meanwhile and are newer than it.
+func (h *Hub) resnapshotLocked(sh *shard, r *room) {
+	if len(r.clients) == 0 {
+		return
+	}
+	targets := make(map[*client]uint32, len(r.clients))
+	for c := range r.clients {
+		c.hold()
+		targets[c] = c.gen
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(h.ctx, backgroundTimeout)
+		snap, err := h.snapshot(ctx, r.orderID)
+		cancel()
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+		if err != nil {
+			h.log.Warn("re-snapshot failed", "order_id", r.orderID, "err", err)
+		} else if sh.rooms[r.orderID] == r {
+			h.applySnapshotLocked(r, snap)
+		}
+		for c, gen := range targets {
+			if c.gen != gen {
+				continue // a newer snapshot is on its way to this client
+			}
+			if err != nil {
+				c.close(closeInternal, "snapshot failed")
+				continue
+			}
+			c.deliverLocked(snap)
+		}
+	}()
+}
+
+// dispatch forwards a published event to the order's clients on this instance.
+func (h *Hub) dispatch(orderID, payload string) {
+	var ev event
+	if err := json.Unmarshal([]byte(payload), &ev); err != nil {
+		h.log.Warn("event dropped: not JSON", "order_id", orderID, "bytes", len(payload))
+		return
+	}
+	frame := []byte(payload) // shared, read-only, by every client's queue
+	sh := h.shard(orderID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	r := sh.rooms[orderID]
+	if r == nil {
+		return
+	}
+	h.applyEventLocked(r, &ev)
+	for c := range r.clients {
+		c.offerLocked(ev.Version, frame)
+	}
+}
+
+// applyEventLocked follows the order's pending pairing through its events.
+func (h *Hub) applyEventLocked(r *room, ev *event) {
+	if ev.Version < r.version {
+		return
+	}
+	r.version = ev.Version
+	switch ev.Type {
+	case "pairing_created":
+		var d struct {
+			ID        string    `json:"id"`
+			ExpiresAt time.Time `json:"expires_at"`
+		}
+		if err := json.Unmarshal(ev.Data, &d); err != nil || d.ID == "" || d.ExpiresAt.IsZero() {
+			h.log.Warn("pairing_created without id or expires_at", "order_id", r.orderID)
+			h.setPairingLocked(r, nil)
+			return
+		}
+		h.setPairingLocked(r, &PendingPairing{ID: d.ID, ExpiresAt: d.ExpiresAt})
+	case "phone_connected", "pairing_expired", "phone_disconnected":
+		h.setPairingLocked(r, nil)
+	}
+}
+
+func (h *Hub) applySnapshotLocked(r *room, snap *Snapshot) {
+	// A snapshot of version N already holds every event of version N.
+	if snap.Version < r.version {
+		return
+	}
+	r.version = snap.Version
+	h.setPairingLocked(r, snap.Pairing)
+}
+
+// setPairingLocked replaces the room's pending pairing and its timer.
+func (h *Hub) setPairingLocked(r *room, p *PendingPairing) {
+	if h.expire == nil {
+		return
+	}
+	if p != nil && r.pairing != nil && *p == *r.pairing {
+		return
+	}
+	if r.pairTimer != nil {
+		r.pairTimer.Stop()
+		r.pairTimer = nil
+	}
+	r.pairing = nil
+	if p == nil {
+		return
+	}
+	pp := *p
+	r.pairing = &pp
+	r.pairTimer = time.AfterFunc(time.Until(pp.ExpiresAt), func() { h.pairingLapsed(r, pp, 0) })
+}
+
+// pairingLapsed asks the store to expire a pairing the room still holds as pending. The store
+// decides atomically and publishes pairing_expired once however many instances ask; the hub
+// never makes the event up itself.
+func (h *Hub) pairingLapsed(r *room, p PendingPairing, attempt int) {
+	sh := h.shard(r.orderID)
+	sh.mu.Lock()
+	current := sh.rooms[r.orderID] == r && r.pairing != nil && *r.pairing == p
+	if current {
+		r.pairing, r.pairTimer = nil, nil
+	}
+	sh.mu.Unlock()
+	if !current {
+		return
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, backgroundTimeout)
+	err := h.expire(ctx, r.orderID, p.ID)
+	cancel()
+	if err == nil || h.ctx.Err() != nil {
+		return
+	}
+	h.log.Warn("expiring pairing failed", "order_id", r.orderID, "attempt", attempt+1, "err", err)
+	if attempt+1 >= expireRetries {
+		return
+	}
+	// Try again in a second, unless an event or a snapshot has changed the pairing since.
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.rooms[r.orderID] == r && r.pairing == nil {
+		pp := p
+		r.pairing = &pp
+		r.pairTimer = time.AfterFunc(time.Second, func() { h.pairingLapsed(r, pp, attempt+1) })
+	}
+}
+
+// pingSweep queues a ping for every connection every PingInterval: one ticker for the hub
+// instead of one per connection.
+func (h *Hub) pingSweep(ctx context.Context) {
+	t := time.NewTicker(h.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for i := range h.shards {
+			sh := &h.shards[i]
+			sh.mu.Lock()
+			for _, r := range sh.rooms {
+				for c := range r.clients {
+					c.push(nil)
+				}
+			}
+			sh.mu.Unlock()
+		}
+	}
+}
+
+// join puts c into its order's room, creating and subscribing the room if c is its first
+// client. It returns nil once the hub is closed.
+func (h *Hub) join(c *client) *room {
+	sh := h.shard(c.orderID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if h.closed.Load() {
+		return nil
+	}
+	r := sh.rooms[c.orderID]
+	if r == nil {
+		r = &room{orderID: c.orderID, clients: make(map[*client]struct{}, 1), ready: make(chan struct{})}
+		sh.rooms[c.orderID] = r
+		h.enqueueLocked(true, c.orderID)
+	}
+	r.clients[c] = struct{}{}
+	c.hold()
+	h.serves.Add(1)
+	h.conns.Add(1)
+	return r
+}
+
+// leave takes c out of its room; the last client out unsubscribes and stops the room's timer.
+func (h *Hub) leave(c *client, r *room) {
+	sh := h.shard(c.orderID)
+	sh.mu.Lock()
+	delete(r.clients, c)
+	if len(r.clients) == 0 && sh.rooms[c.orderID] == r {
+		delete(sh.rooms, c.orderID)
+		if r.pairTimer != nil {
+			r.pairTimer.Stop()
+			r.pairTimer = nil
+		}
+		r.pairing = nil
+		h.enqueueLocked(false, c.orderID)
+	}
+	sh.mu.Unlock()
+	h.conns.Add(-1)
+	h.serves.Done()
+}
+
+// Close sends close 1001 (going away) to every connection, waits until they have ended, and
+// stops the hub's background work. Serve refuses connections from then on. Register it with
+// http.Server.RegisterOnShutdown: Shutdown does not drain hijacked connections. Close does not
+// stop Run; its context does.
+func (h *Hub) Close() {
+	h.closed.Store(true)
+	h.cancel()
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.Lock()
+		for _, r := range sh.rooms {
+			for c := range r.clients {
+				c.close(closeGoingAway, "server shutting down")
+			}
+		}
+		sh.mu.Unlock()
+	}
+	h.serves.Wait()
+}
+
+// Connections returns how many websockets this hub holds.
+func (h *Hub) Connections() int { return int(h.conns.Load()) }

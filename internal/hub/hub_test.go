@@ -1,0 +1,503 @@
+package hub
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/beianscan/beianscan/internal/rediskeys"
+)
+
+func TestSnapshotThenEventsInOrder(t *testing.T) {
+	tr := newTestRedis(t)
+	rdb := tr.client(t, "")
+	store := newFakeStore()
+	th := startHub(t, rdb, store, hubOpts{})
+	order := uniqueID(t)
+	store.set(order, 3, nil)
+
+	conn := th.dial(t, order)
+	snap := expectFrame(t, conn, "snapshot", 3)
+	if snap.Order.ID != order {
+		t.Fatalf("snapshot of order %q, want %q", snap.Order.ID, order)
+	}
+	publish(t, rdb, order, "material_uploaded", 4, `{"slot":"verification_form"}`)
+	publish(t, rdb, order, "state_changed", 4, `{"from":"draft","to":"uploaded"}`)
+	publish(t, rdb, order, "upload_complete", 5, "")
+	expectFrame(t, conn, "material_uploaded", 4)
+	expectFrame(t, conn, "state_changed", 4)
+	f := expectFrame(t, conn, "upload_complete", 5)
+	if f.OrderID != order {
+		t.Fatalf("event of order %q, want %q", f.OrderID, order)
+	}
+	if n := th.Connections(); n != 1 {
+		t.Fatalf("Connections() = %d, want 1", n)
+	}
+}
+
+func TestVersionFiltering(t *testing.T) {
+	tests := []struct {
+		name     string
+		snapshot int64
+		publish  []int64 // versions, in order
+		want     []int64 // versions the client gets, in order
+	}{
+		{"not newer than snapshot skipped", 5, []int64{4, 5, 6}, []int64{6}},
+		{"stale after forwarding dropped", 0, []int64{3, 2, 3, 1, 4}, []int64{3, 3, 4}},
+		{"same version of one change kept", 1, []int64{2, 2, 2, 3}, []int64{2, 2, 2, 3}},
+	}
+	tr := newTestRedis(t)
+	rdb := tr.client(t, "")
+	store := newFakeStore()
+	th := startHub(t, rdb, store, hubOpts{})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			order := uniqueID(t)
+			store.set(order, tc.snapshot, nil)
+			conn := th.dial(t, order)
+			expectFrame(t, conn, "snapshot", tc.snapshot)
+			for i, v := range tc.publish {
+				publish(t, rdb, order, "material_removed", v, fmt.Sprintf(`{"slot":"s%d"}`, i))
+			}
+			// A marker with a version above all others tells the test that everything before
+			// it has been through the hub.
+			publish(t, rdb, order, "state_changed", 1000, "")
+			for _, v := range tc.want {
+				expectFrame(t, conn, "material_removed", v)
+			}
+			expectFrame(t, conn, "state_changed", 1000)
+		})
+	}
+}
+
+func TestTwoClientsOfOneOrder(t *testing.T) {
+	tr := newTestRedis(t)
+	rdb := tr.client(t, "")
+	store := newFakeStore()
+	th := startHub(t, rdb, store, hubOpts{})
+	order := uniqueID(t)
+	a, b := th.dial(t, order), th.dial(t, order)
+	expectFrame(t, a, "snapshot", 0)
+	expectFrame(t, b, "snapshot", 0)
+	publish(t, rdb, order, "upload_complete", 1, "")
+	expectFrame(t, a, "upload_complete", 1)
+	expectFrame(t, b, "upload_complete", 1)
+}
+
+func TestOtherOrderNotDelivered(t *testing.T) {
+	tr := newTestRedis(t)
+	rdb := tr.client(t, "")
+	store := newFakeStore()
+	th := startHub(t, rdb, store, hubOpts{})
+	mine, other := uniqueID(t), uniqueID(t)
+	a, b := th.dial(t, mine), th.dial(t, other)
+	expectFrame(t, a, "snapshot", 0)
+	expectFrame(t, b, "snapshot", 0)
+	publish(t, rdb, other, "upload_complete", 1, "")
+	publish(t, rdb, mine, "state_changed", 2, "")
+	// Redis delivers one connection's messages in order: had the other order's event come
+	// to a, it would have come first.
+	expectFrame(t, a, "state_changed", 2)
+	expectFrame(t, b, "upload_complete", 1)
+}
+
+func TestTwoInstances(t *testing.T) {
+	tr := newTestRedis(t)
+	store := newFakeStore()
+	h1 := startHub(t, tr.client(t, ""), store, hubOpts{})
+	h2 := startHub(t, tr.client(t, ""), store, hubOpts{})
+	pub := tr.client(t, "")
+	order := uniqueID(t)
+	a, b := h1.dial(t, order), h2.dial(t, order)
+	expectFrame(t, a, "snapshot", 0)
+	expectFrame(t, b, "snapshot", 0)
+	publish(t, pub, order, "phone_connected", 1, `{"device":"d","app_version":"3.16.0"}`)
+	expectFrame(t, a, "phone_connected", 1)
+	expectFrame(t, b, "phone_connected", 1)
+}
+
+func TestSlowClientDisconnected(t *testing.T) {
+	tr := newTestRedis(t)
+	rdb := tr.client(t, "")
+	store := newFakeStore()
+	// Small socket buffers on both sides of the slow connection make its writer block after
+	// a few frames, so that its queue fills.
+	th := startHub(t, rdb, store, hubOpts{
+		cfg: Config{SendQueue: 2, WriteWait: 500 * time.Millisecond},
+		onUpgrade: func(c *websocket.Conn) {
+			if tc, ok := c.UnderlyingConn().(*net.TCPConn); ok {
+				_ = tc.SetWriteBuffer(4096)
+			}
+		},
+	})
+	order := uniqueID(t)
+	slowDialer := &websocket.Dialer{
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetReadBuffer(4096)
+			}
+			return c, err
+		},
+	}
+	slow := dialWith(t, slowDialer, th.srv.URL, order)
+	fast := th.dial(t, order)
+	expectFrame(t, slow, "snapshot", 0)
+	expectFrame(t, fast, "snapshot", 0)
+
+	const n = 64
+	pad := strings.Repeat("x", 32<<10)
+	got := make(chan error, 1)
+	go func() {
+		for i := 1; i <= n; i++ {
+			_ = fast.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, msg, err := fast.ReadMessage()
+			if err != nil {
+				got <- err
+				return
+			}
+			if want := fmt.Sprintf(`"version":%d,`, i); !strings.Contains(string(msg[:min(len(msg), 200)]), want) {
+				got <- fmt.Errorf("frame %d lacks %s", i, want)
+				return
+			}
+		}
+		got <- nil
+	}()
+	for i := 1; i <= n; i++ {
+		start := time.Now()
+		publish(t, rdb, order, "material_uploaded", int64(i), fmt.Sprintf(`{"pad":%q}`, pad))
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("publish %d took %v", i, d)
+		}
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("fast client: %v", err)
+	}
+	// The slow client reads what reached its socket, then the end of the connection.
+	if code := expectClosed(t, slow); code != websocket.CloseTryAgainLater && code != websocket.CloseAbnormalClosure {
+		t.Fatalf("slow client closed with %d", code)
+	}
+	publish(t, rdb, order, "upload_complete", n+1, "")
+	expectFrame(t, fast, "upload_complete", n+1)
+}
+
+func TestLastClientLeavingUnsubscribes(t *testing.T) {
+	tr := newTestRedis(t)
+	rdb := tr.client(t, "")
+	store := newFakeStore()
+	unsub := make(chan string, 16)
+	th := startHub(t, rdb, store, hubOpts{onUnsubscribed: func(ch string) { unsub <- ch }})
+	order := uniqueID(t)
+	a, b := th.dial(t, order), th.dial(t, order)
+	expectFrame(t, a, "snapshot", 0)
+	expectFrame(t, b, "snapshot", 0)
+	if n := numSub(t, rdb, order); n != 1 {
+		t.Fatalf("NUMSUB with two clients = %d, want 1 (one per instance)", n)
+	}
+	_ = a.Close()
+	publish(t, rdb, order, "upload_complete", 1, "")
+	expectFrame(t, b, "upload_complete", 1)
+	if n := numSub(t, rdb, order); n != 1 {
+		t.Fatalf("NUMSUB after one left = %d, want 1", n)
+	}
+	_ = b.Close()
+	select {
+	case ch := <-unsub:
+		if ch != rediskeys.Events(order) {
+			t.Fatalf("unsubscribed %q, want %q", ch, rediskeys.Events(order))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no unsubscribe")
+	}
+	if n := numSub(t, rdb, order); n != 0 {
+		t.Fatalf("NUMSUB after the last left = %d, want 0", n)
+	}
+}
+
+// A join right after the last leave must not be undone by the leave's UNSUBSCRIBE.
+func TestRejoinAfterLeave(t *testing.T) {
+	tr := newTestRedis(t)
+	rdb := tr.client(t, "")
+	store := newFakeStore()
+	th := startHub(t, rdb, store, hubOpts{})
+	order := uniqueID(t)
+	for i := 1; i <= 20; i++ {
+		c := th.dial(t, order)
+		expectFrame(t, c, "snapshot", int64(i-1))
+		store.set(order, int64(i), nil)
+		publish(t, rdb, order, "state_changed", int64(i), "")
+		expectFrame(t, c, "state_changed", int64(i))
+		_ = c.Close()
+	}
+}
+
+func TestResubscribeSendsNewSnapshot(t *testing.T) {
+	tr := newTestRedis(t)
+	name := uniqueID(t)
+	rdb := tr.client(t, name)
+	pub := tr.client(t, "")
+	store := newFakeStore()
+	th := startHub(t, rdb, store, hubOpts{})
+	order := uniqueID(t)
+	store.set(order, 1, nil)
+	conn := th.dial(t, order)
+	expectFrame(t, conn, "snapshot", 1)
+
+	// Events 2..5 are "lost" while the pub/sub connection is down.
+	store.set(order, 5, nil)
+	killPubSub(t, tr, pub, name)
+	expectFrame(t, conn, "snapshot", 5)
+	publish(t, pub, order, "material_removed", 5, "")
+	publish(t, pub, order, "state_changed", 6, "")
+	expectFrame(t, conn, "state_changed", 6)
+}
+
+// killPubSub drops the hub's pub/sub connection: on a real Redis with CLIENT KILL (only the
+// connection named name), on miniredis by restarting it.
+func killPubSub(tb testing.TB, tr *testRedis, admin *redis.Client, name string) {
+	tb.Helper()
+	if tr.mr != nil {
+		if err := tr.mr.Restart(); err != nil {
+			tb.Fatalf("restart miniredis: %v", err)
+		}
+		return
+	}
+	list, err := admin.ClientList(context.Background()).Result()
+	if err != nil {
+		tb.Fatalf("CLIENT LIST: %v", err)
+	}
+	killed := 0
+	sc := bufio.NewScanner(strings.NewReader(list))
+	for sc.Scan() {
+		var id, cname string
+		var sub bool
+		for _, kv := range strings.Fields(sc.Text()) {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "id":
+				id = v
+			case "name":
+				cname = v
+			case "sub":
+				sub = v != "0"
+			}
+		}
+		if cname == name && sub {
+			if err := admin.Do(context.Background(), "CLIENT", "KILL", "ID", id).Err(); err != nil {
+				tb.Fatalf("CLIENT KILL: %v", err)
+			}
+			killed++
+		}
+	}
+	if killed == 0 {
+		tb.Fatalf("no pub/sub connection named %q", name)
+	}
+}
+
+func TestPairingExpiry(t *testing.T) {
+	tr := newTestRedis(t)
+	rdb := tr.client(t, "")
+	store := newFakeStore()
+	// Like the store: expiring publishes pairing_expired, once.
+	var published atomic.Int64
+	store.onExp = func(orderID, _ string) {
+		published.Add(1)
+		publish(t, rdb, orderID, "pairing_expired", 100, "")
+	}
+	th := startHub(t, rdb, store, hubOpts{})
+	waitExpired := func(t *testing.T, order, pairing string) {
+		t.Helper()
+		select {
+		case got := <-store.expired:
+			if got != [2]string{order, pairing} {
+				t.Fatalf("expire(%q, %q), want (%q, %q)", got[0], got[1], order, pairing)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("expire not called for %s", pairing)
+		}
+	}
+
+	t.Run("from snapshot", func(t *testing.T) {
+		order := uniqueID(t)
+		store.set(order, 1, &PendingPairing{ID: "p1", ExpiresAt: time.Now().Add(100 * time.Millisecond)})
+		conn := th.dial(t, order)
+		expectFrame(t, conn, "snapshot", 1)
+		waitExpired(t, order, "p1")
+		expectFrame(t, conn, "pairing_expired", 100)
+	})
+
+	t.Run("from pairing_created", func(t *testing.T) {
+		order := uniqueID(t)
+		conn := th.dial(t, order)
+		expectFrame(t, conn, "snapshot", 0)
+		exp := time.Now().Add(100 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+		publish(t, rdb, order, "pairing_created", 1, fmt.Sprintf(`{"id":"p2","expires_at":%q}`, exp))
+		expectFrame(t, conn, "pairing_created", 1)
+		waitExpired(t, order, "p2")
+		expectFrame(t, conn, "pairing_expired", 100)
+	})
+
+	t.Run("phone_connected cancels", func(t *testing.T) {
+		order := uniqueID(t)
+		store.set(order, 1, &PendingPairing{ID: "p3", ExpiresAt: time.Now().Add(time.Second)})
+		conn := th.dial(t, order)
+		expectFrame(t, conn, "snapshot", 1)
+		if p := roomPairing(th.Hub, order); p == nil || p.ID != "p3" {
+			t.Fatalf("room pairing %+v, want p3", p)
+		}
+		publish(t, rdb, order, "phone_connected", 2, `{"device":"d","app_version":"3.16.0"}`)
+		// The hub clears the pairing before it forwards the event.
+		expectFrame(t, conn, "phone_connected", 2)
+		if p := roomPairing(th.Hub, order); p != nil {
+			t.Fatalf("room pairing %+v after phone_connected, want none", p)
+		}
+		// A new pairing is the next to expire, not p3.
+		exp := time.Now().Add(50 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+		publish(t, rdb, order, "pairing_created", 3, fmt.Sprintf(`{"id":"p4","expires_at":%q}`, exp))
+		waitExpired(t, order, "p4")
+	})
+
+	t.Run("timer stops when the room empties", func(t *testing.T) {
+		order := uniqueID(t)
+		store.set(order, 1, &PendingPairing{ID: "p5", ExpiresAt: time.Now().Add(time.Hour)})
+		conn := th.dial(t, order)
+		expectFrame(t, conn, "snapshot", 1)
+		r := room0(th.Hub, order)
+		if r == nil || r.pairTimer == nil {
+			t.Fatal("no pairing timer")
+		}
+		_ = conn.Close()
+		waitRoomGone(t, th.Hub, order)
+		if r.pairTimer != nil || r.pairing != nil {
+			t.Fatal("pairing timer kept after the room emptied")
+		}
+	})
+}
+
+func room0(h *Hub, order string) *room {
+	sh := h.shard(order)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.rooms[order]
+}
+
+func roomPairing(h *Hub, order string) *PendingPairing {
+	sh := h.shard(order)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if r := sh.rooms[order]; r != nil && r.pairing != nil {
+		p := *r.pairing
+		return &p
+	}
+	return nil
+}
+
+// waitRoomGone waits for the server to notice a client's close; it polls, with a deadline,
+// because nothing else announces a leave.
+func waitRoomGone(tb testing.TB, h *Hub, order string) {
+	tb.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for room0(h, order) != nil {
+		if time.Now().After(deadline) {
+			tb.Fatal("room still open")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestCloseSendsGoingAway(t *testing.T) {
+	tr := newTestRedis(t)
+	rdb := tr.client(t, "")
+	store := newFakeStore()
+	th := startHub(t, rdb, store, hubOpts{})
+	order := uniqueID(t)
+	a, b := th.dial(t, order), th.dial(t, uniqueID(t))
+	expectFrame(t, a, "snapshot", 0)
+	expectFrame(t, b, "snapshot", 0)
+	th.Close()
+	for _, c := range []*websocket.Conn{a, b} {
+		if code := expectClosed(t, c); code != websocket.CloseGoingAway {
+			t.Fatalf("close code %d, want 1001", code)
+		}
+	}
+	if n := th.Connections(); n != 0 {
+		t.Fatalf("Connections() after Close = %d", n)
+	}
+	// A connection after Close is refused with 1001 too.
+	c := th.dial(t, order)
+	if code := expectClosed(t, c); code != websocket.CloseGoingAway {
+		t.Fatalf("close code after Close %d, want 1001", code)
+	}
+}
+
+func TestSubscribeTimeout(t *testing.T) {
+	tr := newTestRedis(t)
+	store := newFakeStore()
+	// Without Run nobody subscribes, so Redis never confirms.
+	th := startHub(t, tr.client(t, ""), store, hubOpts{noRun: true, cfg: Config{SubscribeTimeout: 100 * time.Millisecond}})
+	c := th.dial(t, uniqueID(t))
+	if code := expectClosed(t, c); code != websocket.CloseInternalServerErr {
+		t.Fatalf("close code %d, want 1011", code)
+	}
+}
+
+func TestPingPong(t *testing.T) {
+	tr := newTestRedis(t)
+	rdb := tr.client(t, "")
+	store := newFakeStore()
+	const pongWait = 300 * time.Millisecond
+	th := startHub(t, rdb, store, hubOpts{cfg: Config{PingInterval: 50 * time.Millisecond, PongWait: pongWait}})
+	order := uniqueID(t)
+
+	// The silent client sees pings but does not answer them.
+	silent := th.dial(t, order)
+	var pings atomic.Int64
+	silent.SetPingHandler(func(string) error { pings.Add(1); return nil })
+	// The live client answers pings (the default handler) as long as it reads.
+	live := th.dial(t, order)
+	frames := make(chan frame, 16)
+	go func() {
+		defer close(frames)
+		for {
+			_ = live.SetReadDeadline(time.Now().Add(10 * time.Second))
+			var f frame
+			if err := live.ReadJSON(&f); err != nil {
+				return
+			}
+			frames <- f
+		}
+	}()
+
+	expectFrame(t, silent, "snapshot", 0)
+	start := time.Now()
+	code := expectClosed(t, silent)
+	if elapsed := time.Since(start); elapsed < pongWait/2 {
+		t.Fatalf("silent client closed after %v, before PongWait %v", elapsed, pongWait)
+	}
+	if code != websocket.CloseGoingAway && code != websocket.CloseAbnormalClosure {
+		t.Fatalf("silent client close code %d", code)
+	}
+	if pings.Load() == 0 {
+		t.Fatal("no ping seen")
+	}
+	// The live client outlived several PongWaits' worth of pings.
+	publish(t, rdb, order, "upload_complete", 1, "")
+	for _, want := range []string{"snapshot", "upload_complete"} {
+		select {
+		case f, ok := <-frames:
+			if !ok || f.Type != want {
+				t.Fatalf("live client got %+v (open %v), want %s", f, ok, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("live client: no %s", want)
+		}
+	}
+}

@@ -1,0 +1,379 @@
+package images
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"math"
+
+	"golang.org/x/image/draw"
+
+	"github.com/beianscan/beianscan/internal/filing"
+)
+
+const (
+	// fitQuality is the JPEG quality of a fitted or stitched image; lower qualities
+	// are used only when even the minimum long side does not fit at this one.
+	fitQuality = 90
+	// fitMinLongSide is the long side a fitted image keeps whenever the size limit
+	// allows: enough to read an ID card or a form.
+	fitMinLongSide = 2000
+	// fitGoodEnough: a fitting encode of at least this share of the limit is taken
+	// without searching for a slightly larger scale.
+	fitGoodEnough = 0.85
+
+	stitchMinParts = 2
+	stitchMaxParts = 8
+	stitchMaxWidth = 2000 // common width of stitched parts, at most
+	stitchMargin   = 24   // white margin between and around the parts
+)
+
+// fit re-encodes one image as a JPEG under opts.MaxBytes (Options.Fit).
+func fit(data []byte, opts Options) (*Result, error) {
+	if int64(len(data)) > opts.FitMaxBytes {
+		return nil, tooLarge(opts.FitMaxBytes, false)
+	}
+	h, err := checkHeader(data, opts)
+	if err != nil {
+		return nil, err
+	}
+	img, err := decode(h.format, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkShortSide(h.width, h.height, opts); err != nil {
+		return nil, err
+	}
+	warnings := analyze(img, opts.Face, opts.Thresholds)
+	src := flatten(img, h.width, h.height)
+	out, w, ht, err := encodeUnder(src, h.orientation, opts.MaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{
+		Data: out, Format: JPEG, Width: w, Height: ht,
+		Warnings: warnings, Fitted: true, OriginalSize: int64(len(data)),
+	}, nil
+}
+
+// flatten returns img as an opaque image of w×h with its top-left at 0,0, composited
+// over white (a transparent PNG shows on a white page; a GIF frame smaller than its
+// screen sits on white). JPEG's YCbCr and Gray images come back as they are.
+func flatten(img image.Image, w, h int) image.Image {
+	b := img.Bounds()
+	full := b == image.Rect(0, 0, w, h)
+	switch m := img.(type) {
+	case *image.YCbCr, *image.Gray:
+		if full {
+			return m
+		}
+	case *image.RGBA:
+		if full && m.Opaque() {
+			return m
+		}
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+	draw.Draw(dst, b.Intersect(dst.Bounds()), img, b.Intersect(dst.Bounds()).Min, draw.Over)
+	return dst
+}
+
+// encodeUnder encodes src, with EXIF orientation o applied, as a JPEG smaller than
+// maxBytes, downscaling only as far as needed: first the largest scale that fits at
+// fitQuality (but not below a long side of fitMinLongSide), then lower qualities at that
+// long side, then smaller scales. The search predicts the next scale from the last
+// encode's size (a JPEG's size grows roughly with its pixel count), so it usually takes
+// two or three encodes. It returns the bytes and the displayed size.
+func encodeUnder(src image.Image, o int, maxBytes int64) ([]byte, int, int, error) {
+	sw, sh := src.Bounds().Dx(), src.Bounds().Dy()
+	long := max(sw, sh)
+	sMin := math.Min(1, float64(fitMinLongSide)/float64(long))
+	target := float64(maxBytes)
+
+	var buf bytes.Buffer
+	encode := func(s float64, q int) ([]byte, int, int, error) {
+		img := render(src, o, s)
+		buf.Reset()
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: q}); err != nil {
+			return nil, 0, 0, err
+		}
+		b := img.Bounds()
+		return buf.Bytes(), b.Dx(), b.Dy(), nil
+	}
+	type result struct {
+		data []byte
+		w, h int
+	}
+	var best *result
+	keep := func(d []byte, w, h int) { best = &result{bytes.Clone(d), w, h} }
+
+	// Phase 1: scale in [sMin, 1] at fitQuality.
+	lo, hi := 0.0, math.Inf(1) // largest scale known to fit, smallest known not to
+	s := 1.0
+	if pred := predictSize(src, fitQuality); pred > 0.93*target {
+		// Encoding a big photo at full size only to learn it is too large costs
+		// seconds; a sample predicts that it will be.
+		s = math.Max(sMin, math.Sqrt(0.93*target/pred))
+	}
+	for range 6 {
+		d, w, h, err := encode(s, fitQuality)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		size := float64(len(d))
+		if size < target {
+			keep(d, w, h)
+			lo = s
+			if s >= 1 || size >= fitGoodEnough*target || hi/s < 1.03 {
+				break
+			}
+		} else {
+			hi = s
+			if s <= sMin {
+				break
+			}
+		}
+		next := s * math.Sqrt(0.93*target/size)
+		if next >= hi || next <= lo {
+			next = (math.Max(lo, sMin) + math.Min(hi, 1)) / 2
+		}
+		s = math.Max(math.Min(next, 1), sMin)
+		if s <= lo || s >= hi {
+			break
+		}
+	}
+	if best != nil {
+		return best.data, best.w, best.h, nil
+	}
+	// Phase 2: the minimum long side at lower qualities.
+	for _, q := range []int{80, 70, 60, 50} {
+		d, w, h, err := encode(sMin, q)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		if int64(len(d)) < maxBytes {
+			return bytes.Clone(d), w, h, nil
+		}
+	}
+	// Phase 3: smaller than the minimum long side, at quality 70.
+	s = sMin
+	for range 20 {
+		d, w, h, err := encode(s, 70)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		if int64(len(d)) < maxBytes {
+			return bytes.Clone(d), w, h, nil
+		}
+		if w <= 16 && h <= 16 {
+			break
+		}
+		s *= math.Min(0.9, math.Sqrt(0.9*target/float64(len(d))))
+	}
+	return nil, 0, 0, errors.New("images: cannot encode under the size limit")
+}
+
+// predictSize estimates the size of src encoded whole at quality q from a sample of
+// full-width strips spread over its height, or returns 0 when src is small enough to
+// just encode. The strips' seams add a little, so the estimate errs on the large side.
+func predictSize(src image.Image, q int) float64 {
+	const strips, stripH = 8, 32
+	b := src.Bounds()
+	W, H := b.Dx(), b.Dy()
+	if H < 4*strips*stripH || W*H < 4_000_000 {
+		return 0
+	}
+	sample := image.NewRGBA(image.Rect(0, 0, W, strips*stripH))
+	for k := range strips {
+		y := b.Min.Y + (2*k+1)*H/(2*strips) - stripH/2
+		draw.Draw(sample, image.Rect(0, k*stripH, W, (k+1)*stripH), src, image.Pt(b.Min.X, y), draw.Src)
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, sample, &jpeg.Options{Quality: q}); err != nil {
+		return 0
+	}
+	return float64(buf.Len()) * float64(H) / float64(strips*stripH)
+}
+
+// render returns src scaled by s and with orientation o applied.
+func render(src image.Image, o int, s float64) image.Image {
+	b := src.Bounds()
+	var scaled image.Image = src
+	if s < 1 {
+		w := max(1, int(math.Round(float64(b.Dx())*s)))
+		h := max(1, int(math.Round(float64(b.Dy())*s)))
+		dst := image.NewRGBA(image.Rect(0, 0, w, h))
+		draw.CatmullRom.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
+		scaled = dst
+	}
+	if o < 2 || o > 8 {
+		return scaled
+	}
+	rgba, ok := scaled.(*image.RGBA)
+	if !ok {
+		rgba = image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+		draw.Draw(rgba, rgba.Bounds(), scaled, b.Min, draw.Src)
+	}
+	return orient(rgba, o)
+}
+
+// orient applies EXIF orientation o (2–8) to m, returning an upright copy.
+func orient(m *image.RGBA, o int) *image.RGBA {
+	W, H := m.Rect.Dx(), m.Rect.Dy()
+	dw, dh := W, H
+	if o >= 5 {
+		dw, dh = H, W
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
+	for y := 0; y < H; y++ {
+		row := m.Pix[y*m.Stride : y*m.Stride+4*W]
+		for x := 0; x < W; x++ {
+			var dx, dy int
+			switch o {
+			case 2:
+				dx, dy = W-1-x, y
+			case 3:
+				dx, dy = W-1-x, H-1-y
+			case 4:
+				dx, dy = x, H-1-y
+			case 5:
+				dx, dy = y, x
+			case 6:
+				dx, dy = H-1-y, x
+			case 7:
+				dx, dy = H-1-y, W-1-x
+			case 8:
+				dx, dy = y, W-1-x
+			default:
+				dx, dy = x, y
+			}
+			i := dy*dst.Stride + 4*dx
+			copy(dst.Pix[i:i+4], row[4*x:4*x+4])
+		}
+	}
+	return dst
+}
+
+// Stitch validates each part like Process (format, pixel limit, animation, decoding,
+// short side; each part under MaxBytes, or up to FitMaxBytes with Fit), applies each
+// part's orientation, and stacks them top to bottom in order at a common width (the
+// widest part's, at most 2000 px) with 24 px white margins between and around them. The
+// result is a JPEG under MaxBytes, shrunk as Fit shrinks. Its warnings are those of any
+// part, in the usual order: the white margins would skew an analysis of the whole.
+// Errors about one part carry details.part, its index from 0.
+func Stitch(parts [][]byte, opts Options) (*Result, error) {
+	opts = opts.withDefaults()
+	if len(parts) < stitchMinParts || len(parts) > stitchMaxParts {
+		return nil, filing.ErrInvalidRequest.WithMessage(
+			"Stitching takes 2 to 8 images.", "拼接需要 2 至 8 张图片。").
+			WithDetails(map[string]any{"min_parts": stitchMinParts, "max_parts": stitchMaxParts, "parts": len(parts)})
+	}
+	// Every header is checked before any part is decoded.
+	hdrs := make([]header, len(parts))
+	var total int64
+	for i, p := range parts {
+		total += int64(len(p))
+		if opts.Fit && int64(len(p)) > opts.FitMaxBytes {
+			return nil, withPart(tooLarge(opts.FitMaxBytes, false), i)
+		}
+		if !opts.Fit && int64(len(p)) >= opts.MaxBytes {
+			return nil, withPart(tooLarge(opts.MaxBytes, true), i)
+		}
+		h, err := checkHeader(p, opts)
+		if err != nil {
+			return nil, withPart(err, i)
+		}
+		if err := checkShortSide(h.width, h.height, opts); err != nil {
+			return nil, withPart(err, i)
+		}
+		hdrs[i] = h
+	}
+
+	// Layout: displayed sizes, common width, and a canvas no larger than MaxPixels.
+	width := 0
+	for _, h := range hdrs {
+		w, _ := displayed(h)
+		width = max(width, w)
+	}
+	width = min(width, stitchMaxWidth)
+	heights := make([]int, len(hdrs))
+	layout := func(width int) int64 {
+		sum := stitchMargin
+		for i, h := range hdrs {
+			w, ht := displayed(h)
+			heights[i] = max(1, int(math.Round(float64(ht)*float64(width)/float64(w))))
+			sum += heights[i] + stitchMargin
+		}
+		return int64(width+2*stitchMargin) * int64(sum)
+	}
+	for layout(width) > opts.MaxPixels && width > 16 {
+		width = width * 9 / 10
+	}
+	canvasH := stitchMargin
+	for _, ht := range heights {
+		canvasH += ht + stitchMargin
+	}
+	canvas := image.NewRGBA(image.Rect(0, 0, width+2*stitchMargin, canvasH))
+	draw.Draw(canvas, canvas.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+
+	seen := map[string]bool{}
+	y := stitchMargin
+	for i, h := range hdrs {
+		img, err := decode(h.format, parts[i])
+		if err != nil {
+			return nil, withPart(err, i)
+		}
+		for _, w := range analyze(img, opts.Face, opts.Thresholds) {
+			seen[w] = true
+		}
+		src := flatten(img, h.width, h.height)
+		// Scale the coded image to the size whose oriented form is width×heights[i].
+		tw, th := width, heights[i]
+		if h.orientation >= 5 && h.orientation <= 8 {
+			tw, th = th, tw
+		}
+		scaled := image.NewRGBA(image.Rect(0, 0, tw, th))
+		draw.CatmullRom.Scale(scaled, scaled.Bounds(), src, src.Bounds(), draw.Src, nil)
+		part := scaled
+		if h.orientation >= 2 && h.orientation <= 8 {
+			part = orient(scaled, h.orientation)
+		}
+		r := image.Rect(stitchMargin, y, stitchMargin+width, y+heights[i])
+		draw.Draw(canvas, r, part, image.Point{}, draw.Src)
+		y += heights[i] + stitchMargin
+	}
+	warnings := []string{}
+	for _, w := range []string{WarnGrayscale, WarnBlurry, WarnTooDark, WarnOverexposed, WarnBackgroundNotWhite} {
+		if seen[w] {
+			warnings = append(warnings, w)
+		}
+	}
+	out, w, ht, err := encodeUnder(canvas, 1, opts.MaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Data: out, Format: JPEG, Width: w, Height: ht, Warnings: warnings, OriginalSize: total}, nil
+}
+
+// displayed is a header's size with its orientation applied.
+func displayed(h header) (int, int) {
+	if h.orientation >= 5 && h.orientation <= 8 {
+		return h.height, h.width
+	}
+	return h.width, h.height
+}
+
+// withPart adds details.part = i to a coded error about one part of a stitch.
+func withPart(err error, i int) error {
+	var fe *filing.Error
+	if !errors.As(err, &fe) {
+		return err
+	}
+	d := map[string]any{"part": i}
+	for k, v := range fe.Details {
+		d[k] = v
+	}
+	return fe.WithDetails(d)
+}

@@ -1,0 +1,426 @@
+// Package images does validation, metadata stripping, quality analysis, auto-fit and
+// stitching of filing material images (DESIGN §1 "Image rules").
+//
+// Process is the one entry point for an upload: it reads the format from the bytes,
+// refuses what the contract refuses (too_large, unsupported_format, corrupt_image,
+// image_too_small, image_too_large_dimensions, animated_gif) with the coded errors of
+// internal/filing, removes metadata without re-encoding, and reports quality warnings.
+// With Options.Fit it instead re-encodes the image as a JPEG under the size limit, and
+// Stitch stacks several images into one.
+//
+// Everything here is a pure function of its input: no I/O, no globals, safe for
+// concurrent use. Every check that can be made from a header is made before anything is
+// decoded, so a hostile header cannot make the server allocate more than the pixel limit
+// allows.
+package images
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
+
+	"github.com/beianscan/beianscan/internal/filing"
+)
+
+// Format is an accepted image format, named as the contract's MATERIAL "format" field.
+type Format string
+
+// The accepted formats. Anything else, whatever its file name says, is unsupported_format.
+const (
+	JPEG Format = "jpeg"
+	PNG  Format = "png"
+	GIF  Format = "gif"
+)
+
+// ContentType returns the media type the stored image is served with.
+func (f Format) ContentType() string {
+	switch f {
+	case JPEG:
+		return "image/jpeg"
+	case PNG:
+		return "image/png"
+	case GIF:
+		return "image/gif"
+	}
+	return "application/octet-stream"
+}
+
+// Default limits and thresholds (DESIGN §1).
+const (
+	DefaultMaxBytes     int64 = 4 << 20 // "under 4 MB": a stored image is < 4 MiB
+	DefaultMinShortSide       = 300
+	DefaultMaxPixels    int64 = 40_000_000
+	DefaultFitMaxBytes  int64 = 20 << 20
+
+	DefaultBlur            = 20.0
+	DefaultDark            = 50.0
+	DefaultBright          = 215.0
+	DefaultGray            = 16.0
+	DefaultWhiteBackground = 0.6
+)
+
+// Thresholds tune the quality warnings. A zero field takes its default. All luma and
+// chroma values are on the 0–255 scale and measured at the working resolution (the image
+// box-averaged so that its long side is at most about 1000 pixels).
+type Thresholds struct {
+	// Blur: an image whose variance of the (4-neighbour) Laplacian of luma is below this
+	// is "blurry". Luma is first stretched so that its 1st–99th percentile range spans
+	// 0–255 (gain at most 4), so that a dark or washed-out but sharp photo is not also
+	// called blurry. Default 20 (sharp photos and scans measure in the hundreds; a
+	// Gaussian blur of sigma 2 at working resolution brings a photo below 10). An image
+	// is also blurry, whatever this threshold, when its Laplacian energy is under a
+	// fifth of its gradient energy: edges blurred by about 2 px or more at working
+	// resolution. That catches a blurred, high-contrast document whose Laplacian
+	// variance is still high because of its many edges (sharp images measure 2–3).
+	Blur float64
+	// Dark: an image whose mean luma is below this is "too_dark". Default 50.
+	Dark float64
+	// Bright: an image whose mean luma is above this, or of which half or more of the
+	// pixels are clipped (luma >= 250), is "overexposed" — but only if it has almost no
+	// dark detail left (under 0.5% of pixels darker than 128), so that a well-exposed
+	// scan of white paper with dark text is not flagged. Default 215.
+	Bright float64
+	// Gray: a pixel whose chroma (max−min of R, G, B) is above this counts as coloured;
+	// an image with fewer than 0.2% coloured pixels is "grayscale". Default 16.
+	Gray float64
+	// WhiteBackground: for the face photo, the share (0–1) of near-white pixels
+	// (luma >= 180, chroma <= 40) that the top strip and the side strips of the image
+	// must reach; below it the photo gets "background_not_white". Default 0.6.
+	WhiteBackground float64
+}
+
+// Options are the limits of one call. A zero field takes its default.
+type Options struct {
+	// MaxBytes: a stored image must be smaller than this. Default 4 MiB (4<<20): the
+	// contract's "under 4 MB". Without Fit, input of MaxBytes or more is too_large.
+	MaxBytes int64
+	// MinShortSide: a shorter short side is image_too_small. Default 300.
+	MinShortSide int
+	// MaxPixels: width×height above this is image_too_large_dimensions, refused from the
+	// header before anything is decoded. Default 40,000,000.
+	MaxPixels int64
+	// Fit (the upload's ?fit=1): accept input of up to FitMaxBytes and store it as a
+	// JPEG smaller than MaxBytes, orientation applied, downscaled only as far as needed.
+	Fit bool
+	// FitMaxBytes: with Fit, input of more than this is too_large. Default 20 MiB.
+	FitMaxBytes int64
+	// Face: the image is the face photo; also check for a white background.
+	Face bool
+	// Thresholds of the quality warnings; zero fields take their defaults.
+	Thresholds Thresholds
+}
+
+// Result is an accepted image.
+type Result struct {
+	// Data is what to store (and what sha256 is computed over).
+	Data   []byte
+	Format Format
+	// Width and Height are of the stored image as displayed: for a JPEG that keeps an
+	// EXIF orientation of 5–8 they are swapped from the coded size; a fitted or stitched
+	// image has its orientation applied and no EXIF.
+	Width, Height int
+	// Warnings is a subset of "grayscale", "blurry", "too_dark", "overexposed",
+	// "background_not_white", in that order; never nil.
+	Warnings []string
+	// Fitted is true when the image was re-encoded by Fit.
+	Fitted bool
+	// OriginalSize is the number of bytes received.
+	OriginalSize int64
+}
+
+// Warning names, in the order Result.Warnings lists them.
+const (
+	WarnGrayscale          = "grayscale"
+	WarnBlurry             = "blurry"
+	WarnTooDark            = "too_dark"
+	WarnOverexposed        = "overexposed"
+	WarnBackgroundNotWhite = "background_not_white"
+)
+
+func (o Options) withDefaults() Options {
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MinShortSide <= 0 {
+		o.MinShortSide = DefaultMinShortSide
+	}
+	if o.MaxPixels <= 0 {
+		o.MaxPixels = DefaultMaxPixels
+	}
+	if o.FitMaxBytes <= 0 {
+		o.FitMaxBytes = DefaultFitMaxBytes
+	}
+	o.Thresholds = o.Thresholds.withDefaults()
+	return o
+}
+
+func (t Thresholds) withDefaults() Thresholds {
+	if t.Blur <= 0 {
+		t.Blur = DefaultBlur
+	}
+	if t.Dark <= 0 {
+		t.Dark = DefaultDark
+	}
+	if t.Bright <= 0 {
+		t.Bright = DefaultBright
+	}
+	if t.Gray <= 0 {
+		t.Gray = DefaultGray
+	}
+	if t.WhiteBackground <= 0 {
+		t.WhiteBackground = DefaultWhiteBackground
+	}
+	return t
+}
+
+// ReadLimited reads all of r, failing with filing.ErrTooLarge (details max_bytes = limit)
+// as soon as more than limit bytes arrive. It never holds more than limit+1 bytes, so a
+// caller can read a request body with it without trusting Content-Length. For a plain
+// upload pass MaxBytes-1 (the stored image must be under MaxBytes); with Fit pass
+// FitMaxBytes. Errors of r other than io.EOF are returned as they are.
+func ReadLimited(r io.Reader, limit int64) ([]byte, error) {
+	if limit < 0 {
+		limit = 0
+	}
+	// Grow by doubling but never past limit+1: one byte more than the limit is
+	// enough to know the body is too large.
+	capacity := int64(64 << 10)
+	if capacity > limit+1 {
+		capacity = limit + 1
+	}
+	buf := make([]byte, 0, capacity)
+	for {
+		if int64(len(buf)) > limit {
+			return nil, tooLarge(limit, false)
+		}
+		if len(buf) == cap(buf) {
+			next := int64(cap(buf)) * 2
+			if next > limit+1 {
+				next = limit + 1
+			}
+			nb := make([]byte, len(buf), next)
+			copy(nb, buf)
+			buf = nb
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			if int64(len(buf)) > limit {
+				return nil, tooLarge(limit, false)
+			}
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// tooLarge is filing.ErrTooLarge for a limit of max bytes; exclusive says whether the
+// image must be under max (the 4 MB rule) or may be max bytes (the fit input limit).
+func tooLarge(max int64, exclusive bool) error {
+	en, zh := "at most", "不能超过"
+	if exclusive {
+		en, zh = "under", "应小于"
+	}
+	return filing.ErrTooLarge.
+		WithMessage(fmt.Sprintf("The image must be %s %s.", en, megabytes(max)),
+			fmt.Sprintf("图片大小%s %s，请压缩后重新上传。", zh, megabytes(max))).
+		WithDetails(map[string]any{"max_bytes": max})
+}
+
+func megabytes(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MB", n>>20)
+	}
+	if n >= 1<<20 {
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// Sniff returns the format of data from its magic bytes only. Anything other than
+// JPEG, PNG or GIF is filing.ErrUnsupportedFormat; formats we recognize but do not
+// accept (WebP, BMP, HEIC/AVIF, TIFF) are named in details.detected.
+func Sniff(data []byte) (Format, error) {
+	switch {
+	case len(data) >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF:
+		return JPEG, nil
+	case bytes.HasPrefix(data, pngSignature):
+		return PNG, nil
+	case bytes.HasPrefix(data, []byte("GIF87a")), bytes.HasPrefix(data, []byte("GIF89a")):
+		return GIF, nil
+	}
+	if d := detectOther(data); d != "" {
+		return "", filing.ErrUnsupportedFormat.WithDetails(map[string]any{"detected": d})
+	}
+	return "", filing.ErrUnsupportedFormat
+}
+
+var pngSignature = []byte("\x89PNG\r\n\x1a\n")
+
+func detectOther(data []byte) string {
+	switch {
+	case len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "WEBP":
+		return "webp"
+	case bytes.HasPrefix(data, []byte("BM")) && len(data) >= 14:
+		return "bmp"
+	case len(data) >= 12 && string(data[4:8]) == "ftyp":
+		switch string(data[8:12]) {
+		case "avif", "avis":
+			return "avif"
+		case "heic", "heix", "hevc", "hevx", "mif1", "msf1", "heim", "heis":
+			return "heic"
+		}
+	case bytes.HasPrefix(data, []byte("II*\x00")), bytes.HasPrefix(data, []byte("MM\x00*")):
+		return "tiff"
+	}
+	return ""
+}
+
+// header is what is known of an image before decoding its pixels.
+type header struct {
+	format      Format
+	width       int // coded size
+	height      int
+	orientation int // EXIF orientation of a JPEG, 1 if none
+}
+
+// checkHeader sniffs data and reads its header: format, dimensions against the pixel
+// limit, and for GIF the frame count. Nothing is decoded yet.
+func checkHeader(data []byte, opts Options) (header, error) {
+	f, err := Sniff(data)
+	if err != nil {
+		return header{}, err
+	}
+	var cfg image.Config
+	switch f {
+	case JPEG:
+		cfg, err = jpeg.DecodeConfig(bytes.NewReader(data))
+	case PNG:
+		cfg, err = png.DecodeConfig(bytes.NewReader(data))
+	case GIF:
+		cfg, err = gif.DecodeConfig(bytes.NewReader(data))
+	}
+	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
+		return header{}, filing.ErrCorruptImage
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > opts.MaxPixels {
+		return header{}, filing.ErrImageTooLargeDimensions.WithDetails(map[string]any{
+			"max_pixels": opts.MaxPixels, "width": cfg.Width, "height": cfg.Height})
+	}
+	h := header{format: f, width: cfg.Width, height: cfg.Height, orientation: 1}
+	switch f {
+	case GIF:
+		frames, err := gifFrames(data)
+		if frames > 1 {
+			return header{}, filing.ErrAnimatedGIF.WithDetails(map[string]any{"frames_at_least": frames})
+		}
+		if err != nil {
+			return header{}, filing.ErrCorruptImage
+		}
+	case JPEG:
+		h.orientation = jpegOrientation(data)
+	}
+	return h, nil
+}
+
+// decode decodes the whole image. Any decoder error (or a panic in a decoder, which
+// would be a bug there) is corrupt_image; the decoder's own message never reaches a
+// client.
+func decode(f Format, data []byte) (img image.Image, err error) {
+	defer func() {
+		if recover() != nil {
+			img, err = nil, filing.ErrCorruptImage
+		}
+	}()
+	r := bytes.NewReader(data)
+	switch f {
+	case JPEG:
+		img, err = jpeg.Decode(r)
+	case PNG:
+		img, err = png.Decode(r)
+	case GIF:
+		img, err = gif.Decode(r)
+	default:
+		err = filing.ErrUnsupportedFormat
+	}
+	if err != nil || img == nil {
+		return nil, filing.ErrCorruptImage
+	}
+	return img, nil
+}
+
+func checkShortSide(w, h int, opts Options) error {
+	if min(w, h) < opts.MinShortSide {
+		return filing.ErrImageTooSmall.WithDetails(map[string]any{
+			"min_short_side": opts.MinShortSide, "width": w, "height": h})
+	}
+	return nil
+}
+
+// Process validates one uploaded image and returns what to store (see the package
+// comment). Without opts.Fit the stored bytes are the input less its metadata, never
+// re-encoded; an image with nothing to remove is returned byte for byte. With opts.Fit
+// the image is always re-encoded as a JPEG under opts.MaxBytes (even when it already is
+// under it), so that a fitted material is always an upright JPEG without metadata.
+func Process(data []byte, opts Options) (*Result, error) {
+	opts = opts.withDefaults()
+	if opts.Fit {
+		return fit(data, opts)
+	}
+	if int64(len(data)) >= opts.MaxBytes {
+		return nil, tooLarge(opts.MaxBytes, true)
+	}
+	h, err := checkHeader(data, opts)
+	if err != nil {
+		return nil, err
+	}
+	img, err := decode(h.format, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkShortSide(h.width, h.height, opts); err != nil {
+		return nil, err
+	}
+	out, orientation, err := strip(h.format, data)
+	if err != nil {
+		return nil, filing.ErrCorruptImage
+	}
+	// The stripped image must still be the same image; a cheap header check guards
+	// against a stripping bug storing something a browser cannot show.
+	if !sameConfig(h.format, out, h.width, h.height) {
+		return nil, errors.New("images: stripped image does not decode to the same size")
+	}
+	w, ht := h.width, h.height
+	if orientation >= 5 && orientation <= 8 {
+		w, ht = ht, w
+	}
+	return &Result{
+		Data:         out,
+		Format:       h.format,
+		Width:        w,
+		Height:       ht,
+		Warnings:     analyze(img, opts.Face, opts.Thresholds),
+		OriginalSize: int64(len(data)),
+	}, nil
+}
+
+func sameConfig(f Format, data []byte, w, h int) bool {
+	var cfg image.Config
+	var err error
+	switch f {
+	case JPEG:
+		cfg, err = jpeg.DecodeConfig(bytes.NewReader(data))
+	case PNG:
+		cfg, err = png.DecodeConfig(bytes.NewReader(data))
+	case GIF:
+		cfg, err = gif.DecodeConfig(bytes.NewReader(data))
+	}
+	return err == nil && cfg.Width == w && cfg.Height == h
+}

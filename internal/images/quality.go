@@ -1,0 +1,430 @@
+package images
+
+import (
+	"image"
+	"math"
+	"image/color"
+)
+
+// workingLongSide is the long side of the working resolution at which quality is
+// measured: enough for text and faces, and it keeps analysis of a 12 MP photo in the
+// tens of milliseconds. It also makes the thresholds independent of the upload's size.
+const workingLongSide = 1000
+
+// Fixed parts of the quality rules (the tunable parts are in Thresholds).
+const (
+	grayMaxColouredShare = 0.002 // fewer coloured pixels than this share: grayscale
+	clippedLuma          = 250   // a pixel at or above is clipped
+	clippedShare         = 0.5   // this share clipped counts as overexposed (with no dark detail)
+	darkDetailLuma       = 128   // a pixel below is dark detail
+	darkDetailShare      = 0.005 // an image with this share of dark detail is not overexposed
+	whiteLuma            = 180   // near-white for the face background: luma at least
+	whiteChroma          = 40    // and chroma at most
+	blurEdgeRatio        = 0.2   // Laplacian energy under this share of gradient energy: blurry
+	faceTopStrip         = 0.15  // the top 15% of the height
+	faceSideStrip        = 0.12  // the left and right 12% of the width ...
+	faceSideBottom       = 0.67  // ... down to two thirds of the height (below are shoulders)
+)
+
+// working is an image reduced to the working resolution: luma and chroma (max−min of
+// R, G, B) per cell, 0–255, transparent pixels composited over white as a browser
+// shows them.
+type working struct {
+	w, h   int
+	luma   []uint8
+	chroma []uint8
+}
+
+// metrics are the measurements the warnings are decided on.
+type metrics struct {
+	meanLuma      float64 // 0–255
+	sharpness     float64 // variance of the Laplacian of contrast-stretched luma; 0 if too small to tell
+	colouredShare float64 // share of pixels whose chroma is above the Gray threshold
+	darkShare     float64 // share of pixels with luma below darkDetailLuma
+	clippedShare  float64 // share of pixels with luma at or above clippedLuma
+	whiteBorder   float64 // share of near-white pixels in the face background strips
+	edgeRatio     float64 // Laplacian energy over gradient energy (see edgeRatio)
+}
+
+// analyze returns the quality warnings of a decoded image, in the order of
+// Result.Warnings; never nil.
+func analyze(img image.Image, face bool, t Thresholds) []string {
+	t = t.withDefaults()
+	warnings := []string{}
+	m, ok := measure(img, t.Gray)
+	if !ok {
+		return warnings
+	}
+	if m.colouredShare < grayMaxColouredShare {
+		warnings = append(warnings, WarnGrayscale)
+	}
+	if m.sharpness >= 0 && (m.sharpness < t.Blur || m.edgeRatio < blurEdgeRatio) {
+		warnings = append(warnings, WarnBlurry)
+	}
+	if m.meanLuma < t.Dark {
+		warnings = append(warnings, WarnTooDark)
+	}
+	if (m.meanLuma > t.Bright || m.clippedShare >= clippedShare) && m.darkShare < darkDetailShare {
+		warnings = append(warnings, WarnOverexposed)
+	}
+	if face && m.whiteBorder < t.WhiteBackground {
+		warnings = append(warnings, WarnBackgroundNotWhite)
+	}
+	return warnings
+}
+
+// measure reduces img to the working resolution and measures it; gray is the chroma
+// above which a pixel counts as coloured. It reports false for an empty image.
+func measure(img image.Image, gray float64) (metrics, bool) {
+	wk := reduce(img)
+	n := len(wk.luma)
+	if n == 0 {
+		return metrics{}, false
+	}
+	var hist [256]int
+	coloured := 0
+	for i, y := range wk.luma {
+		hist[y]++
+		if float64(wk.chroma[i]) > gray {
+			coloured++
+		}
+	}
+	sum, dark, clipped := 0, 0, 0
+	for v, c := range hist {
+		sum += v * c
+		if v < darkDetailLuma {
+			dark += c
+		}
+		if v >= clippedLuma {
+			clipped += c
+		}
+	}
+	fn := float64(n)
+	m := metrics{
+		meanLuma:      float64(sum) / fn,
+		colouredShare: float64(coloured) / fn,
+		darkShare:     float64(dark) / fn,
+		clippedShare:  float64(clipped) / fn,
+		sharpness:     -1,
+		whiteBorder:   whiteShare(wk),
+	}
+	if wk.w >= 3 && wk.h >= 3 {
+		// Stretch contrast (as a gain on the Laplacian) so that a dark or washed-out
+		// photo is judged on its detail, not its exposure.
+		p1, p99 := percentile(&hist, n, 0.01), percentile(&hist, n, 0.99)
+		gain := 4.0
+		if p99 > p1 {
+			gain = math.Max(1, math.Min(4, 255/float64(p99-p1)))
+		}
+		m.sharpness = laplacianVariance(wk) * gain * gain
+		m.edgeRatio = edgeRatio(wk)
+	}
+	return m, true
+}
+
+// percentile returns the luma below which share q of the n pixels lie.
+func percentile(hist *[256]int, n int, q float64) int {
+	need := int(q * float64(n))
+	acc := 0
+	for v, c := range hist {
+		acc += c
+		if acc > need {
+			return v
+		}
+	}
+	return 255
+}
+
+// laplacianVariance is the variance of the 4-neighbour Laplacian of luma over the
+// interior of the working image: edges make it large, blur makes it small.
+func laplacianVariance(wk working) float64 {
+	var s, s2 float64
+	cnt := 0
+	for y := 1; y < wk.h-1; y++ {
+		row := wk.luma[y*wk.w:]
+		up := wk.luma[(y-1)*wk.w:]
+		down := wk.luma[(y+1)*wk.w:]
+		var rs, rs2 int64
+		for x := 1; x < wk.w-1; x++ {
+			l := int64(row[x-1]) + int64(row[x+1]) + int64(up[x]) + int64(down[x]) - 4*int64(row[x])
+			rs += l
+			rs2 += l * l
+		}
+		s += float64(rs)
+		s2 += float64(rs2)
+		cnt += wk.w - 2
+	}
+	if cnt == 0 {
+		return 0
+	}
+	m := s / float64(cnt)
+	return s2/float64(cnt) - m*m
+}
+
+// whiteShare is the share of near-white pixels in the top strip and the upper side
+// strips, where a face photo's background shows.
+func whiteShare(wk working) float64 {
+	top := max(1, int(float64(wk.h)*faceTopStrip))
+	side := max(1, int(float64(wk.w)*faceSideStrip))
+	bottom := max(top, int(float64(wk.h)*faceSideBottom))
+	white, total := 0, 0
+	count := func(x0, x1, y0, y1 int) {
+		for y := y0; y < y1; y++ {
+			for x := x0; x < x1; x++ {
+				i := y*wk.w + x
+				total++
+				if wk.luma[i] >= whiteLuma && wk.chroma[i] <= whiteChroma {
+					white++
+				}
+			}
+		}
+	}
+	count(0, wk.w, 0, min(top, wk.h))
+	if wk.w > 2*side {
+		count(0, side, top, bottom)
+		count(wk.w-side, wk.w, top, bottom)
+	}
+	if total == 0 {
+		return 1
+	}
+	return float64(white) / float64(total)
+}
+
+// cells divides n source pixels into cells of f, the last one taking the rest.
+func cells(n, f int) int { return max(1, n/f) }
+
+func cellSpan(i, f, cellsN, n int) (int, int) {
+	lo := i * f
+	hi := lo + f
+	if i == cellsN-1 {
+		hi = n
+	}
+	return lo, hi
+}
+
+// reduce box-averages img to the working resolution. The common decoded types (JPEG's
+// YCbCr and Gray, PNG's RGBA/NRGBA/Gray, GIF's Paletted) are read from their pixel
+// buffers; any other type is sampled at cell centres through At, which is slower but
+// rare (CMYK JPEGs, 16-bit PNGs).
+func reduce(img image.Image) working {
+	b := img.Bounds()
+	W, H := b.Dx(), b.Dy()
+	if W <= 0 || H <= 0 {
+		return working{}
+	}
+	f := max(1, (max(W, H)+workingLongSide-1)/workingLongSide)
+	ww, hh := cells(W, f), cells(H, f)
+	wk := working{w: ww, h: hh, luma: make([]uint8, ww*hh), chroma: make([]uint8, ww*hh)}
+
+	switch m := img.(type) {
+	case *image.YCbCr:
+		reduceYCbCr(m, f, wk)
+	case *image.Gray:
+		reduceRows(wk, f, b, func(y int) []uint8 { return m.Pix[m.PixOffset(b.Min.X, y):][:W] }, 1, nil)
+	case *image.RGBA:
+		reduceRows(wk, f, b, func(y int) []uint8 { return m.Pix[m.PixOffset(b.Min.X, y):][:4*W] }, 4, nil)
+	case *image.NRGBA:
+		reduceRows(wk, f, b, func(y int) []uint8 { return m.Pix[m.PixOffset(b.Min.X, y):][:4*W] }, -4, nil)
+	case *image.Paletted:
+		var pal [256][3]uint8
+		for i := range pal {
+			c := color.Color(color.Black)
+			if i < len(m.Palette) {
+				c = m.Palette[i]
+			}
+			pal[i] = overWhite(c)
+		}
+		reduceRows(wk, f, b, func(y int) []uint8 { return m.Pix[m.PixOffset(b.Min.X, y):][:W] }, 1, &pal)
+	default:
+		for j := 0; j < hh; j++ {
+			y0, y1 := cellSpan(j, f, hh, H)
+			for i := 0; i < ww; i++ {
+				x0, x1 := cellSpan(i, f, ww, W)
+				rgb := overWhite(img.At(b.Min.X+(x0+x1)/2, b.Min.Y+(y0+y1)/2))
+				wk.set(j*ww+i, float64(rgb[0]), float64(rgb[1]), float64(rgb[2]))
+			}
+		}
+	}
+	return wk
+}
+
+// overWhite composites c over white and returns its 8-bit R, G, B.
+func overWhite(c color.Color) [3]uint8 {
+	r, g, bl, a := c.RGBA()
+	w := 0xFFFF - a
+	return [3]uint8{uint8((r + w) >> 8), uint8((g + w) >> 8), uint8((bl + w) >> 8)}
+}
+
+func clamp255(v float64) float64 {
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return v
+}
+
+func (wk working) set(i int, r, g, b float64) {
+	r, g, b = clamp255(r), clamp255(g), clamp255(b)
+	y := 0.299*r + 0.587*g + 0.114*b
+	wk.luma[i] = uint8(y + 0.5)
+	wk.chroma[i] = uint8(max(r, g, b) - min(r, g, b) + 0.5)
+}
+
+// reduceRows reduces an image whose rows are byte slices: bpp 1 is gray (or palette
+// indices when pal is set), 4 is premultiplied RGBA, -4 is non-premultiplied RGBA.
+func reduceRows(wk working, f int, b image.Rectangle, row func(y int) []uint8, bpp int, pal *[256][3]uint8) {
+	W, H := b.Dx(), b.Dy()
+	sr := make([]uint64, wk.w)
+	sg := make([]uint64, wk.w)
+	sb := make([]uint64, wk.w)
+	for j := 0; j < wk.h; j++ {
+		y0, y1 := cellSpan(j, f, wk.h, H)
+		clear(sr)
+		clear(sg)
+		clear(sb)
+		for y := y0; y < y1; y++ {
+			px := row(b.Min.Y + y)
+			for i := 0; i < wk.w; i++ {
+				x0, x1 := cellSpan(i, f, wk.w, W)
+				var r, g, bl uint64
+				switch {
+				case pal != nil:
+					for _, v := range px[x0:x1] {
+						c := &pal[v]
+						r += uint64(c[0])
+						g += uint64(c[1])
+						bl += uint64(c[2])
+					}
+				case bpp == 1:
+					for _, v := range px[x0:x1] {
+						r += uint64(v)
+					}
+					g, bl = r, r
+				case bpp == 4: // premultiplied: over white adds 255-a
+					for x := x0; x < x1; x++ {
+						p := px[4*x : 4*x+4 : 4*x+4]
+						w := 255 - uint64(p[3])
+						r += uint64(p[0]) + w
+						g += uint64(p[1]) + w
+						bl += uint64(p[2]) + w
+					}
+				default: // non-premultiplied
+					for x := x0; x < x1; x++ {
+						p := px[4*x : 4*x+4 : 4*x+4]
+						a := uint64(p[3])
+						w := 255 * (255 - a)
+						r += (uint64(p[0])*a + w) / 255
+						g += (uint64(p[1])*a + w) / 255
+						bl += (uint64(p[2])*a + w) / 255
+					}
+				}
+				sr[i] += r
+				sg[i] += g
+				sb[i] += bl
+			}
+		}
+		for i := 0; i < wk.w; i++ {
+			x0, x1 := cellSpan(i, f, wk.w, W)
+			n := float64((x1 - x0) * (y1 - y0))
+			wk.set(j*wk.w+i, float64(sr[i])/n, float64(sg[i])/n, float64(sb[i])/n)
+		}
+	}
+}
+
+// reduceYCbCr averages luma and the two chroma planes per cell and converts the
+// averages (the conversion is linear, so averaging first is the same up to clipping).
+func reduceYCbCr(m *image.YCbCr, f int, wk working) {
+	b := m.Rect
+	W, H := b.Dx(), b.Dy()
+	var sxs, sys uint
+	switch m.SubsampleRatio {
+	case image.YCbCrSubsampleRatio422:
+		sxs = 1
+	case image.YCbCrSubsampleRatio420:
+		sxs, sys = 1, 1
+	case image.YCbCrSubsampleRatio440:
+		sys = 1
+	case image.YCbCrSubsampleRatio411:
+		sxs = 2
+	case image.YCbCrSubsampleRatio410:
+		sxs, sys = 2, 1
+	}
+	if b.Min.X < 0 || b.Min.Y < 0 {
+		// Shifts below assume non-negative coordinates; decoders never produce
+		// others, but a caller might.
+		for j := 0; j < wk.h; j++ {
+			y0, y1 := cellSpan(j, f, wk.h, H)
+			for i := 0; i < wk.w; i++ {
+				x0, x1 := cellSpan(i, f, wk.w, W)
+				rgb := overWhite(m.At(b.Min.X+(x0+x1)/2, b.Min.Y+(y0+y1)/2))
+				wk.set(j*wk.w+i, float64(rgb[0]), float64(rgb[1]), float64(rgb[2]))
+			}
+		}
+		return
+	}
+	sy := make([]uint64, wk.w)
+	scb := make([]uint64, wk.w)
+	scr := make([]uint64, wk.w)
+	cx0 := b.Min.X >> sxs
+	for j := 0; j < wk.h; j++ {
+		y0, y1 := cellSpan(j, f, wk.h, H)
+		clear(sy)
+		clear(scb)
+		clear(scr)
+		for y := b.Min.Y + y0; y < b.Min.Y+y1; y++ {
+			yrow := m.Y[(y-b.Min.Y)*m.YStride:][:W]
+			cbase := ((y >> sys) - (b.Min.Y >> sys)) * m.CStride
+			cb := m.Cb[cbase:]
+			cr := m.Cr[cbase:]
+			for i := 0; i < wk.w; i++ {
+				x0, x1 := cellSpan(i, f, wk.w, W)
+				var s, sb, sr uint64
+				for _, v := range yrow[x0:x1] {
+					s += uint64(v)
+				}
+				for x := b.Min.X + x0; x < b.Min.X+x1; x++ {
+					c := (x >> sxs) - cx0
+					sb += uint64(cb[c])
+					sr += uint64(cr[c])
+				}
+				sy[i] += s
+				scb[i] += sb
+				scr[i] += sr
+			}
+		}
+		for i := 0; i < wk.w; i++ {
+			x0, x1 := cellSpan(i, f, wk.w, W)
+			n := float64((x1 - x0) * (y1 - y0))
+			yy, cb, cr := float64(sy[i])/n, float64(scb[i])/n-128, float64(scr[i])/n-128
+			wk.set(j*wk.w+i, yy+1.402*cr, yy-0.344136*cb-0.714136*cr, yy+1.772*cb)
+		}
+	}
+}
+
+// edgeRatio is the energy of the Laplacian over the energy of the gradient. A step edge
+// blurred by a Gaussian of sigma s has gradient energy ∝ 1/s and Laplacian energy ∝ 1/s³,
+// so the ratio falls as 1/s² whatever the contrast or the amount of edges.
+func edgeRatio(wk working) float64 {
+	var lap, grad float64
+	for y := 1; y < wk.h-1; y++ {
+		row := wk.luma[y*wk.w:]
+		up := wk.luma[(y-1)*wk.w:]
+		down := wk.luma[(y+1)*wk.w:]
+		var l2, g2 int64
+		for x := 1; x < wk.w-1; x++ {
+			c := int64(row[x])
+			l := int64(row[x-1]) + int64(row[x+1]) + int64(up[x]) + int64(down[x]) - 4*c
+			gx, gy := int64(row[x+1])-c, int64(down[x])-c
+			l2 += l * l
+			g2 += gx*gx + gy*gy
+		}
+		lap += float64(l2)
+		grad += float64(g2)
+	}
+	if grad == 0 {
+		return 0
+	}
+	return lap / grad
+}

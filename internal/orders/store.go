@@ -1,0 +1,107 @@
+package orders
+
+import (
+	"context"
+	"time"
+
+	"github.com/beianscan/beianscan/internal/filing"
+)
+
+// Snapshot is everything stored about one order, read at one moment.
+type Snapshot struct {
+	Order     *filing.Order
+	Materials map[filing.Slot]filing.Material
+	Pairing   *Pairing
+}
+
+// has reports whether a slot holds a material; it is the domain's "uploaded" predicate.
+func (s *Snapshot) has(slot filing.Slot) bool { _, ok := s.Materials[slot]; return ok }
+
+// Pairing is the order's current QR pairing. The code itself is never stored: only its
+// SHA-256, so that a copy of Redis cannot be used to claim anything.
+type Pairing struct {
+	ID        string
+	CodeHash  string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// Expired is set once pairing_expired has been published for it.
+	Expired    bool
+	DeviceID   string
+	AppVersion string
+	ClaimedAt  time.Time
+	Completed  bool
+	Desktop    DesktopInfo
+}
+
+// Claimed reports whether a phone has claimed the pairing.
+func (p *Pairing) Claimed() bool { return p != nil && p.DeviceID != "" }
+
+// DesktopInfo says who showed the QR code, so the phone can show it before uploading.
+type DesktopInfo struct {
+	IP        string    `json:"ip"`
+	UserAgent string    `json:"user_agent"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Event is one websocket event (the contract's event frame).
+type Event struct {
+	Type    string    `json:"type"`
+	Version int64     `json:"version"`
+	OrderID string    `json:"order_id"`
+	At      time.Time `json:"at"`
+	Data    any       `json:"data"`
+}
+
+// Event types of the contract.
+const (
+	EventPairingCreated    = "pairing_created"
+	EventPairingExpired    = "pairing_expired"
+	EventPhoneConnected    = "phone_connected"
+	EventPhoneDisconnected = "phone_disconnected"
+	EventMaterialUploaded  = "material_uploaded"
+	EventMaterialRemoved   = "material_removed"
+	EventUploadComplete    = "upload_complete"
+	EventStateChanged      = "state_changed"
+)
+
+// ClaimRequest is a phone's claim of a pairing code.
+type ClaimRequest struct {
+	OrderID      string
+	CodeHash     string
+	DeviceID     string
+	AppVersion   string
+	Now          time.Time
+	AppProvinces []string
+}
+
+// Store keeps orders, materials and pairings, and publishes each change's events
+// atomically with the change.
+type Store interface {
+	CreateOrder(ctx context.Context, o *filing.Order) error
+	// Load returns the order's snapshot, or filing.ErrOrderNotFound.
+	Load(ctx context.Context, orderID string) (*Snapshot, error)
+	// Update runs change on the current snapshot and, if it returns no error, writes the
+	// changed snapshot, bumps the version by one when there are events or changes, and
+	// publishes the events stamped with the new version, all atomically. change may run
+	// more than once when writers race, so it must only change the snapshot it is given.
+	Update(ctx context.Context, orderID string, change func(*Snapshot) ([]Event, error)) (*Snapshot, error)
+	// Claim claims a pairing once, atomically, in one round trip, and publishes
+	// phone_connected. A second claim by the same device returns the same pairing without
+	// a new event.
+	Claim(ctx context.Context, req ClaimRequest) (*Snapshot, error)
+	// GuessBlocked reports how long the IP stays blocked for guessing codes (0: not).
+	GuessBlocked(ctx context.Context, ip string, limit int, window time.Duration, now time.Time) (time.Duration, error)
+	// RecordGuess counts one claim of a code that matched no pairing.
+	RecordGuess(ctx context.Context, ip string, window time.Duration, now time.Time) error
+	// Remembered returns what was stored under an idempotency key, or nil.
+	Remembered(ctx context.Context, orderID, keyHash string) ([]byte, error)
+	// Remember stores an answer under an idempotency key, unless one is there already.
+	Remember(ctx context.Context, orderID, keyHash string, answer []byte, ttl time.Duration) error
+	Ready(ctx context.Context) error
+}
+
+// Blobs keeps the image bytes durably.
+type Blobs interface {
+	Put(ctx context.Context, key string, data []byte) error
+	Delete(ctx context.Context, key string) error
+}

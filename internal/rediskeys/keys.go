@@ -1,0 +1,43 @@
+// Package rediskeys builds every Redis key and channel name of beianscan in one place, from
+// one prefix, with the order's ID as the hash tag so that every multi-key script and
+// transaction about one order runs on Redis Cluster too.
+package rediskeys
+
+import "strings"
+
+// Prefix starts every key.
+const Prefix = "beian:"
+
+func order(id, suffix string) string { return Prefix + "{" + id + "}:" + suffix }
+
+// Order holds the order's JSON.
+func Order(id string) string { return order(id, "order") }
+
+// Version holds the order's version counter.
+func Version(id string) string { return order(id, "version") }
+
+// Materials is a hash of slot → material JSON.
+func Materials(id string) string { return order(id, "materials") }
+
+// Pairing is a hash describing the order's current QR pairing.
+func Pairing(id string) string { return order(id, "pairing") }
+
+// Idempotency holds the first answer to an upload with the given (hashed) key.
+func Idempotency(id, keyHash string) string { return order(id, "idem:"+keyHash) }
+
+// Events is the pub/sub channel of the order's events.
+func Events(id string) string { return order(id, "events") }
+
+// OrderFromEvents returns the order ID of an events channel name.
+func OrderFromEvents(channel string) (string, bool) {
+	rest, ok := strings.CutPrefix(channel, Prefix+"{")
+	if !ok {
+		return "", false
+	}
+	id, ok := strings.CutSuffix(rest, "}:events")
+	return id, ok && id != "" && !strings.ContainsAny(id, "{}")
+}
+
+// Guesses counts a client IP's claims of codes that match no pairing. It is not tied to an
+// order, so it has a hash tag of its own.
+func Guesses(ip string) string { return Prefix + "guess:{" + ip + "}" }

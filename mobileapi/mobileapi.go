@@ -1,0 +1,150 @@
+// Package mobileapi is the phone app's HTTP API (/m): the landing page a phone's ordinary
+// camera opens from the QR code, the claim of a pairing, and the uploads of the materials.
+package mobileapi
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/beianscan/beianscan/internal/auth"
+	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/orders"
+)
+
+// Service is what the app API needs of the orders service.
+type Service interface {
+	Claim(ctx context.Context, code, deviceID, appVersion, ip string) (*orders.ClaimResult, error)
+	Phone(ctx context.Context, token string) (auth.Phone, *orders.Snapshot, error)
+	Upload(ctx context.Context, u orders.Upload) (*filing.Material, error)
+	Complete(ctx context.Context, p auth.Phone) (*orders.Snapshot, error)
+	ViewOrder(snap *orders.Snapshot) orders.OrderView
+	ReadLimit(fit bool) int64
+	CheckAppVersion(v string) error
+	MinAppVersion() string
+}
+
+// API holds the app handlers.
+type API struct{ svc Service }
+
+// New returns the app API.
+func New(svc Service) *API { return &API{svc: svc} }
+
+// Register adds the routes to e.
+func (a *API) Register(e *echo.Echo) {
+	e.GET("/m/scan", a.scan)
+	g := e.Group("/m/v1", a.appVersion)
+	g.POST("/pairings/claim", a.claim)
+	g.GET("/order", a.order, a.phoneAuth)
+	g.PUT("/materials/:slot", a.upload, a.phoneAuth)
+	g.POST("/complete", a.complete, a.phoneAuth)
+}
+
+// appVersion refuses every /m/v1 call from a missing, malformed or too old app, so an old
+// app learns it must update before it does anything else.
+func (a *API) appVersion(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := a.svc.CheckAppVersion(c.Request().Header.Get("X-App-Version")); err != nil {
+			return err
+		}
+		return next(c)
+	}
+}
+
+const phoneKey = "phone"
+
+type phoneCtx struct {
+	phone auth.Phone
+	snap  *orders.Snapshot
+}
+
+func (a *API) phoneAuth(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header.Get(echo.HeaderAuthorization)
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || token == "" {
+			return filing.ErrUnauthorized
+		}
+		p, snap, err := a.svc.Phone(c.Request().Context(), strings.TrimSpace(token))
+		if err != nil {
+			return err
+		}
+		c.Set(phoneKey, phoneCtx{p, snap})
+		return next(c)
+	}
+}
+
+func (a *API) claim(c echo.Context) error {
+	var in struct {
+		Code string `json:"code"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 4<<10)).Decode(&in); err != nil || in.Code == "" {
+		return filing.ErrInvalidRequest.WithMessage("The body must be {\"code\": \"…\"} from the QR code.", "请求内容应包含二维码中的 code。")
+	}
+	r := c.Request()
+	res, err := a.svc.Claim(r.Context(), in.Code, r.Header.Get("X-Device-Id"), r.Header.Get("X-App-Version"), c.RealIP())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{
+		"phone_token": res.PhoneToken,
+		"expires_at":  res.ExpiresAt,
+		"order":       a.svc.ViewOrder(res.Snapshot),
+		"materials":   orders.PhoneMaterials(res.Snapshot),
+		"desktop":     res.Snapshot.Pairing.Desktop,
+	})
+}
+
+func (a *API) order(c echo.Context) error {
+	pc := c.Get(phoneKey).(phoneCtx)
+	return c.JSON(http.StatusOK, map[string]any{
+		"order":     a.svc.ViewOrder(pc.snap),
+		"materials": orders.PhoneMaterials(pc.snap),
+	})
+}
+
+func (a *API) upload(c echo.Context) error {
+	pc := c.Get(phoneKey).(phoneCtx)
+	r := c.Request()
+	fit := c.QueryParam("fit") == "1"
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, a.svc.ReadLimit(fit))
+	m, err := a.svc.Upload(r.Context(), orders.Upload{
+		OrderID: pc.phone.OrderID, Slot: filing.Slot(c.Param("slot")), Via: filing.ViaApp,
+		Body: r.Body, Fit: fit, IdempotencyKey: r.Header.Get("Idempotency-Key"), Phone: &pc.phone,
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"material": m})
+}
+
+func (a *API) complete(c echo.Context) error {
+	pc := c.Get(phoneKey).(phoneCtx)
+	snap, err := a.svc.Complete(c.Request().Context(), pc.phone)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"order": a.svc.ViewOrder(snap), "completed_at": time.Now().UTC()})
+}
+
+//go:embed scan.html
+var scanHTML string
+
+var scanTemplate = template.Must(template.New("scan").Parse(scanHTML))
+
+// scan is what a phone's ordinary camera opens: it tells the person to use the app. The
+// code is not echoed into the page.
+func (a *API) scan(c echo.Context) error {
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	c.Response().WriteHeader(http.StatusOK)
+	return scanTemplate.Execute(c.Response(), map[string]string{"MinVersion": a.svc.MinAppVersion()})
+}

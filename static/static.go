@@ -1,0 +1,26 @@
+// Package static is the desktop page (Chinese UI), embedded in the binary so the service
+// needs no build step or files beside it.
+package static
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+//go:embed web
+var files embed.FS
+
+// Register serves the page at / and its assets under /assets/.
+func Register(e *echo.Echo) {
+	web, _ := fs.Sub(files, "web")
+	assets := http.FileServer(http.FS(web))
+	index, _ := fs.ReadFile(web, "index.html")
+	e.GET("/", func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "no-cache")
+		return c.HTMLBlob(http.StatusOK, index)
+	})
+	e.GET("/assets/*", echo.WrapHandler(http.StripPrefix("/assets/", assets)))
+}

@@ -1,0 +1,454 @@
+// Package webapi is the desktop's HTTP API (/api/v1) and its websocket of live events.
+// Handlers are thin: they authorize, decode, call the orders service and encode; every
+// rule lives in the service and the domain.
+package webapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/labstack/echo/v4"
+	qrcode "github.com/skip2/go-qrcode"
+
+	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/orders"
+)
+
+// Service is what the desktop API needs of the orders service.
+type Service interface {
+	CreateOrder(ctx context.Context, in filing.NewOrderInput) (*orders.Snapshot, string, error)
+	Load(ctx context.Context, orderID string) (*orders.Snapshot, error)
+	Desktop(token, orderID string) error
+	ChooseMethod(ctx context.Context, orderID string, m filing.UploadMethod) (*orders.Snapshot, error)
+	CreatePairing(ctx context.Context, orderID string, desktop orders.DesktopInfo) (*orders.Snapshot, error)
+	RevokePairing(ctx context.Context, orderID string) error
+	QRScanURL(ctx context.Context, orderID string) (string, error)
+	Upload(ctx context.Context, u orders.Upload) (*filing.Material, error)
+	Stitch(ctx context.Context, orderID string, slot filing.Slot, parts [][]byte) (*filing.Material, error)
+	Material(ctx context.Context, orderID string, slot filing.Slot) (*filing.Material, string, error)
+	RemoveMaterial(ctx context.Context, orderID string, slot filing.Slot) error
+	Submit(ctx context.Context, orderID string) (*orders.Snapshot, error)
+	Withdraw(ctx context.Context, orderID string) (*orders.Snapshot, error)
+	Review(ctx context.Context, orderID string, approved bool, reason string) (*orders.Snapshot, error)
+	ViewOrder(snap *orders.Snapshot) orders.OrderView
+	ViewPairing(orderID string, p *orders.Pairing) *orders.PairingView
+	ReadLimit(fit bool) int64
+}
+
+// Blobs opens stored images.
+type Blobs interface {
+	Open(ctx context.Context, key string) (io.ReadSeekCloser, int64, error)
+}
+
+// Events serves an authorized, upgraded websocket until it ends.
+type Events interface {
+	Serve(ctx context.Context, conn *websocket.Conn, orderID string)
+}
+
+// Config of the desktop API. Zero fields take the defaults given.
+type Config struct {
+	// AllowedOrigins are the browser origins (scheme://host[:port]) the websocket accepts;
+	// empty: the request's own host only.
+	AllowedOrigins []string
+	// OperatorKey guards review-result; empty disables that endpoint.
+	OperatorKey string
+	// SecureCookie marks the desktop cookie Secure (set when the public URL is https).
+	SecureCookie bool
+	// DesktopTokenTTL is the cookie's life; default 72h.
+	DesktopTokenTTL time.Duration
+}
+
+// API holds the desktop handlers.
+type API struct {
+	svc      Service
+	blobs    Blobs
+	events   Events
+	cfg      Config
+	upgrader websocket.Upgrader
+}
+
+// New returns the desktop API.
+func New(svc Service, blobs Blobs, events Events, cfg Config) *API {
+	if cfg.DesktopTokenTTL <= 0 {
+		cfg.DesktopTokenTTL = 72 * time.Hour
+	}
+	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg}
+	a.upgrader = websocket.Upgrader{
+		// Desktops only listen, so the read buffer is tiny, and write buffers are pooled:
+		// an idle connection then holds no buffer at all.
+		ReadBufferSize:   256,
+		WriteBufferSize:  4096,
+		WriteBufferPool:  &writePool,
+		HandshakeTimeout: 10 * time.Second,
+		// The Origin is checked before the upgrade, in the handler, so that a refusal is
+		// the contract's JSON error.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	return a
+}
+
+var writePool = poolOf{}
+
+// Register adds the routes to e.
+func (a *API) Register(e *echo.Echo) {
+	g := e.Group("/api/v1")
+	g.POST("/orders", a.createOrder)
+	o := g.Group("/orders/:id", a.desktopAuth)
+	o.GET("", a.getOrder)
+	o.PUT("/upload-method", a.chooseMethod)
+	o.POST("/pairing", a.createPairing)
+	o.GET("/pairing/qr.png", a.qrPNG)
+	o.DELETE("/pairing", a.revokePairing)
+	o.GET("/materials", a.listMaterials)
+	o.GET("/materials/:slot", a.getMaterial)
+	o.PUT("/materials/:slot", a.putMaterial)
+	o.DELETE("/materials/:slot", a.deleteMaterial)
+	o.POST("/materials/:slot/stitch", a.stitch)
+	o.POST("/submit", a.submit)
+	o.POST("/withdraw", a.withdraw)
+	o.GET("/verification-form", a.verificationForm)
+	o.GET("/events", a.events1)
+	g.POST("/orders/:id/review-result", a.reviewResult)
+}
+
+// CookieName is the desktop token's cookie; its Path is the order's own API prefix.
+const CookieName = "beianscan_desktop"
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get(echo.HeaderAuthorization)
+	if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+		return strings.TrimSpace(t)
+	}
+	return ""
+}
+
+// desktopAuth admits the order's desktop token, from the Authorization header or the
+// cookie; never from the URL.
+func (a *API) desktopAuth(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		token := bearer(c.Request())
+		if token == "" {
+			if ck, err := c.Cookie(CookieName); err == nil {
+				token = ck.Value
+			}
+		}
+		if token == "" {
+			return filing.ErrUnauthorized
+		}
+		if err := a.svc.Desktop(token, c.Param("id")); err != nil {
+			return err
+		}
+		return next(c)
+	}
+}
+
+func decodeJSON(c echo.Context, v any) error {
+	r := http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(v); err != nil {
+		return filing.ErrInvalidRequest.WithMessage(
+			"The body must be a JSON object of the documented fields.",
+			"请求内容应为符合接口说明的 JSON。")
+	}
+	return nil
+}
+
+func (a *API) orderBody(snap *orders.Snapshot) map[string]any {
+	return map[string]any{"order": a.svc.ViewOrder(snap)}
+}
+
+func (a *API) createOrder(c echo.Context) error {
+	var in filing.NewOrderInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	snap, token, err := a.svc.CreateOrder(c.Request().Context(), in)
+	if err != nil {
+		return err
+	}
+	c.SetCookie(&http.Cookie{
+		Name: CookieName, Value: token, Path: "/api/v1/orders/" + snap.Order.ID,
+		MaxAge: int(a.cfg.DesktopTokenTTL.Seconds()), HttpOnly: true, Secure: a.cfg.SecureCookie,
+		SameSite: http.SameSiteStrictMode,
+	})
+	return c.JSON(http.StatusCreated, map[string]any{"order": a.svc.ViewOrder(snap), "desktop_token": token})
+}
+
+func (a *API) getOrder(c echo.Context) error {
+	snap, err := a.svc.Load(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, a.orderBody(snap))
+}
+
+func (a *API) chooseMethod(c echo.Context) error {
+	var in struct {
+		Method filing.UploadMethod `json:"method"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	snap, err := a.svc.ChooseMethod(c.Request().Context(), c.Param("id"), in.Method)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, a.orderBody(snap))
+}
+
+func (a *API) createPairing(c echo.Context) error {
+	ua := c.Request().UserAgent()
+	if len(ua) > 256 {
+		ua = ua[:256]
+	}
+	snap, err := a.svc.CreatePairing(c.Request().Context(), c.Param("id"), orders.DesktopInfo{IP: c.RealIP(), UserAgent: ua})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"pairing": a.svc.ViewPairing(snap.Order.ID, snap.Pairing)})
+}
+
+func (a *API) qrPNG(c echo.Context) error {
+	scanURL, err := a.svc.QRScanURL(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	png, err := qrcode.Encode(scanURL, qrcode.Medium, 320)
+	if err != nil {
+		return err
+	}
+	noStore(c)
+	return c.Blob(http.StatusOK, "image/png", png)
+}
+
+func noStore(c echo.Context) {
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+func (a *API) revokePairing(c echo.Context) error {
+	if err := a.svc.RevokePairing(c.Request().Context(), c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (a *API) listMaterials(c echo.Context) error {
+	snap, err := a.svc.Load(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"materials": orders.MaterialList(snap)})
+}
+
+func (a *API) getMaterial(c echo.Context) error {
+	ctx := c.Request().Context()
+	m, key, err := a.svc.Material(ctx, c.Param("id"), filing.Slot(c.Param("slot")))
+	if err != nil {
+		return err
+	}
+	f, _, err := a.blobs.Open(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	noStore(c)
+	c.Response().Header().Set("Content-Disposition", "inline")
+	c.Response().Header().Set("ETag", `"`+m.SHA256+`"`)
+	c.Response().Header().Set(echo.HeaderContentType, "image/"+m.Format)
+	http.ServeContent(c.Response(), c.Request(), "", m.UploadedAt, f)
+	return nil
+}
+
+// putMaterial takes a raw image body or a multipart field "file", streamed: the body is
+// never read beyond the limit, and a multipart form is never spooled whole.
+func (a *API) putMaterial(c echo.Context) error {
+	r := c.Request()
+	fit := c.QueryParam("fit") == "1"
+	// A multipart envelope around the image is allowed a little more than the image.
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, a.svc.ReadLimit(fit)+64<<10)
+	body, err := imageBody(r)
+	if err != nil {
+		return err
+	}
+	m, err := a.svc.Upload(r.Context(), orders.Upload{
+		OrderID: c.Param("id"), Slot: filing.Slot(c.Param("slot")), Via: filing.ViaPC, Body: body, Fit: fit,
+		IdempotencyKey: r.Header.Get("Idempotency-Key"),
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"material": m})
+}
+
+// imageBody returns the image of a request: the multipart part named "file", or the body.
+func imageBody(r *http.Request) (io.Reader, error) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
+	if mt != "multipart/form-data" {
+		return r.Body, nil
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, filing.ErrInvalidRequest
+	}
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			return nil, missingFile(err)
+		}
+		if p.FormName() == "file" {
+			return p, nil
+		}
+	}
+}
+
+func missingFile(err error) error {
+	if _, ok := err.(*http.MaxBytesError); ok {
+		return err
+	}
+	return filing.ErrInvalidRequest.WithMessage("The multipart body has no \"file\" part.", "请选择要上传的图片文件。")
+}
+
+const (
+	maxStitchParts    = 8
+	maxStitchPartSize = 20 << 20
+)
+
+func (a *API) stitch(c echo.Context) error {
+	r := c.Request()
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, 2*maxStitchPartSize+1<<20)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return filing.ErrInvalidRequest.WithMessage("Send the images as multipart \"file\" parts.", "请以多个 file 字段上传要拼接的图片。")
+	}
+	var parts [][]byte
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return missingFile(err)
+		}
+		if p.FormName() != "file" {
+			continue
+		}
+		if len(parts) == maxStitchParts {
+			return filing.ErrInvalidRequest.WithMessage("At most 8 images can be combined.", "最多可拼接 8 张图片。")
+		}
+		b, err := readPart(p)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, b)
+	}
+	m, err := a.svc.Stitch(r.Context(), c.Param("id"), filing.Slot(c.Param("slot")), parts)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"material": m})
+}
+
+func readPart(p io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(p, maxStitchPartSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxStitchPartSize {
+		return nil, filing.ErrTooLarge.WithMessage("Each image to combine must be under 20 MB.", "每张待拼接的图片应小于 20 MB。")
+	}
+	return b, nil
+}
+
+func (a *API) deleteMaterial(c echo.Context) error {
+	if err := a.svc.RemoveMaterial(c.Request().Context(), c.Param("id"), filing.Slot(c.Param("slot"))); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (a *API) submit(c echo.Context) error {
+	snap, err := a.svc.Submit(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, a.orderBody(snap))
+}
+
+func (a *API) withdraw(c echo.Context) error {
+	snap, err := a.svc.Withdraw(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, a.orderBody(snap))
+}
+
+// reviewResult is the operator's endpoint, guarded by the operator key rather than a
+// desktop token; it does not exist unless a key is configured.
+func (a *API) reviewResult(c echo.Context) error {
+	key := c.Request().Header.Get("X-Api-Key")
+	if a.cfg.OperatorKey == "" || subtle.ConstantTimeCompare([]byte(key), []byte(a.cfg.OperatorKey)) != 1 {
+		return filing.ErrUnauthorized
+	}
+	var in struct {
+		Approved *bool  `json:"approved"`
+		Reason   string `json:"reason"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.Approved == nil {
+		return filing.ErrInvalidRequest.WithMessage("\"approved\" (true or false) is required.", "请给出审核结果 approved。")
+	}
+	snap, err := a.svc.Review(c.Request().Context(), c.Param("id"), *in.Approved, in.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, a.orderBody(snap))
+}
+
+// events1 authorizes and checks the Origin before upgrading, then hands the connection to
+// the hub.
+func (a *API) events1(c echo.Context) error {
+	if !a.originAllowed(c.Request()) {
+		return filing.ErrOriginNotAllowed
+	}
+	conn, err := a.upgrader.Upgrade(c.Response(), c.Request(), nil)
+	if err != nil {
+		// The upgrader has answered the client already.
+		return nil
+	}
+	a.events.Serve(context.WithoutCancel(c.Request().Context()), conn, c.Param("id"))
+	return nil
+}
+
+// originAllowed lets a request without Origin through (not a browser: its token is its
+// proof); a browser's Origin must be allowed, by default the request's own host.
+func (a *API) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if len(a.cfg.AllowedOrigins) == 0 {
+		return strings.EqualFold(u.Host, r.Host)
+	}
+	for _, o := range a.cfg.AllowedOrigins {
+		if strings.EqualFold(strings.TrimRight(o, "/"), u.Scheme+"://"+u.Host) {
+			return true
+		}
+	}
+	return false
+}
