@@ -40,6 +40,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -159,7 +160,7 @@ func readDir(dir string) (map[string][]byte, error) {
 	images := map[string][]byte{}
 	for _, e := range entries {
 		ext := strings.ToLower(filepath.Ext(e.Name()))
-		if e.IsDir() || !contains(imageExts, ext) {
+		if e.IsDir() || !slices.Contains(imageExts, ext) {
 			continue
 		}
 		slot := strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))
@@ -176,15 +177,6 @@ func readDir(dir string) (map[string][]byte, error) {
 		return nil, fmt.Errorf("%s: no <slot>.jpg|.jpeg|.png|.gif images", dir)
 	}
 	return images, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // fail prints err — for a server error, its code and both messages — and returns 1.

@@ -128,7 +128,7 @@ func testLogger() *slog.Logger {
 type hubOpts struct {
 	cfg Config
 	// onUpgrade, if set, sees each server-side conn before Serve.
-	onUpgrade func(*websocket.Conn)
+	onUpgrade func(*websocket.Conn, *http.Request)
 	// onUnsubscribed, if set, is the hub's hook for Redis's unsubscribe confirmations.
 	onUnsubscribed func(channel string)
 	// noRun leaves Run unstarted.
@@ -159,7 +159,7 @@ func startHub(tb testing.TB, rdb redis.UniversalClient, store *fakeStore, o hubO
 			return
 		}
 		if onUpgrade != nil {
-			onUpgrade(conn)
+			onUpgrade(conn, r)
 		}
 		h.Serve(r.Context(), conn, r.URL.Query().Get("order"))
 	}))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -131,9 +132,9 @@ func TestSlowClientDisconnected(t *testing.T) {
 	// Small socket buffers on both sides of the slow connection make its writer block after
 	// a few frames, so that its queue fills.
 	th := startHub(t, rdb, store, hubOpts{
-		cfg: Config{SendQueue: 2, WriteWait: 500 * time.Millisecond},
-		onUpgrade: func(c *websocket.Conn) {
-			if tc, ok := c.UnderlyingConn().(*net.TCPConn); ok {
+		cfg: Config{SendQueue: 16, WriteWait: 500 * time.Millisecond},
+		onUpgrade: func(c *websocket.Conn, r *http.Request) {
+			if tc, ok := c.UnderlyingConn().(*net.TCPConn); ok && r.URL.Query().Has("slow") {
 				_ = tc.SetWriteBuffer(4096)
 			}
 		},
@@ -148,13 +149,13 @@ func TestSlowClientDisconnected(t *testing.T) {
 			return c, err
 		},
 	}
-	slow := dialWith(t, slowDialer, th.srv.URL, order)
+	slow := dialWith(t, slowDialer, th.srv.URL, order+"&slow=1")
 	fast := th.dial(t, order)
 	expectFrame(t, slow, "snapshot", 0)
 	expectFrame(t, fast, "snapshot", 0)
 
 	const n = 64
-	pad := strings.Repeat("x", 32<<10)
+	pad := strings.Repeat("x", 16<<10)
 	got := make(chan error, 1)
 	go func() {
 		for i := 1; i <= n; i++ {
@@ -265,6 +266,7 @@ func TestResubscribeSendsNewSnapshot(t *testing.T) {
 func killPubSub(tb testing.TB, tr *testRedis, admin *redis.Client, name string) {
 	tb.Helper()
 	if tr.mr != nil {
+		tr.mr.Close()
 		if err := tr.mr.Restart(); err != nil {
 			tb.Fatalf("restart miniredis: %v", err)
 		}
@@ -371,12 +373,19 @@ func TestPairingExpiry(t *testing.T) {
 		conn := th.dial(t, order)
 		expectFrame(t, conn, "snapshot", 1)
 		r := room0(th.Hub, order)
-		if r == nil || r.pairTimer == nil {
+		sh := th.shard(order)
+		sh.mu.Lock()
+		hasTimer := r != nil && r.pairTimer != nil
+		sh.mu.Unlock()
+		if !hasTimer {
 			t.Fatal("no pairing timer")
 		}
 		_ = conn.Close()
 		waitRoomGone(t, th.Hub, order)
-		if r.pairTimer != nil || r.pairing != nil {
+		sh.mu.Lock()
+		kept := r.pairTimer != nil || r.pairing != nil
+		sh.mu.Unlock()
+		if kept {
 			t.Fatal("pairing timer kept after the room emptied")
 		}
 	})

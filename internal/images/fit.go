@@ -93,8 +93,9 @@ func encodeUnder(src image.Image, o int, maxBytes int64) ([]byte, int, int, erro
 	target := float64(maxBytes)
 
 	var buf bytes.Buffer
+	r := &renderer{src: src, o: o}
 	encode := func(s float64, q int) ([]byte, int, int, error) {
-		img := render(src, o, s)
+		img := r.render(s)
 		buf.Reset()
 		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: q}); err != nil {
 			return nil, 0, 0, err
@@ -197,26 +198,108 @@ func predictSize(src image.Image, q int) float64 {
 	return float64(buf.Len()) * float64(H) / float64(strips*stripH)
 }
 
-// render returns src scaled by s and with orientation o applied.
-func render(src image.Image, o int, s float64) image.Image {
-	b := src.Bounds()
-	var scaled image.Image = src
+// renderer produces src scaled by s with orientation o applied. A large reduction is
+// done in two steps: an exact box average by an integer factor k (fast, and cached, as
+// the search tries several scales near each other) and then Catmull-Rom for the rest,
+// which then works with a small kernel. Scaling a 24 MP photo straight down with
+// Catmull-Rom costs over a second per attempt.
+type renderer struct {
+	src     image.Image // from flatten: *image.YCbCr, *image.Gray or *image.RGBA
+	o       int
+	reduced map[int]image.Image
+}
+
+func (r *renderer) render(s float64) image.Image {
+	b := r.src.Bounds()
+	var scaled image.Image = r.src
 	if s < 1 {
 		w := max(1, int(math.Round(float64(b.Dx())*s)))
 		h := max(1, int(math.Round(float64(b.Dy())*s)))
+		from := r.src
+		if k := int(1 / s); k >= 2 {
+			if r.reduced == nil {
+				r.reduced = map[int]image.Image{}
+			}
+			if r.reduced[k] == nil {
+				r.reduced = map[int]image.Image{k: boxReduce(r.src, k)} // keep one
+			}
+			from = r.reduced[k]
+		}
 		dst := image.NewRGBA(image.Rect(0, 0, w, h))
-		draw.CatmullRom.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
+		draw.CatmullRom.Scale(dst, dst.Bounds(), from, from.Bounds(), draw.Src, nil)
 		scaled = dst
 	}
-	if o < 2 || o > 8 {
+	if r.o < 2 || r.o > 8 {
 		return scaled
 	}
 	rgba, ok := scaled.(*image.RGBA)
 	if !ok {
-		rgba = image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-		draw.Draw(rgba, rgba.Bounds(), scaled, b.Min, draw.Src)
+		sb := scaled.Bounds()
+		rgba = image.NewRGBA(image.Rect(0, 0, sb.Dx(), sb.Dy()))
+		draw.Draw(rgba, rgba.Bounds(), scaled, sb.Min, draw.Src)
 	}
-	return orient(rgba, o)
+	return orient(rgba, r.o)
+}
+
+// boxReduce averages k×k blocks of src (the last row and column of blocks take what is
+// left) into an RGBA image.
+func boxReduce(src image.Image, k int) *image.RGBA {
+	b := src.Bounds()
+	W, H := b.Dx(), b.Dy()
+	dw, dh := max(1, W/k), max(1, H/k)
+	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
+	s0 := make([]uint64, dw)
+	s1 := make([]uint64, dw)
+	s2 := make([]uint64, dw)
+	ycc, isYCC := src.(*image.YCbCr)
+	rgba, isRGBA := src.(*image.RGBA)
+	if !isYCC && !isRGBA {
+		rgba = image.NewRGBA(image.Rect(0, 0, W, H))
+		draw.Draw(rgba, rgba.Bounds(), src, b.Min, draw.Src)
+		b = rgba.Rect
+	}
+	for j := 0; j < dh; j++ {
+		y0, y1 := cellSpan(j, k, dh, H)
+		clear(s0)
+		clear(s1)
+		clear(s2)
+		for y := b.Min.Y + y0; y < b.Min.Y+y1; y++ {
+			for i := 0; i < dw; i++ {
+				x0, x1 := cellSpan(i, k, dw, W)
+				var a0, a1, a2 uint64
+				if isYCC {
+					yrow := ycc.Y[ycc.YOffset(b.Min.X, y):]
+					for x := x0; x < x1; x++ {
+						c := ycc.COffset(b.Min.X+x, y)
+						a0 += uint64(yrow[x])
+						a1 += uint64(ycc.Cb[c])
+						a2 += uint64(ycc.Cr[c])
+					}
+				} else {
+					px := rgba.Pix[rgba.PixOffset(b.Min.X+x0, y):]
+					for x := 0; x < x1-x0; x++ {
+						a0 += uint64(px[4*x])
+						a1 += uint64(px[4*x+1])
+						a2 += uint64(px[4*x+2])
+					}
+				}
+				s0[i] += a0
+				s1[i] += a1
+				s2[i] += a2
+			}
+		}
+		for i := 0; i < dw; i++ {
+			x0, x1 := cellSpan(i, k, dw, W)
+			n := uint64((x1 - x0) * (y1 - y0))
+			v0, v1, v2 := uint8((s0[i]+n/2)/n), uint8((s1[i]+n/2)/n), uint8((s2[i]+n/2)/n)
+			if isYCC {
+				v0, v1, v2 = color.YCbCrToRGB(v0, v1, v2)
+			}
+			p := dst.PixOffset(i, j)
+			dst.Pix[p], dst.Pix[p+1], dst.Pix[p+2], dst.Pix[p+3] = v0, v1, v2, 255
+		}
+	}
+	return dst
 }
 
 // orient applies EXIF orientation o (2–8) to m, returning an upright copy.

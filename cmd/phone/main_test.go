@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	qrcode "github.com/skip2/go-qrcode"
+
+	"github.com/beianscan/beianscan/internal/phone"
+	"github.com/beianscan/beianscan/internal/phone/phonetest"
+)
+
+func TestRun(t *testing.T) {
+	custom := phone.SampleImage("custom", 5)
+	tests := []struct {
+		name string
+		// args builds the command line for a fake server and a scratch folder.
+		args       func(tb testing.TB, srv *phonetest.Server, dir string) []string
+		wantExit   int
+		wantOut    []string
+		wantErr    []string
+		notOut     []string
+		wantDone   bool
+		wantUpload map[string][]byte
+	}{
+		{name: "scan url", wantDone: true,
+			args: func(tb testing.TB, srv *phonetest.Server, dir string) []string {
+				return []string{"-device", "dev-cmd", srv.ScanURL()}
+			},
+			wantOut: []string{"claimed order " + phonetest.OrderID, "张三", "example.cn, www.example.cn",
+				phonetest.DesktopIP, phonetest.DesktopUA, "uploaded face_photo", "sha256 ", "warnings: none", "complete"},
+			notOut: []string{phonetest.Code}},
+		{name: "qr png file", wantDone: true,
+			args: func(tb testing.TB, srv *phonetest.Server, dir string) []string {
+				png, err := qrcode.Encode(srv.ScanURL(), qrcode.Medium, 256)
+				if err != nil {
+					tb.Fatal(err)
+				}
+				p := filepath.Join(dir, "qr.png")
+				if err := os.WriteFile(p, png, 0o600); err != nil {
+					tb.Fatal(err)
+				}
+				return []string{p}
+			},
+			wantOut: []string{"QR code points at ", "uploaded verification_form", "complete"}},
+		{name: "qr url with desktop token", wantDone: true,
+			args: func(tb testing.TB, srv *phonetest.Server, dir string) []string {
+				return []string{"-desktop-token", phonetest.DesktopToken, srv.QRURL()}
+			},
+			wantOut: []string{"fetched QR code image", "complete"}},
+		{name: "qr url without desktop token", wantExit: 1,
+			args: func(tb testing.TB, srv *phonetest.Server, dir string) []string {
+				return []string{srv.QRURL()}
+			},
+			wantOut: []string{"-desktop-token"},
+			wantErr: []string{"unauthorized", "HTTP 401", "en: ", "zh: 未登录"}},
+		{name: "old app version", wantExit: 1,
+			args: func(tb testing.TB, srv *phonetest.Server, dir string) []string {
+				return []string{"-app-version", "3.15.9", srv.ScanURL()}
+			},
+			wantErr: []string{"app_version_too_old", "HTTP 426", "zh: 请将 app 升级", `"min_version":"3.16.0"`}},
+		{name: "dir overrides and no complete",
+			args: func(tb testing.TB, srv *phonetest.Server, dir string) []string {
+				if err := os.WriteFile(filepath.Join(dir, "face_photo.JPG"), custom, 0o600); err != nil {
+					tb.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o600); err != nil {
+					tb.Fatal(err)
+				}
+				return []string{"-dir", dir, "-no-complete", srv.ScanURL()}
+			},
+			wantOut:    []string{"uploaded face_photo (your image)", "uploaded verification_form (sample image)", "not completing"},
+			wantUpload: map[string][]byte{"face_photo": custom}},
+		{name: "not a QR image", wantExit: 1,
+			args: func(tb testing.TB, srv *phonetest.Server, dir string) []string {
+				p := filepath.Join(dir, "photo.jpg")
+				if err := os.WriteFile(p, phone.SampleImage("face_photo", 1), 0o600); err != nil {
+					tb.Fatal(err)
+				}
+				return []string{p}
+			},
+			wantErr: []string{"no QR code found"}},
+		{name: "missing file", wantExit: 1,
+			args: func(tb testing.TB, srv *phonetest.Server, dir string) []string {
+				return []string{filepath.Join(dir, "nope.png")}
+			},
+			wantErr: []string{"nope.png"}},
+		{name: "no argument", wantExit: 2,
+			args:    func(tb testing.TB, srv *phonetest.Server, dir string) []string { return nil },
+			wantErr: []string{"usage: phone"}},
+		{name: "empty dir", wantExit: 2,
+			args: func(tb testing.TB, srv *phonetest.Server, dir string) []string {
+				return []string{"-dir", dir, srv.ScanURL()}
+			},
+			wantErr: []string{"no <slot>"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := phonetest.New(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			code := run(ctx, tt.args(t, srv, t.TempDir()), &stdout, &stderr)
+			out, errOut := stdout.String(), stderr.String()
+			if code != tt.wantExit {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantExit, out, errOut)
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tt.notOut {
+				if strings.Contains(out+errOut, w) {
+					t.Errorf("output shows %q", w)
+				}
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errOut)
+				}
+			}
+			if srv.Completed() != tt.wantDone {
+				t.Errorf("completed = %t, want %t", srv.Completed(), tt.wantDone)
+			}
+			ups := srv.Uploads()
+			for slot, img := range tt.wantUpload {
+				if !bytes.Equal(ups[slot], img) {
+					t.Errorf("%s: uploaded bytes are not the folder's image", slot)
+				}
+			}
+		})
+	}
+}
