@@ -77,7 +77,7 @@ func TestRedis(t *testing.T) {
 		t.Errorf("redis image = %q, want redis:7*", r.Image)
 	}
 	cmd := strings.Join(r.Command, " ")
-	for _, want := range []string{"redis-server", "--appendonly yes", "--appendfsync everysec"} {
+	for _, want := range []string{"redis-server", "--appendonly yes", "--appendfsync always"} {
 		if !strings.Contains(cmd, want) {
 			t.Errorf("redis command %q lacks %q", cmd, want)
 		}

@@ -22,5 +22,10 @@ func Register(e *echo.Echo) {
 		c.Response().Header().Set("Cache-Control", "no-cache")
 		return c.HTMLBlob(http.StatusOK, index)
 	})
-	e.GET("/assets/*", echo.WrapHandler(http.StripPrefix("/assets/", assets)))
+	// The assets are embedded without modification times, so browsers get no validators:
+	// no-cache makes them ask again rather than keep a page from an older build.
+	e.GET("/assets/*", echo.WrapHandler(http.StripPrefix("/assets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		assets.ServeHTTP(w, r)
+	}))))
 }

@@ -20,19 +20,22 @@ import (
 
 // BenchmarkIdleConnections measures what an idle desktop websocket costs: it opens N
 // connections (default 2000, HUB_BENCH_CONNS to change), each watching its own order and
-// past its snapshot, and reports (HeapInuse+StackInuse after − before) / N.
+// past its snapshot, and reports (HeapInuse+StackInuse after − before) / N as B/conn, with its
+// heap and stack parts. HUB_BENCH_HEAPPROFILE=file also writes heap and goroutine profiles
+// while the connections are open.
 //
 // Server and clients share the process, so the clients are counted too:
 //   - client=raw: each client is a bare TCP connection that did the handshake by hand (a few
 //     hundred bytes), so B/conn is close to the server's cost alone;
-//   - client=gorilla: a gorilla client on each end, a lean Dialer (1 KiB read buffer, pooled
-//     write buffer), for comparison.
+//   - client=gorilla: a gorilla client on the other end (1 KiB read buffer, pooled write
+//     buffer), i.e. server plus a lean Go client.
 //
-// upgrader=reuse is websocket.Upgrader{} (reuses net/http's hijacked 4 KiB reader and writer,
-// which stay alive while Serve blocks anyway); upgrader=pool sets ReadBufferSize 512 and a
-// WriteBufferPool, which allocates a read buffer of its own and saves nothing.
+// handler=blocking calls Serve in the HTTP handler; handler=go upgrades, runs Serve in a
+// goroutine and returns, so net/http drops the request and the hijacked 4 KiB reader and
+// writer. upgrader=reuse is websocket.Upgrader{} (reuses those hijacked buffers);
+// upgrader=pool sets ReadBufferSize 512 and a shared WriteBufferPool.
 //
-// Run it once per case (it opens N sockets per iteration):
+// It opens N sockets per iteration, so run it once per case:
 //
 //	go test ./internal/hub -run '^$' -bench IdleConnections -benchtime=1x
 //	BEIANSCAN_REDIS_URL=redis://127.0.0.1:6379/0 go test ./internal/hub -run '^$' -bench IdleConnections -benchtime=1x
@@ -105,8 +108,11 @@ func benchIdle(b *testing.B, n int, up websocket.Upgrader, async, raw bool) {
 		closers = append(closers, openIdle(b, dialer, srv.URL, addr, prefix+strconv.Itoa(i), raw))
 	}
 	opened := time.Since(start)
-	runtime.GC()
-	runtime.GC()
+	// Each GC may halve a goroutine stack that uses under a quarter of it: a few GCs show
+	// the steady state of an idle connection.
+	for range 5 {
+		runtime.GC()
+	}
 	runtime.ReadMemStats(&after)
 	if got := h.Connections(); got != n+1 {
 		b.Fatalf("Connections() = %d, want %d", got, n+1)

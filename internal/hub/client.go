@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -29,8 +30,11 @@ type client struct {
 
 	// send is the bounded queue to the writer: a frame, or nil for a ping.
 	send chan []byte
-	// done is closed by close(); the writer then sends the close frame and closes the conn.
+	// done is closed by close(); the writer then sends the close frame, closes the conn and
+	// closes finished.
 	done      chan struct{}
+	finished  chan struct{}
+	writing   atomic.Bool // a writer goroutine is running
 	closeOnce sync.Once
 	code      int // close code to send; 0: send none (the peer is gone or already closed)
 	reason    string
@@ -49,21 +53,27 @@ type heldEvent struct {
 
 // Serve streams an order's snapshot and events to a desktop websocket. Call it after the
 // handler has authorized the request, checked its Origin and upgraded; it blocks until the
-// connection ends and closes conn. It reads in the calling goroutine and writes in one other.
+// connection ends and closes conn. The calling goroutine reads; a writer goroutine runs only
+// while there is something to write, so an idle connection has one goroutine.
 //
-// Memory per idle connection depends on the upgrader: while Serve blocks, net/http keeps the
-// hijacked connection's 4 KiB bufio.Reader and 4 KiB bufio.Writer alive, so the leanest upgrader
-// reuses them — websocket.Upgrader{} with ReadBufferSize, WriteBufferSize and WriteBufferPool
-// left zero. Setting ReadBufferSize allocates a second read buffer; WriteBufferPool saves
-// nothing here because the hijacked writer stays allocated anyway (BenchmarkIdleConnections
-// measures both).
+// Memory per idle connection (BenchmarkIdleConnections) depends mostly on the caller:
+//   - While a handler blocks, net/http keeps the request and the hijacked connection's 4 KiB
+//     bufio.Reader and 4 KiB bufio.Writer alive. A handler that upgrades and then runs
+//     `go hub.Serve(ctx, conn, id)` and returns lets go of all that. ctx must then not be the
+//     request's context, which ends when the handler returns: pass the server's base context
+//     (or context.Background(); Close ends the connections at shutdown).
+//   - The upgrader should then use a shared WriteBufferPool (a *sync.Pool, so an idle
+//     connection holds no write buffer) and a small ReadBufferSize (desktops send only pongs
+//     and closes; 512 is plenty). With a blocking handler, websocket.Upgrader{} with all three
+//     zero is the leaner choice instead, as it reuses the hijacked buffers.
 func (h *Hub) Serve(ctx context.Context, conn *websocket.Conn, orderID string) {
 	c := &client{
-		hub:     h,
-		conn:    conn,
-		orderID: orderID,
-		send:    make(chan []byte, h.cfg.SendQueue),
-		done:    make(chan struct{}),
+		hub:      h,
+		conn:     conn,
+		orderID:  orderID,
+		send:     make(chan []byte, h.cfg.SendQueue),
+		done:     make(chan struct{}),
+		finished: make(chan struct{}),
 	}
 	r := h.join(c)
 	if r == nil {
@@ -72,19 +82,17 @@ func (h *Hub) Serve(ctx context.Context, conn *websocket.Conn, orderID string) {
 		_ = conn.Close()
 		return
 	}
-	h.log.Info("websocket connected", "order_id", orderID)
 	start := time.Now()
 	stop := context.AfterFunc(ctx, func() { c.close(closeGoingAway, "request ended") })
 
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		c.writeLoop(ctx, r)
-	}()
+	// The first writer sets the connection up (subscription, snapshot) while this goroutine
+	// already reads, so that pongs and closes are seen from the start.
+	c.writing.Store(true)
+	go c.setUp(ctx, r)
 	c.readLoop()
 
 	stop()
-	<-writerDone
+	<-c.finished
 	h.leave(c, r)
 	h.log.Info("websocket disconnected", "order_id", orderID, "reason", c.reason, "code", c.code,
 		"duration", time.Since(start).Round(time.Millisecond))
@@ -122,20 +130,37 @@ func readErrorClose(err error) (int, string) {
 	}
 }
 
-// writeLoop waits for the room's subscription, sends the first snapshot, then writes the queue.
-// It is the only writer of data frames and pings on the connection.
-func (c *client) writeLoop(ctx context.Context, r *room) {
-	defer c.conn.Close()
-	if !c.start(ctx, r) {
-		c.writeClose()
-		return
+// setUp is the first writer: it waits for the room's subscription, queues the snapshot and
+// writes until the queue is empty.
+func (c *client) setUp(ctx context.Context, r *room) {
+	c.hub.log.Info("websocket connected", "order_id", c.orderID)
+	c.start(ctx, r)
+	c.writeLoop()
+}
+
+// kick starts a writer unless one is running. Only one goroutine writes at a time; the
+// writing flag hands the connection from one writer to the next.
+func (c *client) kick() {
+	if c.writing.CompareAndSwap(false, true) {
+		go c.writeLoop()
 	}
+}
+
+// writeLoop writes the queue until it is empty, then exits; once the client is closed it
+// sends the close frame and closes the connection. It is the only writer of data frames and
+// pings, which is why a goroutine per connection need not wait on an idle queue.
+func (c *client) writeLoop() {
 	ww := c.hub.cfg.WriteWait
 	for {
 		select {
 		case <-c.done:
 			c.writeClose()
+			_ = c.conn.Close()
+			close(c.finished)
 			return
+		default:
+		}
+		select {
 		case frame := <-c.send:
 			var err error
 			if frame == nil {
@@ -146,15 +171,34 @@ func (c *client) writeLoop(ctx context.Context, r *room) {
 			}
 			if err != nil {
 				c.close(0, "write failed")
-				return
 			}
+			continue
+		default:
 		}
+		// Idle: hand over. A push or close that came after the checks above saw writing set
+		// and started no writer, so look again after clearing it.
+		c.writing.Store(false)
+		if len(c.send) == 0 && !c.isClosed() {
+			return
+		}
+		if !c.writing.CompareAndSwap(false, true) {
+			return // another writer took over
+		}
+	}
+}
+
+func (c *client) isClosed() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
 	}
 }
 
 // start waits for Redis to confirm the room's subscription (so that no event published after
 // the snapshot is read can be missed), then reads the snapshot and queues it first.
-func (c *client) start(ctx context.Context, r *room) bool {
+func (c *client) start(ctx context.Context, r *room) {
 	h := c.hub
 	t := time.NewTimer(h.cfg.SubscribeTimeout)
 	select {
@@ -162,10 +206,10 @@ func (c *client) start(ctx context.Context, r *room) bool {
 		t.Stop()
 	case <-c.done:
 		t.Stop()
-		return false
+		return
 	case <-t.C:
 		c.close(closeInternal, "subscribe timeout")
-		return false
+		return
 	}
 	sctx, cancel := context.WithTimeout(ctx, backgroundTimeout)
 	snap, err := h.snapshot(sctx, c.orderID)
@@ -173,7 +217,7 @@ func (c *client) start(ctx context.Context, r *room) bool {
 	if err != nil {
 		h.log.Warn("snapshot failed", "order_id", c.orderID, "err", err)
 		c.close(closeInternal, "snapshot failed")
-		return false
+		return
 	}
 	sh := h.shard(c.orderID)
 	sh.mu.Lock()
@@ -185,7 +229,6 @@ func (c *client) start(ctx context.Context, r *room) bool {
 		c.deliverLocked(snap)
 	}
 	sh.mu.Unlock()
-	return true
 }
 
 // hold makes the client wait for a new snapshot: events are held (with their versions) until
@@ -237,6 +280,7 @@ func (c *client) push(frame []byte) bool {
 	}
 	select {
 	case c.send <- frame:
+		c.kick()
 		return true
 	default:
 		c.close(closeTooSlow, "too slow")
@@ -249,6 +293,7 @@ func (c *client) close(code int, reason string) {
 	c.closeOnce.Do(func() {
 		c.code, c.reason = code, reason
 		close(c.done)
+		c.kick()
 	})
 }
 

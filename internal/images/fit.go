@@ -118,6 +118,7 @@ func encodeUnder(src image.Image, o int, maxBytes int64) ([]byte, int, int, erro
 		// seconds; a sample predicts that it will be.
 		s = math.Max(sMin, math.Sqrt(0.93*target/pred))
 	}
+	var prevS, prevSize float64
 	for range 6 {
 		d, w, h, err := encode(s, fitQuality)
 		if err != nil {
@@ -136,7 +137,15 @@ func encodeUnder(src image.Image, o int, maxBytes int64) ([]byte, int, int, erro
 				break
 			}
 		}
-		next := s * math.Sqrt(0.93*target/size)
+		// Size grows as a power of the scale: about 2 (the pixel count) at first
+		// guess, then the exponent measured between the last two encodes.
+		exp := 2.0
+		if prevS > 0 && prevS != s && prevSize > 0 {
+			exp = math.Log(size/prevSize) / math.Log(s/prevS)
+			exp = math.Max(1.5, math.Min(4, exp))
+		}
+		prevS, prevSize = s, size
+		next := s * math.Pow(0.93*target/size, 1/exp)
 		if next >= hi || next <= lo {
 			next = (math.Max(lo, sMin) + math.Min(hi, 1)) / 2
 		}
@@ -216,17 +225,20 @@ func (r *renderer) render(s float64) image.Image {
 		w := max(1, int(math.Round(float64(b.Dx())*s)))
 		h := max(1, int(math.Round(float64(b.Dy())*s)))
 		from := r.src
-		if k := int(1 / s); k >= 2 {
+		// x/image/draw converts YCbCr to RGB at every kernel tap: converting once
+		// first (k = 1) is several times faster.
+		if k := int(1 / s); k >= 2 || !isRGBA(r.src) {
+			k = max(k, 1)
 			if r.reduced == nil {
 				r.reduced = map[int]image.Image{}
 			}
 			if r.reduced[k] == nil {
-				r.reduced = map[int]image.Image{k: boxReduce(r.src, k)} // keep one
+				r.reduced = map[int]image.Image{k: boxReduce(r.src, k)} // keep only one
 			}
 			from = r.reduced[k]
 		}
 		dst := image.NewRGBA(image.Rect(0, 0, w, h))
-		draw.CatmullRom.Scale(dst, dst.Bounds(), from, from.Bounds(), draw.Src, nil)
+		scaler(from).Scale(dst, dst.Bounds(), from, from.Bounds(), draw.Src, nil)
 		scaled = dst
 	}
 	if r.o < 2 || r.o > 8 {
@@ -241,6 +253,21 @@ func (r *renderer) render(s float64) image.Image {
 	return orient(rgba, r.o)
 }
 
+// scaler is Catmull-Rom, except from sources so large that it would take seconds: those
+// are first box-reduced (see renderer), so what is left is a reduction by less than 2,
+// which bilinear interpolation does without visible aliasing.
+func scaler(from image.Image) draw.Scaler {
+	if b := from.Bounds(); b.Dx()*b.Dy() > 8_000_000 {
+		return draw.ApproxBiLinear
+	}
+	return draw.CatmullRom
+}
+
+func isRGBA(m image.Image) bool {
+	_, ok := m.(*image.RGBA)
+	return ok
+}
+
 // boxReduce averages k×k blocks of src (the last row and column of blocks take what is
 // left) into an RGBA image.
 func boxReduce(src image.Image, k int) *image.RGBA {
@@ -251,6 +278,11 @@ func boxReduce(src image.Image, k int) *image.RGBA {
 	s0 := make([]uint64, dw)
 	s1 := make([]uint64, dw)
 	s2 := make([]uint64, dw)
+	if k == 1 {
+		dst := image.NewRGBA(image.Rect(0, 0, W, H))
+		draw.Draw(dst, dst.Bounds(), src, b.Min, draw.Src)
+		return dst
+	}
 	ycc, isYCC := src.(*image.YCbCr)
 	rgba, isRGBA := src.(*image.RGBA)
 	if !isYCC && !isRGBA {
@@ -264,11 +296,14 @@ func boxReduce(src image.Image, k int) *image.RGBA {
 		clear(s1)
 		clear(s2)
 		for y := b.Min.Y + y0; y < b.Min.Y+y1; y++ {
+			var yrow []uint8
+			if isYCC {
+				yrow = ycc.Y[ycc.YOffset(b.Min.X, y):]
+			}
 			for i := 0; i < dw; i++ {
 				x0, x1 := cellSpan(i, k, dw, W)
 				var a0, a1, a2 uint64
 				if isYCC {
-					yrow := ycc.Y[ycc.YOffset(b.Min.X, y):]
 					for x := x0; x < x1; x++ {
 						c := ycc.COffset(b.Min.X+x, y)
 						a0 += uint64(yrow[x])

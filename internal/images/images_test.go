@@ -547,7 +547,7 @@ func TestFit(t *testing.T) {
 	}{
 		{"24 MP noisy photo", big, 0, 0, nil, 2000, nil},
 		{"orientation 6 is applied", oriented6(t), 1200, 800, map[image.Rectangle][3]int{
-			image.Rect(20, 20, 180, 130):      {220, 30, 30},
+			image.Rect(20, 20, 180, 130):     {220, 30, 30},
 			image.Rect(1020, 670, 1180, 780): {30, 60, 220},
 		}, 0, []string{}},
 		{"small png is re-encoded as jpeg", encPNG(t, genPhoto(500, 400, 10, 3)), 500, 400, nil, 0, []string{}},

@@ -2,8 +2,8 @@ package images
 
 import (
 	"image"
-	"math"
 	"image/color"
+	"math"
 )
 
 // workingLongSide is the long side of the working resolution at which quality is

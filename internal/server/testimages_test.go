@@ -133,3 +133,19 @@ func bmpBytes() []byte {
 	binary.LittleEndian.PutUint32(b[22:], 10)
 	return b
 }
+
+// stillGIF is a 300×300 GIF of one frame.
+func stillGIF(t testing.TB) []byte {
+	t.Helper()
+	f := image.NewPaletted(image.Rect(0, 0, 300, 300), palette.Plan9)
+	for y := 0; y < 300; y++ {
+		for x := 0; x < 300; x++ {
+			f.SetColorIndex(x, y, uint8((x*3+y)%256))
+		}
+	}
+	var b bytes.Buffer
+	if err := gif.Encode(&b, f, nil); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}

@@ -1,0 +1,1135 @@
+// The desktop page of beianscan: the order form, the choice of upload method, the app's QR
+// code with live progress, the PC upload and review, and the state after submitting.
+//
+// Everything the page knows about an order comes from the websocket (a snapshot, then
+// events) and from the answers of its own requests. The desktop token is an HttpOnly
+// cookie scoped to the order's API path: it never appears in a URL or in this script.
+
+const MAX_BYTES = 4 * 1024 * 1024; // the server's limit: each image under 4 MB
+const MAX_FIT_BYTES = 20 * 1024 * 1024; // ?fit=1 takes up to 20 MB and compresses
+const MAX_AUTO_RENEWALS = 10; // a forgotten tab stops renewing its QR after this many
+
+const PROVINCES = [
+  ['CN-BJ', '北京'], ['CN-TJ', '天津'], ['CN-HE', '河北'], ['CN-SX', '山西'], ['CN-NM', '内蒙古'],
+  ['CN-LN', '辽宁'], ['CN-JL', '吉林'], ['CN-HL', '黑龙江'], ['CN-SH', '上海'], ['CN-JS', '江苏'],
+  ['CN-ZJ', '浙江'], ['CN-AH', '安徽'], ['CN-FJ', '福建'], ['CN-JX', '江西'], ['CN-SD', '山东'],
+  ['CN-HA', '河南'], ['CN-HB', '湖北'], ['CN-HN', '湖南'], ['CN-GD', '广东'], ['CN-GX', '广西'],
+  ['CN-HI', '海南'], ['CN-CQ', '重庆'], ['CN-SC', '四川'], ['CN-GZ', '贵州'], ['CN-YN', '云南'],
+  ['CN-XZ', '西藏'], ['CN-SN', '陕西'], ['CN-GS', '甘肃'], ['CN-QH', '青海'], ['CN-NX', '宁夏'],
+  ['CN-XJ', '新疆'],
+];
+
+const ID_TYPES = [
+  ['resident_id', '居民身份证'],
+  ['hk_macau_residence_permit', '港澳居民居住证'],
+  ['hk_macau_travel_permit', '港澳居民来往内地通行证'],
+  ['taiwan_residence_permit', '台湾居民居住证'],
+  ['taiwan_travel_permit', '台湾居民来往大陆通行证'],
+  ['passport', '护照（外籍人士）'],
+];
+
+const WARNINGS = {
+  grayscale: '非彩色（黑白）图片，请上传原件彩色扫描件或照片',
+  blurry: '图片模糊',
+  too_dark: '图片过暗',
+  overexposed: '图片过亮/反光',
+  background_not_white: '背景不是白色',
+};
+
+const STATE_ZH = {
+  draft: '草稿：待上传资料',
+  uploaded: '资料已齐全，待提交',
+  submitted: '已提交审核',
+  approved: '审核通过',
+  rejected: '审核未通过',
+};
+
+const SLOT_HINTS = {
+  organization_certificate: '与备案信息中单位信息一致的单位证件。如有变更证明，请与单位证件拼成一张图片。',
+  subject_leader_id_front: '证件原件彩色照片，四角完整、文字清晰。',
+  subject_leader_id_back: '证件原件彩色照片，四角完整、文字清晰。',
+  website_leader_id_front: '证件原件彩色照片，四角完整、文字清晰。',
+  website_leader_id_back: '证件原件彩色照片，四角完整、文字清晰。',
+  verification_form: '下载打印后用黑色签字笔填写，再扫描或拍照上传。',
+  face_photo: '由网站负责人在阿里云 app 中现场拍摄。',
+  domain_certificate: '可选。本平台注册的域名可在域名控制台下载域名证书。',
+  supplementary: '可选，仅限电脑上传。授权书、变更证明等资料请与对应证件拼成一张图片。',
+};
+
+// ---------------------------------------------------------------- small helpers
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+
+// h builds an element; text children are set as text, never parsed as HTML, so names and
+// domains typed by people are safe anywhere they are shown.
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+function show(el, on) { if (el) el.hidden = !on; }
+
+function fmtSize(n) {
+  if (n >= 1024 * 1024) return (n / 1024 / 1024).toFixed(1) + ' MB';
+  return Math.max(1, Math.round(n / 1024)) + ' KB';
+}
+
+function fmtTime(iso) {
+  const d = new Date(iso);
+  if (isNaN(d)) return '';
+  const p = (n) => String(n).padStart(2, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+function provinceName(code) {
+  const p = PROVINCES.find(([c]) => c === code);
+  return p ? p[1] : code;
+}
+
+// ---------------------------------------------------------------- state
+
+const S = {
+  orderId: null,
+  order: null,
+  materials: {}, // slot → MATERIAL
+  pairing: null, // {id, expires_at, qr_png_url, claimed, expired, completed, device, app_version}
+  phone: null, // {device, app_version} while a phone holds the pairing
+  phoneGone: '', // why the last phone went away, shown until a new one connects
+  complete: false,
+  version: 0, // the highest event version seen
+  reviewing: false,
+  clockOffset: 0, // server clock − local clock, when they differ noticeably
+  pairingBusy: false,
+  renewals: 0,
+  uploads: {}, // slot → {progress, error, pending file}
+};
+
+function orderPath(rest = '') {
+  return `/api/v1/orders/${encodeURIComponent(S.orderId)}${rest}`;
+}
+
+// api sends a request and returns {ok, status, data, error}; error is the contract's error
+// object, or one made up for a network failure.
+async function api(method, path, body) {
+  const init = { method, credentials: 'same-origin', headers: {} };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    return { ok: false, status: 0, error: { code: 'network', message_zh: '网络连接失败，请检查网络后重试。' } };
+  }
+  noteServerClock(res.headers.get('Date'));
+  let data = null;
+  if (res.status !== 204) {
+    try { data = await res.json(); } catch { data = null; }
+  }
+  if (res.ok) return { ok: true, status: res.status, data };
+  const error = (data && data.error) || { code: 'http_' + res.status };
+  if (!error.message_zh) error.message_zh = `请求失败（HTTP ${res.status}），请稍后重试。`;
+  return { ok: false, status: res.status, error };
+}
+
+// noteServerClock keeps the QR countdown honest on a computer whose clock is off: the
+// Date header has a one-second resolution, so only a larger difference is taken.
+function noteServerClock(date) {
+  const t = Date.parse(date || '');
+  if (isNaN(t)) return;
+  const off = t - Date.now();
+  S.clockOffset = Math.abs(off) > 3000 ? off : 0;
+}
+
+function serverNow() { return Date.now() + S.clockOffset; }
+
+function applyOrder(order) {
+  if (!order) return;
+  if (S.order && order.version < S.order.version) return;
+  S.order = order;
+}
+
+function requirements() {
+  return (S.order && S.order.required_materials) || [];
+}
+
+function labelOf(slot) {
+  const r = requirements().find((x) => x.slot === slot);
+  return r ? r.label_zh : slot;
+}
+
+function missingRequired() {
+  return requirements().filter((r) => r.required && !S.materials[r.slot]);
+}
+
+function openState() {
+  return S.order && (S.order.state === 'draft' || S.order.state === 'uploaded');
+}
+
+// ---------------------------------------------------------------- views
+
+function currentView() {
+  if (!S.order) return S.orderId ? 'loading' : 'form';
+  const o = S.order;
+  if (!openState()) return 'status';
+  if (S.choosing || !o.upload_method) return 'method';
+  if (o.upload_method === 'app') return S.reviewing ? 'review' : 'app';
+  if (o.upload_method === 'pc') return 'review';
+  return 'method';
+}
+
+const STEP_OF = { form: 'form', method: 'method', app: 'upload', review: 'review', status: 'status', loading: 'method' };
+
+function setURL() {
+  const u = new URL(location.href);
+  u.search = '';
+  u.hash = '';
+  if (S.orderId) {
+    u.searchParams.set('order', S.orderId);
+    if (S.reviewing && S.order && S.order.upload_method === 'app') u.searchParams.set('step', 'review');
+  }
+  if (u.href !== location.href) history.replaceState(null, '', u.href);
+}
+
+function render() {
+  const view = currentView();
+  for (const v of ['form', 'method', 'app', 'review', 'status']) show($('#view-' + v), v === view);
+  show($('#loading'), view === 'loading');
+  document.body.dataset.view = view;
+
+  const order = ['form', 'method', 'upload', 'review', 'status'];
+  let step = STEP_OF[view];
+  if (view === 'review' && S.order && S.order.upload_method === 'pc') step = 'upload';
+  const at = order.indexOf(step);
+  $$('#stepper li').forEach((li, i) => {
+    li.classList.toggle('done', i < at);
+    li.classList.toggle('current', i === at);
+  });
+  if (view === 'review' && S.order && S.order.upload_method === 'pc') {
+    $$('#stepper li')[3].classList.add('current');
+  }
+
+  renderChip();
+  if (view === 'method') renderMethod();
+  if (view === 'app') renderApp();
+  if (view === 'review') renderReview();
+  if (view === 'status') renderStatus();
+  if (view === 'app' || view === 'review') renderVerificationForm(view);
+  setURL();
+}
+
+function renderChip() {
+  const chip = $('#order-chip');
+  if (!S.order) { show(chip, false); return; }
+  const o = S.order;
+  chip.replaceChildren(
+    h('span', { class: 'chip-name' }, o.subject_name),
+    h('span', { class: 'chip-sep' }, '·'),
+    h('span', {}, o.province_name_zh || provinceName(o.province)),
+    h('span', { class: 'chip-sep' }, '·'),
+    h('span', { class: 'chip-domains' }, (o.domains || []).join('、')),
+    h('span', { class: 'state-pill state-' + o.state, id: 'order-state' }, STATE_ZH[o.state] || o.state),
+  );
+  show(chip, true);
+}
+
+// ---------------------------------------------------------------- 1. the order form
+
+function personFields(prefix) {
+  const id = (f) => `f-${prefix}-${f}`;
+  const options = ID_TYPES.map(([v, l]) => h('option', { value: v }, l));
+  return h('div', { class: 'grid-2 person-fields', dataset: { prefix } },
+    h('div', { class: 'field', dataset: { field: `${prefix}.name` } },
+      h('label', { class: 'label', for: id('name') }, '姓名 ', h('span', { class: 'req' }, '*')),
+      h('input', { id: id('name'), name: `${prefix}.name`, maxlength: '64' }),
+      h('p', { class: 'field-error', role: 'alert' })),
+    h('div', { class: 'field', dataset: { field: `${prefix}.id_type` } },
+      h('label', { class: 'label', for: id('id-type') }, '证件类型 ', h('span', { class: 'req' }, '*')),
+      h('select', { id: id('id-type'), name: `${prefix}.id_type` }, options),
+      h('p', { class: 'field-error', role: 'alert' })),
+    h('div', { class: 'field', dataset: { field: `${prefix}.id_number` } },
+      h('label', { class: 'label', for: id('id-number') }, '证件号码 ', h('span', { class: 'req' }, '*')),
+      h('input', { id: id('id-number'), name: `${prefix}.id_number`, maxlength: '32', spellcheck: 'false' }),
+      h('p', { class: 'field-error', role: 'alert' })),
+    h('div', { class: 'field', dataset: { field: `${prefix}.id_valid_until` } },
+      h('label', { class: 'label', for: id('valid') }, '证件有效期至 ', h('span', { class: 'req' }, '*')),
+      h('div', { class: 'inline' },
+        h('input', { id: id('valid'), name: `${prefix}.id_valid_until`, type: 'date' }),
+        h('label', { class: 'check' }, h('input', { type: 'checkbox', id: id('long-term'), name: `${prefix}.long_term` }), ' 长期')),
+      h('p', { class: 'field-error', role: 'alert' })),
+  );
+}
+
+function setupForm() {
+  const sel = $('#f-province');
+  for (const [code, name] of PROVINCES) sel.append(h('option', { value: code }, name));
+  $('[data-person="subject_leader"]').append(personFields('subject_leader'));
+  const wl = personFields('website_leader');
+  wl.id = 'website-leader-fields';
+  $('[data-person="website_leader"]').append(wl);
+
+  const form = $('#order-form');
+  const sync = () => {
+    const org = form.subject_type.value === 'organization';
+    show($('#org-cert-field'), org);
+    $('#subject-name-label').textContent = org ? '主办单位名称' : '主办者名称（个人姓名）';
+    show($('#website-leader-fields'), !$('#f-same').checked);
+    for (const p of ['subject_leader', 'website_leader']) {
+      $(`#f-${p}-valid`).disabled = $(`#f-${p}-long-term`).checked;
+    }
+  };
+  form.addEventListener('change', sync);
+  form.addEventListener('input', (e) => {
+    const f = e.target.closest('.field');
+    if (f) setFieldError(f, '');
+  });
+  sync();
+  form.addEventListener('submit', (e) => { e.preventDefault(); createOrder(); });
+}
+
+function setFieldError(field, msg) {
+  const p = $('.field-error', field);
+  if (p) p.textContent = msg;
+  field.classList.toggle('invalid', !!msg);
+}
+
+function clearFormErrors() {
+  $$('#order-form .field').forEach((f) => setFieldError(f, ''));
+  show($('#form-error'), false);
+}
+
+// fieldFor finds the form field an error's details.field names, or the nearest enclosing
+// one ("website_leader.name" falls back to "website_leader").
+function fieldFor(name) {
+  let n = name;
+  while (n) {
+    const f = $(`#order-form [data-field="${CSS.escape(n)}"]`);
+    if (f && !f.closest('[hidden]')) return f;
+    n = n.includes('.') ? n.slice(0, n.lastIndexOf('.')) : '';
+  }
+  return null;
+}
+
+function readPerson(prefix) {
+  const v = (f) => $(`#f-${prefix}-${f}`).value.trim();
+  return {
+    name: v('name'),
+    id_type: v('id-type'),
+    id_number: v('id-number'),
+    id_valid_until: $(`#f-${prefix}-long-term`).checked ? 'long_term' : v('valid'),
+  };
+}
+
+function localChecks(body) {
+  const errs = [];
+  if (!body.province) errs.push(['province', '请选择主体所在省份。']);
+  if (!body.subject_name) errs.push(['subject_name', body.subject_type === 'organization' ? '请填写主办单位名称。' : '请填写主办者名称。']);
+  if (body.subject_type === 'organization' && !body.organization_certificate_type) {
+    errs.push(['organization_certificate_type', '请选择单位证件类型。']);
+  }
+  const people = [['subject_leader', body.subject_leader]];
+  if (!body.website_leader_same_as_subject_leader) people.push(['website_leader', body.website_leader]);
+  for (const [p, v] of people) {
+    if (!v.name) errs.push([`${p}.name`, '请填写姓名。']);
+    if (!v.id_number) errs.push([`${p}.id_number`, '请填写证件号码。']);
+    if (!v.id_valid_until) errs.push([`${p}.id_valid_until`, '请选择证件有效期，或勾选“长期”。']);
+  }
+  if (body.domains.length === 0) errs.push(['domains', '请填写网站域名。']);
+  return errs;
+}
+
+async function createOrder() {
+  clearFormErrors();
+  const form = $('#order-form');
+  const same = $('#f-same').checked;
+  const body = {
+    subject_type: form.subject_type.value,
+    province: $('#f-province').value,
+    subject_name: $('#f-subject-name').value.trim(),
+    subject_leader: readPerson('subject_leader'),
+    website_leader_same_as_subject_leader: same,
+    domains: $('#f-domains').value.split(/[\s,，、;；]+/).map((d) => d.trim()).filter(Boolean),
+    domain_registered_here: $('#f-domain-here').checked,
+  };
+  if (body.subject_type === 'organization') body.organization_certificate_type = $('#f-org-cert').value;
+  if (!same) body.website_leader = readPerson('website_leader');
+
+  const local = localChecks(body);
+  if (local.length) {
+    for (const [f, msg] of local) { const el = fieldFor(f); if (el) setFieldError(el, msg); }
+    focusFirstError();
+    return;
+  }
+  const btn = $('#create-order');
+  btn.disabled = true;
+  btn.textContent = '正在创建订单…';
+  const r = await api('POST', '/api/v1/orders', body);
+  btn.disabled = false;
+  btn.textContent = '下一步：上传资料';
+  if (!r.ok) {
+    const f = r.error.details && r.error.details.field;
+    const el = f && fieldFor(f);
+    if (el) setFieldError(el, r.error.message_zh);
+    else {
+      $('#form-error').textContent = r.error.message_zh;
+      show($('#form-error'), true);
+    }
+    focusFirstError();
+    return;
+  }
+  // The desktop token is also set as an HttpOnly cookie for this order's API path; the
+  // page relies on that and drops the copy in the answer.
+  S.orderId = r.data.order.id;
+  applyOrder(r.data.order);
+  render();
+  connect();
+  window.scrollTo({ top: 0 });
+}
+
+function focusFirstError() {
+  const f = $('#order-form .field.invalid') || $('#form-error:not([hidden])');
+  if (!f) return;
+  f.scrollIntoView({ block: 'center' });
+  const input = f.querySelector && f.querySelector('input:not([type=checkbox]):not([type=radio]), select, textarea');
+  if (input) input.focus({ preventScroll: true });
+}
+
+// ---------------------------------------------------------------- 2. choosing the method
+
+function renderMethod() {
+  const o = S.order;
+  const prov = o.province_name_zh || provinceName(o.province);
+  $('#method-lead').textContent = `订单已创建。${prov}的备案可以选择以下方式上传资料；撤回订单后可重新选择。`;
+  const appOK = o.app_upload_available;
+  $('#method-app').classList.toggle('disabled', !appOK);
+  $('#choose-app').disabled = !appOK;
+  const badge = $('#method-app-badge');
+  badge.textContent = appOK ? '推荐' : '暂未开放';
+  badge.className = 'badge ' + (appOK ? 'badge-accent' : 'badge-muted');
+  const reason = $('#method-app-reason');
+  reason.textContent = appOK ? '' : `${prov}暂未开放阿里云 app 核验（其他省份 app 核验开放时间待定），请使用电脑上传资料。`;
+  show(reason, !appOK);
+  $('#method-pc').classList.toggle('suggested', !appOK);
+  $('#choose-pc').className = 'btn ' + (appOK ? 'btn-secondary' : 'btn-primary');
+  show($('#method-back'), !!o.upload_method);
+  const cur = { app: '当前方式：使用阿里云 app 上传', pc: '当前方式：使用电脑上传' }[o.upload_method];
+  $('#method-app').classList.toggle('chosen', o.upload_method === 'app');
+  $('#method-pc').classList.toggle('chosen', o.upload_method === 'pc');
+  if (cur) $('#method-lead').textContent += `${cur}。已上传的资料会保留。`;
+}
+
+async function chooseMethod(method, errBox) {
+  show(errBox, false);
+  const r = await api('PUT', orderPath('/upload-method'), { method });
+  if (!r.ok) {
+    errBox.textContent = r.error.message_zh;
+    show(errBox, true);
+    return false;
+  }
+  applyOrder(r.data.order);
+  S.reviewing = false;
+  S.choosing = false;
+  S.renewals = 0;
+  if (method !== 'app') { S.pairing = null; S.phone = null; S.complete = false; }
+  render();
+  if (method === 'app') ensurePairing();
+  return true;
+}
+
+// ---------------------------------------------------------------- 3a. the app
+
+function pairingDeadline(p) {
+  return Date.parse(p.expires_at) || 0;
+}
+
+// ensurePairing shows a QR code whenever the app view has none that can still be scanned:
+// on arrival, when one lapses (automatically, up to MAX_AUTO_RENEWALS times), or on request.
+async function ensurePairing(force = false) {
+  if (currentView() !== 'app' || !openState()) return;
+  const p = S.pairing;
+  const lapsed = p && !p.claimed && (p.expired || pairingDeadline(p) <= serverNow());
+  if (!force && p && !lapsed) return;
+  if (!force && p && p.claimed) return;
+  if (S.pairingBusy) return;
+  if (!force && S.renewals >= MAX_AUTO_RENEWALS) { renderApp(); return; }
+  S.pairingBusy = true;
+  const forId = p ? p.id : null;
+  renderApp();
+  const r = await api('POST', orderPath('/pairing'));
+  S.pairingBusy = false;
+  if (r.ok) {
+    S.renewals = force ? 0 : S.renewals + 1;
+    const np = r.data.pairing;
+    // The pairing_created event may have come first; either way the newest pairing wins.
+    if (!S.pairing || S.pairing.id === forId || S.pairing.id === np.id) {
+      S.pairing = np;
+      S.phone = null;
+      S.complete = false;
+    }
+    S.qrError = '';
+  } else {
+    S.qrError = r.error.message_zh;
+  }
+  render();
+}
+
+function renderApp() {
+  const p = S.pairing;
+  const box = $('#qr-box');
+  const img = $('#qr-img');
+  const overlay = $('#qr-overlay');
+  let state = 'loading';
+  if (p && p.claimed) state = 'claimed';
+  else if (p && !p.expired && pairingDeadline(p) > serverNow()) state = 'live';
+  else if (p) state = S.renewals >= MAX_AUTO_RENEWALS && !S.pairingBusy ? 'stopped' : 'expired';
+  if (S.qrError && !S.pairingBusy) state = 'error';
+  if (!p && S.phoneGone && !S.pairingBusy) state = 'gone';
+  box.dataset.state = state;
+
+  if (p && img.dataset.pairing !== p.id) {
+    img.dataset.pairing = p.id;
+    img.dataset.loaded = '';
+    // The pairing id keeps browsers from showing a cached older code; it is not a secret.
+    img.src = `${p.qr_png_url || orderPath('/pairing/qr.png')}?p=${encodeURIComponent(p.id)}`;
+  }
+  const msg = {
+    loading: h('span', {}, '正在生成二维码…'),
+    claimed: h('span', { class: 'ok' }, h('span', { class: 'big-tick' }, '✓'), '手机已连接'),
+    expired: h('span', {}, '二维码已过期，正在更新…'),
+    stopped: h('span', {}, '二维码已过期', h('br'), '请单击下方“刷新二维码”'),
+    error: h('span', {}, S.qrError || ''),
+    gone: h('span', {}, '手机已断开连接', h('br'), '请单击下方“刷新二维码”后重新扫描'),
+    live: null,
+  }[state];
+  overlay.replaceChildren(...(msg ? [msg] : []));
+  updateCountdown();
+
+  // Timeline.
+  const appSlots = requirements().filter((r) => r.app_allowed);
+  const required = appSlots.filter((r) => r.required);
+  const done = required.filter((r) => S.materials[r.slot]).length;
+  let stage = 'waiting';
+  if (S.complete) stage = 'complete';
+  else if (S.phone && Object.values(S.materials).some((m) => m.via === 'app')) stage = 'uploading';
+  else if (S.phone) stage = 'connected';
+  const tl = $('#timeline');
+  tl.dataset.stage = stage;
+  const stages = ['waiting', 'connected', 'uploading', 'complete'];
+  const at = stages.indexOf(stage);
+  $$('#timeline > li').forEach((li, i) => {
+    li.classList.toggle('done', i < at || (stage === 'complete' && i === at));
+    li.classList.toggle('current', i === at && stage !== 'complete');
+  });
+  $('#tl-waiting').textContent = S.phoneGone && !S.phone ? S.phoneGone : '请用阿里云 app 扫描左侧二维码';
+  $('#tl-connected').textContent = S.phone
+    ? `设备 ${S.phone.device || '未知'} · app 版本 ${S.phone.app_version || '未知'}`
+    : '扫码后，这里会显示手机的设备信息';
+  $('#tl-uploading').textContent = S.phone || S.complete
+    ? `已上传 ${done}/${required.length} 项必需资料`
+    : '资料上传后会逐项显示在下方';
+  $('#tl-complete').textContent = S.complete
+    ? '手机端已完成上传，请单击“核对已上传资料”'
+    : '手机端完成后，单击“核对已上传资料”';
+
+  // Checklist.
+  $('#checklist-count').textContent = `必需资料已上传 ${done}/${required.length}`;
+  const list = $('#checklist');
+  const keep = new Set();
+  for (const r of appSlots) {
+    keep.add(r.slot);
+    let li = $(`li[data-slot="${r.slot}"]`, list);
+    if (!li) {
+      li = h('li', { class: 'check-item', dataset: { slot: r.slot } },
+        h('span', { class: 'check-icon' }),
+        h('div', { class: 'check-thumb' }),
+        h('div', { class: 'check-body' },
+          h('div', { class: 'check-label' }),
+          h('div', { class: 'check-meta' }),
+          h('ul', { class: 'warnings' })));
+      list.append(li);
+    }
+    const m = S.materials[r.slot];
+    li.classList.toggle('done', !!m);
+    $('.check-icon', li).textContent = m ? '✓' : '';
+    const label = $('.check-label', li);
+    label.replaceChildren(r.label_zh, r.required ? '' : h('span', { class: 'badge badge-muted' }, '可选'));
+    $('.check-meta', li).textContent = m
+      ? `${m.via === 'app' ? '来自 app' : '来自电脑'} · ${m.width}×${m.height} · ${fmtSize(m.size)} · ${fmtTime(m.uploaded_at)}`
+      : (r.required ? '等待上传' : '可选，按需上传');
+    setThumb($('.check-thumb', li), r.slot, m, 'thumb');
+    renderWarnings($('.warnings', li), m);
+  }
+  $$('li[data-slot]', list).forEach((li) => { if (!keep.has(li.dataset.slot)) li.remove(); });
+  // Keep the order of the requirements.
+  for (const r of appSlots) { const li = $(`li[data-slot="${r.slot}"]`, list); if (li) list.append(li); }
+
+  const ready = S.complete || S.order.state === 'uploaded';
+  const btn = $('#go-review');
+  btn.className = 'btn btn-lg ' + (ready ? 'btn-primary' : 'btn-secondary');
+  btn.classList.toggle('pulse', S.complete);
+}
+
+function updateCountdown() {
+  const el = $('#qr-countdown');
+  const p = S.pairing;
+  if (!p || p.claimed) {
+    el.textContent = p && p.claimed ? '已扫码，请在手机上继续操作' : '';
+    return;
+  }
+  const left = Math.ceil((pairingDeadline(p) - serverNow()) / 1000);
+  if (p.expired || left <= 0) {
+    el.textContent = S.renewals >= MAX_AUTO_RENEWALS ? '二维码已过期' : '二维码已过期，正在自动更新';
+    return;
+  }
+  const mm = Math.floor(left / 60);
+  const ss = String(left % 60).padStart(2, '0');
+  el.textContent = '';
+  el.append('二维码 ', h('b', { id: 'qr-left' }, `${mm}:${ss}`), ' 后失效，失效后将自动更新');
+}
+
+// tick runs the countdown, and renews a QR whose lapse the server has not announced yet
+// (say, while the websocket was reconnecting).
+function tick() {
+  if (currentView() !== 'app') return;
+  updateCountdown();
+  const p = S.pairing;
+  if (p && !p.claimed && !p.expired && pairingDeadline(p) + 2500 < serverNow()) {
+    ensurePairing();
+  } else if (p && !p.claimed && !p.expired && pairingDeadline(p) <= serverNow()) {
+    renderApp();
+  }
+}
+
+// ---------------------------------------------------------------- materials
+
+function materialURL(slot, m) {
+  // The sha256 only busts the cache; the cookie authorizes the request.
+  return `${orderPath('/materials/' + encodeURIComponent(slot))}?v=${m.sha256}`;
+}
+
+function setThumb(box, slot, m, cls) {
+  const img = $('img', box);
+  if (!m) {
+    if (img) img.remove();
+    box.classList.add('empty');
+    return;
+  }
+  box.classList.remove('empty');
+  if (img && img.dataset.sha === m.sha256) return;
+  const ni = h('img', { class: cls, alt: labelOf(slot), loading: 'eager', dataset: { sha: m.sha256, slot } });
+  ni.src = materialURL(slot, m);
+  if (img) img.replaceWith(ni); else box.prepend(ni);
+}
+
+function renderWarnings(ul, m) {
+  const ws = (m && m.warnings) || [];
+  ul.replaceChildren(...ws.map((w) => h('li', { class: 'warning', dataset: { code: w } }, WARNINGS[w] || w)));
+  show(ul, ws.length > 0);
+}
+
+// ---------------------------------------------------------------- 3b/4. review and PC upload
+
+function renderReview() {
+  const o = S.order;
+  const pc = o.upload_method === 'pc';
+  $('#review-title').textContent = pc ? '上传资料' : '核对已上传资料';
+  show($('#back-to-app'), !pc);
+
+  const grid = $('#slot-grid');
+  const keep = new Set();
+  for (const r of requirements()) {
+    keep.add(r.slot);
+    let card = $(`.slot-card[data-slot="${r.slot}"]`, grid);
+    if (!card) { card = slotCard(r); grid.append(card); }
+    updateSlotCard(card, r);
+  }
+  $$('.slot-card', grid).forEach((c) => { if (!keep.has(c.dataset.slot)) c.remove(); });
+  for (const r of requirements()) grid.append($(`.slot-card[data-slot="${r.slot}"]`, grid));
+
+  const req = requirements().filter((r) => r.required);
+  const miss = missingRequired();
+  const sum = $('#submit-summary');
+  sum.replaceChildren(
+    h('b', {}, `必需资料已上传 ${req.length - miss.length}/${req.length}`),
+    miss.length ? h('span', { class: 'muted' }, `　还需上传：${miss.map((r) => r.label_zh).join('、')}`)
+      : h('span', { class: 'ok' }, '　资料已齐全，核对无误后即可提交审核'),
+  );
+  const warned = Object.values(S.materials).filter((m) => (m.warnings || []).length).length;
+  if (warned && !miss.length) {
+    sum.append(h('div', { class: 'muted small' }, `有 ${warned} 张图片带有质量提示，建议替换后再提交，以提高审核通过率。`));
+  }
+  $('#submit-order').classList.toggle('btn-primary', !miss.length);
+  $('#submit-order').classList.toggle('btn-secondary', !!miss.length);
+}
+
+function slotCard(r) {
+  const input = h('input', { type: 'file', class: 'file-input', accept: 'image/jpeg,image/png,image/gif,.jpg,.jpeg,.png,.gif', dataset: { slot: r.slot }, id: 'file-' + r.slot });
+  input.addEventListener('change', () => {
+    if (input.files && input.files[0]) uploadFile(r.slot, input.files[0]);
+    input.value = '';
+  });
+  const card = h('div', { class: 'slot-card card', dataset: { slot: r.slot } },
+    h('div', { class: 'slot-head' },
+      h('div', { class: 'slot-label' }),
+      h('span', { class: 'slot-status' })),
+    h('div', { class: 'slot-preview' },
+      h('div', { class: 'slot-empty' },
+        h('div', { class: 'slot-empty-icon' }, '＋'),
+        h('div', { class: 'slot-empty-text' }))),
+    h('div', { class: 'progress', hidden: true }, h('div', { class: 'bar' })),
+    h('div', { class: 'slot-meta' }),
+    h('ul', { class: 'warnings' }),
+    h('div', { class: 'slot-error', role: 'alert', hidden: true }),
+    h('p', { class: 'slot-hint' }, SLOT_HINTS[r.slot] || ''),
+    h('div', { class: 'slot-actions' },
+      input,
+      h('label', { class: 'btn btn-secondary btn-sm pick', for: 'file-' + r.slot }),
+      h('button', { type: 'button', class: 'btn btn-link btn-sm remove', onclick: (e) => removeMaterial(r.slot, e.currentTarget) }, '删除')));
+  const preview = $('.slot-preview', card);
+  preview.addEventListener('dragover', (e) => {
+    if (!canUploadFromPC(r)) return;
+    e.preventDefault();
+    preview.classList.add('drag');
+  });
+  preview.addEventListener('dragleave', () => preview.classList.remove('drag'));
+  preview.addEventListener('drop', (e) => {
+    e.preventDefault();
+    preview.classList.remove('drag');
+    if (!canUploadFromPC(r)) return;
+    const f = e.dataTransfer && e.dataTransfer.files && e.dataTransfer.files[0];
+    if (f) uploadFile(r.slot, f);
+  });
+  preview.addEventListener('click', (e) => {
+    if (e.target.closest('img') || !canUploadFromPC(r) || S.materials[r.slot]) return;
+    input.click();
+  });
+  return card;
+}
+
+function canUploadFromPC(r) {
+  return r.slot !== 'face_photo' && openState();
+}
+
+function updateSlotCard(card, r) {
+  const m = S.materials[r.slot];
+  const up = S.uploads[r.slot] || {};
+  card.classList.toggle('has', !!m);
+  card.classList.toggle('warn', !!(m && m.warnings && m.warnings.length));
+  $('.slot-label', card).replaceChildren(r.label_zh,
+    r.required ? '' : h('span', { class: 'badge badge-muted' }, '可选'),
+    r.slot === 'supplementary' ? h('span', { class: 'badge badge-muted' }, '仅电脑端') : '');
+  const st = $('.slot-status', card);
+  st.textContent = m ? (m.via === 'app' ? '已上传 · 来自 app' : '已上传 · 来自电脑') : (r.required ? '未上传' : '');
+  st.className = 'slot-status ' + (m ? 'ok' : r.required ? 'pending' : '');
+
+  const preview = $('.slot-preview', card);
+  setThumb(preview, r.slot, m, 'preview');
+  const pcOK = canUploadFromPC(r);
+  $('.slot-empty-text', card).textContent = r.slot === 'face_photo'
+    ? '人脸核验照片需在阿里云 app 中现场拍摄'
+    : '拖拽图片到此处，或单击选择文件';
+  preview.classList.toggle('clickable', pcOK && !m);
+  $('.slot-meta', card).textContent = m
+    ? `${m.format.toUpperCase()} · ${m.width}×${m.height} · ${fmtSize(m.size)}${m.fitted ? `（已自动压缩，原图 ${fmtSize(m.original_size)}）` : ''} · ${fmtTime(m.uploaded_at)}`
+    : '';
+  renderWarnings($('.warnings', card), m);
+
+  const prog = $('.progress', card);
+  show(prog, up.progress !== undefined);
+  if (up.progress !== undefined) $('.bar', prog).style.width = Math.round(up.progress * 100) + '%';
+
+  const err = $('.slot-error', card);
+  err.replaceChildren();
+  if (up.error) {
+    err.append(h('span', {}, up.error));
+    if (up.fitFile) {
+      err.append(' ', h('button', { type: 'button', class: 'btn btn-link btn-sm fit', onclick: () => uploadFile(r.slot, up.fitFile, true) }, '自动压缩后上传'));
+    }
+  }
+  show(err, !!up.error);
+
+  const pick = $('.pick', card);
+  pick.textContent = m ? '替换' : '选择文件';
+  show(pick, pcOK);
+  $('.file-input', card).disabled = !pcOK;
+  const rm = $('.remove', card);
+  show(rm, !!m && openState());
+  if (!rm.dataset.confirm) rm.textContent = '删除';
+}
+
+// sniff reads the first bytes of a file: the server decides the format from the bytes, so
+// the page checks the same way before sending anything.
+async function sniff(file) {
+  const b = new Uint8Array(await file.slice(0, 12).arrayBuffer());
+  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
+  if (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return 'png';
+  if (b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x38) return 'gif';
+  return '';
+}
+
+async function uploadFile(slot, file, fit = false) {
+  const up = (S.uploads[slot] = {});
+  const fmt = await sniff(file);
+  if (!fmt) {
+    up.error = `“${file.name}”不是 jpg、jpeg、png 或 gif 格式的图片，请重新选择。`;
+    renderReview();
+    return;
+  }
+  if (!fit && file.size >= MAX_BYTES) {
+    up.error = `图片大小应小于 4 MB（“${file.name}”为 ${fmtSize(file.size)}），请压缩后重新上传。`;
+    if (file.size <= MAX_FIT_BYTES) up.fitFile = file;
+    renderReview();
+    return;
+  }
+  if (fit && file.size > MAX_FIT_BYTES) {
+    up.error = `图片超过 20 MB（${fmtSize(file.size)}），无法自动压缩，请缩小后重新上传。`;
+    renderReview();
+    return;
+  }
+  up.progress = 0;
+  renderReview();
+  const res = await new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('PUT', orderPath('/materials/' + encodeURIComponent(slot)) + (fit ? '?fit=1' : ''));
+    xhr.setRequestHeader('Content-Type', 'image/' + fmt);
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) { up.progress = e.loaded / e.total; renderReview(); }
+    };
+    xhr.onload = () => {
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch { data = null; }
+      resolve({ ok: xhr.status === 201, status: xhr.status, data });
+    };
+    xhr.onerror = () => resolve({ ok: false, status: 0, data: null });
+    xhr.send(file);
+  });
+  delete up.progress;
+  if (res.ok && res.data && res.data.material) {
+    setMaterial(res.data.material);
+  } else {
+    const e = res.data && res.data.error;
+    up.error = (e && e.message_zh) || (res.status ? `上传失败（HTTP ${res.status}），请稍后重试。` : '网络连接失败，请检查网络后重试。');
+    if (e && e.code === 'too_large' && !fit && file.size <= MAX_FIT_BYTES) up.fitFile = file;
+  }
+  render();
+}
+
+async function removeMaterial(slot, btn) {
+  // A second click within a few seconds confirms, so nothing is deleted by a slip.
+  if (!btn.dataset.confirm) {
+    btn.dataset.confirm = '1';
+    btn.textContent = '确认删除？';
+    btn.classList.add('danger');
+    setTimeout(() => { delete btn.dataset.confirm; btn.classList.remove('danger'); btn.textContent = '删除'; }, 4000);
+    return;
+  }
+  delete btn.dataset.confirm;
+  btn.classList.remove('danger');
+  const r = await api('DELETE', orderPath('/materials/' + encodeURIComponent(slot)));
+  if (r.ok || r.error.code === 'material_not_found') {
+    delete S.materials[slot];
+    S.uploads[slot] = {};
+  } else {
+    S.uploads[slot] = { error: r.error.message_zh };
+  }
+  render();
+}
+
+function setMaterial(m) {
+  S.materials[m.slot] = m;
+  S.uploads[m.slot] = {};
+  for (const r of requirements()) if (r.slot === m.slot) r.uploaded = true;
+}
+
+async function submitOrder() {
+  const box = $('#submit-error');
+  show(box, false);
+  const btn = $('#submit-order');
+  btn.disabled = true;
+  const r = await api('POST', orderPath('/submit'));
+  btn.disabled = false;
+  if (r.ok) {
+    applyOrder(r.data.order);
+    S.reviewing = false;
+    render();
+    window.scrollTo({ top: 0 });
+    return;
+  }
+  let msg = r.error.message_zh;
+  const missing = r.error.details && r.error.details.missing;
+  if (r.error.code === 'materials_incomplete' && Array.isArray(missing) && missing.length) {
+    msg = `资料不完整，还缺少：${missing.map(labelOf).join('、')}。请上传后再提交。`;
+  }
+  box.textContent = msg;
+  show(box, true);
+}
+
+// ---------------------------------------------------------------- the verification form
+
+function formRequirement(o) {
+  if (o.subject_type === 'organization') return '单位备案须在核验单上加盖单位公章。';
+  if (o.province === 'CN-JX' || o.province === 'CN-XJ') return '个人备案须在网站负责人签字处签字，并加盖本人手印。';
+  if (o.province === 'CN-GD') return '广东个人备案使用广东专用核验单：须清晰签字，并手写承诺内容（“本人已履行网站备案信息当面核验手续……”，全文见核验单）。';
+  return '个人备案须在网站负责人签字处清晰签字。';
+}
+
+function renderVerificationForm(view) {
+  const slot = $(`#view-${view} .vform-slot`);
+  const o = S.order;
+  const has = !!S.materials.verification_form;
+  slot.replaceChildren(h('div', { class: 'card vform' },
+    h('div', { class: 'vform-icon' }, '单'),
+    h('div', { class: 'vform-body' },
+      h('h2', { class: 'card-title' }, '真实性核验单', has ? h('span', { class: 'badge badge-ok' }, '已上传') : ''),
+      h('p', {}, '下载并打印核验单，用黑色签字笔填写后，扫描或拍照上传。', formRequirement(o))),
+    h('a', { class: 'btn btn-secondary', id: 'vform-link-' + view, href: orderPath('/verification-form'), target: '_blank', rel: 'noopener' }, '下载核验单')));
+}
+
+// ---------------------------------------------------------------- 5. after submitting
+
+function renderStatus() {
+  const o = S.order;
+  const icon = { submitted: '⏳', approved: '✓', rejected: '!' }[o.state] || '';
+  $('#status-card').dataset.state = o.state;
+  $('#status-icon').textContent = icon;
+  $('#status-title').textContent = STATE_ZH[o.state] || o.state;
+  $('#status-text').textContent = {
+    submitted: '备案申请已提交审核，审核结果会显示在本页面。审核期间资料不可修改；如需修改，可撤回订单。',
+    approved: '备案审核已通过。',
+    rejected: '备案审核未通过。撤回到草稿后，可以重新选择上传资料的方式（app 或电脑），修改资料后再次提交。',
+  }[o.state] || '';
+  show($('#reject-box'), o.state === 'rejected');
+  $('#reject-reason').textContent = o.reject_reason || '未说明原因，请联系客服。';
+  const w = $('#withdraw');
+  show(w, o.state === 'submitted' || o.state === 'rejected');
+  w.textContent = o.state === 'rejected' ? '撤回并重新上传' : '撤回订单';
+  w.className = 'btn ' + (o.state === 'rejected' ? 'btn-primary' : 'btn-secondary');
+
+  const row = $('#status-thumbs');
+  const keep = new Set();
+  for (const r of requirements()) {
+    const m = S.materials[r.slot];
+    if (!m) continue;
+    keep.add(r.slot);
+    let fig = $(`figure[data-slot="${r.slot}"]`, row);
+    if (!fig) {
+      fig = h('figure', { class: 'mini', dataset: { slot: r.slot } }, h('div', { class: 'mini-img' }), h('figcaption', {}, r.label_zh));
+      row.append(fig);
+    }
+    setThumb($('.mini-img', fig), r.slot, m, 'mini');
+  }
+  $$('figure', row).forEach((f) => { if (!keep.has(f.dataset.slot)) f.remove(); });
+}
+
+async function withdraw() {
+  const box = $('#status-error');
+  show(box, false);
+  const r = await api('POST', orderPath('/withdraw'));
+  if (!r.ok) {
+    box.textContent = r.error.message_zh;
+    show(box, true);
+    return;
+  }
+  applyOrder(r.data.order);
+  S.pairing = null;
+  S.phone = null;
+  S.complete = false;
+  S.reviewing = false;
+  render();
+  window.scrollTo({ top: 0 });
+}
+
+// ---------------------------------------------------------------- the websocket
+
+let ws = null;
+let wsAttempt = 0;
+let wsTimer = null;
+let everConnected = false;
+
+function banner(text, kind) {
+  const b = $('#conn-banner');
+  b.textContent = text || '';
+  b.className = 'conn-banner ' + (kind || '');
+  show(b, !!text);
+}
+
+function connect() {
+  clearTimeout(wsTimer);
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const sock = new WebSocket(`${proto}//${location.host}${orderPath('/events')}`);
+  ws = sock;
+  let opened = false;
+  sock.onopen = () => { opened = true; };
+  sock.onmessage = (e) => {
+    let ev;
+    try { ev = JSON.parse(e.data); } catch { return; }
+    if (ev.type === 'snapshot') {
+      wsAttempt = 0;
+      if (everConnected) {
+        banner('已重新连接，页面已同步最新进度。', 'ok');
+        setTimeout(() => { if (ws === sock && sock.readyState === WebSocket.OPEN) banner(''); }, 2500);
+      } else banner('');
+      everConnected = true;
+    }
+    handleEvent(ev);
+  };
+  sock.onclose = async () => {
+    if (ws !== sock) return;
+    wsAttempt++;
+    // Before retrying, learn whether the order can be opened at all: a missing cookie or
+    // a wrong order is not cured by reconnecting.
+    if (!opened || wsAttempt > 1) {
+      const r = await api('GET', orderPath(''));
+      if (!r.ok && (r.status === 401 || r.status === 404)) {
+        fatal(r.error.code === 'unauthorized'
+          ? '无法打开此订单：登录凭证已失效，或订单是在其他浏览器中创建的。请在创建订单的浏览器中打开，或重新填写备案信息。'
+          : '备案订单不存在，请重新填写备案信息。');
+        return;
+      }
+      if (r.ok) { applyOrder(r.data.order); render(); }
+    }
+    const delay = Math.min(15000, 500 * 2 ** Math.min(wsAttempt - 1, 5)) * (0.8 + Math.random() * 0.4);
+    banner(`与服务器的连接已断开，正在重新连接…（${Math.round(delay / 1000) || 1} 秒后第 ${wsAttempt} 次重试）`, 'warn');
+    wsTimer = setTimeout(connect, delay);
+  };
+}
+
+function fatal(msg) {
+  $('#fatal').textContent = msg;
+  show($('#fatal'), true);
+  show($('#loading'), false);
+  banner('');
+  for (const v of ['form', 'method', 'app', 'review', 'status']) show($('#view-' + v), false);
+  $('#fatal').append(' ', h('a', { href: '/' }, '新建备案订单'));
+}
+
+function handleEvent(ev) {
+  if (ev.type === 'snapshot') {
+    // A snapshot replaces everything: it is how a reconnect catches up on what it missed.
+    S.version = ev.version;
+    S.order = ev.order;
+    S.materials = {};
+    for (const m of ev.materials || []) S.materials[m.slot] = m;
+    S.pairing = ev.pairing || null;
+    const p = S.pairing;
+    S.phone = p && p.claimed ? { device: p.device, app_version: p.app_version } : null;
+    S.complete = !!(p && p.completed);
+    render();
+    ensurePairing();
+    return;
+  }
+  if (typeof ev.version === 'number') {
+    if (ev.version < S.version) return;
+    S.version = ev.version;
+  }
+  const d = ev.data || {};
+  switch (ev.type) {
+    case 'pairing_created':
+      if (!S.pairing || S.pairing.id !== d.id) {
+        S.pairing = { id: d.id, expires_at: d.expires_at, qr_png_url: d.qr_png_url, claimed: false, expired: false };
+        S.phone = null;
+        S.complete = false;
+      }
+      break;
+    case 'pairing_expired':
+      if (S.pairing && S.pairing.id === d.pairing_id) {
+        if (d.reason === 'expired') S.pairing.expired = true;
+        else S.pairing = null;
+      }
+      break;
+    case 'phone_connected':
+      S.phone = { device: d.device, app_version: d.app_version };
+      S.phoneGone = '';
+      if (S.pairing) S.pairing.claimed = true;
+      break;
+    case 'phone_disconnected':
+      if (S.phone && d.reason !== 'replaced') S.phoneGone = '手机已断开连接（二维码已失效），请刷新二维码后重新扫描。';
+      S.phone = null;
+      S.complete = false;
+      if (S.pairing && S.pairing.claimed) S.pairing = null;
+      break;
+    case 'material_uploaded':
+      setMaterial(d);
+      break;
+    case 'material_removed':
+      delete S.materials[d.slot];
+      for (const r of requirements()) if (r.slot === d.slot) r.uploaded = false;
+      break;
+    case 'upload_complete':
+      S.complete = true;
+      if (S.pairing) S.pairing.completed = true;
+      break;
+    case 'state_changed':
+      if (S.order) {
+        S.order.state = d.to;
+        if (d.reason) S.order.reject_reason = d.reason;
+        if (d.to === 'draft' && (d.from === 'submitted' || d.from === 'rejected')) {
+          S.order.upload_method = '';
+          S.pairing = null;
+          S.phone = null;
+          S.complete = false;
+          S.reviewing = false;
+        }
+      }
+      // The event carries only the states; the order's other fields (required materials,
+      // method) are fetched so the page shows them as the server has them.
+      refreshOrder();
+      break;
+    default:
+      return;
+  }
+  render();
+  if (ev.type === 'pairing_expired' && d.reason === 'expired') ensurePairing();
+}
+
+async function refreshOrder() {
+  const r = await api('GET', orderPath(''));
+  if (r.ok) { applyOrder(r.data.order); render(); }
+}
+
+// ---------------------------------------------------------------- start
+
+function start() {
+  setupForm();
+  $('#choose-app').addEventListener('click', () => chooseMethod('app', $('#method-error')));
+  $('#choose-pc').addEventListener('click', () => chooseMethod('pc', $('#method-error')));
+  $('#qr-refresh').addEventListener('click', () => { S.phoneGone = ''; S.qrError = ''; ensurePairing(true); });
+  $('#switch-to-pc').addEventListener('click', () => chooseMethod('pc', $('#method-error')));
+  $('#go-review').addEventListener('click', () => { S.reviewing = true; render(); window.scrollTo({ top: 0 }); });
+  $('#back-to-app').addEventListener('click', () => { S.reviewing = false; render(); ensurePairing(); window.scrollTo({ top: 0 }); });
+  $('#change-method').addEventListener('click', () => { S.choosing = true; render(); window.scrollTo({ top: 0 }); });
+  $('#method-back').addEventListener('click', () => { S.choosing = false; render(); ensurePairing(); });
+  $('#submit-order').addEventListener('click', submitOrder);
+  $('#withdraw').addEventListener('click', withdraw);
+  // A file dropped beside a slot must not make the browser leave the page.
+  window.addEventListener('dragover', (e) => e.preventDefault());
+  window.addEventListener('drop', (e) => e.preventDefault());
+  setInterval(tick, 500);
+
+  const params = new URLSearchParams(location.search || location.hash.slice(1));
+  const id = params.get('order');
+  if (id) {
+    S.orderId = id;
+    S.reviewing = params.get('step') === 'review';
+    render();
+    connect();
+  } else {
+    render();
+  }
+}
+
+start();
