@@ -1,0 +1,200 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+
+	"github.com/beianscan/beianscan/internal/phone"
+	"github.com/beianscan/beianscan/internal/server"
+)
+
+// TestProductionNeedsSecret: with a Redis URL the server refuses to start without a shared
+// secret, or with one too short to be a key.
+func TestProductionNeedsSecret(t *testing.T) {
+	mr := miniredis.RunT(t)
+	for _, secret := range []string{"", "short"} {
+		_, err := server.Open(server.Config{
+			Addr: "127.0.0.1:0", RedisURL: "redis://" + mr.Addr(), DataDir: t.TempDir(), JWTSecret: secret,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		if err == nil || !strings.Contains(err.Error(), "BEIANSCAN_JWT_SECRET") {
+			t.Errorf("secret %q: err %v, want a refusal naming BEIANSCAN_JWT_SECRET", secret, err)
+		}
+	}
+}
+
+// TestReadiness: /readyz follows Redis; /healthz does not.
+func TestReadiness(t *testing.T) {
+	mr := miniredis.RunT(t)
+	m := start(t, func(c *server.Config) { c.RedisURL = "redis://" + mr.Addr() })
+	must(t, do(t, req{method: "GET", url: m.URL + "/readyz"}), http.StatusOK)
+	mr.Close()
+	must(t, do(t, req{method: "GET", url: m.URL + "/readyz"}), http.StatusServiceUnavailable)
+	must(t, do(t, req{method: "GET", url: m.URL + "/healthz"}), http.StatusOK)
+}
+
+// TestIdempotentUpload: a retried upload with the same Idempotency-Key gets the first
+// answer and changes nothing more.
+func TestIdempotentUpload(t *testing.T) {
+	m := start(t, nil)
+	o := createOrder(t, m, gdIndividual())
+	p := pairApp(t, o)
+	_, code, _ := phone.ParseScanURL(p["scan_url"].(string))
+	ctx := context.Background()
+	s, err := (&phone.Client{DeviceID: "retry"}).Claim(ctx, m.URL, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.Upload(ctx, "subject_leader_id_front", phone.SampleImage("a", 1), "image/jpeg", "key-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := stored(t, o)
+	// The retry carries other bytes, as a confused client might: the first answer stands.
+	again, err := s.Upload(ctx, "subject_leader_id_front", phone.SampleImage("b", 2), "image/jpeg", "key-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(first, again) {
+		t.Fatalf("retry answered %s, first answer was %s", again, first)
+	}
+	if after := stored(t, o); after != before {
+		t.Fatalf("retry changed the order:\n%s\n%s", before, after)
+	}
+	// Another key is another upload.
+	third, err := s.Upload(ctx, "subject_leader_id_front", phone.SampleImage("b", 2), "image/jpeg", "key-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(first, third) {
+		t.Fatal("a new key returned the first answer")
+	}
+}
+
+func multipartFiles(t testing.TB, files ...[]byte) (string, []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for i, f := range files {
+		fw, err := w.CreateFormFile("file", "part"+string(rune('0'+i))+".jpg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw.Write(f)
+	}
+	w.Close()
+	return w.FormDataContentType(), buf.Bytes()
+}
+
+// TestDesktopUploads: a PC order takes raw and multipart uploads, a stitched image, and an
+// oversized photo with ?fit=1; submit then succeeds.
+func TestDesktopUploads(t *testing.T) {
+	m := start(t, nil)
+	in := gdIndividual()
+	in["province"] = "CN-BJ"
+	o := createOrder(t, m, in)
+	must(t, do(t, req{method: "PUT", url: o.url("/upload-method"), token: o.Token, body: map[string]string{"method": "pc"}}), http.StatusOK)
+
+	// Raw body.
+	r := must(t, do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_front"), token: o.Token,
+		body: phone.SampleImage("subject_leader_id_front", 1), header: map[string]string{"Content-Type": "image/jpeg"}}), http.StatusCreated)
+	if mat := r.Body["material"].(map[string]any); mat["via"] != "pc" || mat["fitted"] != false {
+		t.Fatalf("raw upload material %v", mat)
+	}
+	// Multipart field "file".
+	ct, body := multipartFiles(t, phone.SampleImage("subject_leader_id_back", 2))
+	must(t, do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_back"), token: o.Token,
+		body: body, header: map[string]string{"Content-Type": ct}}), http.StatusCreated)
+	// Stitched: the verification form with an authorization letter, as the FAQ asks.
+	ct, body = multipartFiles(t, phone.SampleImage("verification_form", 3), phone.SampleImage("supplementary", 4))
+	st := must(t, do(t, req{method: "POST", url: o.url("/materials/verification_form/stitch"), token: o.Token,
+		body: body, header: map[string]string{"Content-Type": ct}}), http.StatusCreated)
+	sm := st.Body["material"].(map[string]any)
+	if sm["format"] != "jpeg" || sm["size"].(float64) >= 4<<20 || sm["height"].(float64) <= sm["width"].(float64) {
+		t.Fatalf("stitched material %v: want a JPEG under 4 MiB, taller than wide", sm)
+	}
+	// Fit: a photo over 4 MiB is refused as it is and stored under 4 MiB with ?fit=1.
+	big := photo35MB(t)
+	over := append(append([]byte{}, big...), make([]byte, 4<<20-len(big)+1)...) // trailing bytes past 4 MiB
+	wantError(t, do(t, req{method: "PUT", url: o.url("/materials/domain_certificate"), token: o.Token, body: over}),
+		http.StatusRequestEntityTooLarge, "too_large")
+	f := must(t, do(t, req{method: "PUT", url: o.url("/materials/domain_certificate?fit=1"), token: o.Token, body: over}), http.StatusCreated)
+	fm := f.Body["material"].(map[string]any)
+	if fm["fitted"] != true || fm["original_size"].(float64) != float64(len(over)) || fm["size"].(float64) >= 4<<20 {
+		t.Fatalf("fitted material %v", fm)
+	}
+
+	sub := must(t, do(t, req{method: "POST", url: o.url("/submit"), token: o.Token}), http.StatusOK)
+	if sub.Body["order"].(map[string]any)["state"] != "submitted" {
+		t.Fatalf("submit: %s", sub.Raw)
+	}
+}
+
+// TestVerificationForm: the printable form carries each province's rule.
+func TestVerificationForm(t *testing.T) {
+	m := start(t, nil)
+	org := gdIndividual()
+	org["subject_type"], org["organization_certificate_type"], org["province"] = "organization", "business_license", "CN-BJ"
+	jx := gdIndividual()
+	jx["province"] = "CN-JX"
+	bj := gdIndividual()
+	bj["province"] = "CN-BJ"
+	tests := []struct {
+		name    string
+		in      map[string]any
+		want    []string
+		notWant []string
+	}{
+		{"guangdong individual writes the commitment", gdIndividual(), []string{"广东省", "本人已履行网站备案信息当面核验手续", "愿承担关闭网站并注销备案（列黑名单）等相应处理", "黑色签字笔"}, []string{"公章", "手印"}},
+		{"organization needs the seal", org, []string{"加盖单位公章", "黑色签字笔"}, []string{"本人已履行"}},
+		{"jiangxi individual adds a fingerprint", jx, []string{"手印", "江西"}, []string{"公章", "本人已履行"}},
+		{"other individuals sign", bj, []string{"清晰签字"}, []string{"手印", "公章", "本人已履行"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := createOrder(t, m, tt.in)
+			r := must(t, do(t, req{method: "GET", url: o.url("/verification-form"), token: o.Token}), http.StatusOK)
+			page := string(r.Raw)
+			for _, w := range tt.want {
+				if !strings.Contains(page, w) {
+					t.Errorf("form lacks %q", w)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(page, w) {
+					t.Errorf("form has %q", w)
+				}
+			}
+			if strings.Contains(page, "11010519491231002X") {
+				t.Error("form shows the whole ID number")
+			}
+		})
+	}
+}
+
+// TestScanPage: an ordinary camera's landing page says to use the app, and does not echo
+// the code back.
+func TestScanPage(t *testing.T) {
+	m := start(t, nil)
+	r := must(t, do(t, req{method: "GET", url: m.URL + "/m/scan?code=secret-code-value"}), http.StatusOK)
+	page := string(r.Raw)
+	for _, w := range []string{"阿里云 app", "3.16.0", "扫描订单二维码"} {
+		if !strings.Contains(page, w) {
+			t.Errorf("scan page lacks %q", w)
+		}
+	}
+	if strings.Contains(page, "secret-code-value") {
+		t.Error("scan page echoes the code")
+	}
+}
+
+var _ = time.Second
