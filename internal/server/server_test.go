@@ -3,11 +3,13 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -198,3 +200,36 @@ func TestScanPage(t *testing.T) {
 }
 
 var _ = time.Second
+
+// clock is a settable time source for a test server.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// TestGuessWindowPasses: an IP blocked for guessing is let through again once its
+// 10-minute window has passed, by the server's clock rather than a Redis TTL.
+func TestGuessWindowPasses(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	m := start(t, func(c *server.Config) { c.ClaimGuessLimit = 2; c.Now = clk.Now })
+	ip := fmt.Sprintf("192.0.2.%d", time.Now().UnixNano()%250+1)
+	m.Redis.Del(context.Background(), "beian:guess:{"+ip+"}")
+	claim := func() reply {
+		return do(t, req{method: "POST", url: m.URL + "/m/v1/pairings/claim", body: map[string]string{"code": "nope.nope"},
+			header: map[string]string{"X-App-Version": "3.16.0", "X-Device-Id": "d", "X-Forwarded-For": ip}})
+	}
+	wantError(t, claim(), http.StatusNotFound, "pairing_not_found")
+	wantError(t, claim(), http.StatusNotFound, "pairing_not_found")
+	blocked := claim()
+	wantError(t, blocked, http.StatusTooManyRequests, "rate_limited")
+	if after := blocked.Body["error"].(map[string]any)["details"].(map[string]any)["retry_after_seconds"].(float64); after < 590 || after > 600 {
+		t.Fatalf("retry_after_seconds %v, want about 600", after)
+	}
+	clk.Add(9 * time.Minute)
+	wantError(t, claim(), http.StatusTooManyRequests, "rate_limited")
+	clk.Add(time.Minute)
+	wantError(t, claim(), http.StatusNotFound, "pairing_not_found")
+}

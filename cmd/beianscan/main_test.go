@@ -1,0 +1,79 @@
+package main
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigFrom(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		check   func(t *testing.T, c configView)
+		wantErr string
+	}{
+		{name: "defaults", check: func(t *testing.T, c configView) {
+			want := configView{Addr: ":8080", DataDir: "./data", PairingTTL: 5 * time.Minute, PhoneTTL: 30 * time.Minute,
+				DesktopTTL: 72 * time.Hour, MinApp: "3.16.0", Provinces: []string{"CN-GD", "CN-CQ", "CN-LN", "CN-AH", "CN-FJ"},
+				Origins: []string{}, Guesses: 20}
+			if !reflect.DeepEqual(c, want) {
+				t.Fatalf("got %+v\nwant %+v", c, want)
+			}
+		}},
+		{name: "environment", env: map[string]string{
+			"BEIANSCAN_ADDR": ":9090", "BEIANSCAN_PUBLIC_URL": "https://beian.example.com", "BEIANSCAN_REDIS_URL": "redis://r:6379/0",
+			"BEIANSCAN_DATA_DIR": "/data", "BEIANSCAN_JWT_SECRET": "s3cret", "BEIANSCAN_OPERATOR_KEY": "op",
+			"BEIANSCAN_PAIRING_TTL": "90s", "BEIANSCAN_PHONE_TOKEN_TTL": "1h", "BEIANSCAN_DESKTOP_TOKEN_TTL": "24h",
+			"BEIANSCAN_MIN_APP_VERSION": "3.17.0", "BEIANSCAN_APP_PROVINCES": "CN-GD, CN-BJ", "BEIANSCAN_ALLOWED_ORIGINS": "https://a.example,https://b.example",
+			"BEIANSCAN_CLAIM_GUESS_LIMIT": "0",
+		}, check: func(t *testing.T, c configView) {
+			want := configView{Addr: ":9090", PublicURL: "https://beian.example.com", RedisURL: "redis://r:6379/0", DataDir: "/data",
+				Secret: "s3cret", OperatorKey: "op", PairingTTL: 90 * time.Second, PhoneTTL: time.Hour, DesktopTTL: 24 * time.Hour,
+				MinApp: "3.17.0", Provinces: []string{"CN-GD", "CN-BJ"}, Origins: []string{"https://a.example", "https://b.example"}, Guesses: 0}
+			if !reflect.DeepEqual(c, want) {
+				t.Fatalf("got %+v\nwant %+v", c, want)
+			}
+		}},
+		{name: "flags win over the environment", args: []string{"-addr", ":7070", "-pairing-ttl", "2m"},
+			env: map[string]string{"BEIANSCAN_ADDR": ":9090", "BEIANSCAN_PAIRING_TTL": "90s"},
+			check: func(t *testing.T, c configView) {
+				if c.Addr != ":7070" || c.PairingTTL != 2*time.Minute {
+					t.Fatalf("addr %q ttl %v", c.Addr, c.PairingTTL)
+				}
+			}},
+		{name: "bad duration", env: map[string]string{"BEIANSCAN_PAIRING_TTL": "5 minutes"}, wantErr: "BEIANSCAN_PAIRING_TTL"},
+		{name: "negative duration", env: map[string]string{"BEIANSCAN_PHONE_TOKEN_TTL": "-1m"}, wantErr: "BEIANSCAN_PHONE_TOKEN_TTL"},
+		{name: "bad guess limit", env: map[string]string{"BEIANSCAN_CLAIM_GUESS_LIMIT": "-3"}, wantErr: "BEIANSCAN_CLAIM_GUESS_LIMIT"},
+		{name: "unknown flag", args: []string{"-nope"}, wantErr: "nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := configFrom(tt.args, func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want one naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, configView{
+				Addr: cfg.Addr, PublicURL: cfg.PublicURL, RedisURL: cfg.RedisURL, DataDir: cfg.DataDir, Secret: cfg.JWTSecret,
+				OperatorKey: cfg.OperatorKey, PairingTTL: cfg.PairingTTL, PhoneTTL: cfg.PhoneTokenTTL, DesktopTTL: cfg.DesktopTokenTTL,
+				MinApp: cfg.MinAppVersion, Provinces: cfg.AppProvinces, Origins: cfg.AllowedOrigins, Guesses: cfg.ClaimGuessLimit,
+			})
+		})
+	}
+}
+
+type configView struct {
+	Addr, PublicURL, RedisURL, DataDir, Secret, OperatorKey string
+	PairingTTL, PhoneTTL, DesktopTTL                        time.Duration
+	MinApp                                                  string
+	Provinces, Origins                                      []string
+	Guesses                                                 int
+}
