@@ -60,6 +60,12 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	provinces := fs.String("app-provinces", env("BEIANSCAN_APP_PROVINCES", "CN-GD,CN-CQ,CN-LN,CN-AH,CN-FJ"), "provinces with app verification (BEIANSCAN_APP_PROVINCES)")
 	origins := fs.String("allowed-origins", env("BEIANSCAN_ALLOWED_ORIGINS", ""), "websocket origins, comma separated; empty: the request's own host (BEIANSCAN_ALLOWED_ORIGINS)")
 	guesses := fs.String("claim-guess-limit", env("BEIANSCAN_CLAIM_GUESS_LIMIT", "20"), "unmatched claims per IP per 10 minutes; 0 turns it off (BEIANSCAN_CLAIM_GUESS_LIMIT)")
+	// Quality thresholds of the image warnings (0: the images package's default).
+	blur := fs.String("quality-blur", env("BEIANSCAN_QUALITY_BLUR", "0"), "Laplacian variance under which an image is blurry; 0: default 20 (BEIANSCAN_QUALITY_BLUR)")
+	dark := fs.String("quality-dark", env("BEIANSCAN_QUALITY_DARK", "0"), "mean luma under which an image is too_dark; 0: default 50 (BEIANSCAN_QUALITY_DARK)")
+	bright := fs.String("quality-bright", env("BEIANSCAN_QUALITY_BRIGHT", "0"), "mean luma over which an image is overexposed; 0: default 215 (BEIANSCAN_QUALITY_BRIGHT)")
+	gray := fs.String("quality-gray", env("BEIANSCAN_QUALITY_GRAY", "0"), "chroma under which a pixel counts as gray; 0: default 16 (BEIANSCAN_QUALITY_GRAY)")
+	white := fs.String("quality-white-background", env("BEIANSCAN_QUALITY_WHITE_BACKGROUND", "0"), "share (0-1) of near-white border a face photo needs; 0: default 0.6 (BEIANSCAN_QUALITY_WHITE_BACKGROUND)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, err
 	}
@@ -81,6 +87,22 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	} {
 		if *d.dst, err = time.ParseDuration(d.raw); err != nil || *d.dst <= 0 {
 			return cfg, fmt.Errorf("%s: %q is not a positive Go duration such as 5m", d.name, d.raw)
+		}
+	}
+	th := &cfg.Images.Thresholds
+	for _, q := range []struct {
+		name string
+		raw  string
+		dst  *float64
+	}{
+		{"BEIANSCAN_QUALITY_BLUR", *blur, &th.Blur},
+		{"BEIANSCAN_QUALITY_DARK", *dark, &th.Dark},
+		{"BEIANSCAN_QUALITY_BRIGHT", *bright, &th.Bright},
+		{"BEIANSCAN_QUALITY_GRAY", *gray, &th.Gray},
+		{"BEIANSCAN_QUALITY_WHITE_BACKGROUND", *white, &th.WhiteBackground},
+	} {
+		if *q.dst, err = strconv.ParseFloat(q.raw, 64); err != nil || *q.dst < 0 {
+			return cfg, fmt.Errorf("%s: %q is not a number >= 0", q.name, q.raw)
 		}
 	}
 	if cfg.ClaimGuessLimit, err = strconv.Atoi(*guesses); err != nil || cfg.ClaimGuessLimit < 0 {

@@ -46,6 +46,13 @@ func TestConfigFrom(t *testing.T) {
 			}},
 		{name: "bad duration", env: map[string]string{"BEIANSCAN_PAIRING_TTL": "5 minutes"}, wantErr: "BEIANSCAN_PAIRING_TTL"},
 		{name: "negative duration", env: map[string]string{"BEIANSCAN_PHONE_TOKEN_TTL": "-1m"}, wantErr: "BEIANSCAN_PHONE_TOKEN_TTL"},
+		{name: "quality thresholds", env: map[string]string{"BEIANSCAN_QUALITY_BLUR": "35", "BEIANSCAN_QUALITY_WHITE_BACKGROUND": "0.7"},
+			check: func(t *testing.T, c configView) {
+				if c.Blur != 35 || c.White != 0.7 {
+					t.Fatalf("blur %v white %v", c.Blur, c.White)
+				}
+			}},
+		{name: "bad threshold", env: map[string]string{"BEIANSCAN_QUALITY_DARK": "dim"}, wantErr: "BEIANSCAN_QUALITY_DARK"},
 		{name: "bad guess limit", env: map[string]string{"BEIANSCAN_CLAIM_GUESS_LIMIT": "-3"}, wantErr: "BEIANSCAN_CLAIM_GUESS_LIMIT"},
 		{name: "unknown flag", args: []string{"-nope"}, wantErr: "nope"},
 	}
@@ -65,6 +72,7 @@ func TestConfigFrom(t *testing.T) {
 				Addr: cfg.Addr, PublicURL: cfg.PublicURL, RedisURL: cfg.RedisURL, DataDir: cfg.DataDir, Secret: cfg.JWTSecret,
 				OperatorKey: cfg.OperatorKey, PairingTTL: cfg.PairingTTL, PhoneTTL: cfg.PhoneTokenTTL, DesktopTTL: cfg.DesktopTokenTTL,
 				MinApp: cfg.MinAppVersion, Provinces: cfg.AppProvinces, Origins: cfg.AllowedOrigins, Guesses: cfg.ClaimGuessLimit,
+				Blur: cfg.Images.Thresholds.Blur, White: cfg.Images.Thresholds.WhiteBackground,
 			})
 		})
 	}
@@ -76,4 +84,5 @@ type configView struct {
 	MinApp                                                  string
 	Provinces, Origins                                      []string
 	Guesses                                                 int
+	Blur, White                                             float64
 }
