@@ -218,20 +218,25 @@ type renderer struct {
 	reduced map[int]image.Image
 }
 
+// render returns src scaled by s, oriented.
 func (r *renderer) render(s float64) image.Image {
 	b := r.src.Bounds()
+	if s == 1 {
+		return r.renderSize(b.Dx(), b.Dy())
+	}
+	return r.renderSize(max(1, int(math.Round(float64(b.Dx())*s))), max(1, int(math.Round(float64(b.Dy())*s))))
+}
+
+// renderSize returns src scaled to w×h (the coded size, before orientation), oriented.
+func (r *renderer) renderSize(w, h int) image.Image {
+	b := r.src.Bounds()
 	var scaled image.Image = r.src
-	if s < 1 {
-		w := max(1, int(math.Round(float64(b.Dx())*s)))
-		h := max(1, int(math.Round(float64(b.Dy())*s)))
+	if w != b.Dx() || h != b.Dy() {
 		from := r.src
-		// x/image/draw converts YCbCr to RGB at every kernel tap: converting once
-		// first (k = 1) is several times faster.
-		if k := int(1 / s); k >= 2 || !isRGBA(r.src) {
+		// Reduce by an integer factor first; and x/image/draw converts YCbCr to
+		// RGB at every kernel tap, so converting once first (k = 1) is faster.
+		if k := min(b.Dx()/w, b.Dy()/h); k >= 2 || !isRGBA(r.src) {
 			k = max(k, 1)
-			if r.reduced == nil {
-				r.reduced = map[int]image.Image{}
-			}
 			if r.reduced[k] == nil {
 				r.reduced = map[int]image.Image{k: boxReduce(r.src, k)} // keep only one
 			}
@@ -452,12 +457,7 @@ func Stitch(parts [][]byte, opts Options) (*Result, error) {
 		if h.orientation >= 5 && h.orientation <= 8 {
 			tw, th = th, tw
 		}
-		scaled := image.NewRGBA(image.Rect(0, 0, tw, th))
-		draw.CatmullRom.Scale(scaled, scaled.Bounds(), src, src.Bounds(), draw.Src, nil)
-		part := scaled
-		if h.orientation >= 2 && h.orientation <= 8 {
-			part = orient(scaled, h.orientation)
-		}
+		part := (&renderer{src: src, o: h.orientation}).renderSize(tw, th)
 		r := image.Rect(stitchMargin, y, stitchMargin+width, y+heights[i])
 		draw.Draw(canvas, r, part, image.Point{}, draw.Src)
 		y += heights[i] + stitchMargin
