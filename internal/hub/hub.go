@@ -8,10 +8,10 @@
 // the order's snapshot first, then the events newer than it; pub/sub is lossy, so after a
 // pub/sub reconnect every desktop of a live order gets a fresh snapshot.
 //
-// Memory: an idle desktop costs its websocket, a bounded queue and two goroutines (the
-// caller of Serve reads, one writer writes). Pings come from one sweep per Hub, not from a
-// ticker per connection. The upgrader (in the handler's package) decides the buffers; see
-// Serve for what it should be set to.
+// Memory: an idle desktop costs its websocket, a bounded queue and one goroutine (the caller
+// of Serve, reading); a writer goroutine runs only while there is something to write, and
+// pings come from one sweep per Hub, not from a ticker per connection. The handler and its
+// upgrader decide most of the rest; see Serve.
 package hub
 
 import (

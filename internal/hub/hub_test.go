@@ -462,7 +462,7 @@ func TestPingPong(t *testing.T) {
 	tr := newTestRedis(t)
 	rdb := tr.client(t, "")
 	store := newFakeStore()
-	const pongWait = 300 * time.Millisecond
+	const pongWait = 500 * time.Millisecond
 	th := startHub(t, rdb, store, hubOpts{cfg: Config{PingInterval: 50 * time.Millisecond, PongWait: pongWait}})
 	order := uniqueID(t)
 
@@ -470,8 +470,14 @@ func TestPingPong(t *testing.T) {
 	silent := th.dial(t, order)
 	var pings atomic.Int64
 	silent.SetPingHandler(func(string) error { pings.Add(1); return nil })
-	// The live client answers pings (the default handler) as long as it reads.
+	// The live client answers pings (as the default handler does) as long as it reads, and
+	// reports each one.
 	live := th.dial(t, order)
+	livePings := make(chan struct{}, 1024)
+	live.SetPingHandler(func(data string) error {
+		livePings <- struct{}{}
+		return live.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
 	frames := make(chan frame, 16)
 	go func() {
 		defer close(frames)
@@ -497,7 +503,14 @@ func TestPingPong(t *testing.T) {
 	if pings.Load() == 0 {
 		t.Fatal("no ping seen")
 	}
-	// The live client outlived several PongWaits' worth of pings.
+	// The live client stays through pings spanning twice PongWait more, on its pongs alone.
+	for range 2 * int(pongWait/(50*time.Millisecond)) {
+		select {
+		case <-livePings:
+		case <-time.After(5 * time.Second):
+			t.Fatal("live client: pings stopped")
+		}
+	}
 	publish(t, rdb, order, "upload_complete", 1, "")
 	for _, want := range []string{"snapshot", "upload_complete"} {
 		select {
