@@ -213,15 +213,13 @@ function render() {
 
   const order = ['form', 'method', 'upload', 'review', 'status'];
   let step = STEP_OF[view];
-  if (view === 'review' && S.order && S.order.upload_method === 'pc') step = 'upload';
+  // A PC upload is uploading until every required material is there, then reviewing.
+  if (view === 'review' && S.order.upload_method === 'pc' && missingRequired().length) step = 'upload';
   const at = order.indexOf(step);
   $$('#stepper li').forEach((li, i) => {
     li.classList.toggle('done', i < at);
     li.classList.toggle('current', i === at);
   });
-  if (view === 'review' && S.order && S.order.upload_method === 'pc') {
-    $$('#stepper li')[3].classList.add('current');
-  }
 
   renderChip();
   if (view === 'method') renderMethod();
@@ -413,10 +411,14 @@ function focusFirstError() {
 function renderMethod() {
   const o = S.order;
   const prov = o.province_name_zh || provinceName(o.province);
-  $('#method-lead').textContent = `订单已创建。${prov}的备案可以选择以下方式上传资料；撤回订单后可重新选择。`;
   const appOK = o.app_upload_available;
+  $('#method-lead').textContent = appOK
+    ? '请选择上传资料的方式。使用阿里云 app 可一次完成资料上传和网站负责人核验。'
+    : `${prov}的备案目前请使用电脑上传资料。`;
   $('#method-app').classList.toggle('disabled', !appOK);
   $('#choose-app').disabled = !appOK;
+  $('#choose-app').className = 'btn ' + (appOK ? 'btn-primary' : 'btn-secondary');
+  $('#choose-app').textContent = appOK ? '使用 app 上传' : '暂不可用';
   const badge = $('#method-app-badge');
   badge.textContent = appOK ? '推荐' : '暂未开放';
   badge.className = 'badge ' + (appOK ? 'badge-accent' : 'badge-muted');
@@ -535,9 +537,11 @@ function renderApp() {
     li.classList.toggle('current', i === at && stage !== 'complete');
   });
   $('#tl-waiting').textContent = S.phoneGone && !S.phone ? S.phoneGone : '请用阿里云 app 扫描左侧二维码';
-  $('#tl-connected').textContent = S.phone
-    ? `设备 ${S.phone.device || '未知'} · app 版本 ${S.phone.app_version || '未知'}`
-    : '扫码后，这里会显示手机的设备信息';
+  const tlc = $('#tl-connected');
+  if (S.phone) {
+    tlc.replaceChildren(`设备：${S.phone.device || '未知'}`, h('br'), `app 版本：${S.phone.app_version || '未知'}`);
+  } else tlc.textContent = '扫码后，这里会显示手机的设备信息';
+  $('#qr-refresh').textContent = p && p.claimed ? '换一部手机扫码' : '刷新二维码';
   $('#tl-uploading').textContent = S.phone || S.complete
     ? `已上传 ${done}/${required.length} 项必需资料`
     : '资料上传后会逐项显示在下方';
@@ -903,9 +907,13 @@ function renderVerificationForm(view) {
 
 function renderStatus() {
   const o = S.order;
-  const icon = { submitted: '⏳', approved: '✓', rejected: '!' }[o.state] || '';
   $('#status-card').dataset.state = o.state;
-  $('#status-icon').textContent = icon;
+  // Plain glyphs and an inline clock: emoji need fonts that many desktops lack.
+  if (o.state === 'submitted') {
+    $('#status-icon').innerHTML = '<svg width="30" height="30" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"><circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/></svg>';
+  } else {
+    $('#status-icon').textContent = { approved: '✓', rejected: '!' }[o.state] || '';
+  }
   $('#status-title').textContent = STATE_ZH[o.state] || o.state;
   $('#status-text').textContent = {
     submitted: '备案申请已提交审核，审核结果会显示在本页面。审核期间资料不可修改；如需修改，可撤回订单。',
