@@ -181,14 +181,11 @@ func decodePairing(h map[string]string) *orders.Pairing {
 	}
 }
 
-// pairingTTL keeps an unclaimed pairing past its expiry long enough that a late claim is
-// answered 410 rather than 404, and a claimed one as long as its phone token lives.
+// pairingTTL keeps a pairing past its expiry for as long as a phone that claims it at the
+// last moment keeps its token: a late claim is then answered 410 rather than 404, a
+// claimed pairing outlives its phone token, and the claim itself need not touch the TTL.
 func (s *Store) pairingTTL(p *orders.Pairing, now time.Time) time.Duration {
-	base := p.ExpiresAt
-	if p.Claimed() {
-		base = p.ClaimedAt
-	}
-	ttl := base.Add(s.keepClaimed).Sub(now)
+	ttl := p.ExpiresAt.Add(s.keepClaimed).Sub(now)
 	if ttl < time.Second {
 		ttl = time.Second
 	}
@@ -304,17 +301,19 @@ func (s *Store) Claim(ctx context.Context, req orders.ClaimRequest) (*orders.Sna
 	if err != nil {
 		return nil, err
 	}
-	keys := []string{rediskeys.Pairing(req.OrderID), rediskeys.Order(req.OrderID), rediskeys.Version(req.OrderID), rediskeys.Materials(req.OrderID)}
+	keys := []string{rediskeys.Pairing(req.OrderID), rediskeys.Order(req.OrderID), rediskeys.Version(req.OrderID)}
 	out, err := claimScript.Run(ctx, s.rdb, keys,
 		req.CodeHash, req.DeviceID, req.AppVersion, at.UnixMilli(), strings.Join(req.AppProvinces, ","),
-		pre, post, rediskeys.Events(req.OrderID), s.keepClaimed.Milliseconds(),
+		pre, post, rediskeys.Events(req.OrderID),
 	).Slice()
 	if err != nil {
 		return nil, err
 	}
 	switch status, _ := out[0].(string); status {
 	case "ok", "reclaimed":
-		return decodeClaim(out)
+		// Read after the claim: the script stays small (Redis runs one script at a time),
+		// and a snapshot read a moment later is as good as one read inside it.
+		return s.Load(ctx, req.OrderID)
 	case "not_found":
 		return nil, filing.ErrPairingNotFound
 	case "already_claimed":
@@ -348,23 +347,6 @@ func phoneConnectedFrame(req orders.ClaimRequest, at time.Time) (string, string,
 		return "", "", errors.New("redisstore: event marker lost")
 	}
 	return pre, post, nil
-}
-
-func decodeClaim(out []any) (*orders.Snapshot, error) {
-	version, _ := strconv.ParseInt(fmt.Sprint(out[1]), 10, 64)
-	raw, _ := out[2].(string)
-	return decode([]byte(raw), version, pairs(out[3]), pairs(out[4]))
-}
-
-func pairs(v any) map[string]string {
-	list, _ := v.([]any)
-	m := make(map[string]string, len(list)/2)
-	for i := 0; i+1 < len(list); i += 2 {
-		k, _ := list[i].(string)
-		val, _ := list[i+1].(string)
-		m[k] = val
-	}
-	return m
 }
 
 // GuessBlocked reports how long ip stays blocked.
