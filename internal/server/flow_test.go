@@ -339,3 +339,57 @@ func TestShutdownClosesWebsockets(t *testing.T) {
 		t.Fatalf("websocket ended with %v, want close 1001 going away", err)
 	}
 }
+
+// TestConcurrentUploads: uploads of every slot at once all land; each change gets a version
+// of its own, and the order ends uploaded exactly once.
+func TestConcurrentUploads(t *testing.T) {
+	m := start(t, nil)
+	in := gdOrganization()
+	in["province"] = "CN-BJ"
+	o := createOrder(t, m, in)
+	must(t, do(t, req{method: "PUT", url: o.url("/upload-method"), token: o.Token, body: map[string]string{"method": "pc"}}), http.StatusOK)
+	conn, snap := dial(t, m.URL, o)
+	slots := []string{"organization_certificate", "subject_leader_id_front", "subject_leader_id_back",
+		"website_leader_id_front", "website_leader_id_back", "verification_form"}
+	imgs := make([][]byte, len(slots))
+	for i, s := range slots {
+		imgs[i] = phone.SampleImage(s, int64(i))
+	}
+	var wg sync.WaitGroup
+	status := make([]int, len(slots))
+	for i, slot := range slots {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status[i] = do(t, req{method: "PUT", url: o.url("/materials/" + slot), token: o.Token, body: imgs[i]}).Status
+		}()
+	}
+	wg.Wait()
+	for i, s := range status {
+		if s != http.StatusCreated {
+			t.Fatalf("upload of %s: status %d", slots[i], s)
+		}
+	}
+	seen := map[int64]string{}
+	last := version(snap)
+	for range slots {
+		f := next(t, conn)
+		if f["type"] != "material_uploaded" {
+			t.Fatalf("got %v, want material_uploaded", f["type"])
+		}
+		v := version(f)
+		if v <= last || seen[v] != "" {
+			t.Fatalf("version %d after %d (seen for %s)", v, last, seen[v])
+		}
+		seen[v], last = f["data"].(map[string]any)["slot"].(string), v
+	}
+	// The last upload completed the order: one state change, in the same version.
+	if f := next(t, conn); f["type"] != "state_changed" || version(f) != last {
+		t.Fatalf("got %v at version %d, want state_changed at %d", f["type"], version(f), last)
+	}
+	r := must(t, do(t, req{method: "GET", url: o.url(""), token: o.Token}), http.StatusOK)
+	ord := r.Body["order"].(map[string]any)
+	if ord["state"] != "uploaded" || version(ord) != version(snap)+int64(len(slots)) {
+		t.Fatalf("order %v at version %v, want uploaded at %d", ord["state"], ord["version"], version(snap)+int64(len(slots)))
+	}
+}
