@@ -436,8 +436,14 @@ type remembered struct {
 	Material filing.Material `json:"material"`
 }
 
+// idempotencyHash scopes a key to where the upload came from: the desktop, or one phone's
+// pairing, so a key reused by another phone is another upload.
 func idempotencyHash(u Upload) string {
-	sum := sha256.Sum256([]byte(string(u.Via) + "\x00" + u.IdempotencyKey))
+	scope := string(u.Via)
+	if u.Phone != nil {
+		scope += "/" + u.Phone.PairingID
+	}
+	sum := sha256.Sum256([]byte(scope + "\x00" + u.IdempotencyKey))
 	return hex.EncodeToString(sum[:])
 }
 
