@@ -1,9 +1,6 @@
 package filing
 
-import (
-	"errors"
-	"fmt"
-)
+import "errors"
 
 // Error codes of the contract (DESIGN §3). The HTTP status of each is decided at the
 // edge (internal/httperr); here a code is only a name with its two messages.
@@ -69,13 +66,6 @@ func (e *Error) WithDetails(details map[string]any) *Error {
 func (e *Error) WithMessage(en, zh string) *Error {
 	c := *e
 	c.Message, c.MessageZh = en, zh
-	return &c
-}
-
-// Errorf returns a copy of e whose English message is formatted; the Chinese one is kept.
-func (e *Error) Errorf(format string, args ...any) *Error {
-	c := *e
-	c.Message = fmt.Sprintf(format, args...)
 	return &c
 }
 

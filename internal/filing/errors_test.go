@@ -97,7 +97,6 @@ func TestErrorIs(t *testing.T) {
 		{"sentinel itself", filing.ErrInvalidState, filing.ErrInvalidState, true},
 		{"with details", filing.ErrInvalidState.WithDetails(map[string]any{"state": "submitted"}), filing.ErrInvalidState, true},
 		{"with message", filing.ErrUnknownSlot.WithMessage("en", "中文"), filing.ErrUnknownSlot, true},
-		{"with formatted message", filing.ErrInvalidRequest.Errorf("bad %s", "x"), filing.ErrInvalidRequest, true},
 		{"wrapped", fmt.Errorf("store: %w", filing.ErrOrderNotFound.WithDetails(nil)), filing.ErrOrderNotFound, true},
 		{"joined", errors.Join(io.EOF, filing.ErrTooLarge), filing.ErrTooLarge, true},
 		{"same code, new value", &filing.Error{Code: filing.CodeTooLarge}, filing.ErrTooLarge, true},
@@ -137,7 +136,7 @@ func TestErrorCode(t *testing.T) {
 	}
 }
 
-// TestErrorCopiesLeaveSentinelsAlone: WithDetails, WithMessage and Errorf return copies; a
+// TestErrorCopiesLeaveSentinelsAlone: WithDetails and WithMessage return copies; a
 // sentinel shared by every request must never change.
 func TestErrorCopiesLeaveSentinelsAlone(t *testing.T) {
 	t.Parallel()
@@ -151,10 +150,6 @@ func TestErrorCopiesLeaveSentinelsAlone(t *testing.T) {
 	m := d.WithMessage("en", "中文")
 	if m.Message != "en" || m.MessageZh != "中文" || m.Details["field"] != "domains" || m.Code != orig.Code {
 		t.Errorf("WithMessage = %+v", *m)
-	}
-	f := s.Errorf("bad %s at %d", "domain", 3)
-	if f.Message != "bad domain at 3" || f.MessageZh != orig.MessageZh || f.Code != orig.Code {
-		t.Errorf("Errorf = %+v", *f)
 	}
 	if s.Message != orig.Message || s.MessageZh != orig.MessageZh || s.Code != orig.Code || s.Details != nil {
 		t.Errorf("sentinel changed: %+v", *s)

@@ -109,9 +109,6 @@ func New(cfg Config, store Store, blobs Blobs, signer *auth.Signer, secret []byt
 	return &Service{cfg: cfg, store: store, blobs: blobs, signer: signer, codeKey: mac.Sum(nil)}
 }
 
-// Config returns the effective configuration.
-func (s *Service) Config() Config { return s.cfg }
-
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
 // AppAvailable reports whether app verification is open in the province.
@@ -121,8 +118,10 @@ func (s *Service) AppAvailable(province string) bool {
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
+// randomID returns 128 random bits, base32: order IDs, and pairing IDs from which codes
+// are derived.
 func randomID() string {
-	b := make([]byte, 15)
+	b := make([]byte, 16)
 	rand.Read(b)
 	return idEncoding.EncodeToString(b)
 }
