@@ -77,6 +77,8 @@ type Requirement struct {
 	Required   bool   `json:"required"`
 	AppAllowed bool   `json:"app_allowed"`
 	Uploaded   bool   `json:"uploaded"`
+	// GuidanceZh says how to photograph or prepare the material, for this order.
+	GuidanceZh string `json:"guidance_zh"`
 }
 
 // Requirements lists the slots this order uses, required ones first in the order people
@@ -90,7 +92,8 @@ func (o *Order) Requirements(uploaded func(Slot) bool) []Requirement {
 	var rs []Requirement
 	add := func(s Slot, required bool) {
 		up := uploaded != nil && uploaded(s)
-		rs = append(rs, Requirement{Slot: s, LabelZh: s.LabelZh(), Required: required, AppAllowed: s.AppAllowed(), Uploaded: up})
+		rs = append(rs, Requirement{Slot: s, LabelZh: s.LabelZh(), Required: required, AppAllowed: s.AppAllowed(),
+			Uploaded: up, GuidanceZh: Guidance(o, s)})
 	}
 	if o.SubjectType == Organization {
 		add(SlotOrganizationCertificate, true)

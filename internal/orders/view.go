@@ -87,28 +87,14 @@ func MaterialList(snap *Snapshot) []filing.Material {
 	return list
 }
 
-// PhoneMaterial is one entry of the app's checklist.
-type PhoneMaterial struct {
-	Slot       filing.Slot `json:"slot"`
-	LabelZh    string      `json:"label_zh"`
-	Required   bool        `json:"required"`
-	AppAllowed bool        `json:"app_allowed"`
-	GuidanceZh string      `json:"guidance_zh"`
-	Uploaded   bool        `json:"uploaded"`
-}
-
-// PhoneMaterials is the checklist the app shows: the slots the app may upload, with the
-// guidance for taking each picture.
-func PhoneMaterials(snap *Snapshot) []PhoneMaterial {
-	var list []PhoneMaterial
+// PhoneMaterials is the checklist the app shows: the slots the app may upload, each with
+// its guidance for taking the picture.
+func PhoneMaterials(snap *Snapshot) []filing.Requirement {
+	var list []filing.Requirement
 	for _, r := range snap.Order.Requirements(snap.has) {
-		if !r.AppAllowed {
-			continue
+		if r.AppAllowed {
+			list = append(list, r)
 		}
-		list = append(list, PhoneMaterial{
-			Slot: r.Slot, LabelZh: r.LabelZh, Required: r.Required, AppAllowed: r.AppAllowed,
-			GuidanceZh: filing.Guidance(snap.Order, r.Slot), Uploaded: r.Uploaded,
-		})
 	}
 	return list
 }

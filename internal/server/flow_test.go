@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -115,6 +116,14 @@ func TestWholeFlow(t *testing.T) {
 		t.Fatalf("phone_connected data %v", d)
 	}
 
+	for _, r := range s.Materials {
+		if r.GuidanceZh == "" {
+			t.Errorf("claim: slot %s has no guidance_zh", r.Slot)
+		}
+		if r.Slot == "face_photo" && !strings.Contains(r.GuidanceZh, "以白色物体为背景") {
+			t.Errorf("face photo guidance %q", r.GuidanceZh)
+		}
+	}
 	uploaded := map[string][]byte{}
 	var required []string
 	for _, r := range s.Materials {

@@ -698,7 +698,9 @@ function slotCard(r) {
     h('div', { class: 'slot-meta' }),
     h('ul', { class: 'warnings' }),
     h('div', { class: 'slot-error', role: 'alert', hidden: true }),
-    h('p', { class: 'slot-hint' }, SLOT_HINTS[r.slot] || ''),
+    // The server's guidance is specific to the order (ID type, domain registrar); the form's
+    // own card already says how to sign it, so its slot keeps the short hint.
+    h('p', { class: 'slot-hint' }, (r.slot !== 'verification_form' && r.guidance_zh) || SLOT_HINTS[r.slot] || ''),
     h('div', { class: 'slot-actions' },
       input,
       h('label', { class: 'btn btn-secondary btn-sm pick', for: 'file-' + r.slot }),
