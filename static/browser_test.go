@@ -564,6 +564,8 @@ func TestBrowserPCUpload(t *testing.T) {
 	b.waitText("#submit-summary", "资料已齐全")
 	b.waitText("#order-state", "资料已齐全")
 	b.waitFor("errors cleared", `![...document.querySelectorAll('.slot-error')].some(e => e.offsetParent !== null)`, 5*time.Second)
+	// The refused submit's list of missing materials goes once nothing is missing.
+	b.waitFor("submit error cleared", `document.querySelector('#submit-error').hidden`, 5*time.Second)
 	b.shot("pc-complete")
 
 	b.run(chromedp.Click(chromedp.CSS("#submit-order")))

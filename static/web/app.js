@@ -678,6 +678,16 @@ function renderReview() {
   }
   $('#submit-order').classList.toggle('btn-primary', !miss.length);
   $('#submit-order').classList.toggle('btn-secondary', !!miss.length);
+  // A refused submit named what was missing then; keep that message true as uploads arrive.
+  const box = $('#submit-error');
+  if (box.dataset.kind === 'missing') {
+    if (miss.length) box.textContent = missingMessage(miss.map((r) => r.slot));
+    else show(box, false);
+  }
+}
+
+function missingMessage(slots) {
+  return `资料不完整，还缺少：${slots.map(labelOf).join('、')}。请上传后再提交。`;
 }
 
 function slotCard(r) {
@@ -876,9 +886,11 @@ async function submitOrder() {
     return;
   }
   let msg = r.error.message_zh;
+  box.dataset.kind = '';
   const missing = r.error.details && r.error.details.missing;
   if (r.error.code === 'materials_incomplete' && Array.isArray(missing) && missing.length) {
-    msg = `资料不完整，还缺少：${missing.map(labelOf).join('、')}。请上传后再提交。`;
+    msg = missingMessage(missing);
+    box.dataset.kind = 'missing';
   }
   box.textContent = msg;
   show(box, true);
