@@ -221,32 +221,49 @@ func imgLoaded(sel string) string {
 	return fmt.Sprintf(`(() => { const i = document.querySelector(%q); return i && i.complete && i.naturalWidth > 0; })()`, sel)
 }
 
-// qrFromPage draws the page's QR <img> to a canvas and returns its PNG bytes, so the
-// code decoded is what the person sees.
-func (b *browser) qrFromPage() (png []byte, pairingID string) {
+// scanQR draws the page's QR <img> to a canvas and decodes it, so the code is what the
+// person sees. The page swaps the image when a QR lapses, so the drawing is taken only of a
+// loaded image of a live QR, and taken again (polling the page) until one decodes.
+func (b *browser) scanQR() (text, pairingID string) {
 	b.t.Helper()
 	type qr struct {
+		OK      bool   `json:"ok"`
 		URL     string `json:"url"`
 		Pairing string `json:"pairing"`
 	}
-	out := eval[qr](b, `(() => {
-		const img = document.querySelector('#qr-img');
-		const c = document.createElement('canvas');
-		c.width = img.naturalWidth + 40; c.height = img.naturalHeight + 40;
-		const g = c.getContext('2d');
-		g.fillStyle = '#fff'; g.fillRect(0, 0, c.width, c.height);
-		g.drawImage(img, 20, 20);
-		return {url: c.toDataURL('image/png'), pairing: img.dataset.pairing};
-	})()`)
-	data, ok := strings.CutPrefix(out.URL, "data:image/png;base64,")
-	if !ok {
-		b.t.Fatalf("QR canvas gave %.40q", out.URL)
+	deadline := time.Now().Add(15 * time.Second)
+	var lastErr error
+	for time.Now().Before(deadline) {
+		out := eval[qr](b, `(() => {
+			const img = document.querySelector('#qr-img');
+			const live = document.querySelector('#qr-box').dataset.state === 'live';
+			if (!img || !live || !img.complete || img.naturalWidth === 0) return {ok: false};
+			const c = document.createElement('canvas');
+			c.width = img.naturalWidth + 40; c.height = img.naturalHeight + 40;
+			const g = c.getContext('2d');
+			g.fillStyle = '#fff'; g.fillRect(0, 0, c.width, c.height);
+			g.drawImage(img, 20, 20);
+			return {ok: true, url: c.toDataURL('image/png'), pairing: img.dataset.pairing};
+		})()`)
+		if out.OK {
+			data, _ := strings.CutPrefix(out.URL, "data:image/png;base64,")
+			png, err := base64.StdEncoding.DecodeString(data)
+			if err == nil {
+				if text, err = phone.DecodeQR(png); err == nil {
+					return text, out.Pairing
+				}
+			}
+			lastErr = err
+		}
+		// Polling interval of a DOM wait, not a synchronisation sleep.
+		select {
+		case <-b.ctx.Done():
+			b.t.Fatalf("reading the QR: %v", b.ctx.Err())
+		case <-time.After(40 * time.Millisecond):
+		}
 	}
-	png, err := base64.StdEncoding.DecodeString(data)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	return png, out.Pairing
+	b.t.Fatalf("no decodable live QR on the page within 15s: %v", lastErr)
+	return "", ""
 }
 
 // createOrderInPage creates an order the way the page does (so the browser holds the
@@ -384,11 +401,7 @@ func TestBrowserAppUpload(t *testing.T) {
 	b.waitText(".howto", "扫描订单二维码")
 	b.shot("app-waiting")
 
-	png, _ := b.qrFromPage()
-	scanURL, err := phone.DecodeQR(png)
-	if err != nil {
-		t.Fatalf("decode the page's QR: %v", err)
-	}
+	scanURL, _ := b.scanQR()
 	base, code, err := phone.ParseScanURL(scanURL)
 	if err != nil {
 		t.Fatal(err)
@@ -593,11 +606,7 @@ func TestBrowserQRRenews(t *testing.T) {
 	b.waitVisible("#view-method")
 	b.run(chromedp.Click(chromedp.CSS("#choose-app")))
 	b.waitFor("first QR", imgLoaded("#qr-img")+` && document.querySelector('#qr-box').dataset.state === 'live'`, 10*time.Second)
-	png1, p1 := b.qrFromPage()
-	url1, err := phone.DecodeQR(png1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	url1, p1 := b.scanQR()
 
 	b.waitFor("a new QR", fmt.Sprintf(`document.querySelector('#qr-img').dataset.pairing !== %q && `, p1)+
 		imgLoaded("#qr-img")+` && document.querySelector('#qr-box').dataset.state === 'live'`, 15*time.Second)
@@ -616,11 +625,7 @@ func TestBrowserQRRenews(t *testing.T) {
 	var claimed bool
 	for attempt := 0; attempt < 5 && !claimed; attempt++ {
 		b.waitFor("a live QR", imgLoaded("#qr-img")+` && document.querySelector('#qr-box').dataset.state === 'live'`, 10*time.Second)
-		png, _ := b.qrFromPage()
-		u, err := phone.DecodeQR(png)
-		if err != nil {
-			t.Fatal(err)
-		}
+		u, _ := b.scanQR()
 		if u == url1 {
 			t.Fatal("the page still shows the lapsed QR")
 		}
