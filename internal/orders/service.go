@@ -126,6 +126,20 @@ func randomID() string {
 	return idEncoding.EncodeToString(b)
 }
 
+// validID reports whether s could be an ID made by randomID, so that nothing else is ever
+// built into a Redis key.
+func validID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || '2' <= r && r <= '7') {
+			return false
+		}
+	}
+	return true
+}
+
 // CreateOrder validates the input, stores a draft order and returns it with a desktop token.
 func (s *Service) CreateOrder(ctx context.Context, in filing.NewOrderInput) (*Snapshot, string, error) {
 	o, err := filing.NewOrder(randomID(), in, s.now())
@@ -334,7 +348,7 @@ func (s *Service) Claim(ctx context.Context, code, deviceID, appVersion, ip stri
 	orderID, _, ok := strings.Cut(code, ".")
 	var snap *Snapshot
 	var err error = filing.ErrPairingNotFound
-	if ok && len(code) <= 200 && orderID != "" {
+	if ok && len(code) <= 200 && validID(orderID) {
 		snap, err = s.store.Claim(ctx, ClaimRequest{
 			OrderID: orderID, CodeHash: hashCode(code), DeviceID: deviceID, AppVersion: appVersion,
 			Now: now, AppProvinces: s.cfg.AppProvinces,
