@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -232,4 +234,34 @@ func TestGuessWindowPasses(t *testing.T) {
 	wantError(t, claim(), http.StatusTooManyRequests, "rate_limited")
 	clk.Add(time.Minute)
 	wantError(t, claim(), http.StatusNotFound, "pairing_not_found")
+}
+
+// TestReplacedImagesLeaveTheDisk: identity documents are not kept once no slot refers to
+// them: a replaced image and a removed one are deleted from the blob store.
+func TestReplacedImagesLeaveTheDisk(t *testing.T) {
+	dataDir := t.TempDir()
+	m := start(t, func(c *server.Config) { c.DataDir = dataDir })
+	in := gdIndividual()
+	in["province"] = "CN-BJ"
+	o := createOrder(t, m, in)
+	onDisk := func(sha string) bool {
+		_, err := os.Stat(filepath.Join(dataDir, "blobs", o.ID, sha))
+		return err == nil
+	}
+	put := func(img []byte) string {
+		r := must(t, do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_front"), token: o.Token, body: img}), http.StatusCreated)
+		return r.Body["material"].(map[string]any)["sha256"].(string)
+	}
+	first := put(phone.SampleImage("x", 1))
+	if !onDisk(first) {
+		t.Fatal("uploaded image is not on disk")
+	}
+	second := put(phone.SampleImage("x", 2))
+	if onDisk(first) || !onDisk(second) {
+		t.Fatalf("after replacing: first on disk %v, second on disk %v", onDisk(first), onDisk(second))
+	}
+	must(t, do(t, req{method: "DELETE", url: o.url("/materials/subject_leader_id_front"), token: o.Token}), http.StatusNoContent)
+	if onDisk(second) {
+		t.Fatal("removed image is still on disk")
+	}
 }
