@@ -265,3 +265,28 @@ func TestReplacedImagesLeaveTheDisk(t *testing.T) {
 		t.Fatal("removed image is still on disk")
 	}
 }
+
+// TestDiskFailureChangesNothing: when the image cannot be made durable, the upload fails
+// with an internal error and the order is exactly as it was (no metadata without bytes).
+func TestDiskFailureChangesNothing(t *testing.T) {
+	dataDir := t.TempDir()
+	m := start(t, func(c *server.Config) { c.DataDir = dataDir })
+	in := gdIndividual()
+	in["province"] = "CN-BJ"
+	o := createOrder(t, m, in)
+	// A file where the order's blob folder should be makes every write fail.
+	if err := os.WriteFile(filepath.Join(dataDir, "blobs", o.ID), []byte("in the way"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := stored(t, o)
+	r := do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_front"), token: o.Token, body: phone.SampleImage("x", 1)})
+	if r.Status != http.StatusInternalServerError || r.errCode() != "internal" {
+		t.Fatalf("got %d %s, want 500 internal: %s", r.Status, r.errCode(), r.Raw)
+	}
+	if msg := r.Body["error"].(map[string]any)["message"]; msg != "Internal error." {
+		t.Fatalf("internal error shown as %q", msg)
+	}
+	if after := stored(t, o); after != before {
+		t.Fatalf("a failed upload changed the order:\n%s\n%s", before, after)
+	}
+}
