@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -312,7 +313,8 @@ func imageBody(r *http.Request) (io.Reader, error) {
 }
 
 func missingFile(err error) error {
-	if _, ok := err.(*http.MaxBytesError); ok {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
 		return err
 	}
 	return filing.ErrInvalidRequest.WithMessage("The multipart body has no \"file\" part.", "请选择要上传的图片文件。")
