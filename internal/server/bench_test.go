@@ -84,6 +84,35 @@ func BenchmarkUploadAck(b *testing.B) {
 	}
 }
 
+// BenchmarkUploadAckParallel is the same upload from as many phones at once as there are
+// cores: the throughput one instance reaches when several people upload together.
+func BenchmarkUploadAckParallel(b *testing.B) {
+	img := photo35MB(b)
+	m, _, _ := paired(b, func(c *server.Config) { c.DataDir = benchDir(b) })
+	sessions := make(chan *phone.Session, 64)
+	for i := 0; i < cap(sessions); i++ {
+		o := createOrder(b, m, gdIndividual())
+		p := pairApp(b, o)
+		_, code, _ := phone.ParseScanURL(p["scan_url"].(string))
+		s, err := (&phone.Client{DeviceID: "bench"}).Claim(context.Background(), m.URL, code)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sessions <- s
+	}
+	b.SetBytes(int64(len(img)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		s := <-sessions
+		for pb.Next() {
+			if _, err := s.Upload(context.Background(), "subject_leader_id_front", img, "image/jpeg", ""); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 func BenchmarkRawWriteFsync(b *testing.B) {
 	img := photo35MB(b)
 	dir := benchDir(b)
