@@ -58,6 +58,13 @@ func photo35MB(tb testing.TB) []byte {
 func paired(b *testing.B, mutate func(*server.Config)) (*server.Main, order, *phone.Session) {
 	b.Helper()
 	m := start(b, mutate)
+	o, s := pairedOrder(b, m)
+	return m, o, s
+}
+
+// pairedOrder creates an app order on m and claims its QR as a phone.
+func pairedOrder(b *testing.B, m *server.Main) (order, *phone.Session) {
+	b.Helper()
 	o := createOrder(b, m, gdIndividual())
 	p := pairApp(b, o)
 	_, code, _ := phone.ParseScanURL(p["scan_url"].(string))
@@ -65,7 +72,7 @@ func paired(b *testing.B, mutate func(*server.Config)) (*server.Main, order, *ph
 	if err != nil {
 		b.Fatal(err)
 	}
-	return m, o, s
+	return o, s
 }
 
 // BenchmarkUploadAck is the phone's view of a 3.5 MB upload: sent, validated, written,
@@ -88,16 +95,10 @@ func BenchmarkUploadAck(b *testing.B) {
 // cores: the throughput one instance reaches when several people upload together.
 func BenchmarkUploadAckParallel(b *testing.B) {
 	img := photo35MB(b)
-	m, _, _ := paired(b, func(c *server.Config) { c.DataDir = benchDir(b) })
+	m := start(b, func(c *server.Config) { c.DataDir = benchDir(b) })
 	sessions := make(chan *phone.Session, 64)
 	for i := 0; i < cap(sessions); i++ {
-		o := createOrder(b, m, gdIndividual())
-		p := pairApp(b, o)
-		_, code, _ := phone.ParseScanURL(p["scan_url"].(string))
-		s, err := (&phone.Client{DeviceID: "bench"}).Claim(context.Background(), m.URL, code)
-		if err != nil {
-			b.Fatal(err)
-		}
+		_, s := pairedOrder(b, m)
 		sessions <- s
 	}
 	b.SetBytes(int64(len(img)))
