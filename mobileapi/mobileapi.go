@@ -21,7 +21,7 @@ import (
 // Service is what the app API needs of the orders service.
 type Service interface {
 	Claim(ctx context.Context, code, deviceID, appVersion, ip string) (*orders.ClaimResult, error)
-	Phone(ctx context.Context, token string) (auth.Phone, *orders.Snapshot, error)
+	AuthorizePhone(ctx context.Context, token string) (auth.Phone, *orders.Snapshot, error)
 	Upload(ctx context.Context, u orders.Upload) (*filing.Material, error)
 	Complete(ctx context.Context, p auth.Phone) (*orders.Snapshot, error)
 	ViewOrder(snap *orders.Snapshot) orders.OrderView
@@ -71,7 +71,7 @@ func (a *API) phoneAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || token == "" {
 			return filing.ErrUnauthorized
 		}
-		p, snap, err := a.svc.Phone(c.Request().Context(), strings.TrimSpace(token))
+		p, snap, err := a.svc.AuthorizePhone(c.Request().Context(), strings.TrimSpace(token))
 		if err != nil {
 			return err
 		}

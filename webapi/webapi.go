@@ -27,7 +27,7 @@ import (
 type Service interface {
 	CreateOrder(ctx context.Context, in filing.NewOrderInput) (*orders.Snapshot, string, error)
 	Load(ctx context.Context, orderID string) (*orders.Snapshot, error)
-	Desktop(token, orderID string) error
+	AuthorizeDesktop(token, orderID string) error
 	ChooseMethod(ctx context.Context, orderID string, m filing.UploadMethod) (*orders.Snapshot, error)
 	CreatePairing(ctx context.Context, orderID string, desktop orders.DesktopInfo) (*orders.Snapshot, error)
 	RevokePairing(ctx context.Context, orderID string) error
@@ -116,7 +116,7 @@ func (a *API) Register(e *echo.Echo) {
 	o.POST("/submit", a.submit)
 	o.POST("/withdraw", a.withdraw)
 	o.GET("/verification-form", a.verificationForm)
-	o.GET("/events", a.events1)
+	o.GET("/events", a.serveEvents)
 	g.POST("/orders/:id/review-result", a.reviewResult)
 }
 
@@ -144,7 +144,7 @@ func (a *API) desktopAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if token == "" {
 			return filing.ErrUnauthorized
 		}
-		if err := a.svc.Desktop(token, c.Param("id")); err != nil {
+		if err := a.svc.AuthorizeDesktop(token, c.Param("id")); err != nil {
 			return err
 		}
 		return next(c)
@@ -418,9 +418,9 @@ func (a *API) reviewResult(c echo.Context) error {
 	return c.JSON(http.StatusOK, a.orderBody(snap))
 }
 
-// events1 authorizes and checks the Origin before upgrading, then hands the connection to
+// serveEvents authorizes and checks the Origin before upgrading, then hands the connection to
 // the hub.
-func (a *API) events1(c echo.Context) error {
+func (a *API) serveEvents(c echo.Context) error {
 	if !a.originAllowed(c.Request()) {
 		return filing.ErrOriginNotAllowed
 	}

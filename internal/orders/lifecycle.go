@@ -1,0 +1,60 @@
+package orders
+
+import (
+	"context"
+
+	"github.com/beianscan/beianscan/internal/filing"
+)
+
+// ChooseMethod sets the upload method. Leaving the app revokes the QR and its phone.
+func (s *Service) ChooseMethod(ctx context.Context, orderID string, m filing.UploadMethod) (*Snapshot, error) {
+	return s.store.Update(ctx, orderID, func(snap *Snapshot) ([]Event, error) {
+		o := snap.Order
+		if err := o.ChooseMethod(m, s.AppAvailable(o.Province), s.now()); err != nil {
+			return nil, err
+		}
+		var evs []Event
+		if m != filing.MethodApp {
+			evs = s.dropPairing(snap, "method_changed", evs)
+		}
+		return s.settle(snap, evs), nil
+	})
+}
+
+// Submit sends the order for review.
+func (s *Service) Submit(ctx context.Context, orderID string) (*Snapshot, error) {
+	return s.store.Update(ctx, orderID, func(snap *Snapshot) ([]Event, error) {
+		t, err := snap.Order.Submit(snap.has, s.now())
+		if err != nil {
+			return nil, err
+		}
+		return []Event{s.event(orderID, EventStateChanged, t)}, nil
+	})
+}
+
+// Withdraw takes the order back to draft and clears the method; the QR pairing goes too.
+func (s *Service) Withdraw(ctx context.Context, orderID string) (*Snapshot, error) {
+	return s.store.Update(ctx, orderID, func(snap *Snapshot) ([]Event, error) {
+		t, err := snap.Order.Withdraw(s.now())
+		if err != nil {
+			return nil, err
+		}
+		evs := s.dropPairing(snap, "withdrawn", nil)
+		return append(evs, s.event(orderID, EventStateChanged, t)), nil
+	})
+}
+
+// Review records the authority's decision.
+func (s *Service) Review(ctx context.Context, orderID string, approved bool, reason string) (*Snapshot, error) {
+	return s.store.Update(ctx, orderID, func(snap *Snapshot) ([]Event, error) {
+		t, err := snap.Order.Review(approved, reason, s.now())
+		if err != nil {
+			return nil, err
+		}
+		data := map[string]any{"from": t.From, "to": t.To}
+		if !approved {
+			data["reason"] = snap.Order.RejectReason
+		}
+		return []Event{s.event(orderID, EventStateChanged, data)}, nil
+	})
+}

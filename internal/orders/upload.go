@@ -1,0 +1,257 @@
+package orders
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+
+	"github.com/beianscan/beianscan/internal/auth"
+	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/images"
+)
+
+// Upload is one image arriving for a slot.
+type Upload struct {
+	OrderID string
+	Slot    filing.Slot
+	Via     filing.Via
+	Body    io.Reader
+	Fit     bool
+	// IdempotencyKey makes a retry return the first answer.
+	IdempotencyKey string
+	// Phone is set for app uploads: the upload counts only while its pairing stands.
+	Phone *auth.Phone
+}
+
+func (s *Service) imageOptions(slot filing.Slot, fit bool) images.Options {
+	o := s.cfg.Images
+	o.Fit = fit
+	o.Face = slot == filing.SlotFacePhoto
+	return o
+}
+
+// ReadLimit is the most bytes an upload may carry, for the edge's MaxBytesReader.
+func (s *Service) ReadLimit(fit bool) int64 {
+	o := s.cfg.Images
+	if fit {
+		if o.FitMaxBytes > 0 {
+			return o.FitMaxBytes
+		}
+		return 20 << 20
+	}
+	if o.MaxBytes > 0 {
+		return o.MaxBytes
+	}
+	return 4 << 20
+}
+
+type remembered struct {
+	Slot     filing.Slot     `json:"slot"`
+	Material filing.Material `json:"material"`
+}
+
+// idempotencyHash scopes a key to where the upload came from: the desktop, or one phone's
+// pairing, so a key reused by another phone is another upload.
+func idempotencyHash(u Upload) string {
+	scope := string(u.Via)
+	if u.Phone != nil {
+		scope += "/" + u.Phone.PairingID
+	}
+	sum := sha256.Sum256([]byte(scope + "\x00" + u.IdempotencyKey))
+	return hex.EncodeToString(sum[:])
+}
+
+// Upload validates an image, stores it durably, records it and announces it. It answers
+// only after the bytes are fsynced and the metadata is written.
+func (s *Service) Upload(ctx context.Context, u Upload) (*filing.Material, error) {
+	// Decide everything that does not need the image before reading a byte of it.
+	snap, err := s.store.Load(ctx, u.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	if u.Phone != nil {
+		if err := checkPhone(snap, *u.Phone); err != nil {
+			return nil, err
+		}
+	}
+	if err := snap.Order.CheckUpload(u.Slot, u.Via); err != nil {
+		return nil, err
+	}
+	var idem string
+	if u.IdempotencyKey != "" {
+		idem = idempotencyHash(u)
+		if m, err := s.remembered(ctx, u.OrderID, idem, u.Slot); m != nil || err != nil {
+			return m, err
+		}
+	}
+	data, err := images.ReadLimited(u.Body, s.ReadLimit(u.Fit))
+	if err != nil {
+		return nil, err
+	}
+	res, err := images.Process(data, s.imageOptions(u.Slot, u.Fit))
+	if err != nil {
+		return nil, err
+	}
+	return s.save(ctx, u, idem, res)
+}
+
+// Stitch combines several images into one (the FAQ: 将资料与备案主体证件拼成一张图片) and
+// stores it in the slot like any desktop upload.
+func (s *Service) Stitch(ctx context.Context, orderID string, slot filing.Slot, parts [][]byte) (*filing.Material, error) {
+	snap, err := s.store.Load(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	if err := snap.Order.CheckUpload(slot, filing.ViaPC); err != nil {
+		return nil, err
+	}
+	res, err := images.Stitch(parts, s.imageOptions(slot, false))
+	if err != nil {
+		return nil, err
+	}
+	return s.save(ctx, Upload{OrderID: orderID, Slot: slot, Via: filing.ViaPC}, "", res)
+}
+
+func (s *Service) remembered(ctx context.Context, orderID, idem string, slot filing.Slot) (*filing.Material, error) {
+	b, err := s.store.Remembered(ctx, orderID, idem)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	var r remembered
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, err
+	}
+	if r.Slot != slot {
+		return nil, filing.ErrInvalidRequest.WithMessage(
+			"This Idempotency-Key was already used for another slot.",
+			"该 Idempotency-Key 已用于其他资料。")
+	}
+	return &r.Material, nil
+}
+
+func blobKey(orderID, sha string) string { return orderID + "/" + sha }
+
+// save writes a validated image and its metadata, in that order, so that metadata never
+// points at bytes that are not on disk.
+func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.Result) (*filing.Material, error) {
+	sum := sha256.Sum256(res.Data)
+	sha := hex.EncodeToString(sum[:])
+	if err := s.blobs.Put(ctx, blobKey(u.OrderID, sha), res.Data); err != nil {
+		return nil, err
+	}
+	m := filing.Material{
+		Slot: u.Slot, Format: string(res.Format), Size: int64(len(res.Data)), SHA256: sha,
+		Width: res.Width, Height: res.Height, Via: u.Via, UploadedAt: s.now(),
+		Warnings: res.Warnings, Fitted: res.Fitted, OriginalSize: res.OriginalSize,
+	}
+	if m.Warnings == nil {
+		m.Warnings = []string{}
+	}
+	var old *filing.Material
+	snap, err := s.store.Update(ctx, u.OrderID, func(snap *Snapshot) ([]Event, error) {
+		old = nil
+		// The order may have moved on while the image was checked.
+		if u.Phone != nil {
+			if err := checkPhone(snap, *u.Phone); err != nil {
+				return nil, err
+			}
+		}
+		if err := snap.Order.CheckUpload(u.Slot, u.Via); err != nil {
+			return nil, err
+		}
+		if prev, ok := snap.Materials[u.Slot]; ok {
+			old = &prev
+		}
+		snap.Materials[u.Slot] = m
+		snap.Order.UpdatedAt = m.UploadedAt
+		return s.settle(snap, []Event{s.event(u.OrderID, EventMaterialUploaded, m)}), nil
+	})
+	if err != nil {
+		s.forget(ctx, u.OrderID, sha, nil)
+		return nil, err
+	}
+	if old != nil && old.SHA256 != sha {
+		s.forget(ctx, u.OrderID, old.SHA256, snap)
+	}
+	if idem != "" {
+		b, _ := json.Marshal(remembered{Slot: u.Slot, Material: m})
+		if err := s.store.Remember(ctx, u.OrderID, idem, b, s.cfg.IdempotencyTTL); err != nil {
+			s.cfg.Logger.WarnContext(ctx, "idempotency record failed", "order", u.OrderID, "err", err)
+		}
+	}
+	return &m, nil
+}
+
+// forget deletes an image nobody refers to any more: identity documents are not kept
+// longer than the order needs them. snap, when known, is the order after the change.
+func (s *Service) forget(ctx context.Context, orderID, sha string, snap *Snapshot) {
+	if snap == nil {
+		var err error
+		if snap, err = s.store.Load(ctx, orderID); err != nil {
+			return
+		}
+	}
+	for _, m := range snap.Materials {
+		if m.SHA256 == sha {
+			return
+		}
+	}
+	if err := s.blobs.Delete(ctx, blobKey(orderID, sha)); err != nil {
+		s.cfg.Logger.WarnContext(ctx, "blob delete failed", "order", orderID, "err", err)
+	}
+}
+
+// Material returns the metadata of a slot's material and its blob key.
+func (s *Service) Material(ctx context.Context, orderID string, slot filing.Slot) (*filing.Material, string, error) {
+	if !slot.Valid() {
+		return nil, "", filing.ErrMaterialNotFound
+	}
+	snap, err := s.store.Load(ctx, orderID)
+	if err != nil {
+		return nil, "", err
+	}
+	m, ok := snap.Materials[slot]
+	if !ok {
+		return nil, "", filing.ErrMaterialNotFound
+	}
+	return &m, blobKey(orderID, m.SHA256), nil
+}
+
+// RemoveMaterial removes a slot's material.
+func (s *Service) RemoveMaterial(ctx context.Context, orderID string, slot filing.Slot) error {
+	var old filing.Material
+	snap, err := s.store.Update(ctx, orderID, func(snap *Snapshot) ([]Event, error) {
+		if err := snap.Order.CheckRemove(slot); err != nil {
+			return nil, err
+		}
+		m, ok := snap.Materials[slot]
+		if !ok {
+			return nil, filing.ErrMaterialNotFound
+		}
+		old = m
+		delete(snap.Materials, slot)
+		snap.Order.UpdatedAt = s.now()
+		return s.settle(snap, []Event{s.event(orderID, EventMaterialRemoved, map[string]any{"slot": slot})}), nil
+	})
+	if err != nil {
+		return err
+	}
+	s.forget(ctx, orderID, old.SHA256, snap)
+	return nil
+}
+
+// Complete is the phone saying it is done.
+func (s *Service) Complete(ctx context.Context, p auth.Phone) (*Snapshot, error) {
+	return s.store.Update(ctx, p.OrderID, func(snap *Snapshot) ([]Event, error) {
+		if err := checkPhone(snap, p); err != nil {
+			return nil, err
+		}
+		if missing := snap.Order.Missing(snap.has); len(missing) > 0 {
+			return nil, filing.ErrMaterialsIncomplete.WithDetails(map[string]any{"missing": missing})
+		}
+		snap.Pairing.Completed = true
+		return []Event{s.event(p.OrderID, EventUploadComplete, map[string]any{"device": p.DeviceID})}, nil
+	})
+}
