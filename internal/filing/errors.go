@@ -34,8 +34,14 @@ const (
 	CodeUnknownSlot             = "unknown_slot"
 	CodeSlotNotAllowedInApp     = "slot_not_allowed_in_app"
 	CodeNotFound                = "not_found"
+	CodeUnavailable             = "unavailable"
+	CodeRequestTimeout          = "request_timeout"
 	CodeInternal                = "internal"
 )
+
+// DetailRetryAfter is the details key of the whole seconds to wait before retrying; the
+// edge also sends it as the Retry-After header.
+const DetailRetryAfter = "retry_after_seconds"
 
 // Error is a failure a client can act on: a contract code, a message in English and in
 // Chinese, and optional details (for example the missing slots).
@@ -160,4 +166,12 @@ var (
 		MessageZh: "该资料（如变更证明、授权书等特殊资料）请使用电脑端上传。"}
 	ErrNotFound = &Error{Code: CodeNotFound,
 		Message: "Not found.", MessageZh: "请求的资源不存在。"}
+	// ErrUnavailable is a dependency failing (Redis, blob storage, replicas, the decode
+	// budget): the client's retry is safe (DESIGN §5).
+	ErrUnavailable = &Error{Code: CodeUnavailable,
+		Message:   "Service temporarily unavailable, please retry.",
+		MessageZh: "服务暂时不可用，请稍后重试。"}
+	ErrRequestTimeout = &Error{Code: CodeRequestTimeout,
+		Message:   "The upload took too long to arrive; check the network and try again.",
+		MessageZh: "上传超时，请检查网络后重试。"}
 )

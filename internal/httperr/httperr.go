@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -44,6 +45,8 @@ var statuses = map[string]int{
 	filing.CodeUnknownSlot:             http.StatusNotFound,
 	filing.CodeSlotNotAllowedInApp:     http.StatusForbidden,
 	filing.CodeNotFound:                http.StatusNotFound,
+	filing.CodeUnavailable:             http.StatusServiceUnavailable,
+	filing.CodeRequestTimeout:          http.StatusRequestTimeout,
 }
 
 // Status returns the HTTP status of a code.
@@ -119,6 +122,9 @@ func Handler(log *slog.Logger) echo.HTTPErrorHandler {
 		if details == nil {
 			details = map[string]any{}
 		}
+		if ra, ok := retryAfter(fe); ok {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(ra))
+		}
 		body := Body{Error: Detail{Code: fe.Code, Message: fe.Message, MessageZh: fe.MessageZh, Details: details}}
 		if c.Request().Method == http.MethodHead {
 			_ = c.NoContent(status)
@@ -126,4 +132,21 @@ func Handler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		_ = c.JSON(status, body)
 	}
+}
+
+// retryAfter is the Retry-After header of an error: its details' wait, else one second for
+// errors the client should simply retry.
+func retryAfter(fe *filing.Error) (int, bool) {
+	switch v := fe.Details[filing.DetailRetryAfter].(type) {
+	case int:
+		return max(v, 1), true
+	case int64:
+		return max(int(v), 1), true
+	case float64:
+		return max(int(v+0.999), 1), true
+	}
+	if fe.Code == filing.CodeUnavailable || fe.Code == filing.CodeRateLimited {
+		return 1, true
+	}
+	return 0, false
 }

@@ -26,7 +26,8 @@ func TestStatuses(t *testing.T) {
 		"missing_app_version": 400, "app_version_too_old": 426, "rate_limited": 429, "too_large": 413,
 		"unsupported_format": 415, "corrupt_image": 422, "image_too_small": 422,
 		"image_too_large_dimensions": 422, "animated_gif": 422, "unknown_slot": 404,
-		"slot_not_allowed_in_app": 403, "not_found": 404, "internal": 500,
+		"slot_not_allowed_in_app": 403, "not_found": 404, "unavailable": 503, "request_timeout": 408,
+		"internal": 500,
 	}
 	for code, want := range contract {
 		if got := Status(code); got != want {
@@ -45,14 +46,18 @@ func TestHandler(t *testing.T) {
 		wantStatus int
 		wantCode   string
 		wantMsg    string
+		// wantRetry is the Retry-After header, empty where there must be none.
+		wantRetry string
 	}{
 		{"coded error with details", filing.ErrMaterialsIncomplete.WithDetails(map[string]any{"missing": []string{"face_photo"}}),
-			422, "materials_incomplete", filing.ErrMaterialsIncomplete.Message},
-		{"wrapped coded error", fmt.Errorf("store: %w", filing.ErrOrderNotFound), 404, "order_not_found", filing.ErrOrderNotFound.Message},
-		{"body over the limit", &http.MaxBytesError{Limit: 10}, 413, "too_large", filing.ErrTooLarge.Message},
-		{"unknown route", echo.ErrNotFound, 404, "not_found", filing.ErrNotFound.Message},
-		{"wrong method", echo.ErrMethodNotAllowed, 405, "not_found", "Method not allowed."},
-		{"anything else is internal and says nothing more", errors.New("dial tcp 10.0.0.3:6379: secret detail"), 500, "internal", "Internal error."},
+			422, "materials_incomplete", filing.ErrMaterialsIncomplete.Message, ""},
+		{"wrapped coded error", fmt.Errorf("store: %w", filing.ErrOrderNotFound), 404, "order_not_found", filing.ErrOrderNotFound.Message, ""},
+		{"body over the limit", &http.MaxBytesError{Limit: 10}, 413, "too_large", filing.ErrTooLarge.Message, ""},
+		{"unknown route", echo.ErrNotFound, 404, "not_found", filing.ErrNotFound.Message, ""},
+		{"wrong method", echo.ErrMethodNotAllowed, 405, "not_found", "Method not allowed.", ""},
+		{"anything else is internal and says nothing more", errors.New("dial tcp 10.0.0.3:6379: secret detail"), 500, "internal", "Internal error.", ""},
+		{"unavailable says when to retry", fmt.Errorf("redis: %w", filing.ErrUnavailable), 503, "unavailable", filing.ErrUnavailable.Message, "1"},
+		{"rate limited carries its wait", filing.ErrRateLimited.WithDetails(map[string]any{filing.DetailRetryAfter: 42}), 429, "rate_limited", filing.ErrRateLimited.Message, "42"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,6 +71,9 @@ func TestHandler(t *testing.T) {
 			var b Body
 			if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil {
 				t.Fatalf("body %q: %v", rec.Body, err)
+			}
+			if got := rec.Header().Get("Retry-After"); got != tt.wantRetry {
+				t.Errorf("Retry-After %q, want %q", got, tt.wantRetry)
 			}
 			if b.Error.Code != tt.wantCode || b.Error.Message != tt.wantMsg || b.Error.MessageZh == "" || b.Error.Details == nil {
 				t.Fatalf("envelope %+v", b.Error)

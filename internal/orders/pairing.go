@@ -167,7 +167,7 @@ func (s *Service) Claim(ctx context.Context, code, deviceID, appVersion, ip stri
 			return nil, err
 		}
 		if wait > 0 {
-			return nil, filing.ErrRateLimited.WithDetails(map[string]any{"retry_after_seconds": int(wait.Seconds() + 0.999)})
+			return nil, filing.ErrRateLimited.WithDetails(map[string]any{filing.DetailRetryAfter: int(wait.Seconds() + 0.999)})
 		}
 	}
 	orderID, _, ok := strings.Cut(code, ".")
