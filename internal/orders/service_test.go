@@ -251,6 +251,10 @@ func TestForget(t *testing.T) {
 	if got := blobs.keys(); !slices.Equal(got, []string{key(snap.Order.ID, b)}) {
 		t.Fatalf("re-uploading the same image lost it: blobs %v", got)
 	}
+	put(front, a) // B replaced and held nowhere else: gone
+	if got := blobs.keys(); !slices.Equal(got, []string{key(snap.Order.ID, a)}) {
+		t.Fatalf("after replacing the only slot holding B: blobs %v, want only A", got)
+	}
 }
 
 // TestUploadSettles: the last required material moves the order to uploaded in the same
