@@ -1,0 +1,148 @@
+package mobileapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/beianscan/beianscan/internal/appversion"
+	"github.com/beianscan/beianscan/internal/auth"
+	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/httperr"
+	"github.com/beianscan/beianscan/internal/orders"
+)
+
+// fakeService: function fields for what a test stages; anything else panics through the
+// embedded nil interface, so a handler that calls the service too early fails the test.
+type fakeService struct {
+	Service
+	claim     func(code, device, version, ip string) (*orders.ClaimResult, error)
+	authorize func(token string) (auth.Phone, *orders.Snapshot, error)
+	upload    func(u orders.Upload) (*filing.Material, error)
+}
+
+func (f *fakeService) Claim(_ context.Context, code, device, version, ip string) (*orders.ClaimResult, error) {
+	return f.claim(code, device, version, ip)
+}
+func (f *fakeService) AuthorizePhone(_ context.Context, token string) (auth.Phone, *orders.Snapshot, error) {
+	return f.authorize(token)
+}
+func (f *fakeService) Upload(_ context.Context, u orders.Upload) (*filing.Material, error) {
+	return f.upload(u)
+}
+func (f *fakeService) ReadLimit(bool) int64                        { return 1 << 20 }
+func (f *fakeService) CheckAppVersion(v string) error              { return appversion.Check(v, "3.16.0") }
+func (f *fakeService) MinAppVersion() string                       { return "3.16.0" }
+func (f *fakeService) ViewOrder(*orders.Snapshot) orders.OrderView { return orders.OrderView{} }
+
+var errStop = errors.New("stop")
+
+func serve(t *testing.T, svc Service) *httptest.Server {
+	t.Helper()
+	e := echo.New()
+	e.HTTPErrorHandler = httperr.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	New(svc).Register(e)
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func call(t *testing.T, srv *httptest.Server, method, path, body string, header map[string]string) (int, string) {
+	t.Helper()
+	r, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	for k, v := range header {
+		r.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var env struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(raw, &env)
+	return resp.StatusCode, env.Error.Code
+}
+
+// TestRefusedBeforeTheService: what the edge can refuse on its own (app version, body,
+// token) never reaches the service.
+func TestRefusedBeforeTheService(t *testing.T) {
+	never := &fakeService{
+		claim: func(string, string, string, string) (*orders.ClaimResult, error) {
+			t.Error("claim reached the service")
+			return nil, errStop
+		},
+		authorize: func(string) (auth.Phone, *orders.Snapshot, error) {
+			return auth.Phone{}, nil, filing.ErrTokenRevoked
+		},
+		upload: func(orders.Upload) (*filing.Material, error) {
+			t.Error("upload reached the service")
+			return nil, errStop
+		},
+	}
+	srv := serve(t, never)
+	v := map[string]string{"X-App-Version": "3.16.0", "X-Device-Id": "d1"}
+	tests := []struct {
+		name, method, path, body string
+		header                   map[string]string
+		wantStatus               int
+		wantCode                 string
+	}{
+		{"claim without an app version", "POST", "/m/v1/pairings/claim", `{"code":"x"}`, map[string]string{}, 400, "missing_app_version"},
+		{"claim from an old app", "POST", "/m/v1/pairings/claim", `{"code":"x"}`, map[string]string{"X-App-Version": "3.15.9"}, 426, "app_version_too_old"},
+		{"claim without a code", "POST", "/m/v1/pairings/claim", `{}`, v, 422, "invalid_request"},
+		{"claim with a body that is not JSON", "POST", "/m/v1/pairings/claim", `code=x`, v, 422, "invalid_request"},
+		{"upload without a token", "PUT", "/m/v1/materials/verification_form", "img", v, 401, "unauthorized"},
+		{"upload with a revoked token", "PUT", "/m/v1/materials/verification_form", "img", map[string]string{"X-App-Version": "3.16.0", "Authorization": "Bearer old"}, 401, "token_revoked"},
+		{"order without a token", "GET", "/m/v1/order", "", v, 401, "unauthorized"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, code := call(t, srv, tt.method, tt.path, tt.body, tt.header)
+			if status != tt.wantStatus || code != tt.wantCode {
+				t.Fatalf("status %d %q, want %d %q", status, code, tt.wantStatus, tt.wantCode)
+			}
+		})
+	}
+}
+
+// TestUploadIsThePhones: an app upload goes to the order and pairing of the phone's
+// token, whatever the URL says, as an app upload with its idempotency key.
+func TestUploadIsThePhones(t *testing.T) {
+	phone := auth.Phone{OrderID: "bbbbbbbbbbbbbbbbbbbbbbbbbb", PairingID: "p1", DeviceID: "d1"}
+	var got orders.Upload
+	svc := &fakeService{
+		authorize: func(token string) (auth.Phone, *orders.Snapshot, error) {
+			if token != "good" {
+				return auth.Phone{}, nil, filing.ErrUnauthorized
+			}
+			return phone, &orders.Snapshot{Order: &filing.Order{ID: phone.OrderID}}, nil
+		},
+		upload: func(u orders.Upload) (*filing.Material, error) {
+			got = u
+			io.Copy(io.Discard, u.Body)
+			return &filing.Material{Slot: u.Slot}, nil
+		},
+	}
+	srv := serve(t, svc)
+	status, _ := call(t, srv, "PUT", "/m/v1/materials/face_photo?fit=1", "img", map[string]string{
+		"X-App-Version": "3.16.0", "Authorization": "Bearer good", "Idempotency-Key": "k1",
+	})
+	if status != 201 {
+		t.Fatalf("status %d", status)
+	}
+	if got.OrderID != phone.OrderID || got.Via != filing.ViaApp || got.Slot != filing.SlotFacePhoto ||
+		got.Phone == nil || *got.Phone != phone || got.IdempotencyKey != "k1" || !got.Fit {
+		t.Fatalf("upload %+v", got)
+	}
+}
