@@ -168,12 +168,8 @@ func (k *Keyring) SealString(plain, context string) string {
 
 // OpenString opens what SealString made.
 func (k *Keyring) OpenString(sealed, context string) (string, error) {
-	b64, ok := strings.CutPrefix(sealed, stringPrefix)
+	raw, ok := stringBytes(sealed)
 	if !ok {
-		return "", ErrCorrupt
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(b64)
-	if err != nil {
 		return "", ErrCorrupt
 	}
 	plain, err := k.Open(raw, []byte(context))
@@ -182,15 +178,20 @@ func (k *Keyring) OpenString(sealed, context string) (string, error) {
 
 // StringKeyID returns the ID of the key that sealed a SealString text.
 func StringKeyID(sealed string) (string, bool) {
-	b64, ok := strings.CutPrefix(sealed, stringPrefix)
+	raw, ok := stringBytes(sealed)
 	if !ok {
 		return "", false
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(b64)
-	if err != nil {
-		return "", false
-	}
 	return KeyID(raw)
+}
+
+func stringBytes(sealed string) ([]byte, bool) {
+	b64, ok := strings.CutPrefix(sealed, stringPrefix)
+	if !ok {
+		return nil, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(b64)
+	return raw, err == nil
 }
 
 // IsSealedString reports whether s was made by SealString (or looks like it).
