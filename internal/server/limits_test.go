@@ -1,12 +1,18 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
+	"github.com/beianscan/beianscan/internal/limits"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -164,5 +170,184 @@ func TestIdempotencyKeySpentOnceMaterialGone(t *testing.T) {
 	got := must(t, do(t, req{method: "GET", url: o.url("/materials/verification_form"), token: o.Token}), http.StatusOK)
 	if sniff(got.Raw) != "jpeg" {
 		t.Errorf("slot holds %s after the new upload with a spent key, want the JPEG", sniff(got.Raw))
+	}
+}
+
+// sharedRedis is the Redis URL a second instance of m uses: the real one, or m's embedded
+// miniredis reached over the network.
+func sharedRedis(m *server.Main) string {
+	if u := redisURL(); u != "" {
+		return u
+	}
+	return "redis://" + m.Mini.Addr()
+}
+
+// twoInstances starts two servers on one Redis with the same limits, counted apart from any
+// other test's (a scope of their own).
+func twoInstances(t *testing.T, mutate func(*server.Config)) (*server.Main, *server.Main) {
+	t.Helper()
+	scope := fmt.Sprintf("%s-%d", t.Name(), time.Now().UnixNano())
+	a := start(t, func(c *server.Config) { mutate(c); c.LimitScope = scope })
+	b := start(t, func(c *server.Config) { mutate(c); c.RedisURL = sharedRedis(a); c.LimitScope = scope })
+	return a, b
+}
+
+func wantRetryAfterHeader(t *testing.T, r reply, max int) {
+	t.Helper()
+	n, err := strconv.Atoi(r.Header.Get("Retry-After"))
+	if err != nil || n < 1 || n > max {
+		t.Errorf("Retry-After %q, want 1..%d", r.Header.Get("Retry-After"), max)
+	}
+	if s, _ := details(r)["retry_after_seconds"].(float64); int(s) != n {
+		t.Errorf("details.retry_after_seconds = %v, header %d", details(r)["retry_after_seconds"], n)
+	}
+}
+
+// TestOrderRate: one client may create 30 orders an hour, counted across instances.
+func TestOrderRate(t *testing.T) {
+	a, b := twoInstances(t, func(c *server.Config) { c.OrderRate = limits.Rate{N: 30, Per: time.Hour} })
+	for i := 0; i < 30; i++ {
+		m := a
+		if i%2 == 1 {
+			m = b
+		}
+		createOrder(t, m, gdIndividual())
+	}
+	for _, m := range []*server.Main{a, b} {
+		r := do(t, req{method: "POST", url: m.URL + "/api/v1/orders", body: gdIndividual()})
+		wantError(t, r, http.StatusTooManyRequests, "rate_limited")
+		wantRetryAfterHeader(t, r, 120)
+		if r.Header.Get("Set-Cookie") != "" || r.Body["order"] != nil {
+			t.Errorf("refused creation handed out an order: %s", r.Raw)
+		}
+	}
+	// Off by default: the harness's servers create as many orders as they like.
+	m := start(t, nil)
+	for i := 0; i < 35; i++ {
+		createOrder(t, m, gdIndividual())
+	}
+}
+
+// TestPairingRate: an order may renew its QR a limited number of times; the refusal
+// changes nothing.
+func TestPairingRate(t *testing.T) {
+	m := start(t, func(c *server.Config) {
+		c.PairingRate = limits.Rate{N: 3, Per: time.Hour}
+		c.LimitScope = fmt.Sprint(time.Now().UnixNano())
+	})
+	o := orderWith(t, m, "app")
+	for i := 0; i < 3; i++ {
+		pair(t, o)
+	}
+	conn, snap := dial(t, m.URL, o)
+	before := stored(t, o)
+	qrBefore := do(t, qrReq(o))
+	r := do(t, req{method: "POST", url: o.url("/pairing"), token: o.Token})
+	wantError(t, r, http.StatusTooManyRequests, "rate_limited")
+	wantRetryAfterHeader(t, r, 1200)
+	if after := stored(t, o); after != before {
+		t.Errorf("refused pairing changed the order:\nbefore %s\nafter  %s", before, after)
+	}
+	if qr := do(t, qrReq(o)); qr.Status != http.StatusOK || string(qr.Raw) != string(qrBefore.Raw) {
+		t.Errorf("refused pairing changed the QR code (status %d)", qr.Status)
+	}
+	noEventBefore(t, conn, o, version(snap))
+	// Another order has its own budget.
+	pair(t, orderWith(t, m, "app"))
+}
+
+// TestWebsocketsPerOrder: 20 websockets on one order across two instances, the 21st is
+// refused before the upgrade; a closed connection frees its place.
+func TestWebsocketsPerOrder(t *testing.T) {
+	const limit = 20
+	a, b := twoInstances(t, func(c *server.Config) { c.WebsocketsPerOrder = limit })
+	o := createOrder(t, a, gdIndividual())
+	var conns []*websocket.Conn
+	for i := 0; i < limit; i++ {
+		m := a
+		if i%2 == 1 {
+			m = b
+		}
+		conn, _ := dial(t, m.URL, o)
+		conns = append(conns, conn)
+	}
+	refused := func(m *server.Main) {
+		t.Helper()
+		conn, resp, err := websocket.DefaultDialer.Dial(wsURL(order{ID: o.ID, Token: o.Token, Base: m.URL}),
+			http.Header{"Authorization": {"Bearer " + o.Token}})
+		if err == nil {
+			conn.Close()
+			t.Fatalf("websocket %d on %s was accepted", limit+1, m.URL)
+		}
+		if resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("dial: %v, response %v; want 429", err, resp)
+		}
+		var body struct {
+			Error struct {
+				Code      string `json:"code"`
+				MessageZh string `json:"message_zh"`
+			} `json:"error"`
+		}
+		json.NewDecoder(resp.Body).Decode(&body)
+		if body.Error.Code != "rate_limited" || !hasCJK(body.Error.MessageZh) || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("refusal: code %q, message_zh %q, Retry-After %q", body.Error.Code, body.Error.MessageZh, resp.Header.Get("Retry-After"))
+		}
+	}
+	refused(a)
+	refused(b)
+	// Another order is not affected.
+	dial(t, b.URL, createOrder(t, b, gdIndividual()))
+
+	// Closing one connection on a frees a place for a websocket on b.
+	conns[0].Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		conn, resp, err := websocket.DefaultDialer.Dial(wsURL(order{ID: o.ID, Token: o.Token, Base: b.URL}),
+			http.Header{"Authorization": {"Bearer " + o.Token}})
+		if err == nil {
+			defer conn.Close()
+			break
+		}
+		if resp == nil || resp.StatusCode != http.StatusTooManyRequests || time.Now().After(deadline) {
+			t.Fatalf("place not freed within 10s of a close: %v (%v)", err, resp)
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronisation
+	}
+	refused(a)
+}
+
+// TestDeviceNameShown: X-Device-Name reaches the desktop in phone_connected and in the
+// snapshot's pairing; an overlong one is cut to 64 characters.
+func TestDeviceNameShown(t *testing.T) {
+	m := start(t, nil)
+	long := strings.Repeat("长", 70)
+	for _, tc := range []struct{ name, sent, want string }{
+		{"plain", "  iPhone 15 ", "iPhone 15"},
+		{"overlong is cut", long, strings.Repeat("长", 64)},
+		{"absent", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := orderWith(t, m, "app")
+			code := pair(t, o)
+			conn, _ := dial(t, m.URL, o)
+			r := claimReq(m, code, "device-1", appVersionOK, "")
+			if tc.sent != "" {
+				r.header["X-Device-Name"] = tc.sent
+			}
+			must(t, do(t, r), http.StatusOK)
+			ev := nextOf(t, conn, "phone_connected")
+			data, _ := ev["data"].(map[string]any)
+			if data["device"] != "device-1" || data["app_version"] != appVersionOK {
+				t.Errorf("phone_connected data %v", data)
+			}
+			if got, _ := data["device_name"].(string); got != tc.want {
+				t.Errorf("phone_connected device_name %q, want %q", got, tc.want)
+			}
+			_, snap := dial(t, m.URL, o)
+			p, _ := snap["pairing"].(map[string]any)
+			if got, _ := p["device_name"].(string); got != tc.want {
+				t.Errorf("snapshot pairing device_name %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
