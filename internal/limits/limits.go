@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	_ "embed"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -105,7 +106,7 @@ func (l *Limits) allow(ctx context.Context, key string, r Rate, refusal *filing.
 	}
 	res, err := l.rate.Allow(ctx, key, redis_rate.Limit{Rate: r.N, Burst: r.N, Period: r.Per})
 	if err != nil {
-		return err
+		return unavailable(err)
 	}
 	if res.Allowed == 0 {
 		return filing.RetryAfter(refusal, res.RetryAfter)
@@ -127,7 +128,7 @@ func (l *Limits) AcquireWebsocket(ctx context.Context, orderID string) (release 
 	wait, err := leaseScript.Run(ctx, l.rdb, []string{key},
 		now.UnixMilli(), now.Add(l.cfg.LeaseTTL).UnixMilli(), l.cfg.WebsocketsPerOrder, member).Int64()
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
 	if wait > 0 {
 		return nil, filing.RetryAfter(filing.ErrTooManyConnections, time.Duration(wait)*time.Millisecond)
@@ -139,6 +140,12 @@ func (l *Limits) AcquireWebsocket(ctx context.Context, orderID string) (release 
 	l.mu.Unlock()
 	var once sync.Once
 	return func() { once.Do(func() { l.release(member, key) }) }, nil
+}
+
+// unavailable turns a Redis failure into the contract's 503: a limit that cannot be counted
+// is not waived, and the client's retry is safe.
+func unavailable(err error) error {
+	return fmt.Errorf("limits: %w (%v)", filing.ErrUnavailable, err)
 }
 
 func (l *Limits) forget(member string) bool {

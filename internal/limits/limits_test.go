@@ -231,3 +231,22 @@ func TestCloseGivesPlacesBack(t *testing.T) {
 	}
 	rel()
 }
+
+// TestRedisDown: a limit that cannot be counted answers unavailable (503), not internal.
+func TestRedisDown(t *testing.T) {
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1})
+	defer rdb.Close()
+	l := New(rdb, Config{OrderRate: Rate{1, time.Hour}, PairingRate: Rate{1, time.Hour}, WebsocketsPerOrder: 1})
+	defer l.Close()
+	mr.Close()
+	ctx := context.Background()
+	_, wsErr := l.AcquireWebsocket(ctx, "order1")
+	for name, err := range map[string]error{
+		"order": l.AllowOrder(ctx, "203.0.113.9"), "pairing": l.AllowPairing(ctx, "order1"), "websocket": wsErr,
+	} {
+		if !errors.Is(err, filing.ErrUnavailable) {
+			t.Errorf("%s with Redis down: %v, want unavailable", name, err)
+		}
+	}
+}
