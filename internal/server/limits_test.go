@@ -228,17 +228,18 @@ func TestOrderRate(t *testing.T) {
 	}
 }
 
-// TestPairingRate: an order may renew its QR a limited number of times; the refusal
-// changes nothing.
+// TestPairingRate: an order may renew its QR a limited number of times, counted across
+// instances; the refusal changes nothing.
 func TestPairingRate(t *testing.T) {
-	m := start(t, func(c *server.Config) {
-		c.PairingRate = limits.Rate{N: 3, Per: time.Hour}
-		c.LimitScope = fmt.Sprint(time.Now().UnixNano())
-	})
+	m, b := twoInstances(t, func(c *server.Config) { c.PairingRate = limits.Rate{N: 3, Per: time.Hour} })
 	o := orderWith(t, m, "app")
-	for i := 0; i < 3; i++ {
-		pair(t, o)
+	onB := order{ID: o.ID, Token: o.Token, Base: b.URL}
+	for i, on := range []order{o, onB, o} {
+		if r := do(t, req{method: "POST", url: on.url("/pairing"), token: o.Token}); r.Status != http.StatusCreated {
+			t.Fatalf("pairing %d: %d %s", i+1, r.Status, r.Raw)
+		}
 	}
+	wantError(t, do(t, req{method: "POST", url: onB.url("/pairing"), token: o.Token}), http.StatusTooManyRequests, "rate_limited")
 	conn, snap := dial(t, m.URL, o)
 	before := stored(t, o)
 	qrBefore := do(t, qrReq(o))
