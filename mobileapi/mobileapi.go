@@ -20,7 +20,7 @@ import (
 
 // Service is what the app API needs of the orders service.
 type Service interface {
-	Claim(ctx context.Context, code, deviceID, appVersion, ip string) (*orders.ClaimResult, error)
+	Claim(ctx context.Context, in orders.ClaimInput) (*orders.ClaimResult, error)
 	AuthorizePhone(ctx context.Context, token string) (auth.Phone, *orders.Snapshot, error)
 	Upload(ctx context.Context, u orders.Upload) (*filing.Material, error)
 	Complete(ctx context.Context, p auth.Phone) (*orders.Snapshot, error)
@@ -88,7 +88,10 @@ func (a *API) claim(c echo.Context) error {
 		return filing.ErrInvalidRequest.WithMessage("The body must be {\"code\": \"…\"} from the QR code.", "请求内容应包含二维码中的 code。")
 	}
 	r := c.Request()
-	res, err := a.svc.Claim(r.Context(), in.Code, r.Header.Get("X-Device-Id"), r.Header.Get("X-App-Version"), c.RealIP())
+	res, err := a.svc.Claim(r.Context(), orders.ClaimInput{
+		Code: in.Code, DeviceID: r.Header.Get("X-Device-Id"), DeviceName: r.Header.Get("X-Device-Name"),
+		AppVersion: r.Header.Get("X-App-Version"), IP: c.RealIP(),
+	})
 	if err != nil {
 		return err
 	}

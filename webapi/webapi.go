@@ -54,8 +54,20 @@ type Events interface {
 	Serve(ctx context.Context, conn *websocket.Conn, orderID string)
 }
 
+// Limits admits the calls that DESIGN §5 "Abuse" limits, counted across instances; a
+// refusal is rate_limited with the seconds to wait.
+type Limits interface {
+	AllowOrder(ctx context.Context, ip string) error
+	AllowPairing(ctx context.Context, orderID string) error
+	// AcquireWebsocket takes one of the order's websocket places; release gives it back
+	// and must be called once the connection has ended.
+	AcquireWebsocket(ctx context.Context, orderID string) (release func(), err error)
+}
+
 // Config of the desktop API. Zero fields take the defaults given.
 type Config struct {
+	// Limits counts order creations, pairings and websockets; nil limits nothing.
+	Limits Limits
 	// AllowedOrigins are the browser origins (scheme://host[:port]) the websocket accepts;
 	// empty: the request's own host only.
 	AllowedOrigins []string
@@ -81,6 +93,9 @@ func New(svc Service, blobs Blobs, events Events, cfg Config) *API {
 	if cfg.DesktopTokenTTL <= 0 {
 		cfg.DesktopTokenTTL = 72 * time.Hour
 	}
+	if cfg.Limits == nil {
+		cfg.Limits = noLimits{}
+	}
 	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg}
 	a.upgrader = websocket.Upgrader{
 		// Desktops only listen, so the read buffer is tiny, and write buffers are pooled:
@@ -97,6 +112,14 @@ func New(svc Service, blobs Blobs, events Events, cfg Config) *API {
 }
 
 var writePool = poolOf{}
+
+type noLimits struct{}
+
+func (noLimits) AllowOrder(context.Context, string) error   { return nil }
+func (noLimits) AllowPairing(context.Context, string) error { return nil }
+func (noLimits) AcquireWebsocket(context.Context, string) (func(), error) {
+	return func() {}, nil
+}
 
 // Register adds the routes to e.
 func (a *API) Register(e *echo.Echo) {
@@ -167,6 +190,10 @@ func (a *API) orderBody(snap *orders.Snapshot) map[string]any {
 }
 
 func (a *API) createOrder(c echo.Context) error {
+	// Every attempt counts, valid or not: admission comes before any work.
+	if err := a.cfg.Limits.AllowOrder(c.Request().Context(), c.RealIP()); err != nil {
+		return err
+	}
 	var in filing.NewOrderInput
 	if err := decodeJSON(c, &in); err != nil {
 		return err
@@ -209,6 +236,9 @@ func (a *API) createPairing(c echo.Context) error {
 	ua := c.Request().UserAgent()
 	if len(ua) > 256 {
 		ua = ua[:256]
+	}
+	if err := a.cfg.Limits.AllowPairing(c.Request().Context(), c.Param("id")); err != nil {
+		return err
 	}
 	snap, err := a.svc.CreatePairing(c.Request().Context(), c.Param("id"), orders.DesktopInfo{IP: c.RealIP(), UserAgent: ua})
 	if err != nil {
@@ -425,15 +455,25 @@ func (a *API) serveEvents(c echo.Context) error {
 		return filing.ErrOriginNotAllowed
 	}
 	orderID := c.Param("id")
+	// The place is taken before the upgrade, so that a refusal is the contract's JSON 429,
+	// and given back when Serve returns: the connection has ended then, however it ended.
+	release, err := a.cfg.Limits.AcquireWebsocket(c.Request().Context(), orderID)
+	if err != nil {
+		return err
+	}
 	conn, err := a.upgrader.Upgrade(c.Response(), c.Request(), nil)
 	if err != nil {
+		release()
 		// The upgrader has answered the client already.
 		return nil
 	}
 	// Serving on from a goroutine of its own lets net/http release the request and its
 	// buffers: an idle desktop then costs about half as much memory (internal/hub's
 	// BenchmarkIdleConnections). Nothing of the echo context may be used past here.
-	go a.events.Serve(context.Background(), conn, orderID)
+	go func() {
+		defer release()
+		a.events.Serve(context.Background(), conn, orderID)
+	}()
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/beianscan/beianscan/internal/limits"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -60,6 +61,9 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	provinces := fs.String("app-provinces", env("BEIANSCAN_APP_PROVINCES", "CN-GD,CN-CQ,CN-LN,CN-AH,CN-FJ"), "provinces with app verification (BEIANSCAN_APP_PROVINCES)")
 	origins := fs.String("allowed-origins", env("BEIANSCAN_ALLOWED_ORIGINS", ""), "websocket origins, comma separated; empty: the request's own host (BEIANSCAN_ALLOWED_ORIGINS)")
 	guesses := fs.String("claim-guess-limit", env("BEIANSCAN_CLAIM_GUESS_LIMIT", "20"), "unmatched claims per IP per 10 minutes; 0 turns it off (BEIANSCAN_CLAIM_GUESS_LIMIT)")
+	orderRate := fs.String("order-rate", env("BEIANSCAN_ORDER_RATE", "30/h"), "orders one client IP may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_ORDER_RATE)")
+	pairingRate := fs.String("pairing-rate", env("BEIANSCAN_PAIRING_RATE", "60/h"), "QR pairings one order may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_PAIRING_RATE)")
+	wsPerOrder := fs.String("ws-per-order", env("BEIANSCAN_WS_PER_ORDER", "20"), "simultaneous websockets on one order across instances; 0 turns it off (BEIANSCAN_WS_PER_ORDER)")
 	// Quality thresholds of the image warnings (0: the images package's default).
 	blur := fs.String("quality-blur", env("BEIANSCAN_QUALITY_BLUR", "0"), "Laplacian variance under which an image is blurry; 0: default 20 (BEIANSCAN_QUALITY_BLUR)")
 	dark := fs.String("quality-dark", env("BEIANSCAN_QUALITY_DARK", "0"), "mean luma under which an image is too_dark; 0: default 50 (BEIANSCAN_QUALITY_DARK)")
@@ -107,6 +111,15 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	}
 	if cfg.ClaimGuessLimit, err = strconv.Atoi(*guesses); err != nil || cfg.ClaimGuessLimit < 0 {
 		return cfg, fmt.Errorf("BEIANSCAN_CLAIM_GUESS_LIMIT: %q is not a whole number >= 0", *guesses)
+	}
+	if cfg.OrderRate, err = limits.ParseRate(*orderRate); err != nil {
+		return cfg, fmt.Errorf("BEIANSCAN_ORDER_RATE: %w", err)
+	}
+	if cfg.PairingRate, err = limits.ParseRate(*pairingRate); err != nil {
+		return cfg, fmt.Errorf("BEIANSCAN_PAIRING_RATE: %w", err)
+	}
+	if cfg.WebsocketsPerOrder, err = strconv.Atoi(*wsPerOrder); err != nil || cfg.WebsocketsPerOrder < 0 {
+		return cfg, fmt.Errorf("BEIANSCAN_WS_PER_ORDER: %q is not a whole number >= 0", *wsPerOrder)
 	}
 	return cfg, nil
 }

@@ -20,6 +20,7 @@
 //
 //	-app-version V    X-App-Version to send (default 3.16.0, the oldest allowed)
 //	-device ID        X-Device-Id to send (default: a random phone-sim-… id)
+//	-device-name N    X-Device-Name to send, shown on the desktop (e.g. "iPhone 15")
 //	-desktop-token T  desktop token, only to fetch a QR PNG from its URL
 //	-dir DIR          use DIR/<slot>.jpg|.jpeg|.png|.gif instead of the sample images
 //	-seed N           which sample images to draw (default 1)
@@ -69,6 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	appVersion := fs.String("app-version", phone.DefaultAppVersion, "X-App-Version to send")
 	device := fs.String("device", "", "X-Device-Id to send (default: a random phone-sim-… id)")
+	deviceName := fs.String("device-name", "", "X-Device-Name to send, shown on the desktop (e.g. \"iPhone 15\")")
 	desktopToken := fs.String("desktop-token", "", "desktop token (Authorization: Bearer), only to fetch a QR PNG from its URL")
 	dir := fs.String("dir", "", "folder of images named <slot>.jpg|.jpeg|.png|.gif to upload instead of the samples")
 	seed := fs.Int64("seed", 1, "which sample images to draw")
@@ -95,6 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := &phone.Client{
 		AppVersion: *appVersion,
 		DeviceID:   *device,
+		DeviceName: *deviceName,
 		Log:        func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) },
 	}
 	if c.DeviceID == "" {

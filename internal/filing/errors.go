@@ -139,8 +139,8 @@ var (
 		Message:   "This app version is too old; update the app to 3.16.0 or later.",
 		MessageZh: "app 版本过低，请升级到 3.16.0 及以上版本后重新扫描。"}
 	ErrRateLimited = &Error{Code: CodeRateLimited,
-		Message:   "Too many invalid codes from this network; try again in a few minutes.",
-		MessageZh: "无效的扫码请求过多，请稍后再试。"}
+		Message:   "Too many requests; try again later.",
+		MessageZh: "请求过于频繁，请稍后再试。"}
 	ErrTooLarge = &Error{Code: CodeTooLarge,
 		Message:   "The image must be under 4 MB.",
 		MessageZh: "图片大小应小于 4 MB，请压缩后重新上传。"}

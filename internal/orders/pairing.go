@@ -7,9 +7,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/beianscan/beianscan/internal/appversion"
 	"github.com/beianscan/beianscan/internal/auth"
@@ -42,6 +45,7 @@ type PairingView struct {
 	Claimed    bool      `json:"claimed"`
 	Expired    bool      `json:"expired"`
 	Device     string    `json:"device,omitempty"`
+	DeviceName string    `json:"device_name,omitempty"`
 	AppVersion string    `json:"app_version,omitempty"`
 	Completed  bool      `json:"completed"`
 }
@@ -74,7 +78,7 @@ func (s *Service) ViewPairing(orderID string, p *Pairing) *PairingView {
 		ID: p.ID, ExpiresAt: p.ExpiresAt,
 		QRPNGURL: "/api/v1/orders/" + orderID + "/pairing/qr.png",
 		Claimed:  p.Claimed(), Expired: p.Expired || (!p.Claimed() && !s.now().Before(p.ExpiresAt)),
-		Device: p.DeviceID, AppVersion: p.AppVersion, Completed: p.Completed,
+		Device: p.DeviceID, DeviceName: p.DeviceName, AppVersion: p.AppVersion, Completed: p.Completed,
 	}
 	if !v.Claimed && !v.Expired {
 		v.ScanURL = s.ScanURL(orderID, p.ID)
@@ -149,39 +153,75 @@ type ClaimResult struct {
 	ExpiresAt  time.Time
 }
 
-// Claim lets a phone claim a pairing code.
-func (s *Service) Claim(ctx context.Context, code, deviceID, appVersion, ip string) (*ClaimResult, error) {
-	if err := appversion.Check(appVersion, s.cfg.MinAppVersion); err != nil {
+// ClaimInput is a phone's claim as it arrives: the code from the QR and the headers.
+type ClaimInput struct {
+	Code       string
+	DeviceID   string // X-Device-Id, required
+	DeviceName string // X-Device-Name, optional
+	AppVersion string // X-App-Version
+	IP         string // the client's address, for the guess limit
+}
+
+// MaxDeviceName is the most characters of X-Device-Name kept; a longer name is cut there.
+const MaxDeviceName = 64
+
+// deviceName cleans X-Device-Name for display: valid UTF-8, no control characters, trimmed,
+// and cut to MaxDeviceName characters. A name is only a label for the desktop, so an
+// overlong one is shortened rather than failing the phone's claim.
+func deviceName(raw string) string {
+	raw = strings.ToValidUTF8(raw, "")
+	raw = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, raw)
+	raw = strings.TrimSpace(raw)
+	if utf8.RuneCountInString(raw) > MaxDeviceName {
+		n := 0
+		for i := range raw {
+			if n == MaxDeviceName {
+				raw = strings.TrimSpace(raw[:i])
+				break
+			}
+			n++
+		}
+	}
+	return raw
+}
+
+// Claim lets a phone claim a pairing code. The claim runs first, whatever the guess limit
+// says: a genuine code always claims, so that a guesser behind the same address as a real
+// phone cannot lock it out. Only a code this server never issued is counted as a guess, and
+// refused with rate_limited instead of pairing_not_found once the address is past the limit.
+func (s *Service) Claim(ctx context.Context, in ClaimInput) (*ClaimResult, error) {
+	if err := appversion.Check(in.AppVersion, s.cfg.MinAppVersion); err != nil {
 		return nil, err
 	}
-	deviceID = strings.TrimSpace(deviceID)
+	deviceID := strings.TrimSpace(in.DeviceID)
 	if deviceID == "" || len(deviceID) > 128 {
 		return nil, filing.ErrInvalidRequest.WithMessage(
 			"The X-Device-Id header is required (at most 128 characters).",
 			"缺少设备标识（X-Device-Id）。")
 	}
 	now := s.now()
-	if s.cfg.ClaimGuessLimit > 0 {
-		wait, err := s.store.GuessBlocked(ctx, ip, s.cfg.ClaimGuessLimit, s.cfg.GuessWindow, now)
-		if err != nil {
-			return nil, err
-		}
-		if wait > 0 {
-			return nil, filing.ErrRateLimited.WithDetails(map[string]any{filing.DetailRetryAfter: int(wait.Seconds() + 0.999)})
-		}
-	}
+	code := in.Code
 	orderID, _, ok := strings.Cut(code, ".")
 	var snap *Snapshot
 	var err error = filing.ErrPairingNotFound
 	if ok && len(code) <= 200 && validID(orderID) {
 		snap, err = s.store.Claim(ctx, ClaimRequest{
-			OrderID: orderID, CodeHash: hashCode(code), DeviceID: deviceID, AppVersion: appVersion,
-			Now: now, AppProvinces: s.cfg.AppProvinces,
+			OrderID: orderID, CodeHash: hashCode(code), DeviceID: deviceID, DeviceName: deviceName(in.DeviceName),
+			AppVersion: in.AppVersion, Now: now, AppProvinces: s.cfg.AppProvinces,
 		})
 	}
 	if errors.Is(err, filing.ErrPairingNotFound) && s.cfg.ClaimGuessLimit > 0 {
-		if rerr := s.store.RecordGuess(ctx, ip, s.cfg.GuessWindow, now); rerr != nil {
-			return nil, rerr
+		wait, gerr := s.store.Guess(ctx, in.IP, s.cfg.ClaimGuessLimit, s.cfg.GuessWindow, now)
+		if gerr != nil {
+			return nil, gerr
+		}
+		if wait > 0 {
+			return nil, filing.RetryAfter(filing.ErrTooManyGuesses, wait)
 		}
 	}
 	if err != nil {
@@ -192,4 +232,85 @@ func (s *Service) Claim(ctx context.Context, code, deviceID, appVersion, ip stri
 		return nil, err
 	}
 	return &ClaimResult{Snapshot: snap, PhoneToken: token, ExpiresAt: exp}, nil
+}
+
+// ClaimOutcome is the verdict on a claim. The values are the claim script's answers.
+type ClaimOutcome string
+
+// The outcomes of a claim.
+const (
+	ClaimOK             ClaimOutcome = "ok"        // claimed now
+	ClaimReclaimed      ClaimOutcome = "reclaimed" // the same device again, before expires_at
+	ClaimNotFound       ClaimOutcome = "not_found" // a code this server never issued (or long retired)
+	ClaimExpired        ClaimOutcome = "expired"   // lapsed, replaced or revoked
+	ClaimAlreadyClaimed ClaimOutcome = "already_claimed"
+	ClaimInvalidState   ClaimOutcome = "invalid_state"
+	ClaimMethod         ClaimOutcome = "method"
+	ClaimProvince       ClaimOutcome = "province"
+)
+
+// Err is the contract's error for an outcome that refuses the claim, nil for a success.
+// state is the order's state, for invalid_state's details.
+func (o ClaimOutcome) Err(state string) error {
+	switch o {
+	case ClaimOK, ClaimReclaimed:
+		return nil
+	case ClaimNotFound:
+		return filing.ErrPairingNotFound
+	case ClaimExpired:
+		return filing.ErrPairingExpired
+	case ClaimAlreadyClaimed:
+		return filing.ErrPairingAlreadyClaimed
+	case ClaimInvalidState:
+		return filing.ErrInvalidState.WithDetails(map[string]any{"state": state})
+	case ClaimMethod:
+		return filing.ErrUploadMethodNotApp
+	case ClaimProvince:
+		return filing.ErrProvinceNotSupported
+	}
+	return fmt.Errorf("orders: unknown claim outcome %q", string(o))
+}
+
+// DecideClaim is the claim rule. The store runs it atomically as a Lua script
+// (internal/redisstore/claim.lua), which a parity test holds to this function over every
+// state. snap is the order as stored (nil: none); retiredUntil is, for a code of a replaced
+// or revoked pairing of the order, the time until which it counts as issued (zero: never
+// issued).
+//
+// In order: a code that is not the current pairing's is expired while retired, else not
+// found; a pairing claimed by another device stays theirs; claiming ends at expires_at (for
+// a retry by the same device too); then the order must take pairings (filing.CheckPairing);
+// then the same device is given a fresh token, a new one claims.
+func DecideClaim(snap *Snapshot, retiredUntil time.Time, req ClaimRequest, appAvailable bool) ClaimOutcome {
+	var p *Pairing
+	if snap != nil {
+		p = snap.Pairing
+	}
+	if p == nil || p.CodeHash != req.CodeHash {
+		if req.Now.Before(retiredUntil) {
+			return ClaimExpired
+		}
+		return ClaimNotFound
+	}
+	if p.Claimed() && p.DeviceID != req.DeviceID {
+		return ClaimAlreadyClaimed
+	}
+	if p.Expired || !req.Now.Before(p.ExpiresAt) {
+		return ClaimExpired
+	}
+	if snap.Order == nil {
+		return ClaimNotFound
+	}
+	switch err := snap.Order.CheckPairing(appAvailable); {
+	case errors.Is(err, filing.ErrInvalidState):
+		return ClaimInvalidState
+	case errors.Is(err, filing.ErrUploadMethodNotApp):
+		return ClaimMethod
+	case errors.Is(err, filing.ErrProvinceNotSupported):
+		return ClaimProvince
+	}
+	if p.Claimed() {
+		return ClaimReclaimed
+	}
+	return ClaimOK
 }

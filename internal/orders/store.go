@@ -25,8 +25,11 @@ type Pairing struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	// Expired is set once pairing_expired has been published for it.
-	Expired    bool
-	DeviceID   string
+	Expired  bool
+	DeviceID string
+	// DeviceName is the phone's own name (X-Device-Name, e.g. "iPhone 15"), for the desktop
+	// to show instead of the raw device ID; may be empty.
+	DeviceName string
 	AppVersion string
 	ClaimedAt  time.Time
 	Completed  bool
@@ -69,6 +72,7 @@ type ClaimRequest struct {
 	OrderID      string
 	CodeHash     string
 	DeviceID     string
+	DeviceName   string
 	AppVersion   string
 	Now          time.Time
 	AppProvinces []string
@@ -86,16 +90,18 @@ type Store interface {
 	// more than once when writers race, so it must only change the snapshot it is given.
 	Update(ctx context.Context, orderID string, change func(*Snapshot) ([]Event, error)) (*Snapshot, error)
 	// Claim claims a pairing once, atomically, in one round trip, and publishes
-	// phone_connected. A second claim by the same device returns the same pairing without
-	// a new event.
+	// phone_connected, deciding as DecideClaim does. A second claim by the same device
+	// before expires_at returns the same pairing without a new event. Replacing or revoking
+	// a pairing (in Update) retires its code: claims of it answer pairing_expired for as
+	// long as the pairing itself would have been kept, then pairing_not_found.
 	Claim(ctx context.Context, req ClaimRequest) (*Snapshot, error)
-	// GuessBlocked reports how long the IP stays blocked for guessing codes (0: not).
-	GuessBlocked(ctx context.Context, ip string, limit int, window time.Duration, now time.Time) (time.Duration, error)
-	// RecordGuess counts one claim of a code that matched no pairing.
-	RecordGuess(ctx context.Context, ip string, window time.Duration, now time.Time) error
+	// Guess counts one claim of a code this server never issued from ip and refuses it
+	// once ip is past limit in its window, in one atomic step: it returns 0 when the guess
+	// was counted, else how long until the window ends (and counts nothing).
+	Guess(ctx context.Context, ip string, limit int, window time.Duration, now time.Time) (time.Duration, error)
 	// Remembered returns what was stored under an idempotency key, or nil.
 	Remembered(ctx context.Context, orderID, keyHash string) ([]byte, error)
-	// Remember stores an answer under an idempotency key, unless one is there already.
+	// Remember stores an answer under an idempotency key, replacing a spent one.
 	Remember(ctx context.Context, orderID, keyHash string, answer []byte, ttl time.Duration) error
 	Ready(ctx context.Context) error
 }

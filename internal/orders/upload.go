@@ -82,7 +82,7 @@ func (s *Service) Upload(ctx context.Context, u Upload) (*filing.Material, error
 	var idem string
 	if u.IdempotencyKey != "" {
 		idem = idempotencyHash(u)
-		if m, err := s.remembered(ctx, u.OrderID, idem, u.Slot); m != nil || err != nil {
+		if m, err := s.remembered(ctx, snap, idem, u.Slot); m != nil || err != nil {
 			return m, err
 		}
 	}
@@ -114,8 +114,13 @@ func (s *Service) Stitch(ctx context.Context, orderID string, slot filing.Slot, 
 	return s.save(ctx, Upload{OrderID: orderID, Slot: slot, Via: filing.ViaPC}, "", res)
 }
 
-func (s *Service) remembered(ctx context.Context, orderID, idem string, slot filing.Slot) (*filing.Material, error) {
-	b, err := s.store.Remembered(ctx, orderID, idem)
+// remembered returns the first answer to an upload with this idempotency key, but only
+// while the slot of snap still holds that very material (same sha256): a retry after a lost
+// reply then changes nothing. Once the material was removed or replaced the key is spent and
+// nil is returned, so the request is processed as the new upload it is; answering with the
+// old material would acknowledge an image that is no longer stored.
+func (s *Service) remembered(ctx context.Context, snap *Snapshot, idem string, slot filing.Slot) (*filing.Material, error) {
+	b, err := s.store.Remembered(ctx, snap.Order.ID, idem)
 	if err != nil || b == nil {
 		return nil, err
 	}
@@ -127,6 +132,9 @@ func (s *Service) remembered(ctx context.Context, orderID, idem string, slot fil
 		return nil, filing.ErrInvalidRequest.WithMessage(
 			"This Idempotency-Key was already used for another slot.",
 			"该 Idempotency-Key 已用于其他资料。")
+	}
+	if cur, ok := snap.Materials[slot]; !ok || cur.SHA256 != r.Material.SHA256 {
+		return nil, nil
 	}
 	return &r.Material, nil
 }

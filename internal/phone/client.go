@@ -42,6 +42,9 @@ type Client struct {
 	// claim and kept in Session.DeviceID (a retried claim needs the same id, so reuse a
 	// Client with DeviceID set when retrying).
 	DeviceID string
+	// DeviceName is sent as X-Device-Name on the claim (e.g. "iPhone 15"), for the desktop
+	// to show; empty sends none.
+	DeviceName string
 	// Log, when set, is called with one line per step (Walk uses it). Nil means silent.
 	Log func(format string, args ...any)
 }
@@ -298,9 +301,13 @@ func (c *Client) Claim(ctx context.Context, base, code string) (*Session, error)
 		return nil, fmt.Errorf("phone: %w", err)
 	}
 	var cr claimResponse
+	var header map[string]string
+	if c.DeviceName != "" {
+		header = map[string]string{"X-Device-Name": c.DeviceName}
+	}
 	err = c.do(ctx, request{
 		method: http.MethodPost, url: base + "/m/v1/pairings/claim", deviceID: deviceID,
-		body: bytes.NewReader(body), contentType: "application/json",
+		body: bytes.NewReader(body), contentType: "application/json", header: header,
 	}, &cr)
 	if err != nil {
 		return nil, err

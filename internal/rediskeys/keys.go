@@ -41,3 +41,32 @@ func OrderFromEvents(channel string) (string, bool) {
 // Guesses counts a client IP's claims of codes that match no pairing. It is not tied to an
 // order, so it has a hash tag of its own.
 func Guesses(ip string) string { return Prefix + "guess:{" + ip + "}" }
+
+// Retired is a hash of the SHA-256 of an order's recently replaced or revoked pairing codes
+// → the time (Unix ms) until which a claim of one answers 410 pairing_expired rather than
+// 404: the page renewed its QR, and the person holding the old one should be told so.
+func Retired(id string) string { return order(id, "retired") }
+
+// PairingRate is the GCRA state of the order's QR pairing rate (BEIANSCAN_PAIRING_RATE).
+// go-redis/redis_rate puts its own "rate:" in front; the hash tag stays the order's.
+func PairingRate(scope, id string) string { return order(id, "pairing-rate"+scopeSuffix(scope)) }
+
+// OrderRate is the GCRA state of a client IP's order creations (BEIANSCAN_ORDER_RATE).
+// Like Guesses it is not tied to an order, so it has a hash tag of its own.
+func OrderRate(scope, ip string) string {
+	return Prefix + "order-rate" + scopeSuffix(scope) + ":{" + ip + "}"
+}
+
+// WebsocketLeases is a sorted set of the order's live desktop websockets across every
+// instance: member = instance/connection, score = the lease's expiry (Unix ms), renewed
+// while the connection lives, so an instance that dies leaks nothing for long.
+func WebsocketLeases(scope, id string) string { return order(id, "ws"+scopeSuffix(scope)) }
+
+// scopeSuffix keeps the counters of servers that share one Redis apart when they are given
+// a scope (tests); production leaves it empty so that every instance counts together.
+func scopeSuffix(scope string) string {
+	if scope == "" {
+		return ""
+	}
+	return "@" + scope
+}

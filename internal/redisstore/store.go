@@ -152,7 +152,7 @@ func fromMS(v string) time.Time {
 func encodePairing(p *orders.Pairing) map[string]any {
 	m := map[string]any{
 		"id": p.ID, "code_hash": p.CodeHash, "created_at": ms(p.CreatedAt), "expires_at": ms(p.ExpiresAt),
-		"expired": boolField(p.Expired), "device": p.DeviceID, "app_version": p.AppVersion,
+		"expired": boolField(p.Expired), "device": p.DeviceID, "device_name": p.DeviceName, "app_version": p.AppVersion,
 		"completed": boolField(p.Completed), "desktop_ip": p.Desktop.IP, "desktop_ua": p.Desktop.UserAgent,
 	}
 	if !p.ClaimedAt.IsZero() {
@@ -175,7 +175,7 @@ func decodePairing(h map[string]string) *orders.Pairing {
 	created := fromMS(h["created_at"])
 	return &orders.Pairing{
 		ID: h["id"], CodeHash: h["code_hash"], CreatedAt: created, ExpiresAt: fromMS(h["expires_at"]),
-		Expired: h["expired"] == "1", DeviceID: h["device"], AppVersion: h["app_version"],
+		Expired: h["expired"] == "1", DeviceID: h["device"], DeviceName: h["device_name"], AppVersion: h["app_version"],
 		ClaimedAt: fromMS(h["claimed_at"]), Completed: h["completed"] == "1",
 		Desktop: orders.DesktopInfo{IP: h["desktop_ip"], UserAgent: h["desktop_ua"], CreatedAt: created},
 	}
@@ -268,6 +268,7 @@ func (s *Store) write(ctx context.Context, tx *redis.Tx, before, snap *orders.Sn
 				p.HDel(ctx, rediskeys.Materials(id), string(slot))
 			}
 		}
+		s.retire(ctx, p, id, before.Pairing, snap.Pairing, now)
 		if snap.Pairing == nil {
 			if before.Pairing != nil {
 				p.Del(ctx, rediskeys.Pairing(id))
@@ -301,34 +302,16 @@ func (s *Store) Claim(ctx context.Context, req orders.ClaimRequest) (*orders.Sna
 	if err != nil {
 		return nil, err
 	}
-	keys := []string{rediskeys.Pairing(req.OrderID), rediskeys.Order(req.OrderID), rediskeys.Version(req.OrderID)}
-	out, err := claimScript.Run(ctx, s.rdb, keys,
-		req.CodeHash, req.DeviceID, req.AppVersion, at.UnixMilli(), strings.Join(req.AppProvinces, ","),
-		pre, post, rediskeys.Events(req.OrderID),
-	).Slice()
+	out, err := s.claim(ctx, req, pre, post)
 	if err != nil {
 		return nil, err
 	}
-	switch status, _ := out[0].(string); status {
-	case "ok", "reclaimed":
-		// Read after the claim: the script stays small (Redis runs one script at a time),
-		// and a snapshot read a moment later is as good as one read inside it.
-		return s.Load(ctx, req.OrderID)
-	case "not_found":
-		return nil, filing.ErrPairingNotFound
-	case "already_claimed":
-		return nil, filing.ErrPairingAlreadyClaimed
-	case "expired":
-		return nil, filing.ErrPairingExpired
-	case "invalid_state":
-		return nil, filing.ErrInvalidState.WithDetails(map[string]any{"state": out[1]})
-	case "method":
-		return nil, filing.ErrUploadMethodNotApp
-	case "province":
-		return nil, filing.ErrProvinceNotSupported
-	default:
-		return nil, fmt.Errorf("redisstore: claim answered %v", out[0])
+	if err := out.Err(out.state); err != nil {
+		return nil, err
 	}
+	// Read after the claim: the script stays small (Redis runs one script at a time),
+	// and a snapshot read a moment later is as good as one read inside it.
+	return s.Load(ctx, req.OrderID)
 }
 
 // phoneConnectedFrame splits the phone_connected event around its version, which only the
@@ -337,7 +320,7 @@ func phoneConnectedFrame(req orders.ClaimRequest, at time.Time) (string, string,
 	const marker = -987654321
 	b, err := json.Marshal(orders.Event{
 		Type: orders.EventPhoneConnected, Version: marker, OrderID: req.OrderID, At: at,
-		Data: map[string]string{"device": req.DeviceID, "app_version": req.AppVersion},
+		Data: map[string]string{"device": req.DeviceID, "device_name": req.DeviceName, "app_version": req.AppVersion},
 	})
 	if err != nil {
 		return "", "", err
@@ -349,17 +332,6 @@ func phoneConnectedFrame(req orders.ClaimRequest, at time.Time) (string, string,
 	return pre, post, nil
 }
 
-// GuessBlocked reports how long ip stays blocked.
-func (s *Store) GuessBlocked(ctx context.Context, ip string, limit int, window time.Duration, now time.Time) (time.Duration, error) {
-	n, err := guessScript.Run(ctx, s.rdb, []string{rediskeys.Guesses(ip)}, "check", now.UnixMilli(), window.Milliseconds(), limit).Int64()
-	return time.Duration(n) * time.Millisecond, err
-}
-
-// RecordGuess counts one unmatched code from ip.
-func (s *Store) RecordGuess(ctx context.Context, ip string, window time.Duration, now time.Time) error {
-	return guessScript.Run(ctx, s.rdb, []string{rediskeys.Guesses(ip)}, "record", now.UnixMilli(), window.Milliseconds(), 0).Err()
-}
-
 // Remembered returns an idempotency record.
 func (s *Store) Remembered(ctx context.Context, orderID, keyHash string) ([]byte, error) {
 	b, err := s.rdb.Get(ctx, rediskeys.Idempotency(orderID, keyHash)).Bytes()
@@ -369,7 +341,8 @@ func (s *Store) Remembered(ctx context.Context, orderID, keyHash string) ([]byte
 	return b, err
 }
 
-// Remember stores an idempotency record unless one exists.
+// Remember stores an idempotency record, replacing a spent one: the service only gets
+// here for a key that has no record or whose material is gone.
 func (s *Store) Remember(ctx context.Context, orderID, keyHash string, answer []byte, ttl time.Duration) error {
-	return s.rdb.SetNX(ctx, rediskeys.Idempotency(orderID, keyHash), answer, ttl).Err()
+	return s.rdb.Set(ctx, rediskeys.Idempotency(orderID, keyHash), answer, ttl).Err()
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/phone"
 	"github.com/beianscan/beianscan/internal/server"
 )
@@ -217,7 +218,7 @@ func BenchmarkClaim(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := svc.Claim(ctx, <-codes, "bench-device", "3.16.0", "127.0.0.1"); err != nil {
+			if _, err := svc.Claim(ctx, orders.ClaimInput{Code: <-codes, DeviceID: "bench-device", AppVersion: "3.16.0", IP: "127.0.0.1"}); err != nil {
 				b.Error(err)
 				return
 			}

@@ -447,18 +447,18 @@ func TestContractErrors(t *testing.T) {
 			}},
 		// upload_method_not_app cannot be reached by a claim: moving an order off the app
 		// (PUT upload-method pc, or withdraw) revokes its pairing in the same update, so the
-		// code no longer matches any pairing and the claim is answered 404
-		// pairing_not_found. That is what the server does; the code stays in the contract
-		// for a pairing that survives such a change.
-		contractCase{name: "claim/upload_method_not_app: method switched to pc (pairing revoked: 404)", status: 404, code: "pairing_not_found", watch: true,
+		// code is a retired one and the claim is answered 410 pairing_expired (DESIGN §3: a
+		// code this server issued whose pairing is gone). The code stays in the contract for
+		// a pairing that survives such a change.
+		contractCase{name: "claim/upload_method_not_app: method switched to pc (pairing revoked: 410)", status: 410, code: "pairing_expired", watch: true,
 			setup: func(t *testing.T) (order, req) {
 				o, code := appPaired(t)
 				must(t, do(t, methodReq(o, "pc")), http.StatusOK)
 				return o, claimReq(m, code, "device-1", appVersionOK, "")
 			}},
 	)
-	// rate_limited: three guesses are allowed, then every claim from that IP is refused,
-	// even one with a valid code.
+	// rate_limited: three guesses are allowed, then codes this server never issued are
+	// refused; a genuine code from the same address still claims (TestGuessLimitSparesGenuineCodes).
 	guess3 := func(t *testing.T, ip string) {
 		for i := 0; i < 3; i++ {
 			wantError(t, do(t, claimReq(limited, fmt.Sprintf("nosuchorder.guess%d", i), "device-1", appVersionOK, ip)),
@@ -472,13 +472,13 @@ func TestContractErrors(t *testing.T) {
 				guess3(t, ip)
 				return order{}, claimReq(limited, "nosuchorder.guess4", "device-1", appVersionOK, ip)
 			}},
-		contractCase{name: "claim/rate_limited: valid code after three guesses", status: 429, code: "rate_limited", check: wantRetryAfter, watch: true,
+		contractCase{name: "claim/rate_limited: wrong code for a real order after three guesses", status: 429, code: "rate_limited", check: wantRetryAfter, watch: true,
 			setup: func(t *testing.T) (order, req) {
 				ip := freshIP(t, limited)
 				o := orderWith(t, limited, "app")
 				code := pair(t, o)
 				guess3(t, ip)
-				return o, claimReq(limited, code, "device-1", appVersionOK, ip)
+				return o, claimReq(limited, code[:len(code)-1]+flip(code[len(code)-1]), "device-1", appVersionOK, ip)
 			}},
 	)
 

@@ -27,6 +27,7 @@ import (
 	"github.com/beianscan/beianscan/internal/httperr"
 	"github.com/beianscan/beianscan/internal/hub"
 	"github.com/beianscan/beianscan/internal/images"
+	"github.com/beianscan/beianscan/internal/limits"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redisstore"
 	"github.com/beianscan/beianscan/mobileapi"
@@ -62,6 +63,18 @@ type Config struct {
 	AllowedOrigins []string
 	// ClaimGuessLimit per client IP per 10 minutes; 0 turns it off (the command's default is 20).
 	ClaimGuessLimit int
+	// OrderRate is how many orders one client IP may create; zero: off (the command's
+	// default is 30/h).
+	OrderRate limits.Rate
+	// PairingRate is how many QR pairings one order may create; zero: off (the command's
+	// default is 60/h).
+	PairingRate limits.Rate
+	// WebsocketsPerOrder is how many desktop websockets one order may hold at once across
+	// instances; 0: no limit (the command's default is 20).
+	WebsocketsPerOrder int
+	// LimitScope keeps the rate and websocket counters of servers sharing one Redis apart
+	// (tests); empty, as in production, every instance counts together.
+	LimitScope string
 	// Images tunes image checks (quality thresholds); zero fields take defaults.
 	Images images.Options
 	// Hub tunes the websockets; zero fields take defaults.
@@ -86,6 +99,7 @@ type Main struct {
 	echo     *echo.Echo
 	srv      *http.Server
 	hub      *hub.Hub
+	limits   *limits.Limits
 	ln       net.Listener
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -201,7 +215,12 @@ func (m *Main) open() error {
 	e.Use(middleware.RequestID())
 	e.Use(requestLog(log))
 	e.Use(securityHeaders)
+	m.limits = limits.New(m.Redis, limits.Config{
+		OrderRate: cfg.OrderRate, PairingRate: cfg.PairingRate, WebsocketsPerOrder: cfg.WebsocketsPerOrder,
+		Scope: cfg.LimitScope, Now: cfg.Now, Logger: log,
+	})
 	webapi.New(svc, blobs, m.hub, webapi.Config{
+		Limits:         m.limits,
 		AllowedOrigins: cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
 		SecureCookie: strings.HasPrefix(cfg.PublicURL, "https://"), DesktopTokenTTL: cfg.DesktopTokenTTL,
 	}).Register(e)
@@ -327,6 +346,9 @@ func (m *Main) Close() error {
 			m.cancel()
 		}
 		m.wg.Wait()
+		if m.limits != nil {
+			m.limits.Close()
+		}
 		if m.Redis != nil {
 			m.Redis.Close()
 		}

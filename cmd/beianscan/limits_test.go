@@ -1,0 +1,57 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beianscan/beianscan/internal/limits"
+)
+
+// TestConfigFromLimits reads the abuse limits of DESIGN §5: BEIANSCAN_ORDER_RATE,
+// BEIANSCAN_PAIRING_RATE and BEIANSCAN_WS_PER_ORDER, with their flags.
+func TestConfigFromLimits(t *testing.T) {
+	type view struct {
+		order, pairing limits.Rate
+		ws             int
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    view
+		wantErr string
+	}{
+		{name: "defaults", want: view{limits.Rate{N: 30, Per: time.Hour}, limits.Rate{N: 60, Per: time.Hour}, 20}},
+		{name: "environment", env: map[string]string{
+			"BEIANSCAN_ORDER_RATE": "5/m", "BEIANSCAN_PAIRING_RATE": "2/s", "BEIANSCAN_WS_PER_ORDER": "3"},
+			want: view{limits.Rate{N: 5, Per: time.Minute}, limits.Rate{N: 2, Per: time.Second}, 3}},
+		{name: "0 turns each off", env: map[string]string{
+			"BEIANSCAN_ORDER_RATE": "0", "BEIANSCAN_PAIRING_RATE": "0", "BEIANSCAN_WS_PER_ORDER": "0"},
+			want: view{}},
+		{name: "flags win", args: []string{"-order-rate", "100/h", "-pairing-rate", "10/m", "-ws-per-order", "50"},
+			env:  map[string]string{"BEIANSCAN_ORDER_RATE": "5/m", "BEIANSCAN_WS_PER_ORDER": "3"},
+			want: view{limits.Rate{N: 100, Per: time.Hour}, limits.Rate{N: 10, Per: time.Minute}, 50}},
+		{name: "order rate without a period", env: map[string]string{"BEIANSCAN_ORDER_RATE": "30"}, wantErr: "BEIANSCAN_ORDER_RATE"},
+		{name: "pairing rate per day", env: map[string]string{"BEIANSCAN_PAIRING_RATE": "60/d"}, wantErr: "BEIANSCAN_PAIRING_RATE"},
+		{name: "negative websockets", env: map[string]string{"BEIANSCAN_WS_PER_ORDER": "-1"}, wantErr: "BEIANSCAN_WS_PER_ORDER"},
+		{name: "websockets not a number", env: map[string]string{"BEIANSCAN_WS_PER_ORDER": "many"}, wantErr: "BEIANSCAN_WS_PER_ORDER"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := configFrom(tt.args, func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want one naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := (view{cfg.OrderRate, cfg.PairingRate, cfg.WebsocketsPerOrder}); got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

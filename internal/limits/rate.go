@@ -1,0 +1,59 @@
+// Package limits counts what DESIGN §5 "Abuse" limits, in Redis, so that all instances
+// count together: order creations per client IP and QR pairings per order (GCRA, with
+// github.com/go-redis/redis_rate), and the live desktop websockets of an order (leases in a
+// sorted set that an instance renews while it holds the connection, so a dead instance's
+// places come free by themselves). A refusal is filing's rate_limited with the seconds to
+// wait.
+package limits
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Rate is N events per period. The zero Rate is off.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// Off reports whether the rate limits nothing.
+func (r Rate) Off() bool { return r.N <= 0 || r.Per <= 0 }
+
+func (r Rate) String() string {
+	if r.Off() {
+		return "0"
+	}
+	switch r.Per {
+	case time.Second:
+		return strconv.Itoa(r.N) + "/s"
+	case time.Minute:
+		return strconv.Itoa(r.N) + "/m"
+	case time.Hour:
+		return strconv.Itoa(r.N) + "/h"
+	}
+	return strconv.Itoa(r.N) + "/" + r.Per.String()
+}
+
+// ParseRate reads "N/s", "N/m" or "N/h"; "0" (or "0/h" …) is off.
+func ParseRate(s string) (Rate, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" {
+		return Rate{}, nil
+	}
+	num, unit, ok := strings.Cut(s, "/")
+	n, err := strconv.Atoi(strings.TrimSpace(num))
+	if !ok || err != nil || n < 0 {
+		return Rate{}, fmt.Errorf("%q is not a rate such as 30/h (N/s, N/m or N/h; 0 turns it off)", s)
+	}
+	per := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour}[strings.TrimSpace(unit)]
+	if per == 0 {
+		return Rate{}, fmt.Errorf("%q is not a rate such as 30/h (N/s, N/m or N/h; 0 turns it off)", s)
+	}
+	if n == 0 {
+		return Rate{}, nil
+	}
+	return Rate{N: n, Per: per}, nil
+}
