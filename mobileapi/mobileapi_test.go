@@ -24,13 +24,13 @@ import (
 // embedded nil interface, so a handler that calls the service too early fails the test.
 type fakeService struct {
 	Service
-	claim     func(code, device, version, ip string) (*orders.ClaimResult, error)
+	claim     func(in orders.ClaimInput) (*orders.ClaimResult, error)
 	authorize func(token string) (auth.Phone, *orders.Snapshot, error)
 	upload    func(u orders.Upload) (*filing.Material, error)
 }
 
-func (f *fakeService) Claim(_ context.Context, code, device, version, ip string) (*orders.ClaimResult, error) {
-	return f.claim(code, device, version, ip)
+func (f *fakeService) Claim(_ context.Context, in orders.ClaimInput) (*orders.ClaimResult, error) {
+	return f.claim(in)
 }
 func (f *fakeService) AuthorizePhone(_ context.Context, token string) (auth.Phone, *orders.Snapshot, error) {
 	return f.authorize(token)
@@ -78,7 +78,7 @@ func call(t *testing.T, srv *httptest.Server, method, path, body string, header 
 // token) never reaches the service.
 func TestRefusedBeforeTheService(t *testing.T) {
 	never := &fakeService{
-		claim: func(string, string, string, string) (*orders.ClaimResult, error) {
+		claim: func(orders.ClaimInput) (*orders.ClaimResult, error) {
 			t.Error("claim reached the service")
 			return nil, errStop
 		},
