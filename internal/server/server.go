@@ -232,7 +232,9 @@ func (m *Main) open() error {
 	static.Register(e)
 	m.echo = e
 
-	// No ReadTimeout: internal/deadline bounds bodies instead (why there).
+	// No ReadTimeout: one value for all would hold uploads to a JSON call's time or JSON
+	// calls to an upload's; internal/deadline bounds bodies per route instead, and turns a
+	// slow one into the contract's 408.
 	m.srv = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	// Hijacked websocket connections are not drained by Shutdown: the hub closes them
 	// with going-away.
