@@ -46,13 +46,13 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// contentSecurityPolicy gives every response the policy of a page without inline styles
-// (the desktop page; a JSON error opened in a browser). Pages with inline <style> elements
-// (mobileapi's /m/scan, webapi's verification form) replace it with their own, built by the
-// same function. The websocket is allowed to the public URL and the allowed origins as ws(s)
+// contentSecurityPolicy gives every response the desktop page's policy (a JSON error opened
+// in a browser gets it too). The other pages (mobileapi's /m/scan, webapi's verification
+// form) replace it with their own, built by the same function from their own HTML. The
+// websocket is allowed to the public URL and the allowed origins as ws(s)
 // sources: CSP3 lets 'self' cover the page's own host's websocket, but not every browser
 // in use implements that.
-func contentSecurityPolicy(publicURL string, allowedOrigins []string) echo.MiddlewareFunc {
+func contentSecurityPolicy(page, publicURL string, allowedOrigins []string) echo.MiddlewareFunc {
 	var ws []string
 	for _, o := range append([]string{publicURL}, allowedOrigins...) {
 		u, err := url.Parse(strings.TrimRight(o, "/"))
@@ -66,7 +66,7 @@ func contentSecurityPolicy(publicURL string, allowedOrigins []string) echo.Middl
 			ws = append(ws, "wss://"+u.Host)
 		}
 	}
-	policy := csp.Policy("", ws...)
+	policy := csp.Policy(page, ws...)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			c.Response().Header().Set(csp.Header, policy)

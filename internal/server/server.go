@@ -210,7 +210,7 @@ func (m *Main) open() error {
 	e.Use(middleware.RequestID())
 	e.Use(requestLog(log))
 	e.Use(securityHeaders)
-	e.Use(contentSecurityPolicy(cfg.PublicURL, cfg.AllowedOrigins))
+	e.Use(contentSecurityPolicy(static.Index(), cfg.PublicURL, cfg.AllowedOrigins))
 	// Small bodies (JSON, or one refused before it is read, which net/http then drains) get
 	// the shorter of 30s and the upload timeout; the upload routes extend it.
 	e.Use(deadline.Body(min(30*time.Second, cfg.UploadTimeout)))
