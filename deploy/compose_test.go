@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"context"
+	"maps"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -41,7 +43,7 @@ func loadProject(t *testing.T, env ...string) (*types.Project, error) {
 	if err != nil {
 		t.Fatalf("NewProjectOptions: %v", err)
 	}
-	return cli.ProjectFromOptions(ctx, opts)
+	return opts.LoadProject(ctx)
 }
 
 func mustLoad(t *testing.T, env ...string) *types.Project {
@@ -113,6 +115,7 @@ func TestInstances(t *testing.T) {
 				// Defaults when the operator sets nothing.
 				"BEIANSCAN_PUBLIC_URL":      "http://localhost:8080",
 				"BEIANSCAN_ALLOWED_ORIGINS": "http://localhost:8080",
+				"BEIANSCAN_TRUSTED_PROXIES": composeSubnet,
 			} {
 				if got := env(s, key); got != want {
 					t.Errorf("%s = %q, want %q", key, got, want)
@@ -153,6 +156,40 @@ func TestInstancesFollowPublicURL(t *testing.T) {
 			if got := env(s, key); got != want {
 				t.Errorf("%s: %s = %q, want %q", name, key, got, want)
 			}
+		}
+	}
+}
+
+// composeSubnet is the project network's subnet: nginx has its address there, so the
+// instances trust X-Forwarded-For from it and from nowhere else.
+const composeSubnet = "172.28.0.0/24"
+
+// TestNetwork checks that the project's network has the fixed subnet the instances trust,
+// that it is private (no outside peer falls in it), and that nginx and the instances are on
+// it and on no other network.
+func TestNetwork(t *testing.T) {
+	p := mustLoad(t, "BEIANSCAN_JWT_SECRET="+testSecret)
+	n, ok := p.Networks["default"]
+	if !ok || len(n.Ipam.Config) != 1 {
+		t.Fatalf("default network = %+v, want one fixed subnet", n)
+	}
+	subnet := n.Ipam.Config[0].Subnet
+	if subnet != composeSubnet {
+		t.Errorf("subnet %q, want %q", subnet, composeSubnet)
+	}
+	pf, err := netip.ParsePrefix(subnet)
+	if err != nil || !pf.Addr().IsPrivate() || pf.Bits() < 16 {
+		t.Errorf("subnet %q is not a private network of at most /16 (%v)", subnet, err)
+	}
+	for _, name := range append([]string{"nginx"}, instances...) {
+		s := service(t, p, name)
+		if _, ok := s.Networks["default"]; !ok || len(s.Networks) != 1 {
+			t.Errorf("%s is on networks %v, want default only", name, maps.Keys(s.Networks))
+		}
+	}
+	for _, name := range instances {
+		if got := env(service(t, p, name), "BEIANSCAN_TRUSTED_PROXIES"); got != subnet {
+			t.Errorf("%s trusts %q, want the network's subnet %q", name, got, subnet)
 		}
 	}
 }

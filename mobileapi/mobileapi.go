@@ -14,6 +14,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/beianscan/beianscan/internal/auth"
+	"github.com/beianscan/beianscan/internal/csp"
+	"github.com/beianscan/beianscan/internal/deadline"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
 )
@@ -30,11 +32,25 @@ type Service interface {
 	MinAppVersion() string
 }
 
+// Config of the app API. Zero fields take the defaults given.
+type Config struct {
+	// UploadTimeout bounds the arrival of an upload's body; default 2m.
+	UploadTimeout time.Duration
+}
+
 // API holds the app handlers.
-type API struct{ svc Service }
+type API struct {
+	svc Service
+	cfg Config
+}
 
 // New returns the app API.
-func New(svc Service) *API { return &API{svc: svc} }
+func New(svc Service, cfg Config) *API {
+	if cfg.UploadTimeout <= 0 {
+		cfg.UploadTimeout = 2 * time.Minute
+	}
+	return &API{svc: svc, cfg: cfg}
+}
 
 // Register adds the routes to e.
 func (a *API) Register(e *echo.Echo) {
@@ -42,7 +58,7 @@ func (a *API) Register(e *echo.Echo) {
 	g := e.Group("/m/v1", a.appVersion)
 	g.POST("/pairings/claim", a.claim)
 	g.GET("/order", a.order, a.phoneAuth)
-	g.PUT("/materials/:slot", a.upload, a.phoneAuth)
+	g.PUT("/materials/:slot", a.upload, a.phoneAuth, deadline.Body(a.cfg.UploadTimeout))
 	g.POST("/complete", a.complete, a.phoneAuth)
 }
 
@@ -139,7 +155,10 @@ func (a *API) complete(c echo.Context) error {
 //go:embed scan.html
 var scanHTML string
 
-var scanTemplate = template.Must(template.New("scan").Parse(scanHTML))
+var (
+	scanTemplate = template.Must(template.New("scan").Parse(scanHTML))
+	scanPolicy   = csp.Policy(scanHTML)
+)
 
 // scan is what a phone's ordinary camera opens: it tells the person to use the app. The
 // code is not echoed into the page.
@@ -147,6 +166,7 @@ func (a *API) scan(c echo.Context) error {
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
+	h.Set(csp.Header, scanPolicy)
 	h.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().WriteHeader(http.StatusOK)
 	return scanTemplate.Execute(c.Response(), map[string]string{"MinVersion": a.svc.MinAppVersion()})

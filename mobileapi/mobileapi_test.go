@@ -49,7 +49,7 @@ func serve(t *testing.T, svc Service) *httptest.Server {
 	t.Helper()
 	e := echo.New()
 	e.HTTPErrorHandler = httperr.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	New(svc).Register(e)
+	New(svc, Config{}).Register(e)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return srv

@@ -51,6 +51,9 @@ type browser struct {
 	n     int
 	name  string
 	start time.Time
+
+	mu         sync.Mutex
+	violations []string // of the Content-Security-Policy, as the browser logged them
 }
 
 // newBrowser starts headless Chromium with a fresh profile, sized 1280x900. The
@@ -90,8 +93,10 @@ func newBrowser(t *testing.T, name string) *browser {
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
 		t.Fatalf("start Chromium (%s): %v", exe, err)
 	}
-	// Any uncaught exception in the page fails the test; other console output is logged.
-	var mu sync.Mutex
+	// Any uncaught exception in the page, and any Content-Security-Policy violation (what
+	// the policy blocked, reported by the browser's log), fails the test; other console
+	// output is logged.
+	b := &browser{t: t, ctx: ctx, name: name, start: time.Now()}
 	var exceptions []string
 	messages := chromedp.Console(ctx)
 	go func() {
@@ -99,19 +104,25 @@ func newBrowser(t *testing.T, name string) *browser {
 			if err != nil {
 				return
 			}
-			mu.Lock()
+			b.mu.Lock()
 			if msg.IsException() {
 				exceptions = append(exceptions, msg.String())
 			}
-			mu.Unlock()
+			if strings.Contains(msg.Text, "Content Security Policy") {
+				b.violations = append(b.violations, msg.Text)
+			}
+			b.mu.Unlock()
 			t.Logf("console: %s", msg)
 		}
 	}()
 	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
+		b.mu.Lock()
+		defer b.mu.Unlock()
 		for _, e := range exceptions {
 			t.Errorf("uncaught exception in the page: %s", e)
+		}
+		for _, v := range b.violations {
+			t.Errorf("Content-Security-Policy violation: %s", v)
 		}
 	})
 	dir := os.Getenv("BEIANSCAN_SCREENSHOTS")
@@ -121,7 +132,8 @@ func newBrowser(t *testing.T, name string) *browser {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return &browser{t: t, ctx: ctx, shots: dir, name: name, start: time.Now()}
+	b.shots = dir
+	return b
 }
 
 func (b *browser) run(actions ...chromedp.Action[chromedp.Void]) {

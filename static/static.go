@@ -29,3 +29,10 @@ func Register(e *echo.Echo) {
 		assets.ServeHTTP(w, r)
 	}))))
 }
+
+// Index is the desktop page's HTML, for its Content-Security-Policy (inline <style>
+// elements are allowed by their hashes; see internal/csp).
+func Index() string {
+	b, _ := files.ReadFile("web/index.html")
+	return string(b)
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/beianscan/beianscan/internal/csp"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
 )
@@ -14,7 +15,10 @@ import (
 //go:embed form.html
 var formHTML string
 
-var formTemplate = template.Must(template.New("form").Parse(formHTML))
+var (
+	formTemplate = template.Must(template.New("form").Parse(formHTML))
+	formPolicy   = csp.Policy(formHTML)
+)
 
 type formData struct {
 	Order       orders.OrderView
@@ -44,6 +48,7 @@ func (a *API) verificationForm(c echo.Context) error {
 		Commitment:  filing.GuangdongCommitment,
 	}
 	noStore(c)
+	c.Response().Header().Set(csp.Header, formPolicy)
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().WriteHeader(http.StatusOK)
 	return formTemplate.Execute(c.Response(), d)

@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 	qrcode "github.com/skip2/go-qrcode"
 
+	"github.com/beianscan/beianscan/internal/deadline"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
 )
@@ -77,6 +78,9 @@ type Config struct {
 	SecureCookie bool
 	// DesktopTokenTTL is the cookie's life; default 72h.
 	DesktopTokenTTL time.Duration
+	// UploadTimeout bounds the arrival of an upload's body (PUT materials, stitch);
+	// default 2m.
+	UploadTimeout time.Duration
 }
 
 // API holds the desktop handlers.
@@ -95,6 +99,9 @@ func New(svc Service, blobs Blobs, events Events, cfg Config) *API {
 	}
 	if cfg.Limits == nil {
 		cfg.Limits = noLimits{}
+	}
+	if cfg.UploadTimeout <= 0 {
+		cfg.UploadTimeout = 2 * time.Minute
 	}
 	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg}
 	a.upgrader = websocket.Upgrader{
@@ -133,9 +140,9 @@ func (a *API) Register(e *echo.Echo) {
 	o.DELETE("/pairing", a.revokePairing)
 	o.GET("/materials", a.listMaterials)
 	o.GET("/materials/:slot", a.getMaterial)
-	o.PUT("/materials/:slot", a.putMaterial)
+	o.PUT("/materials/:slot", a.putMaterial, deadline.Body(a.cfg.UploadTimeout))
 	o.DELETE("/materials/:slot", a.deleteMaterial)
-	o.POST("/materials/:slot/stitch", a.stitch)
+	o.POST("/materials/:slot/stitch", a.stitch, deadline.Body(a.cfg.UploadTimeout))
 	o.POST("/submit", a.submit)
 	o.POST("/withdraw", a.withdraw)
 	o.GET("/verification-form", a.verificationForm)
@@ -158,10 +165,14 @@ func bearer(r *http.Request) string {
 // cookie; never from the URL.
 func (a *API) desktopAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		token := bearer(c.Request())
+		r := c.Request()
+		token := bearer(r)
 		if token == "" {
 			if ck, err := c.Cookie(CookieName); err == nil {
 				token = ck.Value
+				if !a.crossSiteSafe(r) {
+					return filing.ErrOriginNotAllowed
+				}
 			}
 		}
 		if token == "" {
@@ -178,6 +189,10 @@ func decodeJSON(c echo.Context, v any) error {
 	r := http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)
 	dec := json.NewDecoder(r)
 	if err := dec.Decode(v); err != nil {
+		var fe *filing.Error // the body's deadline (request_timeout)
+		if errors.As(err, &fe) {
+			return fe
+		}
 		return filing.ErrInvalidRequest.WithMessage(
 			"The body must be a JSON object of the documented fields.",
 			"请求内容应为符合接口说明的 JSON。")
@@ -344,7 +359,8 @@ func imageBody(r *http.Request) (io.Reader, error) {
 
 func missingFile(err error) error {
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	var fe *filing.Error // the body's deadline (request_timeout)
+	if errors.As(err, &mbe) || errors.As(err, &fe) {
 		return err
 	}
 	return filing.ErrInvalidRequest.WithMessage("The multipart body has no \"file\" part.", "请选择要上传的图片文件。")
@@ -475,6 +491,25 @@ func (a *API) serveEvents(c echo.Context) error {
 		a.events.Serve(context.Background(), conn, orderID)
 	}()
 	return nil
+}
+
+// crossSiteSafe decides whether a request carrying the desktop cookie may act (DESIGN §5,
+// Cross-site requests): a browser attaches the cookie to whatever a page on another site
+// sends here, so a change (any method but GET/HEAD) must come from an allowed Origin, as the
+// websocket must. A browser sends Origin with every cross-site request of these methods, and
+// with a same-origin fetch too; without it, Sec-Fetch-Site (sent by every current browser)
+// must say same-origin when present. A request with neither is not a current browser's, and
+// SameSite=Strict keeps an old one from attaching the cookie cross-site at all. Reads stay
+// open: the page's <img> tags load materials and the QR with the cookie and no Origin.
+func (a *API) crossSiteSafe(r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	if r.Header.Get("Origin") != "" {
+		return a.originAllowed(r)
+	}
+	site := r.Header.Get("Sec-Fetch-Site")
+	return site == "" || site == "same-origin"
 }
 
 // originAllowed lets a request without Origin through (not a browser: its token is its

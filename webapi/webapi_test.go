@@ -30,7 +30,9 @@ type fakeService struct {
 	readLimit int64
 }
 
-func (f *fakeService) AuthorizeDesktop(token, orderID string) error { return f.authorize(token, orderID) }
+func (f *fakeService) AuthorizeDesktop(token, orderID string) error {
+	return f.authorize(token, orderID)
+}
 func (f *fakeService) Upload(_ context.Context, u orders.Upload) (*filing.Material, error) {
 	return f.upload(u)
 }
@@ -38,7 +40,9 @@ func (f *fakeService) ReadLimit(bool) int64 { return f.readLimit }
 func (f *fakeService) Review(_ context.Context, id string, ok bool, reason string) (*orders.Snapshot, error) {
 	return f.review(id, ok, reason)
 }
-func (f *fakeService) ViewOrder(s *orders.Snapshot) orders.OrderView { return orders.OrderView{ID: s.Order.ID} }
+func (f *fakeService) ViewOrder(s *orders.Snapshot) orders.OrderView {
+	return orders.OrderView{ID: s.Order.ID}
+}
 
 const orderID = "aaaaaaaaaaaaaaaaaaaaaaaaaa"
 

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -64,6 +65,8 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	orderRate := fs.String("order-rate", env("BEIANSCAN_ORDER_RATE", "30/h"), "orders one client IP may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_ORDER_RATE)")
 	pairingRate := fs.String("pairing-rate", env("BEIANSCAN_PAIRING_RATE", "60/h"), "QR pairings one order may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_PAIRING_RATE)")
 	wsPerOrder := fs.String("ws-per-order", env("BEIANSCAN_WS_PER_ORDER", "20"), "simultaneous websockets on one order across instances; 0 turns it off (BEIANSCAN_WS_PER_ORDER)")
+	trusted := fs.String("trusted-proxies", env("BEIANSCAN_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For is believed, CIDRs comma separated; empty: none (BEIANSCAN_TRUSTED_PROXIES)")
+	uploadTimeout := fs.String("upload-timeout", env("BEIANSCAN_UPLOAD_TIMEOUT", "2m"), "time an upload's whole body may take to arrive (BEIANSCAN_UPLOAD_TIMEOUT)")
 	// Quality thresholds of the image warnings (0: the images package's default).
 	blur := fs.String("quality-blur", env("BEIANSCAN_QUALITY_BLUR", "0"), "Laplacian variance under which an image is blurry; 0: default 20 (BEIANSCAN_QUALITY_BLUR)")
 	dark := fs.String("quality-dark", env("BEIANSCAN_QUALITY_DARK", "0"), "mean luma under which an image is too_dark; 0: default 50 (BEIANSCAN_QUALITY_DARK)")
@@ -88,6 +91,7 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		{"BEIANSCAN_PAIRING_TTL", *pairingTTL, &cfg.PairingTTL},
 		{"BEIANSCAN_PHONE_TOKEN_TTL", *phoneTTL, &cfg.PhoneTokenTTL},
 		{"BEIANSCAN_DESKTOP_TOKEN_TTL", *desktopTTL, &cfg.DesktopTokenTTL},
+		{"BEIANSCAN_UPLOAD_TIMEOUT", *uploadTimeout, &cfg.UploadTimeout},
 	} {
 		if *d.dst, err = time.ParseDuration(d.raw); err != nil || *d.dst <= 0 {
 			return cfg, fmt.Errorf("%s: %q is not a positive Go duration such as 5m", d.name, d.raw)
@@ -121,7 +125,31 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	if cfg.WebsocketsPerOrder, err = strconv.Atoi(*wsPerOrder); err != nil || cfg.WebsocketsPerOrder < 0 {
 		return cfg, fmt.Errorf("BEIANSCAN_WS_PER_ORDER: %q is not a whole number >= 0", *wsPerOrder)
 	}
+	if cfg.TrustedProxies, err = prefixes(*trusted); err != nil {
+		return cfg, fmt.Errorf("BEIANSCAN_TRUSTED_PROXIES: %w", err)
+	}
 	return cfg, nil
+}
+
+// prefixes parses comma-separated CIDRs; a bare address stands for itself alone.
+func prefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range list(s) {
+		if !strings.Contains(p, "/") {
+			a, err := netip.ParseAddr(p)
+			if err != nil {
+				return nil, fmt.Errorf("%q is neither a CIDR such as 172.28.0.0/16 nor an IP address", p)
+			}
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		pf, err := netip.ParsePrefix(p)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR such as 172.28.0.0/16", p)
+		}
+		out = append(out, pf.Masked())
+	}
+	return out, nil
 }
 
 func list(s string) []string {

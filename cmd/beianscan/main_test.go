@@ -86,3 +86,48 @@ type configView struct {
 	Guesses                                                 int
 	Blur, White                                             float64
 }
+
+// TestConfigFromEdge covers the variables of DESIGN §5's slow clients and trusted proxies.
+func TestConfigFromEdge(t *testing.T) {
+	tests := []struct {
+		name        string
+		args        []string
+		env         map[string]string
+		wantProxies []string
+		wantTimeout time.Duration
+		wantErr     string
+	}{
+		{name: "defaults", wantProxies: nil, wantTimeout: 2 * time.Minute},
+		{name: "environment", env: map[string]string{
+			"BEIANSCAN_TRUSTED_PROXIES": "172.28.0.0/16, 10.1.2.3 ,fd00::/8,192.168.7.9/24", "BEIANSCAN_UPLOAD_TIMEOUT": "45s",
+		}, wantProxies: []string{"172.28.0.0/16", "10.1.2.3/32", "fd00::/8", "192.168.7.0/24"}, wantTimeout: 45 * time.Second},
+		{name: "flags", args: []string{"-trusted-proxies", "127.0.0.1/8", "-upload-timeout", "1m30s"},
+			env:         map[string]string{"BEIANSCAN_TRUSTED_PROXIES": "10.0.0.0/8", "BEIANSCAN_UPLOAD_TIMEOUT": "45s"},
+			wantProxies: []string{"127.0.0.0/8"}, wantTimeout: 90 * time.Second},
+		{name: "bad CIDR", env: map[string]string{"BEIANSCAN_TRUSTED_PROXIES": "10.0.0.0/33"}, wantErr: "BEIANSCAN_TRUSTED_PROXIES"},
+		{name: "not an address", env: map[string]string{"BEIANSCAN_TRUSTED_PROXIES": "nginx"}, wantErr: "BEIANSCAN_TRUSTED_PROXIES"},
+		{name: "bad timeout", env: map[string]string{"BEIANSCAN_UPLOAD_TIMEOUT": "2 minutes"}, wantErr: "BEIANSCAN_UPLOAD_TIMEOUT"},
+		{name: "zero timeout", env: map[string]string{"BEIANSCAN_UPLOAD_TIMEOUT": "0s"}, wantErr: "BEIANSCAN_UPLOAD_TIMEOUT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := configFrom(tt.args, func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want one naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range cfg.TrustedProxies {
+				got = append(got, p.String())
+			}
+			if !reflect.DeepEqual(got, tt.wantProxies) || cfg.UploadTimeout != tt.wantTimeout {
+				t.Errorf("proxies %q timeout %v, want %q %v", got, cfg.UploadTimeout, tt.wantProxies, tt.wantTimeout)
+			}
+		})
+	}
+}

@@ -176,9 +176,9 @@ func key(orderID string, data []byte) string {
 // error, record nothing and delete the bytes it had stored.
 func TestUploadRechecksAfterValidation(t *testing.T) {
 	tests := []struct {
-		name     string
+		name      string
 		meanwhile func(*Snapshot)
-		wantCode string
+		wantCode  string
 	}{
 		{"order submitted meanwhile", func(s *Snapshot) { s.Order.State = filing.StateSubmitted }, filing.CodeInvalidState},
 		{"method changed to the app meanwhile", func(s *Snapshot) { s.Order.UploadMethod = filing.MethodApp }, ""},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -35,6 +36,9 @@ func start(t testing.TB, mutate func(*server.Config)) *server.Main {
 		Addr: "127.0.0.1:0", RedisURL: redisURL(), DataDir: t.TempDir(),
 		JWTSecret: testSecret, OperatorKey: "operator-key",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// The test client plays the reverse proxy: tests name their client's address in
+		// X-Forwarded-For (freshIP).
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 	}
 	if mutate != nil {
 		mutate(&cfg)

@@ -2,9 +2,15 @@ package server
 
 import (
 	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/beianscan/beianscan/internal/csp"
 )
 
 // requestLog logs one line per request with the request id and the route pattern, never
@@ -38,4 +44,55 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("Referrer-Policy", "no-referrer")
 		return next(c)
 	}
+}
+
+// contentSecurityPolicy gives every response the desktop page's policy (a JSON error opened
+// in a browser gets it too). The other pages (mobileapi's /m/scan, webapi's verification
+// form) replace it with their own, built by the same function from their own HTML. The
+// websocket is allowed to the public URL and the allowed origins as ws(s)
+// sources: CSP3 lets 'self' cover the page's own host's websocket, but not every browser
+// in use implements that.
+func contentSecurityPolicy(page, publicURL string, allowedOrigins []string) echo.MiddlewareFunc {
+	var ws []string
+	for _, o := range append([]string{publicURL}, allowedOrigins...) {
+		u, err := url.Parse(strings.TrimRight(o, "/"))
+		if err != nil || u.Host == "" {
+			continue
+		}
+		switch u.Scheme {
+		case "http":
+			ws = append(ws, "ws://"+u.Host)
+		case "https":
+			ws = append(ws, "wss://"+u.Host)
+		}
+	}
+	policy := csp.Policy(page, ws...)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Response().Header().Set(csp.Header, policy)
+			return next(c)
+		}
+	}
+}
+
+// clientIP is the client's address: the peer's, unless the peer is one of the trusted
+// reverse proxies; then X-Forwarded-For is walked from the right (each proxy appends the
+// address it saw) past the trusted hops, and the first address not trusted is the client.
+// Anything left of it was written by the client and is ignored. With no trusted proxies
+// the header is never read: a client could otherwise pick its own address, and with it
+// dodge the claim guess limit or lock out someone else's.
+func clientIP(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	// echo's own walk, with its defaults (every loopback, link-local and private address
+	// trusted) turned off.
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		p = p.Masked()
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{
+			IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen()),
+		}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/beianscan/beianscan/internal/auth"
 	"github.com/beianscan/beianscan/internal/blob"
+	"github.com/beianscan/beianscan/internal/deadline"
 	"github.com/beianscan/beianscan/internal/httperr"
 	"github.com/beianscan/beianscan/internal/hub"
 	"github.com/beianscan/beianscan/internal/images"
@@ -75,6 +77,12 @@ type Config struct {
 	// LimitScope keeps the rate and websocket counters of servers sharing one Redis apart
 	// (tests); empty, as in production, every instance counts together.
 	LimitScope string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed; empty: none,
+	// the peer's address is the client's.
+	TrustedProxies []netip.Prefix
+	// UploadTimeout bounds the arrival of an upload's whole body; default 2m. Other
+	// requests' bodies get the shorter of it and 30s.
+	UploadTimeout time.Duration
 	// Images tunes image checks (quality thresholds); zero fields take defaults.
 	Images images.Options
 	// Hub tunes the websockets; zero fields take defaults.
@@ -129,6 +137,9 @@ func (m *Main) open() error {
 	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = "./data"
+	}
+	if cfg.UploadTimeout <= 0 {
+		cfg.UploadTimeout = 2 * time.Minute
 	}
 	log := cfg.Logger
 	ctx, cancel := context.WithCancel(context.Background())
@@ -208,9 +219,7 @@ func (m *Main) open() error {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = httperr.Handler(log)
-	// The client IP (for the claim guess limit) comes from X-Forwarded-For only when the
-	// proxy in front is on a private or loopback network, as in docker-compose.
-	e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	e.IPExtractor = clientIP(cfg.TrustedProxies)
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestID())
 	e.Use(requestLog(log))
@@ -219,12 +228,17 @@ func (m *Main) open() error {
 		OrderRate: cfg.OrderRate, PairingRate: cfg.PairingRate, WebsocketsPerOrder: cfg.WebsocketsPerOrder,
 		Scope: cfg.LimitScope, Now: cfg.Now, Logger: log,
 	})
+	e.Use(contentSecurityPolicy(static.Index(), cfg.PublicURL, cfg.AllowedOrigins))
+	// Small bodies (JSON, or one refused before it is read, which net/http then drains) get
+	// the shorter of 30s and the upload timeout; the upload routes extend it.
+	e.Use(deadline.Body(min(30*time.Second, cfg.UploadTimeout)))
 	webapi.New(svc, blobs, m.hub, webapi.Config{
 		Limits:         m.limits,
 		AllowedOrigins: cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
 		SecureCookie: strings.HasPrefix(cfg.PublicURL, "https://"), DesktopTokenTTL: cfg.DesktopTokenTTL,
+		UploadTimeout: cfg.UploadTimeout,
 	}).Register(e)
-	mobileapi.New(svc).Register(e)
+	mobileapi.New(svc, mobileapi.Config{UploadTimeout: cfg.UploadTimeout}).Register(e)
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", func(c echo.Context) error {
 		rctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
@@ -237,6 +251,9 @@ func (m *Main) open() error {
 	static.Register(e)
 	m.echo = e
 
+	// No ReadTimeout: one value for all would hold uploads to a JSON call's time or JSON
+	// calls to an upload's; internal/deadline bounds bodies per route instead, and turns a
+	// slow one into the contract's 408.
 	m.srv = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	// Hijacked websocket connections are not drained by Shutdown: the hub closes them
 	// with going-away.

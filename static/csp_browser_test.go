@@ -1,0 +1,70 @@
+package static_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/beianscan/beianscan/internal/server"
+)
+
+// TestBrowserPagesObeyCSP opens every HTML page under its Content-Security-Policy: none
+// may need anything the policy blocks (newBrowser fails the test on a violation). A
+// deliberate inline script first shows that a violation is seen at all.
+func TestBrowserPagesObeyCSP(t *testing.T) {
+	b := newBrowser(t, "csp")
+	m := startServer(t, server.Config{})
+
+	b.run(chromedp.Navigate(m.URL + "/"))
+	b.waitVisible("#view-form")
+	b.expectViolation(`(() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1'; document.body.append(s); })()`)
+	if eval[bool](b, `window.injected === 1`) {
+		t.Error("an injected inline script ran")
+	}
+
+	id, _ := b.createOrderInPage(`{
+		"subject_type": "individual", "province": "CN-GD", "subject_name": "张三",
+		"subject_leader": {"name": "张三", "id_type": "resident_id", "id_number": "11010519491231002X", "id_valid_until": "long_term"},
+		"website_leader_same_as_subject_leader": true, "domains": ["example.com"]}`)
+	b.run(chromedp.Navigate(m.URL + "/m/scan?code=abc"))
+	b.waitText("h1", "阿里云 app")
+	b.waitFor("the scan page's styles applied", `getComputedStyle(document.querySelector('main')).maxWidth !== 'none'`, 5*time.Second)
+	b.shot("scan-page")
+
+	// The verification form needs the desktop cookie, which the page's order creation set.
+	b.run(chromedp.Navigate(m.URL + "/api/v1/orders/" + id + "/verification-form"))
+	b.waitText("h1", "真实性核验单")
+	b.waitFor("the form's styles applied", `getComputedStyle(document.querySelector('h1')).textAlign === 'center'`, 5*time.Second)
+	b.waitFor("print.js loaded", `performance.getEntriesByType('resource').some(e => e.name.endsWith('/assets/print.js'))`, 5*time.Second)
+	b.shot("verification-form")
+}
+
+// expectViolation runs a script that the policy must block and waits for the browser to
+// report it; that one violation is then not counted against the test.
+func (b *browser) expectViolation(script string) {
+	b.t.Helper()
+	b.mu.Lock()
+	n := len(b.violations)
+	b.mu.Unlock()
+	eval[bool](b, script+`, true`)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b.mu.Lock()
+		if len(b.violations) > n {
+			b.t.Logf("expected violation seen: %s", b.violations[n])
+			b.violations = append(b.violations[:n], b.violations[n+1:]...)
+			b.mu.Unlock()
+			return
+		}
+		b.mu.Unlock()
+		if time.Now().After(deadline) {
+			b.t.Fatal("a blocked inline script raised no Content-Security-Policy violation: is the policy there, and is the browser log read?")
+		}
+		select { // polling the console reader, not a synchronisation sleep
+		case <-b.ctx.Done():
+			b.t.Fatal(b.ctx.Err())
+		case <-time.After(40 * time.Millisecond):
+		}
+	}
+}
