@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,8 @@ import (
 	"github.com/beianscan/beianscan/internal/images"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redisstore"
+	"github.com/beianscan/beianscan/internal/sealbox"
+	"github.com/beianscan/beianscan/internal/sweep"
 	"github.com/beianscan/beianscan/mobileapi"
 	"github.com/beianscan/beianscan/static"
 	"github.com/beianscan/beianscan/webapi"
@@ -47,6 +50,17 @@ type Config struct {
 	RedisURL string
 	// DataDir holds the blobs; default "./data".
 	DataDir string
+	// BlobURL picks the blob store: empty → the file store under DataDir; file:///path;
+	// s3://BUCKET/PREFIX?endpoint=http://host:port&region=… for S3-compatible storage, with
+	// credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+	BlobURL string
+	// EncryptionKeys encrypt every image at rest: "ID:BASE64,…" of 32-byte keys, the first
+	// encrypts, all decrypt. Empty: a random key per process, allowed only in the embedded
+	// mode.
+	EncryptionKeys string
+	// UploadTimeout bounds an upload's body; default 2m. Blob files no material refers to
+	// are swept once twice as old.
+	UploadTimeout time.Duration
 	// JWTSecret signs tokens and derives pairing codes; empty: random per process, allowed
 	// only in the embedded mode.
 	JWTSecret string
@@ -82,6 +96,9 @@ type Main struct {
 	Service *orders.Service
 	Redis   redis.UniversalClient
 	Mini    *miniredis.Miniredis
+	// Blobs is the encrypted blob store; Sweeper sweeps the store beneath it.
+	Blobs   *blob.Sealed
+	Sweeper *sweep.Sweeper
 
 	echo     *echo.Echo
 	srv      *http.Server
@@ -115,6 +132,9 @@ func (m *Main) open() error {
 	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = "./data"
+	}
+	if cfg.UploadTimeout <= 0 {
+		cfg.UploadTimeout = 2 * time.Minute
 	}
 	log := cfg.Logger
 	ctx, cancel := context.WithCancel(context.Background())
@@ -151,10 +171,16 @@ func (m *Main) open() error {
 	if err != nil {
 		return err
 	}
-	blobs, err := blob.NewDisk(cfg.DataDir)
+	keys, err := encryptionKeys(cfg.EncryptionKeys, m.Embedded, log)
 	if err != nil {
-		return fmt.Errorf("data dir: %w", err)
+		return err
 	}
+	raw, storeName, err := blob.FromURL(ctx, cfg.BlobURL, cfg.DataDir, os.Getenv)
+	if err != nil {
+		return err
+	}
+	blobs := blob.NewSealed(raw, keys)
+	m.Blobs = blobs
 
 	m.ln, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -169,6 +195,15 @@ func (m *Main) open() error {
 	}
 
 	store := redisstore.New(m.Redis, cfg.PhoneTokenTTL)
+	m.Sweeper = sweep.New(sweep.Config{
+		Store: raw, StoreName: storeName, Refs: store, Redis: m.Redis,
+		Age: 2 * cfg.UploadTimeout, Now: cfg.Now, Logger: log,
+	})
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.Sweeper.Run(ctx)
+	}()
 	svc := orders.New(orders.Config{
 		PublicURL: cfg.PublicURL, PairingTTL: cfg.PairingTTL, PhoneTokenTTL: cfg.PhoneTokenTTL,
 		DesktopTokenTTL: cfg.DesktopTokenTTL, MinAppVersion: cfg.MinAppVersion, AppProvinces: cfg.AppProvinces,
@@ -229,8 +264,27 @@ func (m *Main) open() error {
 			log.Error("http server stopped", "err", err)
 		}
 	}()
-	log.Info("beianscan listening", "url", m.URL, "public_url", cfg.PublicURL, "embedded", m.Embedded)
+	log.Info("beianscan listening", "url", m.URL, "public_url", cfg.PublicURL, "embedded", m.Embedded,
+		"blobs", storeName, "encryption_key", keys.Primary())
 	return nil
+}
+
+// encryptionKeys reads BEIANSCAN_ENCRYPTION_KEYS. Production refuses to start without
+// keys, as without the JWT secret: images sealed under a random key would be lost with the
+// process, and instances could not read each other's.
+func encryptionKeys(spec string, embedded bool, log *slog.Logger) (*sealbox.Keyring, error) {
+	if spec != "" {
+		k, err := sealbox.Parse(spec)
+		if err != nil {
+			return nil, fmt.Errorf("BEIANSCAN_ENCRYPTION_KEYS: %w", err)
+		}
+		return k, nil
+	}
+	if !embedded {
+		return nil, errors.New("BEIANSCAN_ENCRYPTION_KEYS is required when BEIANSCAN_REDIS_URL is set: every instance must read every image (e.g. k1:$(openssl rand -base64 32))")
+	}
+	log.Warn("embedded mode: images are encrypted with a random key of this process; set BEIANSCAN_ENCRYPTION_KEYS to keep them readable after a restart")
+	return sealbox.Random(), nil
 }
 
 func hostPort(a net.Addr) string {
