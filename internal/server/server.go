@@ -84,6 +84,10 @@ type Config struct {
 	Now func() time.Time
 	// Logger default slog.Default().
 	Logger *slog.Logger
+
+	// plaintextBlobs, set only by a benchmark, stores images unencrypted on the file
+	// store: the reference the cost of encryption is measured against.
+	plaintextBlobs bool
 }
 
 // Main is a running service.
@@ -179,8 +183,14 @@ func (m *Main) open() error {
 	if err != nil {
 		return err
 	}
-	blobs := blob.NewSealed(raw, keys)
-	m.Blobs = blobs
+	m.Blobs = blob.NewSealed(raw, keys)
+	var blobs interface {
+		orders.Blobs
+		webapi.Blobs
+	} = m.Blobs
+	if d, ok := raw.(*blob.Disk); ok && cfg.plaintextBlobs {
+		blobs = d
+	}
 
 	m.ln, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
