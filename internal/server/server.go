@@ -207,7 +207,8 @@ func (m *Main) open() error {
 	store := redisstore.New(m.Redis, cfg.PhoneTokenTTL)
 	m.Sweeper = sweep.New(sweep.Config{
 		Store: raw, StoreName: storeName, Refs: store, Redis: m.Redis,
-		Age: 2 * cfg.UploadTimeout, Now: cfg.Now, Logger: log,
+		// Wall-clock time, not cfg.Now: the ages compared are file and object times.
+		Age: 2 * cfg.UploadTimeout, Logger: log,
 	})
 	m.wg.Add(1)
 	go func() {
