@@ -21,7 +21,9 @@ import (
 //     (temporary file + fsync + rename on disk, one PutObject on S3) that replaces the old
 //     bytes only once the new ones are stored, so there is never a moment without a
 //     readable copy. Live instances must already have the new key list (the new first key
-//     included) before it runs, so that they can read what it writes.
+//     included) before it runs, so that they can read what it writes. A blob that an
+//     instance deletes (a replaced image) between the step's read and its write comes back
+//     unreferenced; the sweeper deletes it again after the age rule.
 //
 // Run it with the same environment as the service (BEIANSCAN_BLOB_URL, BEIANSCAN_DATA_DIR,
 // BEIANSCAN_ENCRYPTION_KEYS, BEIANSCAN_REDIS_URL, AWS_*).

@@ -96,6 +96,9 @@ func (s *S3) String() string {
 
 // describe turns a failed first contact into one line saying what to fix.
 func describe(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "endpoint unreachable: no answer within 10s"
+	}
 	var ne net.Error
 	if errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "no such host") {
 		return "endpoint unreachable: " + err.Error()

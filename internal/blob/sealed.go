@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 
@@ -88,7 +89,7 @@ func plaintextMatches(key string, data []byte) bool {
 // A blob deleted meanwhile is not an error (nothing to move).
 func (s *Sealed) Reseal(ctx context.Context, key string) (bool, error) {
 	stored, err := s.raw.Get(ctx, key)
-	if err == ErrNotFound {
+	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {

@@ -162,16 +162,17 @@ func TestFromURLFailsClearly(t *testing.T) {
 	dead := "http://" + ln.Addr().String()
 	ln.Close()
 	for _, c := range []struct {
-		name, url, access, want string
+		name, url, access, secret, want string
 	}{
-		{"missing bucket", srv.URL("no-such-bucket", ""), s3test.Access, "does not exist"},
-		{"wrong credentials", srv.URL(bucket, ""), "nobody", "credentials refused"},
-		{"unreachable", "s3://" + bucket + "/?endpoint=" + dead, s3test.Access, "unreachable"},
-		{"no credentials", srv.URL(bucket, ""), "", "AWS_ACCESS_KEY_ID"},
-		{"bad scheme", "ftp://x/y", s3test.Access, "scheme"},
+		{"missing bucket", srv.URL("no-such-bucket", ""), s3test.Access, s3test.Secret, "does not exist"},
+		{"unknown access key", srv.URL(bucket, ""), "nobody", s3test.Secret, "credentials refused"},
+		{"wrong secret", srv.URL(bucket, ""), s3test.Access, "wrong-secret-0123456789", "credentials refused"},
+		{"unreachable", "s3://" + bucket + "/?endpoint=" + dead, s3test.Access, s3test.Secret, "unreachable"},
+		{"no credentials", srv.URL(bucket, ""), "", s3test.Secret, "AWS_ACCESS_KEY_ID"},
+		{"bad scheme", "ftp://x/y", s3test.Access, s3test.Secret, "scheme"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			env := map[string]string{"AWS_ACCESS_KEY_ID": c.access, "AWS_SECRET_ACCESS_KEY": s3test.Secret}
+			env := map[string]string{"AWS_ACCESS_KEY_ID": c.access, "AWS_SECRET_ACCESS_KEY": c.secret}
 			_, _, err := blob.FromURL(ctxT(t), c.url, "", func(k string) string { return env[k] })
 			if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("err %v, want one line containing %q", err, c.want)
