@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,10 +11,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 
+	"github.com/beianscan/beianscan/internal/blob"
 	"github.com/beianscan/beianscan/internal/blob/s3test"
+	"github.com/beianscan/beianscan/internal/phone"
+	"github.com/beianscan/beianscan/internal/rediskeys"
+	"github.com/beianscan/beianscan/internal/redisstore"
+	"github.com/beianscan/beianscan/internal/sweep"
 	"github.com/beianscan/beianscan/internal/sealbox"
 	"github.com/beianscan/beianscan/internal/server"
 )
@@ -143,4 +151,36 @@ func TestProductionNeedsKeys(t *testing.T) {
 			t.Errorf("keys %q, blob URL %q: err %v, want one line containing %q", c.keys, c.blobURL, err, c.want)
 		}
 	}
+}
+
+// TestSweepDeletesImagesOfGoneOrders: once an order is gone from Redis (retention expires
+// its keys), the sweeper deletes its images from either store, and keeps those of a live
+// order. The sweeper's clock is moved past the age rule rather than waiting 4 minutes.
+func TestSweepDeletesImagesOfGoneOrders(t *testing.T) { eachStore(t, sweepGoneOrders) }
+
+func sweepGoneOrders(t *testing.T, st blobStore) {
+	m := start(t, st.use)
+	in := gdIndividual()
+	in["province"] = "CN-BJ"
+	live, gone := createOrder(t, m, in), createOrder(t, m, in)
+	img := phone.SampleImage("x", 3)
+	for _, o := range []order{live, gone} {
+		must(t, do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_front"), token: o.Token, body: img}), http.StatusCreated)
+	}
+	ctx := context.Background()
+	if err := m.Redis.Del(ctx, rediskeys.Order(gone.ID), rediskeys.Version(gone.ID), rediskeys.Materials(gone.ID)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(5 * time.Minute)
+	s := sweep.New(sweep.Config{Store: m.Blobs.Raw(), StoreName: t.Name(), Refs: redisstore.New(m.Redis, 0), Redis: m.Redis,
+		Now: func() time.Time { return later }})
+	r, err := s.Once(ctx)
+	if err != nil || r.Unreferenced != 1 || r.Kept != 1 {
+		t.Fatalf("sweep: %+v, %v; want the gone order's image deleted, the live one's kept", r, err)
+	}
+	sha := sum(img)
+	if _, err := m.Blobs.Get(ctx, gone.ID+"/"+sha); !errors.Is(err, blob.ErrNotFound) {
+		t.Fatalf("image of the gone order: %v, want not found", err)
+	}
+	wantSameImage(t, live, "subject_leader_id_front", img)
 }
