@@ -20,9 +20,9 @@ import (
 	"github.com/beianscan/beianscan/internal/phone"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 	"github.com/beianscan/beianscan/internal/redisstore"
-	"github.com/beianscan/beianscan/internal/sweep"
 	"github.com/beianscan/beianscan/internal/sealbox"
 	"github.com/beianscan/beianscan/internal/server"
+	"github.com/beianscan/beianscan/internal/sweep"
 )
 
 // testKeys is the BEIANSCAN_ENCRYPTION_KEYS every test instance shares.
