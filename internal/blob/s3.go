@@ -19,6 +19,10 @@ import (
 // (503) rather than a request that hangs until the client gives up.
 const s3OpTimeout = 30 * time.Second
 
+// maxObject bounds what Get reads into memory: images are at most 20 MB (DESIGN §4), so
+// anything much larger under our prefix is not ours.
+const maxObject = 64 << 20
+
 // S3 stores blobs as objects PREFIX<orderID>/<sha256 hex> of one bucket of an
 // S3-compatible service (AWS, MinIO, OSS, COS, versitygw…). A PUT of an object is atomic
 // and durable once acknowledged, so Put needs no temporary object; an interrupted one
@@ -155,9 +159,12 @@ func (s *S3) Get(ctx context.Context, key string) ([]byte, error) {
 		return nil, s.getErr(err)
 	}
 	defer obj.Close()
-	b, err := io.ReadAll(obj)
+	b, err := io.ReadAll(io.LimitReader(obj, maxObject+1))
 	if err != nil {
 		return nil, s.getErr(err)
+	}
+	if len(b) > maxObject {
+		return nil, fmt.Errorf("blob %s: object larger than %d bytes is not an image of ours", key, maxObject)
 	}
 	return b, nil
 }
