@@ -21,7 +21,13 @@ const (
 	dockerfile  = "../Dockerfile"
 	nginxConf   = "nginx.conf"
 	testSecret  = "test-secret-0123456789abcdef0123456789"
+	testKeys    = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+	testS3      = "test-s3-secret-0123456789"
 )
+
+// required are the variables every load needs besides the JWT secret; a test's own env
+// comes after them and wins.
+var required = []string{"BEIANSCAN_ENCRYPTION_KEYS=" + testKeys, "BEIANSCAN_S3_SECRET_KEY=" + testS3}
 
 var instances = []string{"beianscan1", "beianscan2"}
 
@@ -37,7 +43,7 @@ func loadProject(t *testing.T, env ...string) (*types.Project, error) {
 	}
 	opts, err := cli.NewProjectOptions([]string{abs},
 		cli.WithWorkingDirectory(filepath.Dir(abs)),
-		cli.WithEnv(env),
+		cli.WithEnv(append(slices.Clone(required), env...)),
 		cli.WithName("beianscan"),
 	)
 	if err != nil {
@@ -124,22 +130,69 @@ func TestInstances(t *testing.T) {
 			if _, ok := s.Environment["BEIANSCAN_OPERATOR_KEY"]; !ok {
 				t.Error("BEIANSCAN_OPERATOR_KEY is not passed through")
 			}
-			dataDir := env(s, "BEIANSCAN_DATA_DIR")
-			if !slices.ContainsFunc(s.Volumes, func(v types.ServiceVolumeConfig) bool {
-				return v.Type == types.VolumeTypeVolume && v.Source == "blobs" && v.Target == dataDir
-			}) {
-				t.Errorf("volume blobs is not mounted at %s: %+v", dataDir, s.Volumes)
+			// Images are in the bucket, encrypted: the instances share no volume.
+			for key, want := range map[string]string{
+				"BEIANSCAN_BLOB_URL":        "s3://beianscan/blobs?endpoint=http://minio:9000&region=us-east-1",
+				"AWS_ACCESS_KEY_ID":         "beianscan",
+				"AWS_SECRET_ACCESS_KEY":     testS3,
+				"BEIANSCAN_ENCRYPTION_KEYS": testKeys,
+			} {
+				if got := env(s, key); got != want {
+					t.Errorf("%s = %q, want %q", key, got, want)
+				}
+			}
+			if len(s.Volumes) != 0 {
+				t.Errorf("instance mounts %+v; it should share nothing but Redis and the bucket", s.Volumes)
 			}
 			if d, ok := s.DependsOn["redis"]; !ok || d.Condition != types.ServiceConditionHealthy {
 				t.Errorf("depends_on redis = %+v, want service_healthy", s.DependsOn)
+			}
+			if d, ok := s.DependsOn["minio-bucket"]; !ok || d.Condition != types.ServiceConditionCompletedSuccessfully {
+				t.Errorf("depends_on minio-bucket = %+v, want service_completed_successfully", s.DependsOn)
 			}
 			if len(s.Ports) != 0 {
 				t.Errorf("instance publishes ports %+v; only nginx should", s.Ports)
 			}
 		})
 	}
-	if _, ok := p.Volumes["blobs"]; !ok {
-		t.Error("named volume blobs is not declared")
+}
+
+// TestMinIO: the object store keeps its data in a volume, shares the instances'
+// credentials, and the bucket they use is created before they start.
+func TestMinIO(t *testing.T) {
+	p := mustLoad(t, "BEIANSCAN_JWT_SECRET="+testSecret, "BEIANSCAN_S3_ACCESS_KEY=acc")
+	m := service(t, p, "minio")
+	if !strings.HasPrefix(m.Image, "minio/minio:") || !hasVolumeAt(m, "/data") || m.HealthCheck == nil {
+		t.Errorf("minio: image %q, volumes %+v, healthcheck %+v", m.Image, m.Volumes, m.HealthCheck)
+	}
+	if env(m, "MINIO_ROOT_USER") != "acc" || env(m, "MINIO_ROOT_PASSWORD") != testS3 {
+		t.Errorf("minio credentials %q / %q", env(m, "MINIO_ROOT_USER"), env(m, "MINIO_ROOT_PASSWORD"))
+	}
+	if len(m.Ports) != 0 {
+		t.Errorf("minio publishes ports %+v", m.Ports)
+	}
+	b := service(t, p, "minio-bucket")
+	if cmd := strings.Join(b.Command, " "); !strings.Contains(cmd, "mc mb --ignore-existing store/beianscan") {
+		t.Errorf("bucket creation command %q", cmd)
+	}
+	if d, ok := b.DependsOn["minio"]; !ok || d.Condition != types.ServiceConditionHealthy {
+		t.Errorf("minio-bucket depends_on %+v", b.DependsOn)
+	}
+	for _, name := range instances {
+		if got := env(service(t, p, name), "AWS_ACCESS_KEY_ID"); got != "acc" {
+			t.Errorf("%s: AWS_ACCESS_KEY_ID = %q, want the MinIO user", name, got)
+		}
+	}
+}
+
+// TestKeysRequired: the project does not load without encryption keys or the object
+// store's secret, as without the signing secret.
+func TestKeysRequired(t *testing.T) {
+	for _, v := range []string{"BEIANSCAN_ENCRYPTION_KEYS", "BEIANSCAN_S3_SECRET_KEY"} {
+		_, err := loadProject(t, "BEIANSCAN_JWT_SECRET="+testSecret, v+"=")
+		if err == nil || !strings.Contains(err.Error(), v) && !strings.Contains(err.Error(), "set ") {
+			t.Errorf("%s empty: err %v, want a refusal", v, err)
+		}
 	}
 }
 

@@ -306,6 +306,10 @@ func startServer(t *testing.T, cfg server.Config) *server.Main {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if cfg.EncryptionKeys == "" && cfg.RedisURL != "" {
+		// Production mode needs keys shared by every instance, like the JWT secret.
+		cfg.EncryptionKeys = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+	}
 	m, err := server.Open(cfg)
 	if err != nil {
 		t.Fatalf("server: %v", err)

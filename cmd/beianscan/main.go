@@ -1,6 +1,7 @@
 // Command beianscan runs the backend of the "upload filing materials" step of ICP filing.
 // With no configuration it runs the embedded default (in-process Redis, blobs under
-// ./data) and prints the URL to open; see the README for production.
+// ./data) and prints the URL to open; see the README for production. `beianscan reencrypt`
+// moves everything encrypted at rest to the first encryption key (reencrypt.go).
 package main
 
 import (
@@ -22,6 +23,12 @@ import (
 
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if len(os.Args) > 1 && os.Args[1] == "reencrypt" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := runReencrypt(ctx, os.Args[2:], os.Getenv, os.Stdout)
+		stop()
+		os.Exit(code)
+	}
 	cfg, err := configFrom(os.Args[1:], os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "beianscan:", err)
@@ -54,6 +61,7 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	publicURL := fs.String("public-url", env("BEIANSCAN_PUBLIC_URL", ""), "base of scan_url in the QR code (BEIANSCAN_PUBLIC_URL; default http://localhost:8080)")
 	redisURL := fs.String("redis-url", env("BEIANSCAN_REDIS_URL", ""), "redis:// URL; empty: embedded miniredis (BEIANSCAN_REDIS_URL)")
 	dataDir := fs.String("data-dir", env("BEIANSCAN_DATA_DIR", "./data"), "blob storage folder (BEIANSCAN_DATA_DIR)")
+	blobURL := fs.String("blob-url", env("BEIANSCAN_BLOB_URL", ""), "blob store: empty: the data dir; file:///path; s3://bucket/prefix?endpoint=…&region=… (BEIANSCAN_BLOB_URL)")
 	operatorKey := fs.String("operator-key", env("BEIANSCAN_OPERATOR_KEY", ""), "key of the review-result endpoint; empty disables it (BEIANSCAN_OPERATOR_KEY)")
 	pairingTTL := fs.String("pairing-ttl", env("BEIANSCAN_PAIRING_TTL", "5m"), "how long an unclaimed QR stays claimable (BEIANSCAN_PAIRING_TTL)")
 	phoneTTL := fs.String("phone-token-ttl", env("BEIANSCAN_PHONE_TOKEN_TTL", "30m"), "phone token life (BEIANSCAN_PHONE_TOKEN_TTL)")
@@ -80,6 +88,7 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		Addr: *addr, PublicURL: *publicURL, RedisURL: *redisURL, DataDir: *dataDir,
 		// The secret is read from the environment only: a flag would show in ps.
 		JWTSecret: getenv("BEIANSCAN_JWT_SECRET"), OperatorKey: *operatorKey,
+		BlobURL: *blobURL, EncryptionKeys: getenv("BEIANSCAN_ENCRYPTION_KEYS"),
 		MinAppVersion: *minApp, AppProvinces: list(*provinces), AllowedOrigins: list(*origins),
 	}
 	var err error

@@ -11,6 +11,11 @@
 // cut. A reader therefore sees either nothing or the whole blob, never a torn file, and an
 // acknowledged upload is never lost (DESIGN §4). Because a blob's name is its content's
 // hash, writing the same key twice is harmless: the second rename replaces identical bytes.
+//
+// Disk and S3 are raw stores (the Store interface); Sealed wraps either so that every image
+// is encrypted before it reaches them (DESIGN §6). FromURL picks the store of
+// BEIANSCAN_BLOB_URL. A raw store's failures other than "not found" and a bad key are
+// filing.ErrUnavailable: a dependency failing, answered 503 and retried by the client.
 package blob
 
 import (
@@ -45,7 +50,12 @@ const (
 // rename is atomic).
 type Disk struct {
 	root string // dir/blobs
+	// beforeRename, set by tests only, runs when the temporary file is written and synced
+	// but not yet renamed: the moment a crash leaves a leftover.
+	beforeRename func(tmp string)
 }
+
+var _ Store = (*Disk)(nil)
 
 // NewDisk returns a store keeping its blobs under dir/blobs, creating the directories
 // (mode 0700) when missing.
@@ -75,11 +85,18 @@ func (d *Disk) Put(ctx context.Context, key string, data []byte) error {
 	}
 	dir := filepath.Join(d.root, order)
 	if err := mkdirSync(dir); err != nil {
-		return fmt.Errorf("blob: put: %w", err)
+		return unavailable("put", err)
 	}
 	f, err := os.CreateTemp(dir, tempPrefix+"*")
+	if errors.Is(err, os.ErrNotExist) {
+		// The sweeper removed the (then empty) order folder between mkdir and here.
+		if err := mkdirSync(dir); err != nil {
+			return unavailable("put", err)
+		}
+		f, err = os.CreateTemp(dir, tempPrefix+"*")
+	}
 	if err != nil {
-		return fmt.Errorf("blob: put: %w", err)
+		return unavailable("put", err)
 	}
 	tmp := f.Name()
 	committed := false
@@ -91,23 +108,148 @@ func (d *Disk) Put(ctx context.Context, key string, data []byte) error {
 	}()
 	// CreateTemp already makes the file 0600; Chmod states it rather than relying on that.
 	if err := f.Chmod(filePerm); err != nil {
-		return fmt.Errorf("blob: put: %w", err)
+		return unavailable("put", err)
 	}
 	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("blob: put: %w", err)
+		return unavailable("put", err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("blob: put: %w", err)
+		return unavailable("put", err)
+	}
+	if d.beforeRename != nil {
+		d.beforeRename(tmp)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("blob: put: %w", err)
+		return unavailable("put", err)
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("blob: put: %w", err)
+		return unavailable("put", err)
 	}
 	committed = true
 	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("blob: put: %w", err)
+		return unavailable("put", err)
+	}
+	return nil
+}
+
+// Get returns the bytes stored under key.
+func (d *Disk) Get(ctx context.Context, key string) ([]byte, error) {
+	order, name, err := splitKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(d.root, order, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, unavailable("get", err)
+	}
+	return b, nil
+}
+
+// List calls fn for every blob, every leftover temporary file of an interrupted Put and
+// every order folder, in no particular order.
+func (d *Disk) List(ctx context.Context, fn func(Entry) error) error {
+	orders, err := os.ReadDir(d.root)
+	if err != nil {
+		return unavailable("list", err)
+	}
+	for _, o := range orders {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !o.IsDir() || !validOrderID(o.Name()) {
+			continue
+		}
+		dir := filepath.Join(d.root, o.Name())
+		files, err := os.ReadDir(dir)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return unavailable("list", err)
+		}
+		for _, f := range files {
+			e := Entry{Name: o.Name() + "/" + f.Name()}
+			switch {
+			case strings.HasPrefix(f.Name(), tempPrefix):
+				e.Kind = Leftover
+			case validSHA256Hex(f.Name()):
+				e.Kind, e.Key = Blob, e.Name
+			default:
+				continue
+			}
+			info, err := f.Info()
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return unavailable("list", err)
+			}
+			e.ModTime, e.Size = info.ModTime(), info.Size()
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(files) == 0 {
+			info, err := o.Info()
+			if err == nil {
+				if err := fn(Entry{Kind: Folder, Name: o.Name(), ModTime: info.ModTime()}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Remove deletes a listed entry unless it changed since it was listed (a blob written
+// again, a folder written into): what the sweeper judged is what it deletes.
+func (d *Disk) Remove(ctx context.Context, e Entry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	order, name, _ := strings.Cut(e.Name, "/")
+	if !validOrderID(order) {
+		return fmt.Errorf("%w: %q", errBadKey, e.Name)
+	}
+	dir := filepath.Join(d.root, order)
+	path := dir
+	switch {
+	case e.Kind == Folder && name == "":
+	case e.Kind == Leftover && strings.HasPrefix(name, tempPrefix) && !strings.ContainsAny(name, `/\`):
+		path = filepath.Join(dir, name)
+	case e.Kind == Blob && validSHA256Hex(name):
+		path = filepath.Join(dir, name)
+	default:
+		return fmt.Errorf("%w: %q", errBadKey, e.Name)
+	}
+	info, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return unavailable("remove", err)
+	}
+	if info.ModTime().After(e.ModTime) {
+		return ErrChanged
+	}
+	if err := os.Remove(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if e.Kind == Folder {
+			// Not empty any more: a Put is writing into it.
+			return ErrChanged
+		}
+		return unavailable("remove", err)
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return unavailable("remove", err)
 	}
 	return nil
 }
@@ -126,12 +268,12 @@ func (d *Disk) Open(ctx context.Context, key string) (io.ReadSeekCloser, int64, 
 		return nil, 0, ErrNotFound
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("blob: open: %w", err)
+		return nil, 0, unavailable("open", err)
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, 0, fmt.Errorf("blob: open: %w", err)
+		return nil, 0, unavailable("open", err)
 	}
 	return f, st.Size(), nil
 }
@@ -151,11 +293,11 @@ func (d *Disk) Delete(ctx context.Context, key string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("blob: delete: %w", err)
+		return unavailable("delete", err)
 	}
 	// Without this a crash could bring a deleted image (an ID card) back.
 	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("blob: delete: %w", err)
+		return unavailable("delete", err)
 	}
 	return nil
 }

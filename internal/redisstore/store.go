@@ -346,3 +346,31 @@ func (s *Store) Remembered(ctx context.Context, orderID, keyHash string) ([]byte
 func (s *Store) Remember(ctx context.Context, orderID, keyHash string, answer []byte, ttl time.Duration) error {
 	return s.rdb.Set(ctx, rediskeys.Idempotency(orderID, keyHash), answer, ttl).Err()
 }
+
+// MaterialHashes returns the SHA-256 of every stored material of an order and whether the
+// order exists, for the blob sweeper: a blob nobody refers to, or of an order that is gone
+// (deleted, expired by retention), may be swept.
+func (s *Store) MaterialHashes(ctx context.Context, id string) (map[string]bool, bool, error) {
+	var exists *redis.IntCmd
+	var vals *redis.StringSliceCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		exists = p.Exists(ctx, rediskeys.Order(id))
+		vals = p.HVals(ctx, rediskeys.Materials(id))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, false, err
+	}
+	hashes := map[string]bool{}
+	for _, raw := range vals.Val() {
+		var m struct {
+			SHA256 string `json:"sha256"`
+		}
+		if err := json.Unmarshal([]byte(raw), &m); err != nil {
+			// Unreadable metadata: keep every blob of the order rather than guess.
+			return nil, true, fmt.Errorf("redisstore: material of %s: %w", id, err)
+		}
+		hashes[m.SHA256] = true
+	}
+	return hashes, exists.Val() > 0, nil
+}

@@ -60,9 +60,11 @@ func sum(b []byte) string {
 }
 
 // TestWholeFlow walks an order from creation to withdrawal over real HTTP and a real
-// websocket, checking every event and that versions only rise.
-func TestWholeFlow(t *testing.T) {
-	m := start(t, nil)
+// websocket, checking every event and that versions only rise, on each blob store.
+func TestWholeFlow(t *testing.T) { eachStore(t, wholeFlow) }
+
+func wholeFlow(t *testing.T, st blobStore) {
+	m := start(t, st.use)
 	o := createOrder(t, m, gdOrganization())
 	conn, snap := dial(t, m.URL, o)
 	last := version(snap)
@@ -212,18 +214,26 @@ func TestWholeFlow(t *testing.T) {
 	if version(again) != last {
 		t.Fatalf("reconnect snapshot at version %d, want %d", version(again), last)
 	}
+	var imgs [][]byte
+	for _, img := range uploaded {
+		imgs = append(imgs, img)
+	}
+	st.checkAtRest(t, imgs, "11010519491231002X", "H12345678")
 }
 
 // TestTwoInstances: the desktop's websocket is on instance A, the phone talks to B; every
-// event raised on B reaches the desktop on A through Redis pub/sub.
-func TestTwoInstances(t *testing.T) {
-	a := start(t, nil)
+// event raised on B reaches the desktop on A through Redis pub/sub, and each serves the
+// images uploaded through the other.
+func TestTwoInstances(t *testing.T) { eachStore(t, twoInstances) }
+
+func twoInstances(t *testing.T, st blobStore) {
+	a := start(t, st.use)
 	url := redisURL()
 	if url == "" {
 		// Embedded mode: B shares A's in-process Redis, as a second instance would.
 		url = "redis://" + a.Mini.Addr()
 	}
-	b := start(t, func(c *server.Config) { c.RedisURL = url })
+	b := start(t, func(c *server.Config) { st.use(c); c.RedisURL = url })
 	o := createOrder(t, a, gdIndividual())
 	conn, _ := dial(t, a.URL, o)
 	ob := order{ID: o.ID, Token: o.Token, Base: b.URL}
@@ -246,6 +256,8 @@ func TestTwoInstances(t *testing.T) {
 				t.Fatalf("upload %s: %v", r.Slot, err)
 			}
 			want = append(want, "material_uploaded")
+			wantSameImage(t, o, r.Slot, phone.SampleImage(r.Slot, 1))
+			wantSameImage(t, ob, r.Slot, phone.SampleImage(r.Slot, 1))
 		}
 	}
 	want = append(want, "state_changed")

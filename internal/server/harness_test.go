@@ -34,7 +34,7 @@ func start(t testing.TB, mutate func(*server.Config)) *server.Main {
 	t.Helper()
 	cfg := server.Config{
 		Addr: "127.0.0.1:0", RedisURL: redisURL(), DataDir: t.TempDir(),
-		JWTSecret: testSecret, OperatorKey: "operator-key",
+		JWTSecret: testSecret, OperatorKey: "operator-key", EncryptionKeys: testKeys,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		// The test client plays the reverse proxy: tests name their client's address in
 		// X-Forwarded-For (freshIP).

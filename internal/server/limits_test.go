@@ -182,9 +182,9 @@ func sharedRedis(m *server.Main) string {
 	return "redis://" + m.Mini.Addr()
 }
 
-// twoInstances starts two servers on one Redis with the same limits, counted apart from any
+// limitedPair starts two servers on one Redis with the same limits, counted apart from any
 // other test's (a scope of their own).
-func twoInstances(t *testing.T, mutate func(*server.Config)) (*server.Main, *server.Main) {
+func limitedPair(t *testing.T, mutate func(*server.Config)) (*server.Main, *server.Main) {
 	t.Helper()
 	scope := fmt.Sprintf("%s-%d", t.Name(), time.Now().UnixNano())
 	a := start(t, func(c *server.Config) { mutate(c); c.LimitScope = scope })
@@ -205,7 +205,7 @@ func wantRetryAfterHeader(t *testing.T, r reply, max int) {
 
 // TestOrderRate: one client may create 30 orders an hour, counted across instances.
 func TestOrderRate(t *testing.T) {
-	a, b := twoInstances(t, func(c *server.Config) { c.OrderRate = limits.Rate{N: 30, Per: time.Hour} })
+	a, b := limitedPair(t, func(c *server.Config) { c.OrderRate = limits.Rate{N: 30, Per: time.Hour} })
 	for i := 0; i < 30; i++ {
 		m := a
 		if i%2 == 1 {
@@ -231,7 +231,7 @@ func TestOrderRate(t *testing.T) {
 // TestPairingRate: an order may renew its QR a limited number of times, counted across
 // instances; the refusal changes nothing.
 func TestPairingRate(t *testing.T) {
-	m, b := twoInstances(t, func(c *server.Config) { c.PairingRate = limits.Rate{N: 3, Per: time.Hour} })
+	m, b := limitedPair(t, func(c *server.Config) { c.PairingRate = limits.Rate{N: 3, Per: time.Hour} })
 	o := orderWith(t, m, "app")
 	onB := order{ID: o.ID, Token: o.Token, Base: b.URL}
 	for i, on := range []order{o, onB, o} {
@@ -261,7 +261,7 @@ func TestPairingRate(t *testing.T) {
 // refused before the upgrade; a closed connection frees its place.
 func TestWebsocketsPerOrder(t *testing.T) {
 	const limit = 20
-	a, b := twoInstances(t, func(c *server.Config) { c.WebsocketsPerOrder = limit })
+	a, b := limitedPair(t, func(c *server.Config) { c.WebsocketsPerOrder = limit })
 	o := createOrder(t, a, gdIndividual())
 	var conns []*websocket.Conn
 	for i := 0; i < limit; i++ {

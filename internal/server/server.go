@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,8 @@ import (
 	"github.com/beianscan/beianscan/internal/limits"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redisstore"
+	"github.com/beianscan/beianscan/internal/sealbox"
+	"github.com/beianscan/beianscan/internal/sweep"
 	"github.com/beianscan/beianscan/mobileapi"
 	"github.com/beianscan/beianscan/static"
 	"github.com/beianscan/beianscan/webapi"
@@ -50,6 +53,14 @@ type Config struct {
 	RedisURL string
 	// DataDir holds the blobs; default "./data".
 	DataDir string
+	// BlobURL picks the blob store: empty → the file store under DataDir; file:///path;
+	// s3://BUCKET/PREFIX?endpoint=http://host:port&region=… for S3-compatible storage, with
+	// credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+	BlobURL string
+	// EncryptionKeys encrypt every image at rest: "ID:BASE64,…" of 32-byte keys, the first
+	// encrypts, all decrypt. Empty: a random key per process, allowed only in the embedded
+	// mode.
+	EncryptionKeys string
 	// JWTSecret signs tokens and derives pairing codes; empty: random per process, allowed
 	// only in the embedded mode.
 	JWTSecret string
@@ -81,7 +92,8 @@ type Config struct {
 	// the peer's address is the client's.
 	TrustedProxies []netip.Prefix
 	// UploadTimeout bounds the arrival of an upload's whole body; default 2m. Other
-	// requests' bodies get the shorter of it and 30s.
+	// requests' bodies get the shorter of it and 30s. Blob files no material refers to are
+	// swept once twice as old.
 	UploadTimeout time.Duration
 	// Images tunes image checks (quality thresholds); zero fields take defaults.
 	Images images.Options
@@ -91,6 +103,10 @@ type Config struct {
 	Now func() time.Time
 	// Logger default slog.Default().
 	Logger *slog.Logger
+
+	// plaintextBlobs, set only by a benchmark, stores images unencrypted on the file
+	// store: the reference the cost of encryption is measured against.
+	plaintextBlobs bool
 }
 
 // Main is a running service.
@@ -103,6 +119,9 @@ type Main struct {
 	Service *orders.Service
 	Redis   redis.UniversalClient
 	Mini    *miniredis.Miniredis
+	// Blobs is the encrypted blob store; Sweeper sweeps the store beneath it.
+	Blobs   *blob.Sealed
+	Sweeper *sweep.Sweeper
 
 	echo     *echo.Echo
 	srv      *http.Server
@@ -176,9 +195,21 @@ func (m *Main) open() error {
 	if err != nil {
 		return err
 	}
-	blobs, err := blob.NewDisk(cfg.DataDir)
+	keys, err := encryptionKeys(cfg.EncryptionKeys, m.Embedded, log)
 	if err != nil {
-		return fmt.Errorf("data dir: %w", err)
+		return err
+	}
+	raw, storeName, err := blob.FromURL(ctx, cfg.BlobURL, cfg.DataDir, os.Getenv)
+	if err != nil {
+		return err
+	}
+	m.Blobs = blob.NewSealed(raw, keys)
+	var blobs interface {
+		orders.Blobs
+		webapi.Blobs
+	} = m.Blobs
+	if d, ok := raw.(*blob.Disk); ok && cfg.plaintextBlobs {
+		blobs = d
 	}
 
 	m.ln, err = net.Listen("tcp", cfg.Addr)
@@ -194,6 +225,16 @@ func (m *Main) open() error {
 	}
 
 	store := redisstore.New(m.Redis, cfg.PhoneTokenTTL)
+	m.Sweeper = sweep.New(sweep.Config{
+		Store: raw, StoreName: storeName, Refs: store, Redis: m.Redis,
+		// Wall-clock time, not cfg.Now: the ages compared are file and object times.
+		Age: 2 * cfg.UploadTimeout, Logger: log,
+	})
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.Sweeper.Run(ctx)
+	}()
 	svc := orders.New(orders.Config{
 		PublicURL: cfg.PublicURL, PairingTTL: cfg.PairingTTL, PhoneTokenTTL: cfg.PhoneTokenTTL,
 		DesktopTokenTTL: cfg.DesktopTokenTTL, MinAppVersion: cfg.MinAppVersion, AppProvinces: cfg.AppProvinces,
@@ -265,8 +306,27 @@ func (m *Main) open() error {
 			log.Error("http server stopped", "err", err)
 		}
 	}()
-	log.Info("beianscan listening", "url", m.URL, "public_url", cfg.PublicURL, "embedded", m.Embedded)
+	log.Info("beianscan listening", "url", m.URL, "public_url", cfg.PublicURL, "embedded", m.Embedded,
+		"blobs", storeName, "encryption_key", keys.Primary())
 	return nil
+}
+
+// encryptionKeys reads BEIANSCAN_ENCRYPTION_KEYS. Production refuses to start without
+// keys, as without the JWT secret: images sealed under a random key would be lost with the
+// process, and instances could not read each other's.
+func encryptionKeys(spec string, embedded bool, log *slog.Logger) (*sealbox.Keyring, error) {
+	if spec != "" {
+		k, err := sealbox.Parse(spec)
+		if err != nil {
+			return nil, fmt.Errorf("BEIANSCAN_ENCRYPTION_KEYS: %w", err)
+		}
+		return k, nil
+	}
+	if !embedded {
+		return nil, errors.New("BEIANSCAN_ENCRYPTION_KEYS is required when BEIANSCAN_REDIS_URL is set: every instance must read every image (e.g. k1:$(openssl rand -base64 32))")
+	}
+	log.Warn("embedded mode: images are encrypted with a random key of this process; set BEIANSCAN_ENCRYPTION_KEYS to keep them readable after a restart")
+	return sealbox.Random(), nil
 }
 
 func hostPort(a net.Addr) string {

@@ -266,27 +266,30 @@ func TestReplacedImagesLeaveTheDisk(t *testing.T) {
 	}
 }
 
-// TestDiskFailureChangesNothing: when the image cannot be made durable, the upload fails
-// with an internal error and the order is exactly as it was (no metadata without bytes).
-func TestDiskFailureChangesNothing(t *testing.T) {
-	dataDir := t.TempDir()
-	m := start(t, func(c *server.Config) { c.DataDir = dataDir })
+// TestDiskFailureChangesNothing: when the image cannot be made durable (a failing disk, an
+// S3 outage), the upload fails with 503 unavailable and Retry-After, the order is exactly
+// as it was (no metadata without bytes), and once the store is back nothing is lost.
+func TestDiskFailureChangesNothing(t *testing.T) { eachStore(t, diskFailure) }
+
+func diskFailure(t *testing.T, st blobStore) {
+	m := start(t, st.use)
 	in := gdIndividual()
 	in["province"] = "CN-BJ"
 	o := createOrder(t, m, in)
-	// A file where the order's blob folder should be makes every write fail.
-	if err := os.WriteFile(filepath.Join(dataDir, "blobs", o.ID), []byte("in the way"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kept := phone.SampleImage("x", 2)
+	must(t, do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_back"), token: o.Token, body: kept}), http.StatusCreated)
+	restore := st.fail(t, o.ID)
 	before := stored(t, o)
 	r := do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_front"), token: o.Token, body: phone.SampleImage("x", 1)})
-	if r.Status != http.StatusInternalServerError || r.errCode() != "internal" {
-		t.Fatalf("got %d %s, want 500 internal: %s", r.Status, r.errCode(), r.Raw)
-	}
-	if msg := r.Body["error"].(map[string]any)["message"]; msg != "Internal error." {
-		t.Fatalf("internal error shown as %q", msg)
+	wantError(t, r, http.StatusServiceUnavailable, "unavailable")
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatal("503 without Retry-After")
 	}
 	if after := stored(t, o); after != before {
 		t.Fatalf("a failed upload changed the order:\n%s\n%s", before, after)
 	}
+	wantError(t, do(t, req{method: "GET", url: o.url("/materials/subject_leader_id_back"), token: o.Token}), http.StatusServiceUnavailable, "unavailable")
+	restore()
+	wantSameImage(t, o, "subject_leader_id_back", kept)
+	must(t, do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_front"), token: o.Token, body: phone.SampleImage("x", 1)}), http.StatusCreated)
 }
