@@ -90,6 +90,7 @@ func (s *Service) CreatePairing(ctx context.Context, orderID string, desktop Des
 			return nil, err
 		}
 		evs := s.dropPairing(snap, "replaced", nil)
+		s.audit(ctx, snap, ActorDesktop, AuditPairingCreate, "")
 		now := s.now()
 		desktop.CreatedAt = now
 		snap.Pairing = &Pairing{
@@ -109,6 +110,7 @@ func (s *Service) RevokePairing(ctx context.Context, orderID string) error {
 		if snap.Pairing == nil {
 			return nil, ErrUnchanged
 		}
+		s.audit(ctx, snap, ActorDesktop, AuditPairingRevoke, "")
 		return s.dropPairing(snap, "revoked", nil), nil
 	})
 	return err
@@ -124,6 +126,7 @@ func (s *Service) ExpirePairing(ctx context.Context, orderID, pairingID string) 
 			return nil, ErrUnchanged
 		}
 		p.Expired = true
+		s.audit(ctx, snap, ActorSystem, AuditPairingExpire, "")
 		return []Event{s.event(orderID, EventPairingExpired, map[string]any{"pairing_id": p.ID, "reason": "expired"})}, nil
 	})
 	return err
@@ -176,7 +179,7 @@ func (s *Service) Claim(ctx context.Context, code, deviceID, appVersion, ip stri
 	if ok && len(code) <= 200 && validID(orderID) {
 		snap, err = s.store.Claim(ctx, ClaimRequest{
 			OrderID: orderID, CodeHash: hashCode(code), DeviceID: deviceID, AppVersion: appVersion,
-			Now: now, AppProvinces: s.cfg.AppProvinces,
+			Now: now, AppProvinces: s.cfg.AppProvinces, IP: ip,
 		})
 	}
 	if errors.Is(err, filing.ErrPairingNotFound) && s.cfg.ClaimGuessLimit > 0 {

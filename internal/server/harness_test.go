@@ -28,12 +28,16 @@ func redisURL() string {
 
 const testSecret = "test-secret-0123456789-0123456789-0123456789"
 
+// testKeys is BEIANSCAN_ENCRYPTION_KEYS of the test servers: one key, the same for all, so
+// that two instances open what the other sealed.
+const testKeys = "test:dGVzdC1rZXktMDEyMzQ1Njc4OS0wMTIzNDU2Nzg5MDE="
+
 // start runs a server on a free loopback port for the test.
 func start(t testing.TB, mutate func(*server.Config)) *server.Main {
 	t.Helper()
 	cfg := server.Config{
 		Addr: "127.0.0.1:0", RedisURL: redisURL(), DataDir: t.TempDir(),
-		JWTSecret: testSecret, OperatorKey: "operator-key",
+		JWTSecret: testSecret, EncryptionKeys: testKeys, OperatorKey: "operator-key",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if mutate != nil {

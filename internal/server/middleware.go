@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/beianscan/beianscan/internal/orders"
 )
 
 // requestLog logs one line per request with the request id and the route pattern, never
@@ -25,6 +27,15 @@ func requestLog(log *slog.Logger) echo.MiddlewareFunc {
 				slog.Duration("took", time.Since(start)))
 			return nil
 		}
+	}
+}
+
+// clientIP notes the client's address on the request's context for the audit trail.
+func clientIP(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		c.SetRequest(r.WithContext(orders.WithClientIP(r.Context(), c.RealIP())))
+		return next(c)
 	}
 }
 

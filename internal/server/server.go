@@ -29,6 +29,7 @@ import (
 	"github.com/beianscan/beianscan/internal/images"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redisstore"
+	"github.com/beianscan/beianscan/internal/sealbox"
 	"github.com/beianscan/beianscan/mobileapi"
 	"github.com/beianscan/beianscan/static"
 	"github.com/beianscan/beianscan/webapi"
@@ -66,6 +67,13 @@ type Config struct {
 	Images images.Options
 	// Hub tunes the websockets; zero fields take defaults.
 	Hub hub.Config
+	// EncryptionKeys (BEIANSCAN_ENCRYPTION_KEYS) seal what is sensitive at rest: comma-
+	// separated ID:BASE64 32-byte keys, the first seals, all open. Empty: a random key per
+	// process, allowed only in the embedded mode.
+	EncryptionKeys string
+	// Retention (BEIANSCAN_RETENTION): an order and everything under its hash tag expire
+	// this long after its last change, unless it is submitted; default 720h.
+	Retention time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger default slog.Default().
@@ -80,6 +88,8 @@ type Main struct {
 	URL string
 
 	Service *orders.Service
+	// Keyring seals ID numbers (and images) at rest; built once from EncryptionKeys.
+	Keyring *sealbox.Keyring
 	Redis   redis.UniversalClient
 	Mini    *miniredis.Miniredis
 
@@ -147,6 +157,18 @@ func (m *Main) open() error {
 	if len(secret) < 32 {
 		return errors.New("BEIANSCAN_JWT_SECRET must be at least 32 bytes")
 	}
+	switch {
+	case cfg.EncryptionKeys != "":
+		ring, err := sealbox.Parse(cfg.EncryptionKeys)
+		if err != nil {
+			return fmt.Errorf("BEIANSCAN_ENCRYPTION_KEYS: %w", err)
+		}
+		m.Keyring = ring
+	case m.Embedded:
+		m.Keyring = sealbox.Random()
+	default:
+		return errors.New("BEIANSCAN_ENCRYPTION_KEYS is required when BEIANSCAN_REDIS_URL is set: every instance must open what the others sealed")
+	}
 	signer, err := auth.NewSigner(secret, cfg.Now)
 	if err != nil {
 		return err
@@ -168,7 +190,8 @@ func (m *Main) open() error {
 		}
 	}
 
-	store := redisstore.New(m.Redis, cfg.PhoneTokenTTL)
+	store := redisstore.New(m.Redis, cfg.PhoneTokenTTL,
+		redisstore.WithKeyring(m.Keyring), redisstore.WithRetention(cfg.Retention), redisstore.WithClock(cfg.Now))
 	svc := orders.New(orders.Config{
 		PublicURL: cfg.PublicURL, PairingTTL: cfg.PairingTTL, PhoneTokenTTL: cfg.PhoneTokenTTL,
 		DesktopTokenTTL: cfg.DesktopTokenTTL, MinAppVersion: cfg.MinAppVersion, AppProvinces: cfg.AppProvinces,
@@ -200,6 +223,7 @@ func (m *Main) open() error {
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestID())
 	e.Use(requestLog(log))
+	e.Use(clientIP)
 	e.Use(securityHeaders)
 	webapi.New(svc, blobs, m.hub, webapi.Config{
 		AllowedOrigins: cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
