@@ -19,7 +19,9 @@ const (
 	websiteLeader = "website_leader"
 )
 
-func idContext(orderID, person string) string { return "beianscan/order/" + orderID + "/" + person + "/id_number" }
+func idContext(orderID, person string) string {
+	return "beianscan/order/" + orderID + "/" + person + "/id_number"
+}
 
 func (s *Store) encodeOrder(o *filing.Order) ([]byte, error) {
 	c := *o

@@ -145,7 +145,6 @@ type stored struct {
 	pairing map[string]string
 }
 
-
 // load reads the four keys of an order in one round trip.
 func load(ctx context.Context, r reader, id string) (stored, error) {
 	var orderCmd, versionCmd *redis.StringCmd

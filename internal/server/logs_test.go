@@ -58,6 +58,9 @@ func TestNoPersonalDataInLogs(t *testing.T) {
 			m.Close()
 
 			out := sink.String()
+			if testing.Verbose() {
+				t.Log(out)
+			}
 			if !strings.Contains(out, "request") {
 				t.Fatalf("nothing logged; the test would prove nothing:\n%s", out)
 			}

@@ -3,11 +3,14 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/beianscan/beianscan/internal/phone"
@@ -257,5 +260,96 @@ func TestAuditTrail(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("audit trail\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestRetentionRealRedis: against a real Redis and its own clock, an order left alone for
+// the retention (3 s here) answers 404 and leaves no key under its tag: the order, its
+// materials, pairing, audit trail and idempotency records all go.
+func TestRetentionRealRedis(t *testing.T) {
+	url := redisURL()
+	if url == "" {
+		t.Skip("needs a real Redis: set BEIANSCAN_REDIS_URL=redis://127.0.0.1:6379/0 (apt-get install redis-server)")
+	}
+	const keep = 3 * time.Second
+	m := start(t, func(c *server.Config) { c.Retention = keep })
+	ctx := context.Background()
+	o := createOrder(t, m, gdIndividual())
+	pairApp(t, o)
+	_, code, err := phone.ParseScanURL(scanQR(t, o))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := (&phone.Client{DeviceID: "retention-phone"}).Claim(ctx, m.URL, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Upload(ctx, "verification_form", phone.SampleImage("verification_form", 1), "image/jpeg", "idem-retention"); err != nil {
+		t.Fatal(err)
+	}
+	must(t, do(t, req{method: "GET", url: o.url("/materials/verification_form"), header: map[string]string{"X-Api-Key": "operator-key"}}), http.StatusOK)
+	keys := redisContents(t, m.Redis, orderPattern(o.ID))
+	for _, suffix := range []string{":order", ":version", ":materials", ":pairing", ":audit"} {
+		if _, ok := keys[rediskeysOf(o.ID)+suffix]; !ok {
+			t.Errorf("no key %s: %v", suffix, keys)
+		}
+	}
+	for k := range keys {
+		if ttl := m.Redis.PTTL(ctx, k).Val(); ttl <= 0 || ttl > keep {
+			t.Errorf("key %s has TTL %v, want (0, %v]", k, ttl, keep)
+		}
+	}
+
+	deadline := time.Now().Add(keep + 10*time.Second)
+	for {
+		r := do(t, req{method: "GET", url: o.url(""), token: o.Token})
+		if r.Status == http.StatusNotFound {
+			wantError(t, r, http.StatusNotFound, "order_not_found")
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("order still answers %d %v after the retention", r.Status, deadline)
+		}
+		time.Sleep(100 * time.Millisecond) // polling Redis's own expiry, with a deadline
+	}
+	// Redis expires keys independently; each must go within moments of the order.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		left := redisContents(t, m.Redis, orderPattern(o.ID))
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("keys left under the order's tag: %v", left)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func rediskeysOf(id string) string { return "beian:{" + id + "}" }
+
+// TestProductionNeedsEncryptionKeys: with a Redis URL the server refuses to start without
+// keys (each instance would seal with a key no other can open) or with malformed ones, and
+// the error never echoes a key.
+func TestProductionNeedsEncryptionKeys(t *testing.T) {
+	mr := miniredis.RunT(t)
+	for _, tc := range []struct{ keys, want string }{
+		{"", "BEIANSCAN_ENCRYPTION_KEYS is required"},
+		{"k1:c2hvcnQ=", "32 bytes"},
+		{"no-colon-secretpart", "ID:BASE64"},
+	} {
+		_, err := server.Open(server.Config{
+			Addr: "127.0.0.1:0", RedisURL: "redis://" + mr.Addr(), DataDir: t.TempDir(), JWTSecret: testSecret,
+			EncryptionKeys: tc.keys, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("keys %q: err %v, want one saying %q", tc.keys, err, tc.want)
+		}
+		if err != nil && (strings.Contains(err.Error(), "c2hvcnQ") || strings.Contains(err.Error(), "secretpart")) {
+			t.Errorf("error shows the key: %v", err)
+		}
+	}
+	m := start(t, func(c *server.Config) { c.RedisURL = "redis://" + mr.Addr() })
+	if m.Keyring == nil || m.Keyring.Primary() != "test" {
+		t.Fatalf("keyring %v, want the configured key", m.Keyring)
 	}
 }
