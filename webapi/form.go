@@ -37,8 +37,12 @@ func printed(p filing.Person) formPerson {
 // province and subject type, with the full ID numbers and how it must be signed. It is
 // never cached: Cache-Control no-store, like the images.
 func (a *API) verificationForm(c echo.Context) error {
-	snap, err := a.svc.Load(c.Request().Context(), c.Param("id"))
+	ctx := c.Request().Context()
+	snap, err := a.svc.Load(ctx, c.Param("id"))
 	if err != nil {
+		return err
+	}
+	if err := a.svc.RecordFormRead(ctx, snap.Order.ID); err != nil {
 		return err
 	}
 	o := snap.Order

@@ -43,6 +43,7 @@ type Service interface {
 	ViewPairing(orderID string, p *orders.Pairing) *orders.PairingView
 	ReadLimit(fit bool) int64
 	RecordRead(ctx context.Context, orderID string, slot filing.Slot, actor string) error
+	RecordFormRead(ctx context.Context, orderID string) error
 	AuditTrail(ctx context.Context, orderID string) ([]orders.AuditEntry, error)
 }
 

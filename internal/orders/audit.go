@@ -20,6 +20,7 @@ const (
 const (
 	AuditCreate        = "create"         // the order was created
 	AuditRead          = "read"           // a slot's image was served
+	AuditReadForm      = "read_form"      // the printed verification form, with the full ID numbers, was served
 	AuditUpload        = "upload"         // a slot's image was stored (app, desktop or stitched)
 	AuditRemove        = "remove"         // a slot's image was removed
 	AuditMethod        = "method"         // the upload method was chosen or changed
@@ -77,11 +78,21 @@ func (s *Service) audit(ctx context.Context, snap *Snapshot, actor, action strin
 // RecordRead audits a read of a slot's image by actor. Call it before serving the image:
 // a read that cannot be recorded is not served.
 func (s *Service) RecordRead(ctx context.Context, orderID string, slot filing.Slot, actor string) error {
+	return s.recordRead(ctx, orderID, AuditEntry{At: s.now(), Actor: actor, Action: AuditRead, Slot: slot, IP: ClientIP(ctx)})
+}
+
+// RecordFormRead audits the desktop's opening of the printed form, the one page that shows
+// the full ID numbers. Like RecordRead, call it before serving.
+func (s *Service) RecordFormRead(ctx context.Context, orderID string) error {
+	return s.recordRead(ctx, orderID, AuditEntry{At: s.now(), Actor: ActorDesktop, Action: AuditReadForm, IP: ClientIP(ctx)})
+}
+
+func (s *Service) recordRead(ctx context.Context, orderID string, e AuditEntry) error {
 	log, ok := s.store.(AuditLog)
 	if !ok {
 		return nil
 	}
-	return log.AppendAudit(ctx, orderID, AuditEntry{At: s.now(), Actor: actor, Action: AuditRead, Slot: slot, IP: ClientIP(ctx)})
+	return log.AppendAudit(ctx, orderID, e)
 }
 
 // AuditTrail returns the order's audit trail, oldest first.

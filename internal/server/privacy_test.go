@@ -216,6 +216,7 @@ func TestAuditTrail(t *testing.T) {
 	o := createOrder(t, m, gdIndividual())
 	walkApp(t, o)
 	must(t, do(t, req{method: "GET", url: o.url("/materials/verification_form"), token: o.Token}), http.StatusOK)
+	must(t, do(t, req{method: "GET", url: o.url("/verification-form"), token: o.Token}), http.StatusOK)
 	op := map[string]string{"X-Api-Key": "operator-key"}
 	must(t, do(t, req{method: "GET", url: o.url("/materials/face_photo"), header: op}), http.StatusOK)
 	must(t, do(t, req{method: "POST", url: o.url("/submit"), token: o.Token}), http.StatusOK)
@@ -256,7 +257,7 @@ func TestAuditTrail(t *testing.T) {
 		"desktop create ", "desktop method ", "desktop pairing_create ", "phone claim ",
 		"phone upload subject_leader_id_front", "phone upload subject_leader_id_back",
 		"phone upload verification_form", "phone upload face_photo", "phone complete ",
-		"desktop read verification_form", "operator read face_photo", "desktop submit ", "operator review ",
+		"desktop read verification_form", "desktop read_form ", "operator read face_photo", "desktop submit ", "operator review ",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("audit trail\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
