@@ -275,3 +275,38 @@ func TestRetentionTTLs(t *testing.T) {
 		t.Fatalf("audit %q, want %q", strings.Join(got, "|"), want)
 	}
 }
+
+// TestAuditCapped: the trail keeps about the newest thousand entries, however many reads
+// an order sees.
+func TestAuditCapped(t *testing.T) {
+	for name, backend := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			rdb := backend(t)
+			ctx := context.Background()
+			s := redisstore.New(rdb, 0)
+			o := newOrder("aaaaaaaaaaaaaaaaaaaaaaaaaa")
+			if err := s.CreateOrder(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			const n = 1500
+			for i := 0; i < n; i++ {
+				e := orders.AuditEntry{At: start.Add(time.Duration(i) * time.Millisecond), Actor: orders.ActorOperator, Action: orders.AuditRead}
+				if err := s.AppendAudit(ctx, o.ID, e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			entries, err := s.Audit(ctx, o.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// XADD MAXLEN ~ trims whole nodes of the stream: at least the cap, a little more.
+			if len(entries) < 1000 || len(entries) > 1200 {
+				t.Fatalf("%d entries kept, want about 1000", len(entries))
+			}
+			if last := entries[len(entries)-1].At; !last.Equal(start.Add((n - 1) * time.Millisecond).Truncate(time.Millisecond)) {
+				t.Fatalf("newest entry at %v, want the last appended", last)
+			}
+		})
+	}
+}
