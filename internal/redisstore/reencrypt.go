@@ -63,8 +63,9 @@ func (s *Store) ReencryptIDs(ctx context.Context, ring *sealbox.Keyring) (change
 }
 
 func reencryptOrder(ctx context.Context, c *redis.Client, key string, ring *sealbox.Keyring) (bool, error) {
-	id, ok := strings.CutPrefix(key, rediskeys.Prefix+"{")
-	if id, ok = strings.CutSuffix(id, "}:order"); !ok || id == "" {
+	rest, ok1 := strings.CutPrefix(key, rediskeys.Prefix+"{")
+	id, ok2 := strings.CutSuffix(rest, "}:order")
+	if !ok1 || !ok2 || id == "" || strings.ContainsAny(id, "{}") {
 		return false, nil
 	}
 	for attempt := 0; attempt < maxUpdateAttempts; attempt++ {

@@ -103,13 +103,6 @@ func orderKeys(id string) []string {
 	return []string{rediskeys.Order(id), rediskeys.Version(id), rediskeys.Materials(id), rediskeys.Pairing(id)}
 }
 
-// expiringKeys are the order's keys that live exactly as long as the order. The pairing
-// has a shorter life of its own (pairingTTL, capped by the retention), and so have the
-// idempotency records (Remember).
-func expiringKeys(id string) []string {
-	return []string{rediskeys.Order(id), rediskeys.Version(id), rediskeys.Materials(id), rediskeys.Audit(id)}
-}
-
 // CreateOrder stores a new order; it fails if the ID is taken. The order's creation is
 // its first audit entry, by the desktop that sent it.
 func (s *Store) CreateOrder(ctx context.Context, o *filing.Order) error {
@@ -309,8 +302,11 @@ func (s *Store) write(ctx context.Context, tx *redis.Tx, before, snap *orders.Sn
 		}
 	}
 	now := s.now()
-	// Every change starts the retention again, for all the order's keys at once; a
-	// submitted order waits for its review however long that takes.
+	// Every change starts the retention again for all the order's keys at once: order,
+	// version, materials and audit trail live exactly as long as the order; the pairing has
+	// a shorter life of its own (pairingTTL), capped by the retention, and so have the
+	// idempotency records (Remember). A submitted order waits for its review however long
+	// that takes.
 	keep := s.retention
 	if snap.Order.State == filing.StateSubmitted {
 		keep = 0
