@@ -310,3 +310,48 @@ func TestAuditCapped(t *testing.T) {
 		})
 	}
 }
+
+// TestApplyRetention: orders stored before retention existed (no expiry) get it, except a
+// submitted one; orders that expire already are left alone; a second run does nothing.
+func TestApplyRetention(t *testing.T) {
+	for name, backend := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			rdb := backend(t)
+			ctx := context.Background()
+			const keep = 2 * time.Hour
+			s := redisstore.New(rdb, 0, redisstore.WithRetention(keep))
+			legacy := func(id string, state filing.State) {
+				o := newOrder(id)
+				o.State = state
+				raw, _ := json.Marshal(o)
+				rdb.Set(ctx, rediskeys.Order(id), raw, 0)
+				rdb.Set(ctx, rediskeys.Version(id), 1, 0)
+				rdb.HSet(ctx, rediskeys.Materials(id), "verification_form", "{}")
+			}
+			legacy("aaaaaaaaaaaaaaaaaaaaaaaaaa", filing.StateDraft)
+			legacy("bbbbbbbbbbbbbbbbbbbbbbbbbb", filing.StateSubmitted)
+			if err := s.CreateOrder(ctx, newOrder("cccccccccccccccccccccccccc")); err != nil {
+				t.Fatal(err)
+			}
+			rdb.PExpire(ctx, rediskeys.Order("cccccccccccccccccccccccccc"), time.Minute)
+
+			if n, err := s.ApplyRetention(ctx); err != nil || n != 1 {
+				t.Fatalf("applied to %d, %v; want 1", n, err)
+			}
+			for _, k := range []string{rediskeys.Order("aaaaaaaaaaaaaaaaaaaaaaaaaa"), rediskeys.Version("aaaaaaaaaaaaaaaaaaaaaaaaaa"), rediskeys.Materials("aaaaaaaaaaaaaaaaaaaaaaaaaa")} {
+				if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > keep {
+					t.Errorf("%s: TTL %v, want (0, %v]", k, ttl, keep)
+				}
+			}
+			if ttl := rdb.PTTL(ctx, rediskeys.Order("bbbbbbbbbbbbbbbbbbbbbbbbbb")).Val(); ttl != -1 {
+				t.Errorf("submitted order got TTL %v", ttl)
+			}
+			if ttl := rdb.PTTL(ctx, rediskeys.Order("cccccccccccccccccccccccccc")).Val(); ttl <= 0 || ttl > time.Minute {
+				t.Errorf("an order that expired already got TTL %v", ttl)
+			}
+			if n, err := s.ApplyRetention(ctx); err != nil || n != 0 {
+				t.Fatalf("second run applied to %d, %v", n, err)
+			}
+		})
+	}
+}

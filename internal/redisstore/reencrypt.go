@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 	"github.com/beianscan/beianscan/internal/sealbox"
 )
@@ -25,11 +26,25 @@ import (
 // the old one again. Only the id_number fields are touched; every other field is kept as
 // it is, including any this version does not know.
 func (s *Store) ReencryptIDs(ctx context.Context, ring *sealbox.Keyring) (changed int, err error) {
+	return s.eachOrder(ctx, func(c *redis.Client, key, id string) (bool, error) {
+		return reencryptOrder(ctx, c, key, id, ring)
+	})
+}
+
+// eachOrder calls fn for every stored order's key, on every master of a cluster, and counts
+// the calls that report a change.
+func (s *Store) eachOrder(ctx context.Context, fn func(c *redis.Client, key, id string) (bool, error)) (changed int, err error) {
 	pattern := rediskeys.Prefix + "{*}:order"
-	scan := func(ctx context.Context, c *redis.Client) error {
+	scan := func(c *redis.Client) error {
 		iter := c.Scan(ctx, 0, pattern, 500).Iterator()
 		for iter.Next(ctx) {
-			did, err := reencryptOrder(ctx, c, iter.Val(), ring)
+			key := iter.Val()
+			rest, ok1 := strings.CutPrefix(key, rediskeys.Prefix+"{")
+			id, ok2 := strings.CutSuffix(rest, "}:order")
+			if !ok1 || !ok2 || id == "" || strings.ContainsAny(id, "{}") {
+				continue
+			}
+			did, err := fn(c, key, id)
 			if err != nil {
 				return err
 			}
@@ -50,24 +65,59 @@ func (s *Store) ReencryptIDs(ctx context.Context, ring *sealbox.Keyring) (change
 			return 0, err
 		}
 		for _, m := range masters {
-			if err := scan(ctx, m); err != nil {
+			if err := scan(m); err != nil {
 				return changed, err
 			}
 		}
 		return changed, nil
 	case *redis.Client:
-		return changed, scan(ctx, c)
+		return changed, scan(c)
 	default:
-		return 0, fmt.Errorf("redisstore: reencrypt: unsupported client %T", s.rdb)
+		return 0, fmt.Errorf("redisstore: unsupported client %T", s.rdb)
 	}
 }
 
-func reencryptOrder(ctx context.Context, c *redis.Client, key string, ring *sealbox.Keyring) (bool, error) {
-	rest, ok1 := strings.CutPrefix(key, rediskeys.Prefix+"{")
-	id, ok2 := strings.CutSuffix(rest, "}:order")
-	if !ok1 || !ok2 || id == "" || strings.ContainsAny(id, "{}") {
-		return false, nil
-	}
+// ApplyRetention gives every stored order that has no expiry and is not submitted the
+// retention from now: orders written before retention existed would otherwise be kept
+// for ever. Run it once after upgrading (e.g. from `beianscan reencrypt`); like
+// ReencryptIDs it is safe beside live instances and can be run again.
+func (s *Store) ApplyRetention(ctx context.Context) (changed int, err error) {
+	return s.eachOrder(ctx, func(c *redis.Client, key, id string) (bool, error) {
+		for attempt := 0; attempt < maxUpdateAttempts; attempt++ {
+			did := false
+			err := c.Watch(ctx, func(tx *redis.Tx) error {
+				if ttl, err := tx.PTTL(ctx, key).Result(); err != nil || ttl != -1 {
+					return err // -2: gone; >= 0: it expires already
+				}
+				raw, err := tx.Get(ctx, key).Bytes()
+				if err != nil {
+					return err
+				}
+				var o struct {
+					State filing.State `json:"state"`
+				}
+				if err := json.Unmarshal(raw, &o); err != nil || o.State == filing.StateSubmitted {
+					return err
+				}
+				_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+					for _, k := range []string{key, rediskeys.Version(id), rediskeys.Materials(id), rediskeys.Audit(id)} {
+						p.PExpire(ctx, k, s.retention)
+					}
+					return nil
+				})
+				did = err == nil
+				return err
+			}, key)
+			if errors.Is(err, redis.TxFailedErr) {
+				continue
+			}
+			return did, err
+		}
+		return false, fmt.Errorf("redisstore: retention of order %s kept conflicting", id)
+	})
+}
+
+func reencryptOrder(ctx context.Context, c *redis.Client, key, id string, ring *sealbox.Keyring) (bool, error) {
 	for attempt := 0; attempt < maxUpdateAttempts; attempt++ {
 		did := false
 		err := c.Watch(ctx, func(tx *redis.Tx) error {
