@@ -681,7 +681,8 @@ func TestBrowserReconnects(t *testing.T) {
 	b := newBrowser(t, "reconnect")
 	mr := miniredis.RunT(t)
 	data := t.TempDir()
-	cfg := server.Config{RedisURL: "redis://" + mr.Addr(), JWTSecret: strings.Repeat("k", 32), DataDir: data}
+	cfg := server.Config{RedisURL: "redis://" + mr.Addr(), JWTSecret: strings.Repeat("k", 32), DataDir: data,
+		EncryptionKeys: "test:" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat("e", 32)))}
 	m := startServer(t, cfg)
 	ctx := testCtx(t)
 
@@ -702,7 +703,7 @@ func TestBrowserReconnects(t *testing.T) {
 	b.shot("reconnecting")
 
 	// Another instance stores a material while the page cannot hear about it.
-	other := startServer(t, server.Config{RedisURL: cfg.RedisURL, JWTSecret: cfg.JWTSecret, DataDir: data})
+	other := startServer(t, server.Config{RedisURL: cfg.RedisURL, JWTSecret: cfg.JWTSecret, DataDir: data, EncryptionKeys: cfg.EncryptionKeys})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, other.URL+"/api/v1/orders/"+id+"/materials/verification_form",
 		bytes.NewReader(phone.SampleImage("verification_form", 7)))
 	req.Header.Set("Authorization", "Bearer "+token)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/beianscan/beianscan/internal/csp"
 	"github.com/beianscan/beianscan/internal/filing"
-	"github.com/beianscan/beianscan/internal/orders"
 )
 
 //go:embed form.html
@@ -20,32 +19,40 @@ var (
 	formPolicy   = csp.Policy(formHTML)
 )
 
+// formPerson is a responsible person as the printed form shows them: with the full ID
+// number, which the owner signs for (DESIGN §6). It exists only for this response.
+type formPerson struct {
+	Name, IDType, IDNumber string
+}
+
 type formData struct {
-	Order       orders.OrderView
-	Province    string
-	Individual  bool
-	Requirement string
-	Guangdong   bool
-	Fingerprint bool
-	Commitment  string
+	Form          filing.Form
+	SubjectName   string
+	Domains       []string
+	SubjectLeader formPerson
+	WebsiteLeader formPerson
+}
+
+func printed(p filing.Person) formPerson {
+	return formPerson{Name: p.Name, IDType: p.IDType.LabelZh(), IDNumber: p.IDNumber}
 }
 
 // verificationForm renders the printable verification form (真实性核验单) for the order's
-// province and subject type, with how it must be signed.
+// province and subject type, with the full ID numbers and how it must be signed. It is
+// never cached: Cache-Control no-store, like the images.
 func (a *API) verificationForm(c echo.Context) error {
-	snap, err := a.svc.Load(c.Request().Context(), c.Param("id"))
+	ctx := c.Request().Context()
+	snap, err := a.svc.Load(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
+	if err := a.svc.RecordFormRead(ctx, snap.Order.ID); err != nil {
+		return err
+	}
 	o := snap.Order
-	p, _ := filing.LookupProvince(o.Province)
 	d := formData{
-		Order: a.svc.ViewOrder(snap), Province: p.NameZh,
-		Individual:  o.SubjectType == filing.Individual,
-		Requirement: filing.FormRequirement(o),
-		Guangdong:   o.Province == filing.Guangdong && o.SubjectType == filing.Individual,
-		Fingerprint: o.SubjectType == filing.Individual && (o.Province == filing.Jiangxi || o.Province == filing.Xinjiang),
-		Commitment:  filing.GuangdongCommitment,
+		Form: filing.VerificationForm(o), SubjectName: o.SubjectName, Domains: o.Domains,
+		SubjectLeader: printed(o.SubjectLeader), WebsiteLeader: printed(o.WebsiteLeader),
 	}
 	noStore(c)
 	c.Response().Header().Set(csp.Header, formPolicy)

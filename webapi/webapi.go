@@ -43,6 +43,9 @@ type Service interface {
 	ViewOrder(snap *orders.Snapshot) orders.OrderView
 	ViewPairing(orderID string, p *orders.Pairing) *orders.PairingView
 	ReadLimit(fit bool) int64
+	RecordRead(ctx context.Context, orderID string, slot filing.Slot, actor string) error
+	RecordFormRead(ctx context.Context, orderID string) error
+	AuditTrail(ctx context.Context, orderID string) ([]orders.AuditEntry, error)
 }
 
 // Blobs opens stored images.
@@ -72,7 +75,8 @@ type Config struct {
 	// AllowedOrigins are the browser origins (scheme://host[:port]) the websocket accepts;
 	// empty: the request's own host only.
 	AllowedOrigins []string
-	// OperatorKey guards review-result; empty disables that endpoint.
+	// OperatorKey guards review-result and lets an operator read an order's images and
+	// audit trail; empty disables all three for operators.
 	OperatorKey string
 	// SecureCookie marks the desktop cookie Secure (set when the public URL is https).
 	SecureCookie bool
@@ -139,7 +143,6 @@ func (a *API) Register(e *echo.Echo) {
 	o.GET("/pairing/qr.png", a.qrPNG)
 	o.DELETE("/pairing", a.revokePairing)
 	o.GET("/materials", a.listMaterials)
-	o.GET("/materials/:slot", a.getMaterial)
 	o.PUT("/materials/:slot", a.putMaterial, deadline.Body(a.cfg.UploadTimeout))
 	o.DELETE("/materials/:slot", a.deleteMaterial)
 	o.POST("/materials/:slot/stitch", a.stitch, deadline.Body(a.cfg.UploadTimeout))
@@ -148,6 +151,52 @@ func (a *API) Register(e *echo.Echo) {
 	o.GET("/verification-form", a.verificationForm)
 	o.GET("/events", a.serveEvents)
 	g.POST("/orders/:id/review-result", a.reviewResult)
+	// The owner or an operator; each image read is audited as the one who read it.
+	g.GET("/orders/:id/materials/:slot", a.getMaterial, a.ownerOrOperator)
+	g.GET("/orders/:id/audit", a.auditTrail, a.ownerOrOperator)
+}
+
+// actorKey holds, on the echo context, who an ownerOrOperator request is.
+const actorKey = "beianscan.actor"
+
+// operator reports whether the request carries the configured operator key.
+func (a *API) operator(r *http.Request) bool {
+	key := r.Header.Get("X-Api-Key")
+	return a.cfg.OperatorKey != "" && subtle.ConstantTimeCompare([]byte(key), []byte(a.cfg.OperatorKey)) == 1
+}
+
+// ownerOrOperator admits the order's desktop token or, when X-Api-Key is sent, the
+// operator key (a wrong key is refused, not tried as a desktop).
+func (a *API) ownerOrOperator(next echo.HandlerFunc) echo.HandlerFunc {
+	owner := a.desktopAuth(func(c echo.Context) error {
+		c.Set(actorKey, orders.ActorDesktop)
+		return next(c)
+	})
+	return func(c echo.Context) error {
+		if c.Request().Header.Get("X-Api-Key") == "" {
+			return owner(c)
+		}
+		if !a.operator(c.Request()) {
+			return filing.ErrUnauthorized
+		}
+		c.Set(actorKey, orders.ActorOperator)
+		return next(c)
+	}
+}
+
+func actor(c echo.Context) string {
+	s, _ := c.Get(actorKey).(string)
+	return s
+}
+
+// auditTrail answers who did and saw what with the order (DESIGN §6), oldest first.
+func (a *API) auditTrail(c echo.Context) error {
+	entries, err := a.svc.AuditTrail(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	noStore(c)
+	return c.JSON(http.StatusOK, map[string]any{"entries": entries})
 }
 
 // CookieName is the desktop token's cookie; its Path is the order's own API prefix.
@@ -307,6 +356,10 @@ func (a *API) getMaterial(c echo.Context) error {
 		return err
 	}
 	defer f.Close()
+	// Recorded before a byte is sent: a read that cannot be audited is not served.
+	if err := a.svc.RecordRead(ctx, c.Param("id"), m.Slot, actor(c)); err != nil {
+		return err
+	}
 	noStore(c)
 	c.Response().Header().Set("Content-Disposition", "inline")
 	c.Response().Header().Set("ETag", `"`+m.SHA256+`"`)
@@ -443,8 +496,7 @@ func (a *API) withdraw(c echo.Context) error {
 // reviewResult is the operator's endpoint, guarded by the operator key rather than a
 // desktop token; it does not exist unless a key is configured.
 func (a *API) reviewResult(c echo.Context) error {
-	key := c.Request().Header.Get("X-Api-Key")
-	if a.cfg.OperatorKey == "" || subtle.ConstantTimeCompare([]byte(key), []byte(a.cfg.OperatorKey)) != 1 {
+	if !a.operator(c.Request()) {
 		return filing.ErrUnauthorized
 	}
 	var in struct {

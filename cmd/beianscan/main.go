@@ -69,6 +69,7 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	minApp := fs.String("min-app-version", env("BEIANSCAN_MIN_APP_VERSION", "3.16.0"), "oldest app version that may pair (BEIANSCAN_MIN_APP_VERSION)")
 	provinces := fs.String("app-provinces", env("BEIANSCAN_APP_PROVINCES", "CN-GD,CN-CQ,CN-LN,CN-AH,CN-FJ"), "provinces with app verification (BEIANSCAN_APP_PROVINCES)")
 	origins := fs.String("allowed-origins", env("BEIANSCAN_ALLOWED_ORIGINS", ""), "websocket origins, comma separated; empty: the request's own host (BEIANSCAN_ALLOWED_ORIGINS)")
+	retention := fs.String("retention", env("BEIANSCAN_RETENTION", "720h"), "an order and its images are deleted this long after their last change, unless submitted (BEIANSCAN_RETENTION)")
 	guesses := fs.String("claim-guess-limit", env("BEIANSCAN_CLAIM_GUESS_LIMIT", "20"), "unmatched claims per IP per 10 minutes; 0 turns it off (BEIANSCAN_CLAIM_GUESS_LIMIT)")
 	orderRate := fs.String("order-rate", env("BEIANSCAN_ORDER_RATE", "30/h"), "orders one client IP may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_ORDER_RATE)")
 	pairingRate := fs.String("pairing-rate", env("BEIANSCAN_PAIRING_RATE", "60/h"), "QR pairings one order may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_PAIRING_RATE)")
@@ -88,8 +89,10 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		Addr: *addr, PublicURL: *publicURL, RedisURL: *redisURL, DataDir: *dataDir,
 		// The secret is read from the environment only: a flag would show in ps.
 		JWTSecret: getenv("BEIANSCAN_JWT_SECRET"), OperatorKey: *operatorKey,
-		BlobURL: *blobURL, EncryptionKeys: getenv("BEIANSCAN_ENCRYPTION_KEYS"),
-		MinAppVersion: *minApp, AppProvinces: list(*provinces), AllowedOrigins: list(*origins),
+		BlobURL: *blobURL,
+		// Like the secret, the keys are read from the environment only.
+		EncryptionKeys: getenv("BEIANSCAN_ENCRYPTION_KEYS"),
+		MinAppVersion:  *minApp, AppProvinces: list(*provinces), AllowedOrigins: list(*origins),
 	}
 	var err error
 	for _, d := range []struct {
@@ -101,6 +104,7 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		{"BEIANSCAN_PHONE_TOKEN_TTL", *phoneTTL, &cfg.PhoneTokenTTL},
 		{"BEIANSCAN_DESKTOP_TOKEN_TTL", *desktopTTL, &cfg.DesktopTokenTTL},
 		{"BEIANSCAN_UPLOAD_TIMEOUT", *uploadTimeout, &cfg.UploadTimeout},
+		{"BEIANSCAN_RETENTION", *retention, &cfg.Retention},
 	} {
 		if *d.dst, err = time.ParseDuration(d.raw); err != nil || *d.dst <= 0 {
 			return cfg, fmt.Errorf("%s: %q is not a positive Go duration such as 5m", d.name, d.raw)

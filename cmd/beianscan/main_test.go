@@ -18,7 +18,7 @@ func TestConfigFrom(t *testing.T) {
 		{name: "defaults", check: func(t *testing.T, c configView) {
 			want := configView{Addr: ":8080", DataDir: "./data", PairingTTL: 5 * time.Minute, PhoneTTL: 30 * time.Minute,
 				DesktopTTL: 72 * time.Hour, MinApp: "3.16.0", Provinces: []string{"CN-GD", "CN-CQ", "CN-LN", "CN-AH", "CN-FJ"},
-				Origins: []string{}, Guesses: 20}
+				Origins: []string{}, Guesses: 20, Retention: 720 * time.Hour}
 			if !reflect.DeepEqual(c, want) {
 				t.Fatalf("got %+v\nwant %+v", c, want)
 			}
@@ -28,11 +28,12 @@ func TestConfigFrom(t *testing.T) {
 			"BEIANSCAN_DATA_DIR": "/data", "BEIANSCAN_JWT_SECRET": "s3cret", "BEIANSCAN_OPERATOR_KEY": "op",
 			"BEIANSCAN_PAIRING_TTL": "90s", "BEIANSCAN_PHONE_TOKEN_TTL": "1h", "BEIANSCAN_DESKTOP_TOKEN_TTL": "24h",
 			"BEIANSCAN_MIN_APP_VERSION": "3.17.0", "BEIANSCAN_APP_PROVINCES": "CN-GD, CN-BJ", "BEIANSCAN_ALLOWED_ORIGINS": "https://a.example,https://b.example",
-			"BEIANSCAN_CLAIM_GUESS_LIMIT": "0",
+			"BEIANSCAN_CLAIM_GUESS_LIMIT": "0", "BEIANSCAN_RETENTION": "48h", "BEIANSCAN_ENCRYPTION_KEYS": "k1:AAAA",
 		}, check: func(t *testing.T, c configView) {
 			want := configView{Addr: ":9090", PublicURL: "https://beian.example.com", RedisURL: "redis://r:6379/0", DataDir: "/data",
 				Secret: "s3cret", OperatorKey: "op", PairingTTL: 90 * time.Second, PhoneTTL: time.Hour, DesktopTTL: 24 * time.Hour,
-				MinApp: "3.17.0", Provinces: []string{"CN-GD", "CN-BJ"}, Origins: []string{"https://a.example", "https://b.example"}, Guesses: 0}
+				MinApp: "3.17.0", Provinces: []string{"CN-GD", "CN-BJ"}, Origins: []string{"https://a.example", "https://b.example"}, Guesses: 0,
+				Retention: 48 * time.Hour, Keys: "k1:AAAA"}
 			if !reflect.DeepEqual(c, want) {
 				t.Fatalf("got %+v\nwant %+v", c, want)
 			}
@@ -53,6 +54,7 @@ func TestConfigFrom(t *testing.T) {
 				}
 			}},
 		{name: "bad threshold", env: map[string]string{"BEIANSCAN_QUALITY_DARK": "dim"}, wantErr: "BEIANSCAN_QUALITY_DARK"},
+		{name: "bad retention", env: map[string]string{"BEIANSCAN_RETENTION": "30 days"}, wantErr: "BEIANSCAN_RETENTION"},
 		{name: "bad guess limit", env: map[string]string{"BEIANSCAN_CLAIM_GUESS_LIMIT": "-3"}, wantErr: "BEIANSCAN_CLAIM_GUESS_LIMIT"},
 		{name: "unknown flag", args: []string{"-nope"}, wantErr: "nope"},
 	}
@@ -73,6 +75,7 @@ func TestConfigFrom(t *testing.T) {
 				OperatorKey: cfg.OperatorKey, PairingTTL: cfg.PairingTTL, PhoneTTL: cfg.PhoneTokenTTL, DesktopTTL: cfg.DesktopTokenTTL,
 				MinApp: cfg.MinAppVersion, Provinces: cfg.AppProvinces, Origins: cfg.AllowedOrigins, Guesses: cfg.ClaimGuessLimit,
 				Blur: cfg.Images.Thresholds.Blur, White: cfg.Images.Thresholds.WhiteBackground,
+				Retention: cfg.Retention, Keys: cfg.EncryptionKeys,
 			})
 		})
 	}
@@ -85,6 +88,8 @@ type configView struct {
 	Provinces, Origins                                      []string
 	Guesses                                                 int
 	Blur, White                                             float64
+	Retention                                               time.Duration
+	Keys                                                    string
 }
 
 // TestConfigFromEdge covers the variables of DESIGN §5's slow clients and trusted proxies.

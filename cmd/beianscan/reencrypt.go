@@ -6,9 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/beianscan/beianscan/internal/blob"
+	"github.com/beianscan/beianscan/internal/redisstore"
 	"github.com/beianscan/beianscan/internal/sealbox"
+	"github.com/beianscan/beianscan/internal/server"
 )
 
 // `beianscan reencrypt` moves everything encrypted at rest to the first key of
@@ -50,7 +53,9 @@ type reencryptEnv struct {
 	blobURL  string
 	dataDir  string
 	redisURL string
-	getenv   func(string) string
+	// retention is given to orders stored without an expiry (written before retention).
+	retention time.Duration
+	getenv    func(string) string
 }
 
 // reencryptSteps lists the steps in the order they run.
@@ -60,8 +65,16 @@ func reencryptSteps(ctx context.Context, env reencryptEnv) ([]reencrypter, error
 		return nil, err
 	}
 	steps := []reencrypter{blobStep{raw: raw, sealed: blob.NewSealed(raw, env.keys)}}
-	// Next: the ID numbers in Redis (env.redisURL), by the owner of their encryption.
-	return steps, nil
+	if env.redisURL == "" {
+		// The embedded mode keeps no ID number beyond the process.
+		return steps, nil
+	}
+	rdb, err := server.RedisClient(env.redisURL)
+	if err != nil {
+		return nil, err
+	}
+	store := redisstore.New(rdb, 0, redisstore.WithKeyring(env.keys), redisstore.WithRetention(env.retention))
+	return append(steps, idStep{store: store, keys: env.keys}), nil
 }
 
 // runReencrypt is the subcommand; it returns the exit code.
@@ -77,7 +90,13 @@ func runReencrypt(ctx context.Context, args []string, getenv func(string) string
 	blobURL := fs.String("blob-url", env("BEIANSCAN_BLOB_URL", ""), "blob store (BEIANSCAN_BLOB_URL)")
 	dataDir := fs.String("data-dir", env("BEIANSCAN_DATA_DIR", "./data"), "blob storage folder (BEIANSCAN_DATA_DIR)")
 	redisURL := fs.String("redis-url", env("BEIANSCAN_REDIS_URL", ""), "Redis (BEIANSCAN_REDIS_URL)")
+	retentionRaw := fs.String("retention", env("BEIANSCAN_RETENTION", "720h"), "retention given to orders stored without one (BEIANSCAN_RETENTION)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	retention, err := time.ParseDuration(*retentionRaw)
+	if err != nil || retention <= 0 {
+		fmt.Fprintf(out, "beianscan reencrypt: BEIANSCAN_RETENTION: %q is not a positive Go duration\n", *retentionRaw)
 		return 2
 	}
 	spec := getenv("BEIANSCAN_ENCRYPTION_KEYS")
@@ -90,7 +109,7 @@ func runReencrypt(ctx context.Context, args []string, getenv func(string) string
 		fmt.Fprintln(out, "beianscan reencrypt: BEIANSCAN_ENCRYPTION_KEYS:", err)
 		return 2
 	}
-	steps, err := reencryptSteps(ctx, reencryptEnv{keys: keys, blobURL: *blobURL, dataDir: *dataDir, redisURL: *redisURL, getenv: getenv})
+	steps, err := reencryptSteps(ctx, reencryptEnv{keys: keys, blobURL: *blobURL, dataDir: *dataDir, redisURL: *redisURL, retention: retention, getenv: getenv})
 	if err != nil {
 		fmt.Fprintln(out, "beianscan reencrypt:", err)
 		return 1
@@ -147,4 +166,27 @@ func (b blobStep) Reencrypt(ctx context.Context) (reencryptStats, error) {
 		}
 	}
 	return st, errors.Join(errs...)
+}
+
+// idStep re-encrypts the full ID numbers in Redis, and gives orders stored before retention
+// existed their expiry.
+type idStep struct {
+	store *redisstore.Store
+	keys  *sealbox.Keyring
+}
+
+func (idStep) Name() string { return "id numbers" }
+
+func (i idStep) Reencrypt(ctx context.Context) (reencryptStats, error) {
+	changed, err := i.store.ReencryptIDs(ctx, i.keys)
+	st := reencryptStats{Changed: changed}
+	if err != nil {
+		st.Failed = 1
+		return st, err
+	}
+	if _, err := i.store.ApplyRetention(ctx); err != nil {
+		st.Failed = 1
+		return st, err
+	}
+	return st, nil
 }

@@ -40,18 +40,3 @@ func frontSide(t IDType) string {
 // GuangdongCommitment is the text a Guangdong individual handwrites on the verification
 // form, quoted in full from the source document.
 const GuangdongCommitment = "本人已履行网站备案信息当面核验手续，承认网站备案信息和核验记录真实有效，承诺本网站是个人网站，未含企业、单位等非个人网站的信息，承诺网站备案信息一旦发生变更，将及时进行更新，填报虚假备案信息、未履行备案变更手续、超出备案项目提供服务的，愿承担关闭网站并注销备案（列黑名单）等相应处理。"
-
-// FormRequirement says how the order's verification form must be signed, by province and
-// subject type (the source document's notes on the form).
-func FormRequirement(o *Order) string {
-	switch {
-	case o.SubjectType == Organization:
-		return "单位备案须在核验单上加盖单位公章。"
-	case o.Province == Jiangxi || o.Province == Xinjiang:
-		return "个人备案须在网站负责人签字处签字并加盖本人手印。"
-	case o.Province == Guangdong:
-		return "广东个人备案使用广东专用核验单，须清晰签字，并手写承诺内容：“" + GuangdongCommitment + "”"
-	default:
-		return "个人备案须在网站负责人签字处清晰签字。"
-	}
-}

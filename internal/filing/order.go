@@ -43,7 +43,11 @@ const (
 )
 
 // Order is a filing order. ID numbers are kept whole here; every view outside the service
-// masks them.
+// masks them, except the printed verification form.
+//
+// Its JSON is also the Redis format (internal/redisstore, with each id_number sealed):
+// claim.lua reads state, upload_method and province from it, so those stay plain and keep
+// their names.
 type Order struct {
 	ID                          string             `json:"id"`
 	State                       State              `json:"state"`

@@ -13,6 +13,7 @@ func (s *Service) ChooseMethod(ctx context.Context, orderID string, m filing.Upl
 		if err := o.ChooseMethod(m, s.AppAvailable(o.Province), s.now()); err != nil {
 			return nil, err
 		}
+		s.audit(ctx, snap, ActorDesktop, AuditMethod, "")
 		var evs []Event
 		if m != filing.MethodApp {
 			evs = s.dropPairing(snap, "method_changed", evs)
@@ -28,6 +29,7 @@ func (s *Service) Submit(ctx context.Context, orderID string) (*Snapshot, error)
 		if err != nil {
 			return nil, err
 		}
+		s.audit(ctx, snap, ActorDesktop, AuditSubmit, "")
 		return []Event{s.event(orderID, EventStateChanged, t)}, nil
 	})
 }
@@ -39,6 +41,7 @@ func (s *Service) Withdraw(ctx context.Context, orderID string) (*Snapshot, erro
 		if err != nil {
 			return nil, err
 		}
+		s.audit(ctx, snap, ActorDesktop, AuditWithdraw, "")
 		evs := s.dropPairing(snap, "withdrawn", nil)
 		return append(evs, s.event(orderID, EventStateChanged, t)), nil
 	})
@@ -51,6 +54,7 @@ func (s *Service) Review(ctx context.Context, orderID string, approved bool, rea
 		if err != nil {
 			return nil, err
 		}
+		s.audit(ctx, snap, ActorOperator, AuditReview, "")
 		data := map[string]any{"from": t.From, "to": t.To}
 		if !approved {
 			data["reason"] = snap.Order.RejectReason

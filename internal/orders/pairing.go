@@ -94,6 +94,7 @@ func (s *Service) CreatePairing(ctx context.Context, orderID string, desktop Des
 			return nil, err
 		}
 		evs := s.dropPairing(snap, "replaced", nil)
+		s.audit(ctx, snap, ActorDesktop, AuditPairingCreate, "")
 		now := s.now()
 		desktop.CreatedAt = now
 		snap.Pairing = &Pairing{
@@ -113,6 +114,7 @@ func (s *Service) RevokePairing(ctx context.Context, orderID string) error {
 		if snap.Pairing == nil {
 			return nil, ErrUnchanged
 		}
+		s.audit(ctx, snap, ActorDesktop, AuditPairingRevoke, "")
 		return s.dropPairing(snap, "revoked", nil), nil
 	})
 	return err
@@ -128,6 +130,7 @@ func (s *Service) ExpirePairing(ctx context.Context, orderID, pairingID string) 
 			return nil, ErrUnchanged
 		}
 		p.Expired = true
+		s.audit(ctx, snap, ActorSystem, AuditPairingExpire, "")
 		return []Event{s.event(orderID, EventPairingExpired, map[string]any{"pairing_id": p.ID, "reason": "expired"})}, nil
 	})
 	return err
@@ -212,7 +215,7 @@ func (s *Service) Claim(ctx context.Context, in ClaimInput) (*ClaimResult, error
 	if ok && len(code) <= 200 && validID(orderID) {
 		snap, err = s.store.Claim(ctx, ClaimRequest{
 			OrderID: orderID, CodeHash: hashCode(code), DeviceID: deviceID, DeviceName: deviceName(in.DeviceName),
-			AppVersion: in.AppVersion, Now: now, AppProvinces: s.cfg.AppProvinces,
+			AppVersion: in.AppVersion, Now: now, AppProvinces: s.cfg.AppProvinces, IP: in.IP,
 		})
 	}
 	if errors.Is(err, filing.ErrPairingNotFound) && s.cfg.ClaimGuessLimit > 0 {

@@ -12,6 +12,9 @@ type Snapshot struct {
 	Order     *filing.Order
 	Materials map[filing.Slot]filing.Material
 	Pairing   *Pairing
+	// Audit holds the audit entries a change adds (empty as loaded): the store writes them
+	// in the same transaction as the change.
+	Audit []AuditEntry
 }
 
 // has reports whether a slot holds a material; it is the domain's "uploaded" predicate.
@@ -76,6 +79,8 @@ type ClaimRequest struct {
 	AppVersion   string
 	Now          time.Time
 	AppProvinces []string
+	// IP is the phone's address, for the audit trail.
+	IP string
 }
 
 // Store keeps orders, materials and pairings, and publishes each change's events

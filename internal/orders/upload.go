@@ -174,6 +174,11 @@ func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.R
 		}
 		snap.Materials[u.Slot] = m
 		snap.Order.UpdatedAt = m.UploadedAt
+		actor := ActorDesktop
+		if u.Phone != nil {
+			actor = ActorPhone
+		}
+		s.audit(ctx, snap, actor, AuditUpload, u.Slot)
 		return s.settle(snap, []Event{s.event(u.OrderID, EventMaterialUploaded, m)}), nil
 	})
 	if err != nil {
@@ -240,6 +245,7 @@ func (s *Service) RemoveMaterial(ctx context.Context, orderID string, slot filin
 		}
 		old = m
 		delete(snap.Materials, slot)
+		s.audit(ctx, snap, ActorDesktop, AuditRemove, slot)
 		snap.Order.UpdatedAt = s.now()
 		return s.settle(snap, []Event{s.event(orderID, EventMaterialRemoved, map[string]any{"slot": slot})}), nil
 	})
@@ -260,6 +266,7 @@ func (s *Service) Complete(ctx context.Context, p auth.Phone) (*Snapshot, error)
 			return nil, filing.ErrMaterialsIncomplete.WithDetails(map[string]any{"missing": missing})
 		}
 		snap.Pairing.Completed = true
+		s.audit(ctx, snap, ActorPhone, AuditComplete, "")
 		return []Event{s.event(p.OrderID, EventUploadComplete, map[string]any{"device": p.DeviceID})}, nil
 	})
 }

@@ -22,6 +22,9 @@ func Materials(id string) string { return order(id, "materials") }
 // Pairing is a hash describing the order's current QR pairing.
 func Pairing(id string) string { return order(id, "pairing") }
 
+// Audit is the order's audit trail, a capped stream that expires with the order (DESIGN §6).
+func Audit(id string) string { return order(id, "audit") }
+
 // Idempotency holds the first answer to an upload with the given (hashed) key.
 func Idempotency(id, keyHash string) string { return order(id, "idem:"+keyHash) }
 

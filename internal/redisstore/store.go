@@ -1,6 +1,11 @@
-// Package redisstore keeps orders, materials metadata, QR pairings, idempotency records and
-// the guessed-code counters in Redis, and publishes each change's events on the order's
-// channel in the same transaction as the change.
+// Package redisstore keeps orders, materials metadata, QR pairings, idempotency records,
+// the audit trail and the guessed-code counters in Redis, and publishes each change's
+// events on the order's channel in the same transaction as the change.
+//
+// Privacy (DESIGN §6): full ID numbers are stored only sealed (sealbox, the context naming
+// the order and the person) and opened on load; every key of an order expires after the
+// retention without change, except while the order is submitted; every change writes its
+// audit entries in its own transaction.
 package redisstore
 
 import (
@@ -18,6 +23,7 @@ import (
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/rediskeys"
+	"github.com/beianscan/beianscan/internal/sealbox"
 )
 
 var (
@@ -28,6 +34,10 @@ var (
 	//go:embed guess.lua
 	guessSource string
 	guessScript = redis.NewScript(guessSource)
+
+	//go:embed audit.lua
+	auditSource string
+	auditScript = redis.NewScript(auditSource)
 )
 
 // Store is the Redis implementation of orders.Store.
@@ -36,16 +46,54 @@ type Store struct {
 	// keepClaimed is how long a claimed pairing is kept: as long as its phone token lives,
 	// so the token can be checked against it.
 	keepClaimed time.Duration
+	ring        *sealbox.Keyring
+	retention   time.Duration
+	now         func() time.Time
 }
 
-var _ orders.Store = (*Store)(nil)
+var (
+	_ orders.Store    = (*Store)(nil)
+	_ orders.AuditLog = (*Store)(nil)
+)
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithKeyring seals the full ID numbers with ring (its first key seals, all open). Without
+// it a Store seals with a random key of its own, which no other process can open.
+func WithKeyring(ring *sealbox.Keyring) Option { return func(s *Store) { s.ring = ring } }
+
+// WithRetention sets how long an order's keys live after its last change; default 720h.
+func WithRetention(d time.Duration) Option { return func(s *Store) { s.retention = d } }
+
+// WithClock sets the clock of the TTLs the store computes; default time.Now.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// DefaultRetention is BEIANSCAN_RETENTION's default.
+const DefaultRetention = 720 * time.Hour
+
+// auditCap bounds an order's audit stream (approximately, as XADD MAXLEN ~ trims).
+const auditCap = 1000
 
 // New returns a store on rdb. keepClaimed is the phone token's life (default 30m).
-func New(rdb redis.UniversalClient, keepClaimed time.Duration) *Store {
+func New(rdb redis.UniversalClient, keepClaimed time.Duration, opts ...Option) *Store {
 	if keepClaimed <= 0 {
 		keepClaimed = 30 * time.Minute
 	}
-	return &Store{rdb: rdb, keepClaimed: keepClaimed}
+	s := &Store{rdb: rdb, keepClaimed: keepClaimed}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.ring == nil {
+		s.ring = sealbox.Random()
+	}
+	if s.retention <= 0 {
+		s.retention = DefaultRetention
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
 }
 
 // Ready pings Redis.
@@ -55,20 +103,27 @@ func orderKeys(id string) []string {
 	return []string{rediskeys.Order(id), rediskeys.Version(id), rediskeys.Materials(id), rediskeys.Pairing(id)}
 }
 
-// CreateOrder stores a new order; it fails if the ID is taken.
+// CreateOrder stores a new order; it fails if the ID is taken. The order's creation is
+// its first audit entry, by the desktop that sent it.
 func (s *Store) CreateOrder(ctx context.Context, o *filing.Order) error {
-	b, err := json.Marshal(o)
+	b, err := s.encodeOrder(o)
 	if err != nil {
 		return err
 	}
-	ok, err := s.rdb.SetNX(ctx, rediskeys.Order(o.ID), b, 0).Result()
+	ok, err := s.rdb.SetNX(ctx, rediskeys.Order(o.ID), b, s.retention).Result()
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return fmt.Errorf("redisstore: order id %s taken", o.ID)
 	}
-	return s.rdb.Set(ctx, rediskeys.Version(o.ID), o.Version, 0).Err()
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, rediskeys.Version(o.ID), o.Version, s.retention)
+		addAudit(ctx, p, o.ID, orders.AuditEntry{At: o.CreatedAt, Actor: orders.ActorDesktop, Action: orders.AuditCreate, IP: orders.ClientIP(ctx)})
+		p.PExpire(ctx, rediskeys.Audit(o.ID), s.retention)
+		return nil
+	})
+	return err
 }
 
 type reader interface {
@@ -81,10 +136,6 @@ type stored struct {
 	version int64
 	mats    map[string]string
 	pairing map[string]string
-}
-
-func (r stored) decode() (*orders.Snapshot, error) {
-	return decode(r.order, r.version, r.mats, r.pairing)
 }
 
 // load reads the four keys of an order in one round trip.
@@ -112,13 +163,14 @@ func load(ctx context.Context, r reader, id string) (stored, error) {
 	return stored{raw, version, matCmd.Val(), pairCmd.Val()}, nil
 }
 
-func decode(rawOrder []byte, version int64, mats, pairing map[string]string) (*orders.Snapshot, error) {
-	var o filing.Order
-	if err := json.Unmarshal(rawOrder, &o); err != nil {
-		return nil, fmt.Errorf("redisstore: order: %w", err)
+func (s *Store) decode(r stored) (*orders.Snapshot, error) {
+	o, err := s.decodeOrder(r.order)
+	if err != nil {
+		return nil, err
 	}
-	o.Version = version
-	snap := &orders.Snapshot{Order: &o, Materials: make(map[filing.Slot]filing.Material, len(mats))}
+	o.Version = r.version
+	mats, pairing := r.mats, r.pairing
+	snap := &orders.Snapshot{Order: o, Materials: make(map[filing.Slot]filing.Material, len(mats))}
 	for slot, raw := range mats {
 		var m filing.Material
 		if err := json.Unmarshal([]byte(raw), &m); err != nil {
@@ -136,7 +188,7 @@ func (s *Store) Load(ctx context.Context, id string) (*orders.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.decode()
+	return s.decode(r)
 }
 
 func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
@@ -206,11 +258,11 @@ func (s *Store) Update(ctx context.Context, id string, change func(*orders.Snaps
 				return err
 			}
 			// change works on a second copy, so that what was read stays for the diff.
-			before, err := r.decode()
+			before, err := s.decode(r)
 			if err != nil {
 				return err
 			}
-			snap, err := r.decode()
+			snap, err := s.decode(r)
 			if err != nil {
 				return err
 			}
@@ -238,7 +290,7 @@ func (s *Store) Update(ctx context.Context, id string, change func(*orders.Snaps
 func (s *Store) write(ctx context.Context, tx *redis.Tx, before, snap *orders.Snapshot, evs []orders.Event, result **orders.Snapshot) error {
 	id := snap.Order.ID
 	snap.Order.Version = before.Order.Version + 1
-	orderJSON, err := json.Marshal(snap.Order)
+	orderJSON, err := s.encodeOrder(snap.Order)
 	if err != nil {
 		return err
 	}
@@ -249,10 +301,19 @@ func (s *Store) write(ctx context.Context, tx *redis.Tx, before, snap *orders.Sn
 			return err
 		}
 	}
-	now := time.Now()
+	now := s.now()
+	// Every change starts the retention again for all the order's keys at once: order,
+	// version, materials and audit trail live exactly as long as the order; the pairing has
+	// a shorter life of its own (pairingTTL), capped by the retention, and so have the
+	// idempotency records (Remember). A submitted order waits for its review however long
+	// that takes.
+	keep := s.retention
+	if snap.Order.State == filing.StateSubmitted {
+		keep = 0
+	}
 	_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, rediskeys.Order(id), orderJSON, 0)
-		p.Set(ctx, rediskeys.Version(id), snap.Order.Version, 0)
+		p.Set(ctx, rediskeys.Order(id), orderJSON, keep)
+		p.Set(ctx, rediskeys.Version(id), snap.Order.Version, keep)
 		for slot, m := range snap.Materials {
 			if old, ok := before.Materials[slot]; ok && sameMaterial(old, m) {
 				continue
@@ -278,7 +339,23 @@ func (s *Store) write(ctx context.Context, tx *redis.Tx, before, snap *orders.Sn
 				p.Del(ctx, rediskeys.Pairing(id))
 			}
 			p.HSet(ctx, rediskeys.Pairing(id), encodePairing(snap.Pairing))
-			p.PExpire(ctx, rediskeys.Pairing(id), s.pairingTTL(snap.Pairing, now))
+		}
+		if snap.Pairing != nil {
+			ttl := s.pairingTTL(snap.Pairing, now)
+			if keep > 0 && keep < ttl {
+				ttl = keep
+			}
+			p.PExpire(ctx, rediskeys.Pairing(id), ttl)
+		}
+		for _, e := range snap.Audit {
+			addAudit(ctx, p, id, e)
+		}
+		for _, k := range []string{rediskeys.Materials(id), rediskeys.Audit(id)} {
+			if keep > 0 {
+				p.PExpire(ctx, k, keep)
+			} else {
+				p.Persist(ctx, k)
+			}
 		}
 		for _, b := range payloads {
 			p.Publish(ctx, rediskeys.Events(id), b)
@@ -307,6 +384,17 @@ func (s *Store) Claim(ctx context.Context, req orders.ClaimRequest) (*orders.Sna
 		return nil, err
 	}
 	if err := out.Err(out.state); err != nil {
+		return nil, err
+	}
+	// The claim is a change: its audit entry restarts the retention of the order's keys
+	// (unless it was submitted meanwhile), a step after the script's, which leaves TTLs
+	// alone. A reclaim changes nothing and keeps the expiry as it is.
+	mode := "change"
+	if out.ClaimOutcome == orders.ClaimReclaimed {
+		mode = "read"
+	}
+	entry := orders.AuditEntry{At: at, Actor: orders.ActorPhone, Action: orders.AuditClaim, IP: req.IP}
+	if err := s.appendAudit(ctx, req.OrderID, mode, entry); err != nil {
 		return nil, err
 	}
 	// Read after the claim: the script stays small (Redis runs one script at a time),
@@ -344,6 +432,9 @@ func (s *Store) Remembered(ctx context.Context, orderID, keyHash string) ([]byte
 // Remember stores an idempotency record, replacing a spent one: the service only gets
 // here for a key that has no record or whose material is gone.
 func (s *Store) Remember(ctx context.Context, orderID, keyHash string, answer []byte, ttl time.Duration) error {
+	if ttl <= 0 || ttl > s.retention {
+		ttl = s.retention
+	}
 	return s.rdb.Set(ctx, rediskeys.Idempotency(orderID, keyHash), answer, ttl).Err()
 }
 
@@ -373,4 +464,47 @@ func (s *Store) MaterialHashes(ctx context.Context, id string) (map[string]bool,
 		hashes[m.SHA256] = true
 	}
 	return hashes, exists.Val() > 0, nil
+}
+
+func auditValues(e orders.AuditEntry) []any {
+	return []any{"at", ms(e.At), "actor", e.Actor, "action", e.Action, "slot", string(e.Slot), "ip", e.IP}
+}
+
+func addAudit(ctx context.Context, p redis.Pipeliner, id string, e orders.AuditEntry) {
+	p.XAdd(ctx, &redis.XAddArgs{Stream: rediskeys.Audit(id), MaxLen: auditCap, Approx: true, Values: auditValues(e)})
+}
+
+// appendAudit adds an entry outside a transaction of Update: see audit.lua for the modes.
+func (s *Store) appendAudit(ctx context.Context, id, mode string, e orders.AuditEntry) error {
+	args := append([]any{mode, s.retention.Milliseconds(), auditCap}, auditValues(e)...)
+	keys := []string{rediskeys.Order(id), rediskeys.Audit(id), rediskeys.Version(id), rediskeys.Materials(id)}
+	n, err := auditScript.Run(ctx, s.rdb, keys, args...).Int()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return filing.ErrOrderNotFound
+	}
+	return nil
+}
+
+// AppendAudit records an entry that goes with no change, such as an image read.
+func (s *Store) AppendAudit(ctx context.Context, orderID string, e orders.AuditEntry) error {
+	return s.appendAudit(ctx, orderID, "read", e)
+}
+
+// Audit returns the order's audit trail, oldest first.
+func (s *Store) Audit(ctx context.Context, orderID string) ([]orders.AuditEntry, error) {
+	msgs, err := s.rdb.XRange(ctx, rediskeys.Audit(orderID), "-", "+").Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]orders.AuditEntry, 0, len(msgs))
+	for _, m := range msgs {
+		str := func(k string) string { v, _ := m.Values[k].(string); return v }
+		out = append(out, orders.AuditEntry{
+			At: fromMS(str("at")), Actor: str("actor"), Action: str("action"), Slot: filing.Slot(str("slot")), IP: str("ip"),
+		})
+	}
+	return out, nil
 }

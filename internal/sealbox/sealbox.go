@@ -245,7 +245,11 @@ func decodeKey(s string) ([]byte, error) {
 
 // short keeps a key's secret part out of error messages.
 func short(entry string) string {
-	id, _, _ := strings.Cut(entry, ":")
+	id, _, ok := strings.Cut(entry, ":")
+	if !ok {
+		// Without a colon the entry may be a bare key: show none of it.
+		return "(no ID)"
+	}
 	if len(id) > maxIDLen {
 		id = id[:maxIDLen]
 	}

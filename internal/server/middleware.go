@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/beianscan/beianscan/internal/csp"
+	"github.com/beianscan/beianscan/internal/orders"
 )
 
 // requestLog logs one line per request with the request id and the route pattern, never
@@ -31,6 +32,16 @@ func requestLog(log *slog.Logger) echo.MiddlewareFunc {
 				slog.Duration("took", time.Since(start)))
 			return nil
 		}
+	}
+}
+
+// noteClientIP notes the client's address (see clientIP) on the request's context for the
+// audit trail.
+func noteClientIP(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		c.SetRequest(r.WithContext(orders.WithClientIP(r.Context(), c.RealIP())))
+		return next(c)
 	}
 }
 

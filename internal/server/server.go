@@ -57,10 +57,6 @@ type Config struct {
 	// s3://BUCKET/PREFIX?endpoint=http://host:port&region=… for S3-compatible storage, with
 	// credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
 	BlobURL string
-	// EncryptionKeys encrypt every image at rest: "ID:BASE64,…" of 32-byte keys, the first
-	// encrypts, all decrypt. Empty: a random key per process, allowed only in the embedded
-	// mode.
-	EncryptionKeys string
 	// JWTSecret signs tokens and derives pairing codes; empty: random per process, allowed
 	// only in the embedded mode.
 	JWTSecret string
@@ -99,6 +95,13 @@ type Config struct {
 	Images images.Options
 	// Hub tunes the websockets; zero fields take defaults.
 	Hub hub.Config
+	// EncryptionKeys (BEIANSCAN_ENCRYPTION_KEYS) seal what is sensitive at rest, every image
+	// and every full ID number: comma-separated ID:BASE64 32-byte keys, the first seals, all
+	// open. Empty: a random key per process, allowed only in the embedded mode.
+	EncryptionKeys string
+	// Retention (BEIANSCAN_RETENTION): an order and everything under its hash tag expire
+	// this long after its last change, unless it is submitted; default 720h.
+	Retention time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger default slog.Default().
@@ -117,6 +120,8 @@ type Main struct {
 	URL string
 
 	Service *orders.Service
+	// Keyring seals ID numbers (and images) at rest; built once from EncryptionKeys.
+	Keyring *sealbox.Keyring
 	Redis   redis.UniversalClient
 	Mini    *miniredis.Miniredis
 	// Blobs is the encrypted blob store; Sweeper sweeps the store beneath it.
@@ -195,15 +200,14 @@ func (m *Main) open() error {
 	if err != nil {
 		return err
 	}
-	keys, err := encryptionKeys(cfg.EncryptionKeys, m.Embedded, log)
-	if err != nil {
+	if m.Keyring, err = encryptionKeys(cfg.EncryptionKeys, m.Embedded, log); err != nil {
 		return err
 	}
 	raw, storeName, err := blob.FromURL(ctx, cfg.BlobURL, cfg.DataDir, os.Getenv)
 	if err != nil {
 		return err
 	}
-	m.Blobs = blob.NewSealed(raw, keys)
+	m.Blobs = blob.NewSealed(raw, m.Keyring)
 	var blobs interface {
 		orders.Blobs
 		webapi.Blobs
@@ -224,7 +228,8 @@ func (m *Main) open() error {
 		}
 	}
 
-	store := redisstore.New(m.Redis, cfg.PhoneTokenTTL)
+	store := redisstore.New(m.Redis, cfg.PhoneTokenTTL,
+		redisstore.WithKeyring(m.Keyring), redisstore.WithRetention(cfg.Retention), redisstore.WithClock(cfg.Now))
 	m.Sweeper = sweep.New(sweep.Config{
 		Store: raw, StoreName: storeName, Refs: store, Redis: m.Redis,
 		// Wall-clock time, not cfg.Now: the ages compared are file and object times.
@@ -264,6 +269,7 @@ func (m *Main) open() error {
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestID())
 	e.Use(requestLog(log))
+	e.Use(noteClientIP)
 	e.Use(securityHeaders)
 	m.limits = limits.New(m.Redis, limits.Config{
 		OrderRate: cfg.OrderRate, PairingRate: cfg.PairingRate, WebsocketsPerOrder: cfg.WebsocketsPerOrder,
@@ -307,7 +313,7 @@ func (m *Main) open() error {
 		}
 	}()
 	log.Info("beianscan listening", "url", m.URL, "public_url", cfg.PublicURL, "embedded", m.Embedded,
-		"blobs", storeName, "encryption_key", keys.Primary())
+		"blobs", storeName, "encryption_key", m.Keyring.Primary())
 	return nil
 }
 
@@ -323,9 +329,9 @@ func encryptionKeys(spec string, embedded bool, log *slog.Logger) (*sealbox.Keyr
 		return k, nil
 	}
 	if !embedded {
-		return nil, errors.New("BEIANSCAN_ENCRYPTION_KEYS is required when BEIANSCAN_REDIS_URL is set: every instance must read every image (e.g. k1:$(openssl rand -base64 32))")
+		return nil, errors.New("BEIANSCAN_ENCRYPTION_KEYS is required when BEIANSCAN_REDIS_URL is set: every instance must open what the others sealed (e.g. k1:$(openssl rand -base64 32))")
 	}
-	log.Warn("embedded mode: images are encrypted with a random key of this process; set BEIANSCAN_ENCRYPTION_KEYS to keep them readable after a restart")
+	log.Warn("embedded mode: images and ID numbers are encrypted with a random key of this process; set BEIANSCAN_ENCRYPTION_KEYS to keep them readable after a restart")
 	return sealbox.Random(), nil
 }
 
@@ -361,6 +367,10 @@ func (m *Main) goAdvance(ctx context.Context) {
 		}
 	}()
 }
+
+// RedisClient opens BEIANSCAN_REDIS_URL as the service does (plain, Sentinel or Cluster),
+// for the subcommands that work on the same Redis.
+func RedisClient(raw string) (redis.UniversalClient, error) { return redisClient(raw) }
 
 func redisClient(raw string) (redis.UniversalClient, error) {
 	u, err := url.Parse(raw)

@@ -178,8 +178,9 @@ func TestVerificationForm(t *testing.T) {
 					t.Errorf("form has %q", w)
 				}
 			}
-			if strings.Contains(page, "11010519491231002X") {
-				t.Error("form shows the whole ID number")
+			// The printed form is signed by the owner: it shows the whole number (DESIGN §6).
+			if !strings.Contains(page, "11010519491231002X") {
+				t.Error("form lacks the whole ID number")
 			}
 		})
 	}
