@@ -355,7 +355,7 @@ func TestProductionNeedsEncryptionKeys(t *testing.T) {
 		}
 	}
 	m := start(t, func(c *server.Config) { c.RedisURL = "redis://" + mr.Addr() })
-	if m.Keyring == nil || m.Keyring.Primary() != "test" {
+	if m.Keyring == nil || m.Keyring.Primary() != "k1" {
 		t.Fatalf("keyring %v, want the configured key", m.Keyring)
 	}
 }
