@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -59,6 +60,7 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	minApp := fs.String("min-app-version", env("BEIANSCAN_MIN_APP_VERSION", "3.16.0"), "oldest app version that may pair (BEIANSCAN_MIN_APP_VERSION)")
 	provinces := fs.String("app-provinces", env("BEIANSCAN_APP_PROVINCES", "CN-GD,CN-CQ,CN-LN,CN-AH,CN-FJ"), "provinces with app verification (BEIANSCAN_APP_PROVINCES)")
 	origins := fs.String("allowed-origins", env("BEIANSCAN_ALLOWED_ORIGINS", ""), "websocket origins, comma separated; empty: the request's own host (BEIANSCAN_ALLOWED_ORIGINS)")
+	appDownload := fs.String("app-download-url", env("BEIANSCAN_APP_DOWNLOAD_URL", ""), "the app's download page, linked from /m/scan; empty: the page says to use the app store (BEIANSCAN_APP_DOWNLOAD_URL)")
 	guesses := fs.String("claim-guess-limit", env("BEIANSCAN_CLAIM_GUESS_LIMIT", "20"), "unmatched claims per IP per 10 minutes; 0 turns it off (BEIANSCAN_CLAIM_GUESS_LIMIT)")
 	// Quality thresholds of the image warnings (0: the images package's default).
 	blur := fs.String("quality-blur", env("BEIANSCAN_QUALITY_BLUR", "0"), "Laplacian variance under which an image is blurry; 0: default 20 (BEIANSCAN_QUALITY_BLUR)")
@@ -74,6 +76,11 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		// The secret is read from the environment only: a flag would show in ps.
 		JWTSecret: getenv("BEIANSCAN_JWT_SECRET"), OperatorKey: *operatorKey,
 		MinAppVersion: *minApp, AppProvinces: list(*provinces), AllowedOrigins: list(*origins),
+		AppDownloadURL: *appDownload,
+	}
+	// The link is put in front of people who scanned a code: only an absolute web address.
+	if u, err := url.Parse(cfg.AppDownloadURL); cfg.AppDownloadURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+		return cfg, fmt.Errorf("BEIANSCAN_APP_DOWNLOAD_URL: %q is not an http(s) URL", cfg.AppDownloadURL)
 	}
 	var err error
 	for _, d := range []struct {
