@@ -53,7 +53,8 @@ type browser struct {
 	start time.Time
 }
 
-// newBrowser starts headless Chromium with a fresh profile, sized 1280x900. The
+// newBrowser starts headless Chromium with a fresh profile, sized 1366x900 (a common
+// laptop); phone stages switch to 390x844 with mobile(). The
 // background-networking flags matter: without them Chromium reaches out to the internet,
 // which this machine's closed network refuses.
 func newBrowser(t *testing.T, name string) *browser {
@@ -75,7 +76,7 @@ func newBrowser(t *testing.T, name string) *browser {
 		chromedp.Flag("disable-default-apps", true),
 		chromedp.Flag("lang", "zh-CN"),
 		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1280, 900),
+		chromedp.WindowSize(1366, 900),
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
@@ -87,7 +88,7 @@ func newBrowser(t *testing.T, name string) *browser {
 		cancel()
 		acancel()
 	})
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1366, 900)); err != nil {
 		t.Fatalf("start Chromium (%s): %v", exe, err)
 	}
 	// Any uncaught exception in the page fails the test; other console output is logged.
@@ -412,8 +413,10 @@ func TestBrowserAppUpload(t *testing.T) {
 		t.Fatalf("claim: %v", err)
 	}
 	b.waitFor("phone connected", `document.querySelector('#timeline').dataset.stage === 'connected'`, 10*time.Second)
-	b.waitText("#tl-connected", "browser-test-phone")
+	// Without a device name the ID is shown shortened, never wrapped onto a lone digit.
+	b.waitText("#tl-connected", "browser…hone")
 	b.waitText("#tl-connected", "3.17.1")
+	b.waitText("#tl-waiting", "已扫码")
 	b.waitText("#qr-overlay", "手机已连接")
 	b.shot("app-connected")
 
@@ -530,7 +533,8 @@ func TestBrowserPCUpload(t *testing.T) {
 	b.run(chromedp.Click(chromedp.CSS("#choose-pc")))
 	b.waitVisible("#view-review")
 	b.waitText("#review-title", "上传资料")
-	b.waitText(`.slot-card[data-slot="supplementary"]`, "仅电脑端")
+	// The supplementary slot says plainly what belongs there, and what goes on a certificate.
+	b.waitText(`.slot-card[data-slot="supplementary"]`, "添加一页")
 	faceCard := eval[bool](b, `!!document.querySelector('.slot-card[data-slot="face_photo"]')`)
 	if faceCard {
 		t.Error("a PC upload lists the face photo, which only the app takes")
@@ -563,9 +567,13 @@ func TestBrowserPCUpload(t *testing.T) {
 
 	// Submit while incomplete: the missing materials are named.
 	b.run(chromedp.Click(chromedp.CSS("#submit-order")))
-	b.waitText("#submit-error", "还缺少")
-	b.waitText("#submit-error", "真实性核验单")
-	b.waitText("#submit-error", "单位证件")
+	b.waitText("#submit-summary", "还缺少")
+	b.waitText("#submit-summary", "真实性核验单")
+	b.waitText("#submit-summary", "单位证件")
+	// The missing list is said once, not in grey and again in red.
+	if n := eval[int](b, `(document.body.innerText.match(/还缺少|还需上传/g) || []).length`); n != 1 {
+		t.Errorf("the missing materials are listed %d times", n)
+	}
 
 	slots := []string{"organization_certificate", "subject_leader_id_front", "website_leader_id_front", "website_leader_id_back", "verification_form"}
 	for i, slot := range slots {
@@ -644,7 +652,7 @@ func TestBrowserQRRenews(t *testing.T) {
 		t.Fatal("could not claim a renewed QR in 5 attempts")
 	}
 	b.waitFor("phone connected", `document.querySelector('#timeline').dataset.stage === 'connected'`, 10*time.Second)
-	b.waitText("#tl-connected", "renew-test-phone")
+	b.waitText("#tl-connected", "renew-te…hone")
 	b.shot("connected")
 
 	// What a phone's ordinary camera opens: a page saying to use the app, made for phones.

@@ -273,7 +273,9 @@ function render() {
   if (view === 'app') renderApp();
   if (view === 'review') renderReview();
   if (view === 'status') renderStatus();
-  if (view === 'app' || view === 'review') renderVerificationForm(view);
+  // On the app path the form comes first (the phone photographs it); in the review its
+  // download sits on its own card.
+  if (view === 'app') renderVerificationForm(view);
   setURL();
 }
 
@@ -284,7 +286,7 @@ function renderChip() {
   chip.replaceChildren(
     h('span', { class: 'chip-name' }, o.subject_name),
     h('span', { class: 'chip-sep' }, '·'),
-    h('span', {}, o.province_name_zh || provinceName(o.province)),
+    h('span', { class: 'chip-province' }, o.province_name_zh || provinceName(o.province)),
     h('span', { class: 'chip-sep' }, '·'),
     h('span', { class: 'chip-domains' }, (o.domains || []).join('、')),
     h('span', { class: 'state-pill state-' + o.state, id: 'order-state' }, STATE_ZH[o.state] || o.state),
@@ -801,12 +803,13 @@ function slotCard(r) {
         h('dl', { class: 'compare' }),
         h('ul', { class: 'warnings' }),
         h('div', { class: 'slot-error', role: 'alert', hidden: true }),
-        h('p', { class: 'slot-hint' }, desktopText((r.slot !== 'verification_form' && r.guidance_zh) || SLOT_HINTS[r.slot] || '')),
+        h('p', { class: 'slot-hint' }, slotHint(r)),
         h('div', { class: 'samples', 'aria-label': '示例图' }, h('span', { class: 'samples-title' }, '示例图'), samples(r.slot)),
         h('div', { class: 'slot-actions' },
           input,
           h('label', { class: 'btn btn-secondary btn-sm pick', for: 'file-' + r.slot }),
           stitchable ? h('button', { type: 'button', class: 'btn btn-link btn-sm add-page', onclick: () => openStitch(r.slot) }, '添加一页') : '',
+          r.slot === 'verification_form' ? h('a', { class: 'btn btn-link btn-sm', id: 'vform-link-review', href: orderPath('/verification-form'), target: '_blank', rel: 'noopener' }, '下载核验单') : '',
           h('button', { type: 'button', class: 'btn btn-link btn-sm remove', onclick: (e) => removeMaterial(r.slot, e.currentTarget) }, '删除')))),
     stitchable ? h('div', { class: 'stitch', hidden: true }) : '');
   const preview = $('.slot-preview', card);
@@ -830,6 +833,15 @@ function slotCard(r) {
     input.click();
   });
   return card;
+}
+
+// slotHint: the server's guidance is specific to the order (ID type, registrar), but for the
+// form (its own card says how to sign it), the certificate and the supplementary slot the
+// page's own words say where extra pages go: onto the certificate, with "add a page".
+function slotHint(r) {
+  if (r.slot === 'verification_form') return SLOT_HINTS.verification_form + formRequirement(S.order);
+  const own = new Set(['organization_certificate', 'supplementary']);
+  return desktopText((!own.has(r.slot) && r.guidance_zh) || SLOT_HINTS[r.slot] || '');
 }
 
 function canUploadFromPC(r) {
@@ -955,7 +967,7 @@ function renderStitch(card, slot) {
   pick.addEventListener('change', () => { addPages(Array.from(pick.files || [])); pick.value = ''; renderReview(); });
   const n = st.pages.length;
   const list = h('ol', { class: 'pages' }, st.pages.map((p, i) => {
-    const li = h('li', { class: 'page', draggable: 'true', dataset: { index: String(i), name: p.name } },
+    const li = h('li', { class: 'spage', draggable: 'true', dataset: { index: String(i), name: p.name } },
       h('span', { class: 'page-no' }, String(i + 1)),
       h('img', { src: p.url, alt: `第 ${i + 1} 页：${p.name}` }),
       h('span', { class: 'page-name', title: p.name }, p.name),
