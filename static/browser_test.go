@@ -400,6 +400,17 @@ func TestBrowserAppUpload(t *testing.T) {
 	b.waitText("#qr-countdown", "后失效")
 	b.waitText(".howto", "3.16.0")
 	b.waitText(".howto", "扫描订单二维码")
+	// The form comes first on the app path: printed and signed before scanning, since the
+	// phone photographs it.
+	b.waitText(".howto li:first-child", "核验单")
+	b.waitText("#view-app .vform", "第一步")
+	if !eval[bool](b, `!!(document.querySelector('#view-app .vform').compareDocumentPosition(document.querySelector('.qr-card')) & Node.DOCUMENT_POSITION_FOLLOWING)`) {
+		t.Error("the verification form comes after the QR on the app path")
+	}
+	if s := b.text("#view-app"); strings.Contains(s, "请在电脑端") {
+		t.Error("the app page says 请在电脑端 to someone at the computer")
+	}
+	b.axe("app waiting")
 	b.shot("app-waiting")
 
 	scanURL, _ := b.scanQR()
@@ -414,7 +425,7 @@ func TestBrowserAppUpload(t *testing.T) {
 	}
 	b.waitFor("phone connected", `document.querySelector('#timeline').dataset.stage === 'connected'`, 10*time.Second)
 	// Without a device name the ID is shown shortened, never wrapped onto a lone digit.
-	b.waitText("#tl-connected", "browser…hone")
+	b.waitText("#tl-connected", "browser-…hone")
 	b.waitText("#tl-connected", "3.17.1")
 	b.waitText("#tl-waiting", "已扫码")
 	b.waitText("#qr-overlay", "手机已连接")
@@ -451,6 +462,10 @@ func TestBrowserAppUpload(t *testing.T) {
 	}
 	b.waitFor("upload complete", `document.querySelector('#timeline').dataset.stage === 'complete'`, 10*time.Second)
 	b.waitText("#tl-complete", "核对已上传资料")
+	if s := b.text("#tl-waiting"); strings.Contains(s, "扫描") {
+		t.Errorf("the first step still says %q after the phone connected", s)
+	}
+	b.axe("app complete")
 	b.shot("app-complete")
 
 	// Review: large previews of every material.
@@ -466,6 +481,15 @@ func TestBrowserAppUpload(t *testing.T) {
 		t.Error("the face photo offers a PC upload; it is taken live in the app")
 	}
 	b.waitVisible(`.slot-card[data-slot="supplementary"]`)
+	// The review compares: the face photo beside the website leader's name, the ID beside
+	// the masked number; the face photo's samples include a coloured background.
+	b.waitText(`.slot-card[data-slot="face_photo"] .compare`, "张晓明")
+	b.waitText(`.slot-card[data-slot="subject_leader_id_front"] .compare`, "110***********002X")
+	b.waitText(`.slot-card[data-slot="face_photo"] .samples`, "彩色背景")
+	if title, brand := eval[string](b, `document.title`), b.text(".brand"); title != brand {
+		t.Errorf("tab title %q, header %q", title, brand)
+	}
+	b.axe("app review")
 	b.shot("review")
 
 	b.run(chromedp.Click(chromedp.CSS("#submit-order")))

@@ -781,7 +781,7 @@ function renderReview() {
 }
 
 function slotCard(r) {
-  const input = h('input', { type: 'file', class: 'file-input', accept: 'image/jpeg,image/png,image/gif,.jpg,.jpeg,.png,.gif', dataset: { slot: r.slot }, id: 'file-' + r.slot });
+  const input = h('input', { type: 'file', class: 'file-input', accept: 'image/jpeg,image/png,image/gif,.jpg,.jpeg,.png,.gif', dataset: { slot: r.slot }, id: 'file-' + r.slot, 'aria-label': `选择${r.label_zh}的图片` });
   input.addEventListener('change', () => {
     if (input.files && input.files[0]) uploadFile(r.slot, input.files[0]);
     input.value = '';
@@ -963,7 +963,7 @@ function renderStitch(card, slot) {
   const st = S.stitch && S.stitch.slot === slot ? S.stitch : null;
   show(box, !!st);
   if (!st) { box.replaceChildren(); return; }
-  const pick = h('input', { type: 'file', multiple: true, class: 'file-input', id: 'stitch-file-' + slot, accept: 'image/jpeg,image/png,image/gif,.jpg,.jpeg,.png,.gif' });
+  const pick = h('input', { type: 'file', multiple: true, class: 'file-input', id: 'stitch-file-' + slot, 'aria-label': '选择要拼接的图片', accept: 'image/jpeg,image/png,image/gif,.jpg,.jpeg,.png,.gif' });
   pick.addEventListener('change', () => { addPages(Array.from(pick.files || [])); pick.value = ''; renderReview(); });
   const n = st.pages.length;
   const list = h('ol', { class: 'pages' }, st.pages.map((p, i) => {
