@@ -187,7 +187,7 @@ func TestBrowserStitchReview(t *testing.T) {
 	}
 	ring := eval[string](b, `(() => { const s = getComputedStyle(document.querySelector('.slot-card[data-slot="organization_certificate"] .pick')); return s.outlineStyle + ' ' + s.outlineWidth; })()`)
 	if !strings.HasPrefix(ring, "solid") || ring == "solid 0px" {
-		t.Errorf("選择文件 focused by keyboard has outline %q, want a visible ring", ring)
+		t.Errorf("选择文件 focused by keyboard has outline %q, want a visible ring", ring)
 	}
 	b.shot("focus-ring")
 	// A button too.
