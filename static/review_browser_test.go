@@ -196,6 +196,10 @@ func TestBrowserStitchReview(t *testing.T) {
 	if !strings.Contains(btnRing, "solid") {
 		t.Errorf("the next focused control has no ring: %s", btnRing)
 	}
+	// The page was 2,566 px tall before the cards put the image beside the data.
+	if hgt := eval[int](b, `document.documentElement.scrollHeight`); hgt > 2000 {
+		t.Errorf("the PC upload page is %d px tall at 1366×900", hgt)
+	}
 	b.axe("pc empty")
 	b.shot("pc-empty")
 

@@ -210,8 +210,8 @@ func TestScanPageStates(t *testing.T) {
 	m := start(t, func(c *server.Config) { c.AppDownloadURL = "https://app.example.com/download?from=scan" })
 	o := createOrder(t, m, gdIndividual())
 	first := pairApp(t, o)
-	must(t, do(t, req{method: "POST", url: o.url("/pairing"), token: o.Token}), http.StatusCreated)
-	second := scanQR(t, o)
+	renewed := must(t, do(t, req{method: "POST", url: o.url("/pairing"), token: o.Token}), http.StatusCreated)
+	second := renewed.Body["pairing"].(map[string]any)["scan_url"].(string)
 
 	page := func(url, ua string) string {
 		t.Helper()
