@@ -412,6 +412,13 @@ func TestBrowserAppUpload(t *testing.T) {
 	}
 	b.axe("app waiting")
 	b.shot("app-waiting")
+	b.mobile()
+	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("the app page is %d px wide on a 390 px screen", w)
+	}
+	b.axe("app waiting 390")
+	b.shot("app-waiting-390")
+	b.desktop()
 
 	scanURL, _ := b.scanQR()
 	base, code, err := phone.ParseScanURL(scanURL)
