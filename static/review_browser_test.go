@@ -274,6 +274,11 @@ func TestBrowserStitchReview(t *testing.T) {
 		t.Errorf("stitched material %+v, want one image taller than a page", mat)
 	}
 	b.shot("stitched")
+	// Adding a page to a slot that holds an image starts from that image.
+	b.run(chromedp.Click(chromedp.CSS(org + " .add-page")))
+	b.waitFor("current image as page 1", `(() => { const l = document.querySelector('.stitch .spage[data-index="0"]'); return l && l.dataset.name.startsWith('当前已上传的图片'); })()`, 10*time.Second)
+	b.run(chromedp.Click(chromedp.CSS(org + " .stitch-cancel")))
+	b.waitFor("panel closed", `document.querySelector('`+strings.ReplaceAll(org, `"`, `\"`)+` .stitch').hidden`, 5*time.Second)
 
 	// A file dropped onto a slot.
 	front := base64.StdEncoding.EncodeToString(phone.SampleImage("subject_leader_id_front", 3))
