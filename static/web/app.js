@@ -1048,16 +1048,18 @@ const ACTOR_ZH = { desktop: '您（电脑）', phone: '您的手机', operator: 
 
 let auditAt = 0;
 let auditBusy = false;
+let auditAbsent = false; // the server has no audit log (404): not asked again
 
 // loadAudit shows the order's audit log when the server offers one: a server without it
 // answers 404, and then the list stays hidden.
 async function loadAudit() {
-  if (auditBusy || Date.now() - auditAt < 5000 || !S.orderId) return;
+  if (auditAbsent || auditBusy || Date.now() - auditAt < 5000 || !S.orderId) return;
   auditBusy = true;
   auditAt = Date.now();
   const r = await api('GET', orderPath('/audit'));
   auditBusy = false;
   const box = $('#audit');
+  if (r.status === 404) auditAbsent = true;
   if (!r.ok || !r.data || !Array.isArray(r.data.entries)) { show(box, false); return; }
   // Newest first; the server keeps them newest last.
   const all = r.data.entries.slice(-8).reverse();
