@@ -30,12 +30,16 @@ type Service interface {
 	ReadLimit(fit bool) int64
 	CheckAppVersion(v string) error
 	MinAppVersion() string
+	ScanState(ctx context.Context, code string) string
 }
 
 // Config of the app API. Zero fields take the defaults given.
 type Config struct {
 	// UploadTimeout bounds the arrival of an upload's body; default 2m.
 	UploadTimeout time.Duration
+	// AppDownloadURL is the provider's app download page, linked from the scan page; empty:
+	// the page says to get the app from the phone's app store.
+	AppDownloadURL string
 }
 
 // API holds the app handlers.
@@ -160,14 +164,37 @@ var (
 	scanPolicy   = csp.Policy(scanHTML)
 )
 
-// scan is what a phone's ordinary camera opens: it tells the person to use the app. The
-// code is not echoed into the page.
+// scanData is what the scan page shows.
+type scanData struct {
+	MinVersion  string
+	DownloadURL string
+	// WeChat: opened inside WeChat, whose browser cannot start other apps or download
+	// them; the page says to open it in the phone's browser.
+	WeChat bool
+	// State of the code (orders.Scan*): a lapsed or replaced one says to refresh the
+	// computer's QR.
+	State string
+}
+
+// scan is what a phone's ordinary camera opens: it tells the person to use the app and
+// where to get it. The code is not echoed into the page.
 func (a *API) scan(c echo.Context) error {
+	r := c.Request()
+	d := scanData{
+		MinVersion:  a.svc.MinAppVersion(),
+		DownloadURL: a.cfg.AppDownloadURL,
+		WeChat:      strings.Contains(r.Header.Get("User-Agent"), "MicroMessenger"),
+	}
+	if code := c.QueryParam("code"); code != "" {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		d.State = a.svc.ScanState(ctx, code)
+		cancel()
+	}
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set(csp.Header, scanPolicy)
 	h.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().WriteHeader(http.StatusOK)
-	return scanTemplate.Execute(c.Response(), map[string]string{"MinVersion": a.svc.MinAppVersion()})
+	return scanTemplate.Execute(c.Response(), d)
 }

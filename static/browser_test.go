@@ -56,7 +56,8 @@ type browser struct {
 	violations []string // of the Content-Security-Policy, as the browser logged them
 }
 
-// newBrowser starts headless Chromium with a fresh profile, sized 1280x900. The
+// newBrowser starts headless Chromium with a fresh profile, sized 1366x900 (a common
+// laptop); phone stages switch to 390x844 with mobile(). The
 // background-networking flags matter: without them Chromium reaches out to the internet,
 // which this machine's closed network refuses.
 func newBrowser(t *testing.T, name string) *browser {
@@ -78,7 +79,7 @@ func newBrowser(t *testing.T, name string) *browser {
 		chromedp.Flag("disable-default-apps", true),
 		chromedp.Flag("lang", "zh-CN"),
 		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1280, 900),
+		chromedp.WindowSize(1366, 900),
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
@@ -90,7 +91,7 @@ func newBrowser(t *testing.T, name string) *browser {
 		cancel()
 		acancel()
 	})
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1366, 900)); err != nil {
 		t.Fatalf("start Chromium (%s): %v", exe, err)
 	}
 	// Any uncaught exception in the page, and any Content-Security-Policy violation (what
@@ -415,7 +416,25 @@ func TestBrowserAppUpload(t *testing.T) {
 	b.waitText("#qr-countdown", "后失效")
 	b.waitText(".howto", "3.16.0")
 	b.waitText(".howto", "扫描订单二维码")
+	// The form comes first on the app path: printed and signed before scanning, since the
+	// phone photographs it.
+	b.waitText(".howto li:first-child", "核验单")
+	b.waitText("#view-app .vform", "第一步")
+	if !eval[bool](b, `!!(document.querySelector('#view-app .vform').compareDocumentPosition(document.querySelector('.qr-card')) & Node.DOCUMENT_POSITION_FOLLOWING)`) {
+		t.Error("the verification form comes after the QR on the app path")
+	}
+	if s := b.text("#view-app"); strings.Contains(s, "请在电脑端") {
+		t.Error("the app page says 请在电脑端 to someone at the computer")
+	}
+	b.axe("app waiting")
 	b.shot("app-waiting")
+	b.mobile()
+	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("the app page is %d px wide on a 390 px screen", w)
+	}
+	b.axe("app waiting 390")
+	b.shot("app-waiting-390")
+	b.desktop()
 
 	scanURL, _ := b.scanQR()
 	base, code, err := phone.ParseScanURL(scanURL)
@@ -428,8 +447,10 @@ func TestBrowserAppUpload(t *testing.T) {
 		t.Fatalf("claim: %v", err)
 	}
 	b.waitFor("phone connected", `document.querySelector('#timeline').dataset.stage === 'connected'`, 10*time.Second)
-	b.waitText("#tl-connected", "browser-test-phone")
+	// Without a device name the ID is shown shortened, never wrapped onto a lone digit.
+	b.waitText("#tl-connected", "browser-…hone")
 	b.waitText("#tl-connected", "3.17.1")
+	b.waitText("#tl-waiting", "已扫码")
 	b.waitText("#qr-overlay", "手机已连接")
 	b.shot("app-connected")
 
@@ -464,6 +485,10 @@ func TestBrowserAppUpload(t *testing.T) {
 	}
 	b.waitFor("upload complete", `document.querySelector('#timeline').dataset.stage === 'complete'`, 10*time.Second)
 	b.waitText("#tl-complete", "核对已上传资料")
+	if s := b.text("#tl-waiting"); strings.Contains(s, "扫描") {
+		t.Errorf("the first step still says %q after the phone connected", s)
+	}
+	b.axe("app complete")
 	b.shot("app-complete")
 
 	// Review: large previews of every material.
@@ -479,6 +504,15 @@ func TestBrowserAppUpload(t *testing.T) {
 		t.Error("the face photo offers a PC upload; it is taken live in the app")
 	}
 	b.waitVisible(`.slot-card[data-slot="supplementary"]`)
+	// The review compares: the face photo beside the website leader's name, the ID beside
+	// the masked number; the face photo's samples include a coloured background.
+	b.waitText(`.slot-card[data-slot="face_photo"] .compare`, "张晓明")
+	b.waitText(`.slot-card[data-slot="subject_leader_id_front"] .compare`, "110***********002X")
+	b.waitText(`.slot-card[data-slot="face_photo"] .samples`, "彩色背景")
+	if title, brand := eval[string](b, `document.title`), b.text(".brand"); title != brand {
+		t.Errorf("tab title %q, header %q", title, brand)
+	}
+	b.axe("app review")
 	b.shot("review")
 
 	b.run(chromedp.Click(chromedp.CSS("#submit-order")))
@@ -546,7 +580,8 @@ func TestBrowserPCUpload(t *testing.T) {
 	b.run(chromedp.Click(chromedp.CSS("#choose-pc")))
 	b.waitVisible("#view-review")
 	b.waitText("#review-title", "上传资料")
-	b.waitText(`.slot-card[data-slot="supplementary"]`, "仅电脑端")
+	// The supplementary slot says plainly what belongs there, and what goes on a certificate.
+	b.waitText(`.slot-card[data-slot="supplementary"]`, "添加一页")
 	faceCard := eval[bool](b, `!!document.querySelector('.slot-card[data-slot="face_photo"]')`)
 	if faceCard {
 		t.Error("a PC upload lists the face photo, which only the app takes")
@@ -579,9 +614,13 @@ func TestBrowserPCUpload(t *testing.T) {
 
 	// Submit while incomplete: the missing materials are named.
 	b.run(chromedp.Click(chromedp.CSS("#submit-order")))
-	b.waitText("#submit-error", "还缺少")
-	b.waitText("#submit-error", "真实性核验单")
-	b.waitText("#submit-error", "单位证件")
+	b.waitText("#submit-summary", "还缺少")
+	b.waitText("#submit-summary", "真实性核验单")
+	b.waitText("#submit-summary", "单位证件")
+	// The missing list is said once, not in grey and again in red.
+	if n := eval[int](b, `(document.body.innerText.match(/还缺少|还需上传/g) || []).length`); n != 1 {
+		t.Errorf("the missing materials are listed %d times", n)
+	}
 
 	slots := []string{"organization_certificate", "subject_leader_id_front", "website_leader_id_front", "website_leader_id_back", "verification_form"}
 	for i, slot := range slots {
@@ -660,7 +699,7 @@ func TestBrowserQRRenews(t *testing.T) {
 		t.Fatal("could not claim a renewed QR in 5 attempts")
 	}
 	b.waitFor("phone connected", `document.querySelector('#timeline').dataset.stage === 'connected'`, 10*time.Second)
-	b.waitText("#tl-connected", "renew-test-phone")
+	b.waitText("#tl-connected", "renew-te…hone")
 	b.shot("connected")
 
 	// What a phone's ordinary camera opens: a page saying to use the app, made for phones.

@@ -56,6 +56,21 @@ func TestConfigFrom(t *testing.T) {
 		{name: "bad threshold", env: map[string]string{"BEIANSCAN_QUALITY_DARK": "dim"}, wantErr: "BEIANSCAN_QUALITY_DARK"},
 		{name: "bad retention", env: map[string]string{"BEIANSCAN_RETENTION": "30 days"}, wantErr: "BEIANSCAN_RETENTION"},
 		{name: "bad guess limit", env: map[string]string{"BEIANSCAN_CLAIM_GUESS_LIMIT": "-3"}, wantErr: "BEIANSCAN_CLAIM_GUESS_LIMIT"},
+		{name: "app download page", env: map[string]string{"BEIANSCAN_APP_DOWNLOAD_URL": "https://www.example.com/app"},
+			check: func(t *testing.T, c configView) {
+				if c.AppDownload != "https://www.example.com/app" {
+					t.Fatalf("app download URL %q", c.AppDownload)
+				}
+			}},
+		{name: "app download page flag", args: []string{"-app-download-url", "https://flag.example/app"},
+			env: map[string]string{"BEIANSCAN_APP_DOWNLOAD_URL": "https://www.example.com/app"},
+			check: func(t *testing.T, c configView) {
+				if c.AppDownload != "https://flag.example/app" {
+					t.Fatalf("app download URL %q", c.AppDownload)
+				}
+			}},
+		{name: "app download page not a web address", env: map[string]string{"BEIANSCAN_APP_DOWNLOAD_URL": "javascript:alert(1)"}, wantErr: "BEIANSCAN_APP_DOWNLOAD_URL"},
+		{name: "app download page relative", env: map[string]string{"BEIANSCAN_APP_DOWNLOAD_URL": "/app"}, wantErr: "BEIANSCAN_APP_DOWNLOAD_URL"},
 		{name: "unknown flag", args: []string{"-nope"}, wantErr: "nope"},
 	}
 	for _, tt := range tests {
@@ -75,7 +90,7 @@ func TestConfigFrom(t *testing.T) {
 				OperatorKey: cfg.OperatorKey, PairingTTL: cfg.PairingTTL, PhoneTTL: cfg.PhoneTokenTTL, DesktopTTL: cfg.DesktopTokenTTL,
 				MinApp: cfg.MinAppVersion, Provinces: cfg.AppProvinces, Origins: cfg.AllowedOrigins, Guesses: cfg.ClaimGuessLimit,
 				Blur: cfg.Images.Thresholds.Blur, White: cfg.Images.Thresholds.WhiteBackground,
-				Retention: cfg.Retention, Keys: cfg.EncryptionKeys,
+				Retention: cfg.Retention, Keys: cfg.EncryptionKeys, AppDownload: cfg.AppDownloadURL,
 			})
 		})
 	}
@@ -90,6 +105,7 @@ type configView struct {
 	Blur, White                                             float64
 	Retention                                               time.Duration
 	Keys                                                    string
+	AppDownload                                             string
 }
 
 // TestConfigFromEdge covers the variables of DESIGN §5's slow clients and trusted proxies.

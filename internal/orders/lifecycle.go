@@ -10,6 +10,7 @@ import (
 func (s *Service) ChooseMethod(ctx context.Context, orderID string, m filing.UploadMethod) (*Snapshot, error) {
 	return s.store.Update(ctx, orderID, func(snap *Snapshot) ([]Event, error) {
 		o := snap.Order
+		from := o.UploadMethod
 		if err := o.ChooseMethod(m, s.AppAvailable(o.Province), s.now()); err != nil {
 			return nil, err
 		}
@@ -18,6 +19,7 @@ func (s *Service) ChooseMethod(ctx context.Context, orderID string, m filing.Upl
 		if m != filing.MethodApp {
 			evs = s.dropPairing(snap, "method_changed", evs)
 		}
+		evs = s.methodChanged(snap, from, evs)
 		return s.settle(snap, evs), nil
 	})
 }
@@ -37,14 +39,26 @@ func (s *Service) Submit(ctx context.Context, orderID string) (*Snapshot, error)
 // Withdraw takes the order back to draft and clears the method; the QR pairing goes too.
 func (s *Service) Withdraw(ctx context.Context, orderID string) (*Snapshot, error) {
 	return s.store.Update(ctx, orderID, func(snap *Snapshot) ([]Event, error) {
+		from := snap.Order.UploadMethod
 		t, err := snap.Order.Withdraw(s.now())
 		if err != nil {
 			return nil, err
 		}
 		s.audit(ctx, snap, ActorDesktop, AuditWithdraw, "")
 		evs := s.dropPairing(snap, "withdrawn", nil)
+		evs = s.methodChanged(snap, from, evs)
 		return append(evs, s.event(orderID, EventStateChanged, t)), nil
 	})
+}
+
+// methodChanged adds the method_changed event when the order's method is no longer from,
+// so a second tab on the order follows the change live.
+func (s *Service) methodChanged(snap *Snapshot, from filing.UploadMethod, evs []Event) []Event {
+	to := snap.Order.UploadMethod
+	if to == from {
+		return evs
+	}
+	return append(evs, s.event(snap.Order.ID, EventMethodChanged, map[string]any{"from": from, "to": to}))
 }
 
 // Review records the authority's decision.

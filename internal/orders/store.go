@@ -68,6 +68,8 @@ const (
 	EventMaterialRemoved   = "material_removed"
 	EventUploadComplete    = "upload_complete"
 	EventStateChanged      = "state_changed"
+	// EventMethodChanged: the upload method was chosen, changed or cleared (data: from, to).
+	EventMethodChanged = "method_changed"
 )
 
 // ClaimRequest is a phone's claim of a pairing code.

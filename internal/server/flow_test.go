@@ -86,6 +86,11 @@ func wholeFlow(t *testing.T, st blobStore) {
 	}
 
 	pairing := pairApp(t, o)
+	// Choosing the app is a method change a second tab follows live.
+	chosen := expect("method_changed")
+	if d := chosen["data"].(map[string]any); d["from"] != "" || d["to"] != "app" {
+		t.Fatalf("method_changed on choosing the app: %v", d)
+	}
 	created := expect("pairing_created")
 	if created["data"].(map[string]any)["id"] != pairing["id"] {
 		t.Fatalf("pairing_created names %v, want %v", created["data"], pairing["id"])
@@ -199,8 +204,17 @@ func wholeFlow(t *testing.T, st blobStore) {
 	if wo["state"] != "draft" || wo["upload_method"] != "" {
 		t.Fatalf("after withdraw: state %v, method %v", wo["state"], wo["upload_method"])
 	}
-	// The phone's pairing went with the withdrawal.
-	expect("phone_disconnected")
+	// The phone's pairing went with the withdrawal, the method was cleared, the state moved:
+	// one change, one version.
+	gone := expect("phone_disconnected")
+	cleared := expect("method_changed")
+	if d := cleared["data"].(map[string]any); d["from"] != "app" || d["to"] != "" {
+		t.Fatalf("method_changed on withdraw: %v", d)
+	}
+	back := expect("state_changed")
+	if version(gone) != version(cleared) || version(cleared) != version(back) || version(back) != int64(wo["version"].(float64)) {
+		t.Fatalf("withdraw events at versions %d, %d, %d; order at %v", version(gone), version(cleared), version(back), wo["version"])
+	}
 	if _, _, err := s.GetOrder(ctx); phone.ErrorCode(err) != "token_revoked" {
 		t.Fatalf("phone after withdraw: %v, want token_revoked", err)
 	}

@@ -70,6 +70,9 @@ type Config struct {
 	AppProvinces []string
 	// AllowedOrigins for the websocket; empty: the request's own host.
 	AllowedOrigins []string
+	// AppDownloadURL is the provider's app download page, linked from /m/scan; empty: the
+	// page says to get the app from the phone's app store.
+	AppDownloadURL string
 	// ClaimGuessLimit per client IP per 10 minutes; 0 turns it off (the command's default is 20).
 	ClaimGuessLimit int
 	// OrderRate is how many orders one client IP may create; zero: off (the command's
@@ -285,7 +288,7 @@ func (m *Main) open() error {
 		SecureCookie: strings.HasPrefix(cfg.PublicURL, "https://"), DesktopTokenTTL: cfg.DesktopTokenTTL,
 		UploadTimeout: cfg.UploadTimeout,
 	}).Register(e)
-	mobileapi.New(svc, mobileapi.Config{UploadTimeout: cfg.UploadTimeout}).Register(e)
+	mobileapi.New(svc, mobileapi.Config{UploadTimeout: cfg.UploadTimeout, AppDownloadURL: cfg.AppDownloadURL}).Register(e)
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", func(c echo.Context) error {
 		rctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)

@@ -200,6 +200,41 @@ func TestScanPage(t *testing.T) {
 	if strings.Contains(page, "secret-code-value") {
 		t.Error("scan page echoes the code")
 	}
+	if strings.Contains(page, "二维码已过期") || strings.Contains(page, "wechat-hint") || strings.Contains(page, "app-download") {
+		t.Error("a code naming no order, outside WeChat, without a download URL: the page shows an expiry, the WeChat hint or a download link")
+	}
+}
+
+// TestScanPageStates: the scan page links the configured download page, tells WeChat users
+// to open it in a browser, and says a replaced QR has expired.
+func TestScanPageStates(t *testing.T) {
+	m := start(t, func(c *server.Config) { c.AppDownloadURL = "https://app.example.com/download?from=scan" })
+	o := createOrder(t, m, gdIndividual())
+	first := pairApp(t, o)
+	renewed := must(t, do(t, req{method: "POST", url: o.url("/pairing"), token: o.Token}), http.StatusCreated)
+	second := renewed.Body["pairing"].(map[string]any)["scan_url"].(string)
+
+	page := func(url, ua string) string {
+		t.Helper()
+		r := must(t, do(t, req{method: "GET", url: url, header: map[string]string{"User-Agent": ua}}), http.StatusOK)
+		return string(r.Raw)
+	}
+	safari := "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
+	wechat := "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.47(0x18002f2f) NetType/WIFI"
+
+	live := page(second, safari)
+	if !strings.Contains(live, `href="https://app.example.com/download?from=scan"`) {
+		t.Error("the scan page does not link the configured download page")
+	}
+	if strings.Contains(live, "二维码已过期") || strings.Contains(live, "wechat-hint") {
+		t.Error("the live QR's page says it expired, or shows the WeChat hint to Safari")
+	}
+	if !strings.Contains(page(second, wechat), "在浏览器中打开") {
+		t.Error("inside WeChat the page does not say to open it in a browser")
+	}
+	if old := page(first["scan_url"].(string), safari); !strings.Contains(old, "二维码已过期，请在电脑上刷新") {
+		t.Error("the replaced QR's page does not say it expired")
+	}
 }
 
 var _ = time.Second

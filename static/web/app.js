@@ -5,6 +5,8 @@
 // events) and from the answers of its own requests. The desktop token is an HttpOnly
 // cookie scoped to the order's API path: it never appears in a URL or in this script.
 
+import { samples } from './samples.js';
+
 const MAX_BYTES = 4 * 1024 * 1024; // the server's limit: each image under 4 MB
 const MAX_FIT_BYTES = 20 * 1024 * 1024; // ?fit=1 takes up to 20 MB and compresses
 const MAX_AUTO_RENEWALS = 10; // a forgotten tab stops renewing its QR after this many
@@ -36,6 +38,13 @@ const WARNINGS = {
   background_not_white: '背景不是白色',
 };
 
+const ORG_CERT_ZH = {
+  business_license: '营业执照',
+  public_institution: '事业单位法人证书',
+  social_organization: '社会团体法人登记证书',
+  other: '其他',
+};
+
 const STATE_ZH = {
   draft: '草稿：待上传资料',
   uploaded: '资料已齐全，待提交',
@@ -44,8 +53,11 @@ const STATE_ZH = {
   rejected: '审核未通过',
 };
 
+const MAX_STITCH_PAGES = 8; // the server stitches 2 to 8 images
+const STITCH_SLOTS = new Set(['organization_certificate', 'subject_leader_id_front', 'subject_leader_id_back', 'website_leader_id_front', 'website_leader_id_back']);
+
 const SLOT_HINTS = {
-  organization_certificate: '与备案信息中单位信息一致的单位证件。如有变更证明，请与单位证件拼成一张图片。',
+  organization_certificate: '与备案信息中单位信息一致的单位证件。有变更证明或授权书时，单击“添加一页”与证件拼成一张图片。',
   subject_leader_id_front: '证件原件彩色照片，四角完整、文字清晰。',
   subject_leader_id_back: '证件原件彩色照片，四角完整、文字清晰。',
   website_leader_id_front: '证件原件彩色照片，四角完整、文字清晰。',
@@ -53,7 +65,7 @@ const SLOT_HINTS = {
   verification_form: '下载打印后用黑色签字笔填写，再扫描或拍照上传。',
   face_photo: '由网站负责人在阿里云 app 中现场拍摄。',
   domain_certificate: '可选。本平台注册的域名可在域名控制台下载域名证书。',
-  supplementary: '可选，仅限电脑上传。授权书、变更证明等资料请与对应证件拼成一张图片。',
+  supplementary: '可选。只放不属于任何证件的其他资料（如前置审批文件）。授权书、变更证明不要放在这里：请在对应证件上单击“添加一页”，与证件拼成一张图片。',
 };
 
 // ---------------------------------------------------------------- small helpers
@@ -81,6 +93,37 @@ function h(tag, attrs = {}, ...children) {
 }
 
 function show(el, on) { if (el) el.hidden = !on; }
+
+// labelNode keeps a label's parenthesised part, such as （正面/人像页）, on one line.
+function labelNode(label) {
+  const i = String(label).indexOf('（');
+  if (i <= 0) return h('span', {}, label);
+  return h('span', {}, label.slice(0, i), h('span', { class: 'nowrap' }, label.slice(i)));
+}
+
+// deviceName is what the desktop calls the phone: the name the app sent, else the start
+// and end of its device ID, which alone would wrap onto a lone digit.
+function deviceName(ph) {
+  if (!ph) return '未知';
+  if (ph.device_name) return ph.device_name;
+  const id = String(ph.device || '');
+  if (!id) return '未知';
+  return id.length > 14 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id;
+}
+
+function idTypeName(t) {
+  const x = ID_TYPES.find(([v]) => v === t);
+  return x ? x[1] : t;
+}
+
+function validName(v) {
+  return v === 'long_term' ? '长期' : (v || '');
+}
+
+// desktopText drops "在电脑端" from the server's guidance: the reader is at the computer.
+function desktopText(t) {
+  return String(t || '').replace(/请?在电脑端/g, '').replace(/使用电脑端上传/g, '在本页上传');
+}
 
 function fmtSize(n) {
   if (n >= 1024 * 1024) return (n / 1024 / 1024).toFixed(1) + ' MB';
@@ -115,6 +158,7 @@ const S = {
   pairingBusy: false,
   renewals: 0,
   uploads: {}, // slot → {progress, error, pending file}
+  stitch: null, // the open "add a page" panel
 };
 
 function orderPath(rest = '') {
@@ -142,7 +186,7 @@ async function api(method, path, body) {
   }
   if (res.ok) return { ok: true, status: res.status, data };
   const error = (data && data.error) || { code: 'http_' + res.status };
-  if (!error.message_zh) error.message_zh = `请求失败（HTTP ${res.status}），请稍后重试。`;
+  error.message_zh = error.message_zh ? desktopText(error.message_zh) : `请求失败（HTTP ${res.status}），请稍后重试。`;
   return { ok: false, status: res.status, error };
 }
 
@@ -211,11 +255,14 @@ function render() {
   show($('#loading'), view === 'loading');
   document.body.dataset.view = view;
 
-  const order = ['form', 'method', 'upload', 'review', 'status'];
+  const order = ['form', 'method', 'upload', 'review', 'status', 'authority'];
   let step = STEP_OF[view];
   // A PC upload is uploading until every required material is there, then reviewing.
   if (view === 'review' && S.order.upload_method === 'pc' && missingRequired().length) step = 'upload';
-  const at = order.indexOf(step);
+  let at = order.indexOf(step);
+  // The server knows one "submitted" state: the provider's first review comes first, the
+  // authority's after it; an approval has passed both.
+  if (view === 'status' && S.order.state === 'approved') at = order.length;
   $$('#stepper li').forEach((li, i) => {
     li.classList.toggle('done', i < at);
     li.classList.toggle('current', i === at);
@@ -226,7 +273,9 @@ function render() {
   if (view === 'app') renderApp();
   if (view === 'review') renderReview();
   if (view === 'status') renderStatus();
-  if (view === 'app' || view === 'review') renderVerificationForm(view);
+  // On the app path the form comes first (the phone photographs it); in the review its
+  // download sits on its own card.
+  if (view === 'app') renderVerificationForm(view);
   setURL();
 }
 
@@ -237,7 +286,7 @@ function renderChip() {
   chip.replaceChildren(
     h('span', { class: 'chip-name' }, o.subject_name),
     h('span', { class: 'chip-sep' }, '·'),
-    h('span', {}, o.province_name_zh || provinceName(o.province)),
+    h('span', { class: 'chip-province' }, o.province_name_zh || provinceName(o.province)),
     h('span', { class: 'chip-sep' }, '·'),
     h('span', { class: 'chip-domains' }, (o.domains || []).join('、')),
     h('span', { class: 'state-pill state-' + o.state, id: 'order-state' }, STATE_ZH[o.state] || o.state),
@@ -536,10 +585,11 @@ function renderApp() {
     li.classList.toggle('done', i < at || (stage === 'complete' && i === at));
     li.classList.toggle('current', i === at && stage !== 'complete');
   });
-  $('#tl-waiting').textContent = S.phoneGone && !S.phone ? S.phoneGone : '请用阿里云 app 扫描左侧二维码';
+  $('#tl-waiting').textContent = S.phoneGone && !S.phone ? S.phoneGone
+    : (S.phone || S.complete) ? '已扫码' : '请用阿里云 app 扫描二维码';
   const tlc = $('#tl-connected');
   if (S.phone) {
-    tlc.replaceChildren(`设备：${S.phone.device || '未知'}`, h('br'), `app 版本：${S.phone.app_version || '未知'}`);
+    tlc.replaceChildren(h('span', { class: 'device', title: S.phone.device || '' }, `设备：${deviceName(S.phone)}`), h('br'), `app 版本：${S.phone.app_version || '未知'}`);
   } else tlc.textContent = '扫码后，这里会显示手机的设备信息';
   $('#qr-refresh').textContent = p && p.claimed ? '换一部手机扫码' : '刷新二维码';
   $('#tl-uploading').textContent = S.phone || S.complete
@@ -570,7 +620,7 @@ function renderApp() {
     li.classList.toggle('done', !!m);
     $('.check-icon', li).textContent = m ? '✓' : '';
     const label = $('.check-label', li);
-    label.replaceChildren(r.label_zh, r.required ? '' : h('span', { class: 'badge badge-muted' }, '可选'));
+    label.replaceChildren(labelNode(r.label_zh), r.required ? '' : h('span', { class: 'badge badge-muted' }, '可选'));
     $('.check-meta', li).textContent = m
       ? `${m.via === 'app' ? '来自 app' : '来自电脑'} · ${m.width}×${m.height} · ${fmtSize(m.size)} · ${fmtTime(m.uploaded_at)}`
       : (r.required ? '等待上传' : '可选，按需上传');
@@ -647,10 +697,51 @@ function renderWarnings(ul, m) {
 
 // ---------------------------------------------------------------- 3b/4. review and PC upload
 
+// compareRows is what the order says about a slot's document: the owner compares it with
+// the image beside it (the ID number masked, as the server gives it).
+function compareRows(slot) {
+  const o = S.order;
+  const person = (p) => [
+    ['姓名', p.name],
+    ['证件', idTypeName(p.id_type)],
+    ['号码', p.id_number_masked],
+    ['有效期至', validName(p.id_valid_until)],
+  ];
+  const who = slot.startsWith('subject_leader') ? o.subject_leader : o.website_leader;
+  switch (slot) {
+    case 'organization_certificate':
+      return [['单位名称', o.subject_name], ['证件类型', ORG_CERT_ZH[o.organization_certificate_type] || '']];
+    case 'subject_leader_id_front':
+    case 'website_leader_id_front':
+      return person(who || {});
+    case 'subject_leader_id_back':
+    case 'website_leader_id_back':
+      return [['姓名', (who || {}).name], ['有效期至', validName((who || {}).id_valid_until)]];
+    case 'verification_form':
+      return [
+        ['主办者', o.subject_name],
+        ['网站负责人', (o.website_leader || {}).name],
+        ['域名', (o.domains || []).join('、')],
+        ['省份', o.province_name_zh || provinceName(o.province)],
+      ];
+    case 'face_photo':
+      return [['网站负责人', (o.website_leader || {}).name]];
+    case 'domain_certificate':
+      return [['域名', (o.domains || []).join('、')]];
+    default:
+      return [];
+  }
+}
+
 function renderReview() {
   const o = S.order;
   const pc = o.upload_method === 'pc';
-  $('#review-title').textContent = pc ? '上传资料' : '核对已上传资料';
+  const miss = missingRequired();
+  $('#review-title').textContent = pc && miss.length ? '上传资料' : '核对已上传资料';
+  $('#review-lead').textContent = pc && miss.length
+    ? '请上传证件原件的彩色扫描件或照片（jpg、png、gif，每张小于 4 MB），可拖拽到对应位置。每张图片旁列出了您填写的信息，上传后请逐项对照。'
+    : '请逐项对照：每张图片旁是您填写的备案信息（证件号码只显示首尾几位），姓名、证件号码、有效期和域名须与图片上的一致，不一致会被退回。';
+  show($('#pc-verify'), pc);
   show($('#back-to-app'), !pc);
 
   const grid = $('#slot-grid');
@@ -662,15 +753,23 @@ function renderReview() {
     updateSlotCard(card, r);
   }
   $$('.slot-card', grid).forEach((c) => { if (!keep.has(c.dataset.slot)) c.remove(); });
-  for (const r of requirements()) grid.append($(`.slot-card[data-slot="${r.slot}"]`, grid));
+  // Required first, then the optional ones, which stay compact while empty.
+  const ordered = [...requirements().filter((r) => r.required), ...requirements().filter((r) => !r.required)];
+  for (const r of ordered) grid.append($(`.slot-card[data-slot="${r.slot}"]`, grid));
 
   const req = requirements().filter((r) => r.required);
-  const miss = missingRequired();
   const sum = $('#submit-summary');
+  // The list of what is missing is said once, here; after a refused submit it turns red.
+  const box = $('#submit-error');
+  const refused = box.dataset.kind === 'missing';
+  if (refused) show(box, false);
+  if (refused && !miss.length) box.dataset.kind = '';
   sum.replaceChildren(
     h('b', {}, `必需资料已上传 ${req.length - miss.length}/${req.length}`),
-    miss.length ? h('span', { class: 'muted' }, `　还需上传：${miss.map((r) => r.label_zh).join('、')}`)
-      : h('span', { class: 'ok' }, '　资料已齐全，核对无误后即可提交审核'),
+    miss.length
+      ? h('span', { class: refused ? 'missing missing-refused' : 'missing', role: refused ? 'alert' : null, id: 'missing-list' },
+        refused ? `资料不完整，还缺少：${miss.map((r) => r.label_zh).join('、')}。请上传后再提交。` : `还需上传：${miss.map((r) => r.label_zh).join('、')}`)
+      : h('span', { class: 'ok' }, '资料已齐全，核对无误后即可提交审核'),
   );
   const warned = Object.values(S.materials).filter((m) => (m.warnings || []).length).length;
   if (warned && !miss.length) {
@@ -678,43 +777,41 @@ function renderReview() {
   }
   $('#submit-order').classList.toggle('btn-primary', !miss.length);
   $('#submit-order').classList.toggle('btn-secondary', !!miss.length);
-  // A refused submit named what was missing then; keep that message true as uploads arrive.
-  const box = $('#submit-error');
-  if (box.dataset.kind === 'missing') {
-    if (miss.length) box.textContent = missingMessage(miss.map((r) => r.slot));
-    else show(box, false);
-  }
-}
-
-function missingMessage(slots) {
-  return `资料不完整，还缺少：${slots.map(labelOf).join('、')}。请上传后再提交。`;
+  loadAudit();
 }
 
 function slotCard(r) {
-  const input = h('input', { type: 'file', class: 'file-input', accept: 'image/jpeg,image/png,image/gif,.jpg,.jpeg,.png,.gif', dataset: { slot: r.slot }, id: 'file-' + r.slot });
+  const input = h('input', { type: 'file', class: 'file-input', accept: 'image/jpeg,image/png,image/gif,.jpg,.jpeg,.png,.gif', dataset: { slot: r.slot }, id: 'file-' + r.slot, 'aria-label': `选择${r.label_zh}的图片` });
   input.addEventListener('change', () => {
     if (input.files && input.files[0]) uploadFile(r.slot, input.files[0]);
     input.value = '';
   });
+  const stitchable = STITCH_SLOTS.has(r.slot);
   const card = h('div', { class: 'slot-card card', dataset: { slot: r.slot } },
     h('div', { class: 'slot-head' },
       h('div', { class: 'slot-label' }),
       h('span', { class: 'slot-status' })),
-    h('div', { class: 'slot-preview' },
-      h('div', { class: 'slot-empty' },
-        h('div', { class: 'slot-empty-icon' }, '＋'),
-        h('div', { class: 'slot-empty-text' }))),
-    h('div', { class: 'progress', hidden: true }, h('div', { class: 'bar' })),
-    h('div', { class: 'slot-meta' }),
-    h('ul', { class: 'warnings' }),
-    h('div', { class: 'slot-error', role: 'alert', hidden: true }),
-    // The server's guidance is specific to the order (ID type, domain registrar); the form's
-    // own card already says how to sign it, so its slot keeps the short hint.
-    h('p', { class: 'slot-hint' }, (r.slot !== 'verification_form' && r.guidance_zh) || SLOT_HINTS[r.slot] || ''),
-    h('div', { class: 'slot-actions' },
-      input,
-      h('label', { class: 'btn btn-secondary btn-sm pick', for: 'file-' + r.slot }),
-      h('button', { type: 'button', class: 'btn btn-link btn-sm remove', onclick: (e) => removeMaterial(r.slot, e.currentTarget) }, '删除')));
+    h('div', { class: 'slot-body' },
+      h('div', { class: 'slot-left' },
+        h('div', { class: 'slot-preview' },
+          h('div', { class: 'slot-empty' },
+            h('div', { class: 'slot-empty-icon', 'aria-hidden': 'true' }, '＋'),
+            h('div', { class: 'slot-empty-text' }))),
+        h('div', { class: 'progress', hidden: true }, h('div', { class: 'bar' })),
+        h('div', { class: 'slot-meta' })),
+      h('div', { class: 'slot-right' },
+        h('dl', { class: 'compare' }),
+        h('ul', { class: 'warnings' }),
+        h('div', { class: 'slot-error', role: 'alert', hidden: true }),
+        h('p', { class: 'slot-hint' }, slotHint(r)),
+        h('div', { class: 'samples', 'aria-label': '示例图' }, h('span', { class: 'samples-title' }, '示例图'), samples(r.slot)),
+        h('div', { class: 'slot-actions' },
+          input,
+          h('label', { class: 'btn btn-secondary btn-sm pick', for: 'file-' + r.slot }),
+          stitchable ? h('button', { type: 'button', class: 'btn btn-link btn-sm add-page', onclick: () => openStitch(r.slot) }, '添加一页') : '',
+          r.slot === 'verification_form' ? h('a', { class: 'btn btn-link btn-sm', id: 'vform-link-review', href: orderPath('/verification-form'), target: '_blank', rel: 'noopener' }, '下载核验单') : '',
+          h('button', { type: 'button', class: 'btn btn-link btn-sm remove', onclick: (e) => removeMaterial(r.slot, e.currentTarget) }, '删除')))),
+    stitchable ? h('div', { class: 'stitch', hidden: true }) : '');
   const preview = $('.slot-preview', card);
   preview.addEventListener('dragover', (e) => {
     if (!canUploadFromPC(r)) return;
@@ -726,14 +823,25 @@ function slotCard(r) {
     e.preventDefault();
     preview.classList.remove('drag');
     if (!canUploadFromPC(r)) return;
-    const f = e.dataTransfer && e.dataTransfer.files && e.dataTransfer.files[0];
-    if (f) uploadFile(r.slot, f);
+    const fs = Array.from((e.dataTransfer && e.dataTransfer.files) || []);
+    // Several files dropped on a slot that can take pages: they are the pages, in order.
+    if (fs.length > 1 && STITCH_SLOTS.has(r.slot)) { openStitch(r.slot, fs); return; }
+    if (fs[0]) uploadFile(r.slot, fs[0]);
   });
   preview.addEventListener('click', (e) => {
     if (e.target.closest('img') || !canUploadFromPC(r) || S.materials[r.slot]) return;
     input.click();
   });
   return card;
+}
+
+// slotHint: the server's guidance is specific to the order (ID type, registrar), but for the
+// form (its own card says how to sign it), the certificate and the supplementary slot the
+// page's own words say where extra pages go: onto the certificate, with "add a page".
+function slotHint(r) {
+  if (r.slot === 'verification_form') return SLOT_HINTS.verification_form + formRequirement(S.order);
+  const own = new Set(['organization_certificate', 'supplementary']);
+  return desktopText((!own.has(r.slot) && r.guidance_zh) || SLOT_HINTS[r.slot] || '');
 }
 
 function canUploadFromPC(r) {
@@ -745,12 +853,18 @@ function updateSlotCard(card, r) {
   const up = S.uploads[r.slot] || {};
   card.classList.toggle('has', !!m);
   card.classList.toggle('warn', !!(m && m.warnings && m.warnings.length));
-  $('.slot-label', card).replaceChildren(r.label_zh,
-    r.required ? '' : h('span', { class: 'badge badge-muted' }, '可选'),
-    r.slot === 'supplementary' ? h('span', { class: 'badge badge-muted' }, '仅电脑端') : '');
+  // An empty optional slot is one line, not a 200 px drop zone.
+  card.classList.toggle('compact', !r.required && !m && up.progress === undefined && !up.error && !(S.stitch && S.stitch.slot === r.slot));
+  $('.slot-label', card).replaceChildren(labelNode(r.label_zh),
+    r.required ? '' : h('span', { class: 'badge badge-muted' }, '可选'));
   const st = $('.slot-status', card);
   st.textContent = m ? (m.via === 'app' ? '已上传 · 来自 app' : '已上传 · 来自电脑') : (r.required ? '未上传' : '');
   st.className = 'slot-status ' + (m ? 'ok' : r.required ? 'pending' : '');
+
+  const dl = $('.compare', card);
+  const rows = compareRows(r.slot).filter(([, v]) => v);
+  dl.replaceChildren(...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', { dataset: { k } }, v)]));
+  show(dl, rows.length > 0);
 
   const preview = $('.slot-preview', card);
   setThumb(preview, r.slot, m, 'preview');
@@ -782,9 +896,179 @@ function updateSlotCard(card, r) {
   pick.textContent = m ? '替换' : '选择文件';
   show(pick, pcOK);
   $('.file-input', card).disabled = !pcOK;
+  const add = $('.add-page', card);
+  if (add) show(add, pcOK);
   const rm = $('.remove', card);
   show(rm, !!m && openState());
   if (!rm.dataset.confirm) rm.textContent = '删除';
+  renderStitch(card, r.slot);
+}
+
+// ---------------------------------------------------------------- stitching pages
+
+// S.stitch is the one open "add a page" panel: {slot, pages: [{file, url, name}], error,
+// progress}. The pages are stacked top to bottom in this order by the server.
+async function openStitch(slot, files = []) {
+  if (S.stitch && S.stitch.slot !== slot) closeStitch();
+  if (!S.stitch) {
+    S.stitch = { slot, pages: [], error: '' };
+    // "Add a page" adds to what is there: the uploaded image is the first page.
+    const m = S.materials[slot];
+    if (m) {
+      try {
+        const res = await fetch(materialURL(slot, m), { credentials: 'same-origin' });
+        if (res.ok) {
+          const blob = await res.blob();
+          addPages([new File([blob], '当前已上传的图片.' + (m.format === 'jpeg' ? 'jpg' : m.format), { type: blob.type })]);
+        }
+      } catch { /* the person can pick the certificate again */ }
+    }
+  }
+  addPages(files);
+  render();
+  const card = $(`.slot-card[data-slot="${slot}"]`);
+  if (card) {
+    const first = $('.stitch-pick', card);
+    if (first && !files.length) first.focus();
+    $('.stitch', card).scrollIntoView({ block: 'nearest' });
+  }
+}
+
+function addPages(files) {
+  const st = S.stitch;
+  if (!st) return;
+  for (const f of files) {
+    if (st.pages.length >= MAX_STITCH_PAGES) { st.error = `最多拼接 ${MAX_STITCH_PAGES} 页。`; break; }
+    st.pages.push({ file: f, url: URL.createObjectURL(f), name: f.name });
+  }
+}
+
+function closeStitch() {
+  if (!S.stitch) return;
+  for (const p of S.stitch.pages) URL.revokeObjectURL(p.url);
+  S.stitch = null;
+}
+
+function movePage(from, to) {
+  const pages = S.stitch.pages;
+  if (to < 0 || to >= pages.length || from === to) return;
+  const [p] = pages.splice(from, 1);
+  pages.splice(to, 0, p);
+  renderReview();
+}
+
+function renderStitch(card, slot) {
+  const box = $('.stitch', card);
+  if (!box) return;
+  const st = S.stitch && S.stitch.slot === slot ? S.stitch : null;
+  show(box, !!st);
+  if (!st) { box.replaceChildren(); return; }
+  const pick = h('input', { type: 'file', multiple: true, class: 'file-input', id: 'stitch-file-' + slot, 'aria-label': '选择要拼接的图片', accept: 'image/jpeg,image/png,image/gif,.jpg,.jpeg,.png,.gif' });
+  pick.addEventListener('change', () => { addPages(Array.from(pick.files || [])); pick.value = ''; renderReview(); });
+  const n = st.pages.length;
+  const list = h('ol', { class: 'pages' }, st.pages.map((p, i) => {
+    const li = h('li', { class: 'spage', draggable: 'true', dataset: { index: String(i), name: p.name } },
+      h('span', { class: 'page-no' }, String(i + 1)),
+      h('img', { src: p.url, alt: `第 ${i + 1} 页：${p.name}` }),
+      h('span', { class: 'page-name', title: p.name }, p.name),
+      h('span', { class: 'page-actions' },
+        h('button', { type: 'button', class: 'btn btn-link btn-sm up', disabled: i === 0, 'aria-label': `上移第 ${i + 1} 页`, onclick: () => movePage(i, i - 1) }, '上移'),
+        h('button', { type: 'button', class: 'btn btn-link btn-sm down', disabled: i === n - 1, 'aria-label': `下移第 ${i + 1} 页`, onclick: () => movePage(i, i + 1) }, '下移'),
+        h('button', { type: 'button', class: 'btn btn-link btn-sm drop-page', 'aria-label': `移除第 ${i + 1} 页`, onclick: () => { URL.revokeObjectURL(p.url); st.pages.splice(i, 1); renderReview(); } }, '移除')));
+    li.addEventListener('dragstart', (e) => { e.dataTransfer.setData('text/x-page', String(i)); e.dataTransfer.effectAllowed = 'move'; li.classList.add('dragging'); });
+    li.addEventListener('dragend', () => li.classList.remove('dragging'));
+    li.addEventListener('dragover', (e) => { if (e.dataTransfer.types.includes('text/x-page')) { e.preventDefault(); li.classList.add('over'); } });
+    li.addEventListener('dragleave', () => li.classList.remove('over'));
+    li.addEventListener('drop', (e) => {
+      const from = e.dataTransfer.getData('text/x-page');
+      if (from === '') return;
+      e.preventDefault();
+      e.stopPropagation();
+      movePage(Number(from), i);
+    });
+    return li;
+  }));
+  const go = h('button', { type: 'button', class: 'btn btn-primary btn-sm stitch-go', disabled: n < 2 || st.progress !== undefined, onclick: () => uploadStitch(slot) },
+    st.progress !== undefined ? `正在拼接上传 ${Math.round(st.progress * 100)}%` : `拼接 ${n} 页并上传`);
+  box.replaceChildren(
+    h('div', { class: 'stitch-head' },
+      h('b', {}, '添加一页：拼成一张图片'),
+      h('span', { class: 'muted small' }, '授权书、变更证明等与证件按下列顺序从上到下拼成一张图片（2–8 页）。拖动或用“上移/下移”调整顺序。')),
+    h('div', { class: 'stitch-body' },
+      h('div', {}, n ? list : h('p', { class: 'muted small' }, '还没有选择图片。'),
+        h('div', { class: 'stitch-actions' },
+          pick,
+          h('label', { class: 'btn btn-secondary btn-sm stitch-pick', for: 'stitch-file-' + slot, tabindex: '0' }, '选择图片（可多选）'),
+          go,
+          h('button', { type: 'button', class: 'btn btn-link btn-sm stitch-cancel', onclick: () => { closeStitch(); renderReview(); } }, '取消'))),
+      h('div', { class: 'stitch-preview', 'aria-label': '拼接预览' },
+        h('span', { class: 'muted small' }, '预览'),
+        st.pages.map((p) => h('img', { src: p.url, alt: '' })))),
+    st.error ? h('p', { class: 'slot-error', role: 'alert' }, st.error) : '');
+}
+
+async function uploadStitch(slot) {
+  const st = S.stitch;
+  if (!st || st.pages.length < 2) return;
+  st.error = '';
+  for (const p of st.pages) {
+    if (!(await sniff(p.file))) { st.error = `“${p.name}”不是 jpg、jpeg、png 或 gif 格式的图片，请移除后再拼接。`; renderReview(); return; }
+    if (p.file.size > MAX_FIT_BYTES) { st.error = `“${p.name}”超过 20 MB，请缩小后再拼接。`; renderReview(); return; }
+  }
+  const fd = new FormData();
+  for (const p of st.pages) fd.append('file', p.file, p.name);
+  st.progress = 0;
+  renderReview();
+  const res = await new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', orderPath('/materials/' + encodeURIComponent(slot) + '/stitch'));
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable && S.stitch === st) { st.progress = e.loaded / e.total; renderReview(); } };
+    xhr.onload = () => {
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch { data = null; }
+      resolve({ ok: xhr.status === 201, status: xhr.status, data });
+    };
+    xhr.onerror = () => resolve({ ok: false, status: 0, data: null });
+    xhr.send(fd);
+  });
+  delete st.progress;
+  if (res.ok && res.data && res.data.material) {
+    if (S.stitch === st) closeStitch();
+    setMaterial(res.data.material);
+  } else {
+    const e = res.data && res.data.error;
+    st.error = (e && e.message_zh) || (res.status ? `拼接失败（HTTP ${res.status}），请稍后重试。` : '网络连接失败，请检查网络后重试。');
+  }
+  render();
+}
+
+// ---------------------------------------------------------------- who has seen my materials
+
+const ACTOR_ZH = { desktop: '您（电脑）', phone: '您的手机', operator: '审核人员', system: '系统' };
+
+let auditAt = 0;
+let auditBusy = false;
+let auditAbsent = false; // the server has no audit log (404): not asked again
+
+// loadAudit shows the order's audit log when the server offers one: a server without it
+// answers 404, and then the list stays hidden.
+async function loadAudit() {
+  if (auditAbsent || auditBusy || Date.now() - auditAt < 5000 || !S.orderId) return;
+  auditBusy = true;
+  auditAt = Date.now();
+  const r = await api('GET', orderPath('/audit'));
+  auditBusy = false;
+  const box = $('#audit');
+  if (r.status === 404) auditAbsent = true;
+  if (!r.ok || !r.data || !Array.isArray(r.data.entries)) { show(box, false); return; }
+  // Newest first; the server keeps them newest last.
+  const all = r.data.entries.slice(-8).reverse();
+  $('#audit-list').replaceChildren(...(all.length ? all.map((e) => h('li', {},
+    h('span', { class: 'audit-at' }, new Date(e.at).toLocaleString('zh-CN', { hour12: false })),
+    h('span', { class: 'audit-actor' }, ACTOR_ZH[e.actor] || e.actor),
+    h('span', {}, [e.action, e.slot ? labelOf(e.slot) : ''].filter(Boolean).join(' · ')),
+    e.ip ? h('span', { class: 'muted' }, e.ip) : '')) : [h('li', { class: 'muted' }, '暂无记录')]));
+  show(box, true);
 }
 
 // sniff reads the first bytes of a file: the server decides the format from the bytes, so
@@ -838,7 +1122,7 @@ async function uploadFile(slot, file, fit = false) {
     setMaterial(res.data.material);
   } else {
     const e = res.data && res.data.error;
-    up.error = (e && e.message_zh) || (res.status ? `上传失败（HTTP ${res.status}），请稍后重试。` : '网络连接失败，请检查网络后重试。');
+    up.error = (e && desktopText(e.message_zh)) || (res.status ? `上传失败（HTTP ${res.status}），请稍后重试。` : '网络连接失败，请检查网络后重试。');
     if (e && e.code === 'too_large' && !fit && file.size <= MAX_FIT_BYTES) up.fitFile = file;
   }
   render();
@@ -885,12 +1169,17 @@ async function submitOrder() {
     window.scrollTo({ top: 0 });
     return;
   }
-  let msg = r.error.message_zh;
+  const msg = r.error.message_zh;
   box.dataset.kind = '';
   const missing = r.error.details && r.error.details.missing;
   if (r.error.code === 'materials_incomplete' && Array.isArray(missing) && missing.length) {
-    msg = missingMessage(missing);
+    // The summary beside the button already lists what is missing: it turns red instead
+    // of a second list.
     box.dataset.kind = 'missing';
+    renderReview();
+    const list = $('#missing-list');
+    if (list) list.focus && list.scrollIntoView({ block: 'nearest' });
+    return;
   }
   box.textContent = msg;
   show(box, true);
@@ -909,11 +1198,14 @@ function renderVerificationForm(view) {
   const slot = $(`#view-${view} .vform-slot`);
   const o = S.order;
   const has = !!S.materials.verification_form;
-  slot.replaceChildren(h('div', { class: 'card vform' },
-    h('div', { class: 'vform-icon' }, '单'),
+  const app = view === 'app';
+  slot.replaceChildren(h('div', { class: 'card vform' + (app && !has ? ' vform-first' : '') },
+    h('div', { class: 'vform-icon', 'aria-hidden': 'true' }, app ? '1' : '单'),
     h('div', { class: 'vform-body' },
-      h('h2', { class: 'card-title' }, '真实性核验单', has ? h('span', { class: 'badge badge-ok' }, '已上传') : ''),
-      h('p', {}, '下载并打印核验单，用黑色签字笔填写后，扫描或拍照上传。', formRequirement(o))),
+      h('h2', { class: 'card-title' }, app ? '第一步：打印并签好真实性核验单' : '真实性核验单', has ? h('span', { class: 'badge badge-ok' }, '已上传') : ''),
+      h('p', {}, app
+        ? '扫码前先下载打印，用黑色签字笔填写、签字，手机会拍摄它。'
+        : '下载并打印核验单，用黑色签字笔填写后，扫描或拍照上传。', formRequirement(o))),
     h('a', { class: 'btn btn-secondary', id: 'vform-link-' + view, href: orderPath('/verification-form'), target: '_blank', rel: 'noopener' }, '下载核验单')));
 }
 
@@ -928,9 +1220,16 @@ function renderStatus() {
   } else {
     $('#status-icon').textContent = { approved: '✓', rejected: '!' }[o.state] || '';
   }
-  $('#status-title').textContent = STATE_ZH[o.state] || o.state;
+  $('#status-title').textContent = o.state === 'submitted' ? '已提交审核：服务商初审中' : (STATE_ZH[o.state] || o.state);
+  const stages = $('#review-stages');
+  show(stages, o.state !== 'rejected');
+  $$('li', stages).forEach((li) => {
+    const first = li.dataset.stage === 'provider';
+    li.classList.toggle('current', o.state === 'submitted' && first);
+    li.classList.toggle('done', o.state === 'approved');
+  });
   $('#status-text').textContent = {
-    submitted: '备案申请已提交审核，审核结果会显示在本页面。审核期间资料不可修改；如需修改，可撤回订单。',
+    submitted: '备案申请已提交：先由服务商初审，通过后再提交管局审核。审核结果会显示在本页面。审核期间资料不可修改；如需修改，可撤回订单。',
     approved: '备案审核已通过。',
     rejected: '备案审核未通过。撤回到草稿后，可以重新选择上传资料的方式（app 或电脑），修改资料后再次提交。',
   }[o.state] || '';
@@ -949,7 +1248,7 @@ function renderStatus() {
     keep.add(r.slot);
     let fig = $(`figure[data-slot="${r.slot}"]`, row);
     if (!fig) {
-      fig = h('figure', { class: 'mini', dataset: { slot: r.slot } }, h('div', { class: 'mini-img' }), h('figcaption', {}, r.label_zh));
+      fig = h('figure', { class: 'mini', dataset: { slot: r.slot } }, h('div', { class: 'mini-img' }), h('figcaption', {}, labelNode(r.label_zh)));
       row.append(fig);
     }
     setThumb($('.mini-img', fig), r.slot, m, 'mini');
@@ -1048,7 +1347,7 @@ function handleEvent(ev) {
     for (const m of ev.materials || []) S.materials[m.slot] = m;
     S.pairing = ev.pairing || null;
     const p = S.pairing;
-    S.phone = p && p.claimed ? { device: p.device, app_version: p.app_version } : null;
+    S.phone = p && p.claimed ? { device: p.device, device_name: p.device_name, app_version: p.app_version } : null;
     S.complete = !!(p && p.completed);
     render();
     ensurePairing();
@@ -1074,7 +1373,7 @@ function handleEvent(ev) {
       }
       break;
     case 'phone_connected':
-      S.phone = { device: d.device, app_version: d.app_version };
+      S.phone = { device: d.device, device_name: d.device_name, app_version: d.app_version };
       S.phoneGone = '';
       if (S.pairing) S.pairing.claimed = true;
       break;
@@ -1094,6 +1393,21 @@ function handleEvent(ev) {
     case 'upload_complete':
       S.complete = true;
       if (S.pairing) S.pairing.completed = true;
+      break;
+    case 'method_changed':
+      // Another tab (or this one) chose, changed or cleared the method: follow it.
+      if (S.order) {
+        S.order.upload_method = d.to || '';
+        S.choosing = false;
+        if (d.to !== 'app') {
+          S.pairing = null;
+          S.phone = null;
+          S.complete = false;
+          S.reviewing = false;
+        }
+      }
+      refreshOrder();
+      if (d.to === 'app') followAppChoice();
       break;
     case 'state_changed':
       if (S.order) {
@@ -1116,6 +1430,12 @@ function handleEvent(ev) {
   }
   render();
   if (ev.type === 'pairing_expired' && d.reason === 'expired') ensurePairing();
+}
+
+// followAppChoice: when another tab chose the app, it makes the QR; this tab shows the one
+// its pairing_created brings, and makes one itself only if none came.
+function followAppChoice() {
+  setTimeout(() => { if (!S.pairing) ensurePairing(); }, 2000);
 }
 
 async function refreshOrder() {
