@@ -27,6 +27,7 @@ import (
 	"github.com/beianscan/beianscan/internal/httperr"
 	"github.com/beianscan/beianscan/internal/hub"
 	"github.com/beianscan/beianscan/internal/images"
+	"github.com/beianscan/beianscan/internal/metrics"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redisstore"
 	"github.com/beianscan/beianscan/mobileapi"
@@ -70,6 +71,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger default slog.Default().
 	Logger *slog.Logger
+	// MetricsAddr is where Prometheus /metrics listens; empty or "off": nowhere (the
+	// command's default is 127.0.0.1:9464). The metrics are kept either way.
+	MetricsAddr string
 }
 
 // Main is a running service.
@@ -82,9 +86,13 @@ type Main struct {
 	Service *orders.Service
 	Redis   redis.UniversalClient
 	Mini    *miniredis.Miniredis
+	// Metrics of this server; MetricsURL is where they are served ("" when off).
+	Metrics    *metrics.Metrics
+	MetricsURL string
 
 	echo     *echo.Echo
 	srv      *http.Server
+	msrv     *http.Server
 	hub      *hub.Hub
 	ln       net.Listener
 	cancel   context.CancelFunc
@@ -151,10 +159,13 @@ func (m *Main) open() error {
 	if err != nil {
 		return err
 	}
-	blobs, err := blob.NewDisk(cfg.DataDir)
+	disk, err := blob.NewDisk(cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	m.Metrics = metrics.New()
+	m.Redis.AddHook(redisHook{m.Metrics})
+	blobs := meteredBlobs{disk, m.Metrics}
 
 	m.ln, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -168,7 +179,7 @@ func (m *Main) open() error {
 		}
 	}
 
-	store := redisstore.New(m.Redis, cfg.PhoneTokenTTL)
+	store := meteredStore{redisstore.New(m.Redis, cfg.PhoneTokenTTL), m.Metrics}
 	svc := orders.New(orders.Config{
 		PublicURL: cfg.PublicURL, PairingTTL: cfg.PairingTTL, PhoneTokenTTL: cfg.PhoneTokenTTL,
 		DesktopTokenTTL: cfg.DesktopTokenTTL, MinAppVersion: cfg.MinAppVersion, AppProvinces: cfg.AppProvinces,
@@ -179,6 +190,9 @@ func (m *Main) open() error {
 	hcfg := cfg.Hub
 	if hcfg.Logger == nil {
 		hcfg.Logger = log
+	}
+	if hcfg.FrameWritten == nil {
+		hcfg.FrameWritten = m.Metrics.FrameWritten
 	}
 	m.hub = hub.New(m.Redis, func(ctx context.Context, orderID string) (*hub.Snapshot, error) {
 		return snapshot(ctx, svc, orderID)
@@ -198,8 +212,9 @@ func (m *Main) open() error {
 	// proxy in front is on a private or loopback network, as in docker-compose.
 	e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	e.Use(middleware.Recover())
-	e.Use(middleware.RequestID())
+	e.Use(requestID)
 	e.Use(requestLog(log))
+	e.Use(metricsMiddleware(m.Metrics))
 	e.Use(securityHeaders)
 	webapi.New(svc, blobs, m.hub, webapi.Config{
 		AllowedOrigins: cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
@@ -215,8 +230,13 @@ func (m *Main) open() error {
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	})
+	e.GET("/openapi.json", openAPI)
 	static.Register(e)
 	m.echo = e
+	m.Metrics.Websockets(m.hub.Connections)
+	if err := m.serveMetrics(); err != nil {
+		return err
+	}
 
 	m.srv = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	// Hijacked websocket connections are not drained by Shutdown: the hub closes them
@@ -322,6 +342,9 @@ func (m *Main) Close() error {
 			cancel()
 		} else if m.ln != nil {
 			m.ln.Close()
+		}
+		if m.msrv != nil {
+			_ = m.msrv.Close()
 		}
 		if m.cancel != nil {
 			m.cancel()
