@@ -25,19 +25,19 @@ const ns = "beianscan"
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	httpRequests   *prometheus.CounterVec
-	httpDuration   *prometheus.HistogramVec
-	uploads        *prometheus.CounterVec
-	imageStep      *prometheus.HistogramVec
-	eventDelivery  prometheus.Histogram
-	eventsWritten  prometheus.Counter
-	claims         *prometheus.CounterVec
-	pairingsMade   prometheus.Counter
-	pairingsEnded  *prometheus.CounterVec
-	events         *prometheus.CounterVec
-	redisErrors    *prometheus.CounterVec
-	blobErrors     *prometheus.CounterVec
-	retentionGone  *prometheus.CounterVec
+	httpRequests  *prometheus.CounterVec
+	httpDuration  *prometheus.HistogramVec
+	uploads       *prometheus.CounterVec
+	imageStep     *prometheus.HistogramVec
+	eventDelivery prometheus.Histogram
+	eventsWritten prometheus.Counter
+	claims        *prometheus.CounterVec
+	pairingsMade  prometheus.Counter
+	pairingsEnded *prometheus.CounterVec
+	events        *prometheus.CounterVec
+	redisErrors   *prometheus.CounterVec
+	blobErrors    *prometheus.CounterVec
+	retentionGone *prometheus.CounterVec
 }
 
 // New registers every metric, with the Go runtime and process collectors.
