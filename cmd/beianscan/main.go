@@ -7,7 +7,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
@@ -19,13 +18,15 @@ import (
 )
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		os.Exit(healthcheck(os.Args[2:], os.Getenv, os.Stderr))
+	}
 	cfg, err := configFrom(os.Args[1:], os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "beianscan:", err)
 		os.Exit(2)
 	}
-	cfg.Logger = log
+	log := cfg.Logger
 	m, err := server.Open(cfg)
 	if err != nil {
 		log.Error("cannot start", "err", err)
@@ -66,6 +67,9 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	bright := fs.String("quality-bright", env("BEIANSCAN_QUALITY_BRIGHT", "0"), "mean luma over which an image is overexposed; 0: default 215 (BEIANSCAN_QUALITY_BRIGHT)")
 	gray := fs.String("quality-gray", env("BEIANSCAN_QUALITY_GRAY", "0"), "chroma under which a pixel counts as gray; 0: default 16 (BEIANSCAN_QUALITY_GRAY)")
 	white := fs.String("quality-white-background", env("BEIANSCAN_QUALITY_WHITE_BACKGROUND", "0"), "share (0-1) of near-white border a face photo needs; 0: default 0.6 (BEIANSCAN_QUALITY_WHITE_BACKGROUND)")
+	logLevel := fs.String("log-level", env("BEIANSCAN_LOG_LEVEL", "info"), "debug, info, warn or error (BEIANSCAN_LOG_LEVEL)")
+	logFormat := fs.String("log-format", env("BEIANSCAN_LOG_FORMAT", "text"), "text or json (BEIANSCAN_LOG_FORMAT)")
+	metricsAddr := fs.String("metrics-addr", env("BEIANSCAN_METRICS_ADDR", "127.0.0.1:9464"), "Prometheus /metrics listener; off disables (BEIANSCAN_METRICS_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, err
 	}
@@ -76,6 +80,10 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		MinAppVersion: *minApp, AppProvinces: list(*provinces), AllowedOrigins: list(*origins),
 	}
 	var err error
+	if cfg.Logger, err = newLogger(*logLevel, *logFormat, os.Stderr); err != nil {
+		return cfg, err
+	}
+	cfg.MetricsAddr = *metricsAddr
 	for _, d := range []struct {
 		name string
 		raw  string
