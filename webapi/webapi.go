@@ -17,7 +17,6 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
-	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
@@ -74,6 +73,7 @@ type API struct {
 	events   Events
 	cfg      Config
 	upgrader websocket.Upgrader
+	qr       *qrCache
 }
 
 // New returns the desktop API.
@@ -81,7 +81,7 @@ func New(svc Service, blobs Blobs, events Events, cfg Config) *API {
 	if cfg.DesktopTokenTTL <= 0 {
 		cfg.DesktopTokenTTL = 72 * time.Hour
 	}
-	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg}
+	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg, qr: newQRCache(1024)}
 	a.upgrader = websocket.Upgrader{
 		// Desktops only listen, so the read buffer is tiny, and write buffers are pooled:
 		// an idle connection then holds no buffer at all.
@@ -222,7 +222,7 @@ func (a *API) qrPNG(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	png, err := qrcode.Encode(scanURL, qrcode.Medium, 320)
+	png, err := a.qr.get(scanURL)
 	if err != nil {
 		return err
 	}
