@@ -11,6 +11,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,6 +39,8 @@ type Metrics struct {
 	redisErrors   *prometheus.CounterVec
 	blobErrors    *prometheus.CounterVec
 	retentionGone *prometheus.CounterVec
+
+	own []prometheus.Collector // beianscan's own, for Names
 }
 
 // New registers every metric, with the Go runtime and process collectors.
@@ -101,6 +104,8 @@ func New() *Metrics {
 		m.eventsWritten, m.claims, m.pairingsMade, m.pairingsEnded, m.events, m.redisErrors, m.blobErrors, m.retentionGone} {
 		f(c)
 	}
+	m.own = append(m.own, m.httpRequests, m.httpDuration, m.uploads, m.imageStep, m.eventDelivery,
+		m.eventsWritten, m.claims, m.pairingsMade, m.pairingsEnded, m.events, m.redisErrors, m.blobErrors, m.retentionGone)
 	return m
 }
 
@@ -187,13 +192,38 @@ func (m *Metrics) RetentionDeleted(kind string, n int) {
 	m.retentionGone.WithLabelValues(kind).Add(float64(n))
 }
 
+// Names lists the names of beianscan's own metrics (those registered so far, gauge
+// functions included), for checking dashboards and alerts against.
+func (m *Metrics) Names() []string {
+	ch := make(chan *prometheus.Desc, 64)
+	go func() {
+		for _, c := range m.own {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	var out []string
+	for d := range ch {
+		// Desc has no accessor for its name; its String form is stable:
+		// Desc{fqName: "name", help: …}.
+		s := d.String()
+		if i := strings.Index(s, `fqName: "`); i >= 0 {
+			s = s[i+len(`fqName: "`):]
+			out = append(out, s[:strings.IndexByte(s, '"')])
+		}
+	}
+	return out
+}
+
 // GaugeFunc registers a gauge read at scrape time, for values another package already
 // keeps (open websockets, decode bytes in flight). name lacks the namespace.
 func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
 	if m == nil {
 		return
 	}
-	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: name, Help: help}, f))
+	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: name, Help: help}, f)
+	m.Registry.MustRegister(g)
+	m.own = append(m.own, g)
 }
 
 // DecodeBudget is the hook of the decode memory budget (BEIANSCAN_DECODE_MEMORY):
