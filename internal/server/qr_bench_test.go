@@ -49,11 +49,13 @@ func BenchmarkQRvsHealthz(b *testing.B) {
 	qr := make([]time.Duration, 0, b.N)
 	hz := make([]time.Duration, 0, b.N)
 	rp := make([]time.Duration, 0, b.N)
+	or := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		qr = append(qr, get(qrURL, o.Token))
 		hz = append(hz, get(health, ""))
 		rp = append(rp, ping())
+		or = append(or, get(o.url(""), o.Token))
 	}
 	b.StopTimer()
 	p50 := func(d []time.Duration) float64 {
@@ -67,4 +69,6 @@ func BenchmarkQRvsHealthz(b *testing.B) {
 	// The QR must ask Redis whether the pairing is still current (revoked or renewed on
 	// another instance: 404), so one round trip is its floor above /healthz.
 	b.ReportMetric(p50(rp), "redis-ping-p50-ms")
+	// GET /api/v1/orders/{id}: the same token check and order load, answered in JSON.
+	b.ReportMetric(p50(or), "get-order-p50-ms")
 }
