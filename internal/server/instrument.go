@@ -55,12 +55,10 @@ func metricsMiddleware(m *metrics.Metrics) echo.MiddlewareFunc {
 	}
 }
 
-// routeOf is the request's route pattern; requests that matched no route share one label.
+// routeOf is the request's route pattern (bounded: the router's, never the URL); requests
+// that matched no route share one label.
 func routeOf(c echo.Context) string {
-	if p := c.Path(); p != "" && p != "/*" || c.Response().Status < 400 {
-		if p == "" {
-			return "unmatched"
-		}
+	if p := c.Path(); p != "" && p != "/*" {
 		return p
 	}
 	return "unmatched"

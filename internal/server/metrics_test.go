@@ -98,6 +98,9 @@ func TestMetricsAfterFlow(t *testing.T) {
 	wantError(t, do(t, req{method: "PUT", url: o2.url("/materials/verification_form"), token: o2.Token, body: jpeg,
 		header: map[string]string{"Content-Type": "image/jpeg"}}), 500, "internal")
 
+	do(t, req{method: "GET", url: m.URL + "/api/v1/no-such-thing"})
+	do(t, req{method: "GET", url: m.URL + "/nowhere/" + o.ID})
+
 	s := scrape(t, m)
 	for _, c := range []struct {
 		name, labels string
@@ -129,7 +132,7 @@ func TestMetricsAfterFlow(t *testing.T) {
 		t.Errorf("event deliveries observed: %v, want >= 4", n)
 	}
 	for k := range s {
-		if strings.Contains(k, o.ID) || strings.Contains(k, tok) {
+		if strings.Contains(k, o.ID) || strings.Contains(k, tok) || strings.Contains(k, "no-such-thing") {
 			t.Errorf("an order ID or token is in a label: %s", k)
 		}
 	}
