@@ -196,6 +196,7 @@ func next(t testing.TB, conn *websocket.Conn) map[string]any {
 	if err := conn.ReadJSON(&f); err != nil {
 		t.Fatalf("read event: %v", err)
 	}
+	validateFrame(t, f)
 	return f
 }
 

@@ -98,6 +98,21 @@ func validateExchange(t testing.TB, hr *http.Request, reqBody []byte, resp *http
 	}
 }
 
+// validateFrame checks a websocket frame against the document's SnapshotFrame or EventFrame.
+func validateFrame(t testing.TB, f map[string]any) {
+	t.Helper()
+	doc, _ := apiDoc(t)
+	name := "EventFrame"
+	if f["type"] == "snapshot" {
+		name = "SnapshotFrame"
+	}
+	// The schema validator wants JSON's own types (float64 numbers, []any), which a
+	// decoded map already has.
+	if err := doc.Components.Schemas[name].Value.VisitJSON(f, openapi3.EnableJSONSchema2020()); err != nil {
+		t.Errorf("openapi: websocket frame is not a %s: %v", name, err)
+	}
+}
+
 func validateErrorBody(t testing.TB, doc *openapi3.T, hr *http.Request, body []byte) {
 	t.Helper()
 	if hr.Method == http.MethodHead {
