@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -22,7 +23,8 @@ func (m *Main) serveMetrics() error {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return err
+		// Two instances on one host need a port each (or "off").
+		return fmt.Errorf("BEIANSCAN_METRICS_ADDR: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Metrics.Handler())
