@@ -163,3 +163,17 @@ func sumPrefix(s map[string]float64, prefix string) float64 {
 	}
 	return n
 }
+
+func TestMetricsListener(t *testing.T) {
+	off := start(t, func(c *server.Config) { c.MetricsAddr = "off" })
+	if off.MetricsURL != "" {
+		t.Errorf("metrics off, yet served at %s", off.MetricsURL)
+	}
+	on := start(t, func(c *server.Config) { c.MetricsAddr = "127.0.0.1:0" })
+	taken := strings.TrimSuffix(strings.TrimPrefix(on.MetricsURL, "http://"), "/metrics")
+	_, err := server.Open(server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), MetricsAddr: taken,
+		Logger: on.Config.Logger})
+	if err == nil || !strings.Contains(err.Error(), "BEIANSCAN_METRICS_ADDR") {
+		t.Fatalf("a taken metrics port: %v", err)
+	}
+}
