@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/beianscan/beianscan/internal/phone"
 	"github.com/beianscan/beianscan/internal/server"
@@ -175,5 +178,32 @@ func TestMetricsListener(t *testing.T) {
 		Logger: on.Config.Logger})
 	if err == nil || !strings.Contains(err.Error(), "BEIANSCAN_METRICS_ADDR") {
 		t.Fatalf("a taken metrics port: %v", err)
+	}
+}
+
+// TestPanicCounted: a handler's panic answers 500 internal in the envelope, and is counted
+// and logged like any other answer.
+func TestPanicCounted(t *testing.T) {
+	var buf lockedBuffer
+	m := start(t, func(c *server.Config) {
+		c.MetricsAddr = "127.0.0.1:0"
+		c.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
+	})
+	m.Echo().GET("/test-panic", func(echo.Context) error { panic("boom") })
+	resp, err := http.Get(m.URL + "/test-panic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 500 || !strings.Contains(string(body), `"code":"internal"`) {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	s := scrape(t, m)
+	if got := metric(s, "beianscan_http_requests_total", `code="internal",method="GET",route="/test-panic",status="500"`); got != 1 {
+		t.Errorf("panic counted %v times", got)
+	}
+	if !strings.Contains(buf.String(), `"route":"/test-panic","status":500`) {
+		t.Errorf("no access line for the panic: %s", buf.String())
 	}
 }

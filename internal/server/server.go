@@ -215,6 +215,9 @@ func (m *Main) open() error {
 	e.Use(requestID)
 	e.Use(requestLog(log))
 	e.Use(metricsMiddleware(m.Metrics))
+	// A handler's panic comes back here as an error, so it is logged and counted as the 500
+	// it answers; the outer Recover still guards the middleware above.
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true}))
 	e.Use(securityHeaders)
 	webapi.New(svc, blobs, m.hub, webapi.Config{
 		AllowedOrigins: cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
