@@ -44,7 +44,7 @@ func apiDoc(t testing.TB) (*openapi3.T, routers.Router) {
 		if docErr != nil {
 			return
 		}
-		if docErr = docLoaded.Validate(l.Context); docErr != nil {
+		if docErr = docLoaded.Validate(l.Context, strict...); docErr != nil {
 			return
 		}
 		docRouter, docErr = gorillamux.NewRouter(docLoaded)
@@ -53,6 +53,13 @@ func apiDoc(t testing.TB) (*openapi3.T, routers.Router) {
 		t.Fatalf("api/openapi.json: %v", docErr)
 	}
 	return docLoaded, docRouter
+}
+
+// strict are the lint's options: formats, patterns, defaults and examples checked too
+// (unknown keywords are refused by default).
+var strict = []openapi3.ValidationOption{
+	openapi3.EnableSchemaFormatValidation(), openapi3.EnableSchemaPatternValidation(),
+	openapi3.EnableSchemaDefaultsValidation(), openapi3.EnableExamplesValidation(),
 }
 
 // validateExchange checks one request and its answer against the document: the answer must
@@ -136,9 +143,15 @@ func TestOpenAPIDocument(t *testing.T) {
 	if doc.OpenAPI != "3.1.0" || !doc.IsOpenAPI31OrLater() {
 		t.Fatalf("openapi = %q, want 3.1.0", doc.OpenAPI)
 	}
-	var raw map[string]any
-	if err := json.Unmarshal(api.OpenAPI, &raw); err != nil {
-		t.Fatal(err)
+	// The lint is strict: an unknown keyword (a typo such as "requried") fails it.
+	typo := bytes.Replace(api.OpenAPI, []byte(`"additionalProperties": false`), []byte(`"additionalProperties": false, "requried": ["x"]`), 1)
+	l := openapi3.NewLoader()
+	bad, err := l.LoadFromData(typo)
+	if err == nil {
+		err = bad.Validate(l.Context, strict...)
+	}
+	if err == nil {
+		t.Error("a misspelt keyword passes the lint")
 	}
 	codes := map[string]bool{}
 	for _, c := range doc.Components.Schemas["ErrorCode"].Value.Enum {
