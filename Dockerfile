@@ -24,5 +24,8 @@ USER 65532:65532
 ENV BEIANSCAN_ADDR=:8080 \
     BEIANSCAN_DATA_DIR=/data
 EXPOSE 8080
+# No shell or curl in this image: the binary asks its own /readyz (exit 0 on 200).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["/usr/local/bin/beianscan", "healthcheck"]
 VOLUME /data
 ENTRYPOINT ["/usr/local/bin/beianscan"]

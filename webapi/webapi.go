@@ -17,7 +17,6 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
-	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/beianscan/beianscan/internal/deadline"
 	"github.com/beianscan/beianscan/internal/filing"
@@ -94,6 +93,7 @@ type API struct {
 	events   Events
 	cfg      Config
 	upgrader websocket.Upgrader
+	qr       *qrCache
 }
 
 // New returns the desktop API.
@@ -107,7 +107,7 @@ func New(svc Service, blobs Blobs, events Events, cfg Config) *API {
 	if cfg.UploadTimeout <= 0 {
 		cfg.UploadTimeout = 2 * time.Minute
 	}
-	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg}
+	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg, qr: newQRCache(1024)}
 	a.upgrader = websocket.Upgrader{
 		// Desktops only listen, so the read buffer is tiny, and write buffers are pooled:
 		// an idle connection then holds no buffer at all.
@@ -316,7 +316,7 @@ func (a *API) qrPNG(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	png, err := qrcode.Encode(scanURL, qrcode.Medium, 320)
+	png, err := a.qr.get(scanURL)
 	if err != nil {
 		return err
 	}

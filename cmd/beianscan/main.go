@@ -8,7 +8,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"net/url"
 	"os"
@@ -23,19 +22,21 @@ import (
 )
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if len(os.Args) > 1 && os.Args[1] == "reencrypt" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		code := runReencrypt(ctx, os.Args[2:], os.Getenv, os.Stdout)
 		stop()
 		os.Exit(code)
 	}
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		os.Exit(healthcheck(os.Args[2:], os.Getenv, os.Stderr))
+	}
 	cfg, err := configFrom(os.Args[1:], os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "beianscan:", err)
 		os.Exit(2)
 	}
-	cfg.Logger = log
+	log := cfg.Logger
 	m, err := server.Open(cfg)
 	if err != nil {
 		log.Error("cannot start", "err", err)
@@ -84,6 +85,9 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	bright := fs.String("quality-bright", env("BEIANSCAN_QUALITY_BRIGHT", "0"), "mean luma over which an image is overexposed; 0: default 215 (BEIANSCAN_QUALITY_BRIGHT)")
 	gray := fs.String("quality-gray", env("BEIANSCAN_QUALITY_GRAY", "0"), "chroma under which a pixel counts as gray; 0: default 16 (BEIANSCAN_QUALITY_GRAY)")
 	white := fs.String("quality-white-background", env("BEIANSCAN_QUALITY_WHITE_BACKGROUND", "0"), "share (0-1) of near-white border a face photo needs; 0: default 0.6 (BEIANSCAN_QUALITY_WHITE_BACKGROUND)")
+	logLevel := fs.String("log-level", env("BEIANSCAN_LOG_LEVEL", "info"), "debug, info, warn or error (BEIANSCAN_LOG_LEVEL)")
+	logFormat := fs.String("log-format", env("BEIANSCAN_LOG_FORMAT", "text"), "text or json (BEIANSCAN_LOG_FORMAT)")
+	metricsAddr := fs.String("metrics-addr", env("BEIANSCAN_METRICS_ADDR", "127.0.0.1:9464"), "Prometheus /metrics listener; off disables (BEIANSCAN_METRICS_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, err
 	}
@@ -102,6 +106,10 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		return cfg, fmt.Errorf("BEIANSCAN_APP_DOWNLOAD_URL: %q is not an http(s) URL", cfg.AppDownloadURL)
 	}
 	var err error
+	if cfg.Logger, err = newLogger(*logLevel, *logFormat, os.Stderr); err != nil {
+		return cfg, err
+	}
+	cfg.MetricsAddr = *metricsAddr
 	for _, d := range []struct {
 		name string
 		raw  string

@@ -168,6 +168,9 @@ func (c *client) writeLoop() {
 			} else {
 				_ = c.conn.SetWriteDeadline(time.Now().Add(ww))
 				err = c.conn.WriteMessage(websocket.TextMessage, frame)
+				if fw := c.hub.cfg.FrameWritten; fw != nil && err == nil {
+					fw(frame)
+				}
 			}
 			if err != nil {
 				c.close(0, "write failed")

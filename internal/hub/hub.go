@@ -63,6 +63,9 @@ type Config struct {
 	SubscribeTimeout time.Duration
 	// Logger receives connects, disconnects and pub/sub trouble. Default slog.Default().
 	Logger *slog.Logger
+	// FrameWritten, if set, is called with each data frame once written (event delivery
+	// metrics); it must be quick and must not keep the frame.
+	FrameWritten func(frame []byte)
 }
 
 const (

@@ -75,13 +75,15 @@ type req struct {
 func do(t testing.TB, r req) reply {
 	t.Helper()
 	var body io.Reader
+	var sent []byte
 	switch b := r.body.(type) {
 	case nil:
 	case []byte:
+		sent = b
 		body = bytes.NewReader(b)
 	default:
-		j, _ := json.Marshal(b)
-		body = bytes.NewReader(j)
+		sent, _ = json.Marshal(b)
+		body = bytes.NewReader(sent)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -92,6 +94,9 @@ func do(t testing.TB, r req) reply {
 	if r.token != "" {
 		hr.Header.Set("Authorization", "Bearer "+r.token)
 	}
+	if _, raw := r.body.([]byte); r.body != nil && !raw {
+		hr.Header.Set("Content-Type", "application/json")
+	}
 	for k, v := range r.header {
 		hr.Header.Set(k, v)
 	}
@@ -101,6 +106,7 @@ func do(t testing.TB, r req) reply {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	validateExchange(t, hr, sent, resp, raw)
 	out := reply{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(raw, &out.Body); err != nil {
@@ -194,6 +200,7 @@ func next(t testing.TB, conn *websocket.Conn) map[string]any {
 	if err := conn.ReadJSON(&f); err != nil {
 		t.Fatalf("read event: %v", err)
 	}
+	validateFrame(t, f)
 	return f
 }
 

@@ -29,7 +29,7 @@ func requestLog(log *slog.Logger) echo.MiddlewareFunc {
 				slog.String("method", c.Request().Method),
 				slog.String("route", c.Path()),
 				slog.Int("status", c.Response().Status),
-				slog.Duration("took", time.Since(start)))
+				slog.Duration("duration", time.Since(start)))
 			return nil
 		}
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/beianscan/beianscan/internal/hub"
 	"github.com/beianscan/beianscan/internal/images"
 	"github.com/beianscan/beianscan/internal/limits"
+	"github.com/beianscan/beianscan/internal/metrics"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redisstore"
 	"github.com/beianscan/beianscan/internal/sealbox"
@@ -113,6 +114,9 @@ type Config struct {
 	// plaintextBlobs, set only by a benchmark, stores images unencrypted on the file
 	// store: the reference the cost of encryption is measured against.
 	plaintextBlobs bool
+	// MetricsAddr is where Prometheus /metrics listens; empty or "off": nowhere (the
+	// command's default is 127.0.0.1:9464). The metrics are kept either way.
+	MetricsAddr string
 }
 
 // Main is a running service.
@@ -130,9 +134,13 @@ type Main struct {
 	// Blobs is the encrypted blob store; Sweeper sweeps the store beneath it.
 	Blobs   *blob.Sealed
 	Sweeper *sweep.Sweeper
+	// Metrics of this server; MetricsURL is where they are served ("" when off).
+	Metrics    *metrics.Metrics
+	MetricsURL string
 
 	echo     *echo.Echo
 	srv      *http.Server
+	msrv     *http.Server
 	hub      *hub.Hub
 	limits   *limits.Limits
 	ln       net.Listener
@@ -211,12 +219,11 @@ func (m *Main) open() error {
 		return err
 	}
 	m.Blobs = blob.NewSealed(raw, m.Keyring)
-	var blobs interface {
-		orders.Blobs
-		webapi.Blobs
-	} = m.Blobs
+	m.Metrics = metrics.New()
+	m.Redis.AddHook(redisHook{m.Metrics})
+	blobs := meteredBlobs{m.Blobs, m.Metrics}
 	if d, ok := raw.(*blob.Disk); ok && cfg.plaintextBlobs {
-		blobs = d
+		blobs = meteredBlobs{d, m.Metrics}
 	}
 
 	m.ln, err = net.Listen("tcp", cfg.Addr)
@@ -231,10 +238,11 @@ func (m *Main) open() error {
 		}
 	}
 
-	store := redisstore.New(m.Redis, cfg.PhoneTokenTTL,
+	rstore := redisstore.New(m.Redis, cfg.PhoneTokenTTL,
 		redisstore.WithKeyring(m.Keyring), redisstore.WithRetention(cfg.Retention), redisstore.WithClock(cfg.Now))
+	store := meteredStore{rstore, m.Metrics}
 	m.Sweeper = sweep.New(sweep.Config{
-		Store: raw, StoreName: storeName, Refs: store, Redis: m.Redis,
+		Store: raw, StoreName: storeName, Refs: rstore, Redis: m.Redis,
 		// Wall-clock time, not cfg.Now: the ages compared are file and object times.
 		Age: 2 * cfg.UploadTimeout, Logger: log,
 	})
@@ -254,6 +262,9 @@ func (m *Main) open() error {
 	if hcfg.Logger == nil {
 		hcfg.Logger = log
 	}
+	if hcfg.FrameWritten == nil {
+		hcfg.FrameWritten = m.Metrics.FrameWritten
+	}
 	m.hub = hub.New(m.Redis, func(ctx context.Context, orderID string) (*hub.Snapshot, error) {
 		return snapshot(ctx, svc, orderID)
 	}, svc.ExpirePairing, hcfg)
@@ -270,9 +281,13 @@ func (m *Main) open() error {
 	e.HTTPErrorHandler = httperr.Handler(log)
 	e.IPExtractor = clientIP(cfg.TrustedProxies)
 	e.Use(middleware.Recover())
-	e.Use(middleware.RequestID())
+	e.Use(requestID)
 	e.Use(requestLog(log))
 	e.Use(noteClientIP)
+	e.Use(metricsMiddleware(m.Metrics))
+	// A handler's panic comes back here as an error, so it is logged and counted as the 500
+	// it answers; the outer Recover still guards the middleware above.
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true}))
 	e.Use(securityHeaders)
 	m.limits = limits.New(m.Redis, limits.Config{
 		OrderRate: cfg.OrderRate, PairingRate: cfg.PairingRate, WebsocketsPerOrder: cfg.WebsocketsPerOrder,
@@ -298,8 +313,13 @@ func (m *Main) open() error {
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	})
+	e.GET("/openapi.json", openAPI)
 	static.Register(e)
 	m.echo = e
+	m.Metrics.Websockets(m.hub.Connections)
+	if err := m.serveMetrics(); err != nil {
+		return err
+	}
 
 	// No ReadTimeout: one value for all would hold uploads to a JSON call's time or JSON
 	// calls to an upload's; internal/deadline bounds bodies per route instead, and turns a
@@ -431,6 +451,9 @@ func (m *Main) Close() error {
 			cancel()
 		} else if m.ln != nil {
 			m.ln.Close()
+		}
+		if m.msrv != nil {
+			_ = m.msrv.Close()
 		}
 		if m.cancel != nil {
 			m.cancel()
