@@ -1,6 +1,15 @@
 // Package redisstore keeps orders, materials metadata, QR pairings, idempotency records and
 // the guessed-code counters in Redis, and publishes each change's events on the order's
 // channel in the same transaction as the change.
+//
+// Two rules hold for every exported method (errors.go, replicas.go):
+//   - it starts with `defer translate(&err)` on a named error result, so that Redis being
+//     away, read-only, loading or short of replicas reaches the caller as
+//     filing.ErrUnavailable (503), never as a driver error (500);
+//   - a method whose success acknowledges a change sends its writes and then s.confirm's
+//     WAIT on one connection (a pipeline, a Tx, or oneConn's client) and checks it with
+//     s.confirmed before returning, so that with BEIANSCAN_REDIS_MIN_REPLICAS ≥ 1 nothing
+//     is acknowledged that a failover could lose.
 package redisstore
 
 import (
@@ -36,6 +45,7 @@ type Store struct {
 	// keepClaimed is how long a claimed pairing is kept: as long as its phone token lives,
 	// so the token can be checked against it.
 	keepClaimed time.Duration
+	repl        Replication
 }
 
 var _ orders.Store = (*Store)(nil)
@@ -49,26 +59,52 @@ func New(rdb redis.UniversalClient, keepClaimed time.Duration) *Store {
 }
 
 // Ready pings Redis.
-func (s *Store) Ready(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
+func (s *Store) Ready(ctx context.Context) (err error) {
+	defer translate(&err)
+	return s.rdb.Ping(ctx).Err()
+}
+
+// oneConn returns what pipelines the commands about key on one connection, as WAIT needs
+// (see confirm): a plain or Sentinel client sends a pipeline on one connection, while a
+// Cluster client splits it by slot and would send the keyless WAIT to any node, so it is
+// given the master of key's slot instead.
+func (s *Store) oneConn(ctx context.Context, key string) (reader, error) {
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		return cc.MasterForKey(ctx, key)
+	}
+	return s.rdb, nil
+}
 
 func orderKeys(id string) []string {
 	return []string{rediskeys.Order(id), rediskeys.Version(id), rediskeys.Materials(id), rediskeys.Pairing(id)}
 }
 
 // CreateOrder stores a new order; it fails if the ID is taken.
-func (s *Store) CreateOrder(ctx context.Context, o *filing.Order) error {
+func (s *Store) CreateOrder(ctx context.Context, o *filing.Order) (err error) {
+	defer translate(&err)
 	b, err := json.Marshal(o)
 	if err != nil {
 		return err
 	}
-	ok, err := s.rdb.SetNX(ctx, rediskeys.Order(o.ID), b, 0).Result()
+	c, err := s.oneConn(ctx, rediskeys.Order(o.ID))
 	if err != nil {
 		return err
 	}
-	if !ok {
+	// One MSETNX sets the order and its version together or not at all (same hash tag, so
+	// same slot), and the WAIT rides in the same round trip.
+	var set *redis.BoolCmd
+	var wait *redis.Cmd
+	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		set = p.MSetNX(ctx, rediskeys.Order(o.ID), b, rediskeys.Version(o.ID), o.Version)
+		wait = s.confirm(ctx, p, o.ID, false)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if !set.Val() {
 		return fmt.Errorf("redisstore: order id %s taken", o.ID)
 	}
-	return s.rdb.Set(ctx, rediskeys.Version(o.ID), o.Version, 0).Err()
+	return s.confirmed(wait)
 }
 
 type reader interface {
@@ -131,7 +167,8 @@ func decode(rawOrder []byte, version int64, mats, pairing map[string]string) (*o
 }
 
 // Load returns the order's snapshot.
-func (s *Store) Load(ctx context.Context, id string) (*orders.Snapshot, error) {
+func (s *Store) Load(ctx context.Context, id string) (_ *orders.Snapshot, err error) {
+	defer translate(&err)
 	r, err := load(ctx, s.rdb, id)
 	if err != nil {
 		return nil, err
@@ -196,7 +233,8 @@ const maxUpdateAttempts = 100
 
 // Update applies change atomically with WATCH/MULTI and publishes its events inside the
 // transaction, so events leave in the order of the versions they carry.
-func (s *Store) Update(ctx context.Context, id string, change func(*orders.Snapshot) ([]orders.Event, error)) (*orders.Snapshot, error) {
+func (s *Store) Update(ctx context.Context, id string, change func(*orders.Snapshot) ([]orders.Event, error)) (_ *orders.Snapshot, err error) {
+	defer translate(&err)
 	keys := orderKeys(id)
 	for attempt := 0; attempt < maxUpdateAttempts; attempt++ {
 		var result *orders.Snapshot
@@ -216,13 +254,23 @@ func (s *Store) Update(ctx context.Context, id string, change func(*orders.Snaps
 			}
 			evs, err := change(snap)
 			if errors.Is(err, orders.ErrUnchanged) {
+				// The state answered may come from an earlier attempt whose confirmation
+				// failed: confirm everything the master has (bump), not just nothing.
+				if err := s.confirmOn(ctx, tx, id, true); err != nil {
+					return err
+				}
 				result = before
 				return nil
 			}
 			if err != nil {
 				return err
 			}
-			return s.write(ctx, tx, before, snap, evs, &result)
+			if err := s.write(ctx, tx, before, snap, evs, &result); err != nil {
+				return err
+			}
+			// tx holds one connection for the whole Watch, so this WAIT covers the EXEC
+			// above. (WAIT is refused inside MULTI, hence a round trip of its own.)
+			return s.confirmOn(ctx, tx, id, false)
 		}, keys...)
 		if errors.Is(err, redis.TxFailedErr) {
 			continue
@@ -295,17 +343,19 @@ func sameMaterial(a, b filing.Material) bool {
 }
 
 // Claim runs the claim script.
-func (s *Store) Claim(ctx context.Context, req orders.ClaimRequest) (*orders.Snapshot, error) {
+func (s *Store) Claim(ctx context.Context, req orders.ClaimRequest) (_ *orders.Snapshot, err error) {
+	defer translate(&err)
 	at := req.Now.UTC()
 	pre, post, err := phoneConnectedFrame(req, at)
 	if err != nil {
 		return nil, err
 	}
 	keys := []string{rediskeys.Pairing(req.OrderID), rediskeys.Order(req.OrderID), rediskeys.Version(req.OrderID)}
-	out, err := claimScript.Run(ctx, s.rdb, keys,
-		req.CodeHash, req.DeviceID, req.AppVersion, at.UnixMilli(), strings.Join(req.AppProvinces, ","),
-		pre, post, rediskeys.Events(req.OrderID),
-	).Slice()
+	args := []any{req.CodeHash, req.DeviceID, req.AppVersion, at.UnixMilli(), strings.Join(req.AppProvinces, ","),
+		pre, post, rediskeys.Events(req.OrderID)}
+	// The bump makes a retried claim ("reclaimed", which writes nothing) confirm the first
+	// attempt's write too: that attempt may have answered 503 (see confirm).
+	out, err := s.runConfirmed(ctx, claimScript, keys, req.OrderID, true, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -350,18 +400,21 @@ func phoneConnectedFrame(req orders.ClaimRequest, at time.Time) (string, string,
 }
 
 // GuessBlocked reports how long ip stays blocked.
-func (s *Store) GuessBlocked(ctx context.Context, ip string, limit int, window time.Duration, now time.Time) (time.Duration, error) {
+func (s *Store) GuessBlocked(ctx context.Context, ip string, limit int, window time.Duration, now time.Time) (_ time.Duration, err error) {
+	defer translate(&err)
 	n, err := guessScript.Run(ctx, s.rdb, []string{rediskeys.Guesses(ip)}, "check", now.UnixMilli(), window.Milliseconds(), limit).Int64()
 	return time.Duration(n) * time.Millisecond, err
 }
 
 // RecordGuess counts one unmatched code from ip.
-func (s *Store) RecordGuess(ctx context.Context, ip string, window time.Duration, now time.Time) error {
+func (s *Store) RecordGuess(ctx context.Context, ip string, window time.Duration, now time.Time) (err error) {
+	defer translate(&err)
 	return guessScript.Run(ctx, s.rdb, []string{rediskeys.Guesses(ip)}, "record", now.UnixMilli(), window.Milliseconds(), 0).Err()
 }
 
 // Remembered returns an idempotency record.
-func (s *Store) Remembered(ctx context.Context, orderID, keyHash string) ([]byte, error) {
+func (s *Store) Remembered(ctx context.Context, orderID, keyHash string) (_ []byte, err error) {
+	defer translate(&err)
 	b, err := s.rdb.Get(ctx, rediskeys.Idempotency(orderID, keyHash)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
@@ -370,6 +423,23 @@ func (s *Store) Remembered(ctx context.Context, orderID, keyHash string) ([]byte
 }
 
 // Remember stores an idempotency record unless one exists.
-func (s *Store) Remember(ctx context.Context, orderID, keyHash string, answer []byte, ttl time.Duration) error {
-	return s.rdb.SetNX(ctx, rediskeys.Idempotency(orderID, keyHash), answer, ttl).Err()
+func (s *Store) Remember(ctx context.Context, orderID, keyHash string, answer []byte, ttl time.Duration) (err error) {
+	defer translate(&err)
+	c, err := s.oneConn(ctx, rediskeys.Order(orderID))
+	if err != nil {
+		return err
+	}
+	var set *redis.BoolCmd
+	var wait *redis.Cmd
+	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		set = p.SetNX(ctx, rediskeys.Idempotency(orderID, keyHash), answer, ttl)
+		wait = s.confirm(ctx, p, orderID, false)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := set.Err(); err != nil {
+		return err
+	}
+	return s.confirmed(wait)
 }

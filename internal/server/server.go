@@ -24,6 +24,7 @@ import (
 
 	"github.com/beianscan/beianscan/internal/auth"
 	"github.com/beianscan/beianscan/internal/blob"
+	"github.com/beianscan/beianscan/internal/broker"
 	"github.com/beianscan/beianscan/internal/httperr"
 	"github.com/beianscan/beianscan/internal/hub"
 	"github.com/beianscan/beianscan/internal/images"
@@ -62,6 +63,12 @@ type Config struct {
 	AllowedOrigins []string
 	// ClaimGuessLimit per client IP per 10 minutes; 0 turns it off (the command's default is 20).
 	ClaimGuessLimit int
+	// RedisMinReplicas: every acknowledged change is confirmed on this many Redis replicas
+	// (WAIT) before the answer, else 503; default 0 (off).
+	RedisMinReplicas int
+	// RedisWaitTimeout bounds that confirmation; default 1s. Keep it below the client's
+	// read timeout (go-redis's default 3s).
+	RedisWaitTimeout time.Duration
 	// Images tunes image checks (quality thresholds); zero fields take defaults.
 	Images images.Options
 	// Hub tunes the websockets; zero fields take defaults.
@@ -121,6 +128,10 @@ func (m *Main) open() error {
 	m.cancel = cancel
 
 	secret := []byte(cfg.JWTSecret)
+	// go-redis logs each failed dial (several a second while Redis is down): one line per
+	// kind per 10 s is enough. The logger is process-wide in go-redis.
+	redis.SetLogger(redisstore.NewDriverLogger(log, 10*time.Second))
+	var sentinel *broker.Sentinel
 	if cfg.RedisURL == "" {
 		m.Embedded = true
 		mr, err := miniredis.Run()
@@ -138,11 +149,11 @@ func (m *Main) open() error {
 		if len(secret) == 0 {
 			return errors.New("BEIANSCAN_JWT_SECRET is required when BEIANSCAN_REDIS_URL is set: every instance must share one signing key")
 		}
-		rdb, err := redisClient(cfg.RedisURL)
+		rdb, s, err := redisClient(cfg.RedisURL)
 		if err != nil {
 			return err
 		}
-		m.Redis = rdb
+		m.Redis, sentinel = rdb, s
 	}
 	if len(secret) < 32 {
 		return errors.New("BEIANSCAN_JWT_SECRET must be at least 32 bytes")
@@ -169,6 +180,7 @@ func (m *Main) open() error {
 	}
 
 	store := redisstore.New(m.Redis, cfg.PhoneTokenTTL)
+	store.SetReplication(redisstore.Replication{MinReplicas: cfg.RedisMinReplicas, Timeout: cfg.RedisWaitTimeout})
 	svc := orders.New(orders.Config{
 		PublicURL: cfg.PublicURL, PairingTTL: cfg.PairingTTL, PhoneTokenTTL: cfg.PhoneTokenTTL,
 		DesktopTokenTTL: cfg.DesktopTokenTTL, MinAppVersion: cfg.MinAppVersion, AppProvinces: cfg.AppProvinces,
@@ -180,7 +192,8 @@ func (m *Main) open() error {
 	if hcfg.Logger == nil {
 		hcfg.Logger = log
 	}
-	m.hub = hub.New(m.Redis, func(ctx context.Context, orderID string) (*hub.Snapshot, error) {
+	b := broker.NewRedis(m.Redis, broker.RedisOptions{Sentinel: sentinel, Logger: log})
+	m.hub = hub.New(b, func(ctx context.Context, orderID string) (*hub.Snapshot, error) {
 		return snapshot(ctx, svc, orderID)
 	}, svc.ExpirePairing, hcfg)
 	m.wg.Add(1)
@@ -266,31 +279,33 @@ func (m *Main) goAdvance(ctx context.Context) {
 	}()
 }
 
-func redisClient(raw string) (redis.UniversalClient, error) {
+// redisClient opens the client of BEIANSCAN_REDIS_URL; with Sentinel it also returns the
+// Sentinels, which the broker watches for master switches.
+func redisClient(raw string) (redis.UniversalClient, *broker.Sentinel, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, errors.New("BEIANSCAN_REDIS_URL is not a URL")
+		return nil, nil, errors.New("BEIANSCAN_REDIS_URL is not a URL")
 	}
 	q := u.Query()
 	switch {
 	case q.Has("master_name"):
 		o, err := redis.ParseFailoverURL(raw)
 		if err != nil {
-			return nil, fmt.Errorf("BEIANSCAN_REDIS_URL: %w", err)
+			return nil, nil, fmt.Errorf("BEIANSCAN_REDIS_URL: %w", err)
 		}
-		return redis.NewFailoverClient(o), nil
+		return redis.NewFailoverClient(o), broker.SentinelOf(o), nil
 	case q.Has("addr"):
 		o, err := redis.ParseClusterURL(raw)
 		if err != nil {
-			return nil, fmt.Errorf("BEIANSCAN_REDIS_URL: %w", err)
+			return nil, nil, fmt.Errorf("BEIANSCAN_REDIS_URL: %w", err)
 		}
-		return redis.NewClusterClient(o), nil
+		return redis.NewClusterClient(o), nil, nil
 	default:
 		o, err := redis.ParseURL(raw)
 		if err != nil {
-			return nil, fmt.Errorf("BEIANSCAN_REDIS_URL: %w", err)
+			return nil, nil, fmt.Errorf("BEIANSCAN_REDIS_URL: %w", err)
 		}
-		return redis.NewClient(o), nil
+		return redis.NewClient(o), nil, nil
 	}
 }
 
