@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
@@ -61,5 +62,18 @@ func unavailable(err error) bool {
 		redis.HasErrorPrefix(err, "BUSY"), redis.HasErrorPrefix(err, "MISCONF"):
 		return true
 	}
+	// The same refusals raised inside a script arrive wrapped in its error text.
+	var re redis.Error
+	if errors.As(err, &re) {
+		msg := re.Error()
+		for _, code := range unavailableCodes {
+			if strings.HasPrefix(msg, code+" ") || strings.Contains(msg, "-"+code+" ") {
+				return true
+			}
+		}
+	}
 	return false
 }
+
+var unavailableCodes = []string{"READONLY", "LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN",
+	"NOREPLICAS", "BUSY", "MISCONF", "OOM"}
