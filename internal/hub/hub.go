@@ -254,9 +254,7 @@ func (h *Hub) resnapshotLocked(sh *shard, r *room) {
 		targets[c] = c.gen
 	}
 	go func() {
-		ctx, cancel := context.WithTimeout(h.ctx, backgroundTimeout)
-		snap, err := h.snapshot(ctx, r.orderID)
-		cancel()
+		snap, err := h.snapshotRetrying(r.orderID)
 		sh.mu.Lock()
 		defer sh.mu.Unlock()
 		if err != nil {
@@ -275,6 +273,29 @@ func (h *Hub) resnapshotLocked(sh *shard, r *room) {
 			c.deliverLocked(snap)
 		}
 	}()
+}
+
+// snapshotRetrying reads a snapshot for a re-snapshot, retrying for up to backgroundTimeout:
+// a re-subscription often comes the moment Redis is back, while the command pool is still
+// backing off from its failed dials, and a desktop should not be closed for that.
+func (h *Hub) snapshotRetrying(orderID string) (*Snapshot, error) {
+	ctx, cancel := context.WithTimeout(h.ctx, backgroundTimeout)
+	defer cancel()
+	wait := 100 * time.Millisecond
+	for {
+		snap, err := h.snapshot(ctx, orderID)
+		if err == nil || ctx.Err() != nil {
+			return snap, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+		wait = min(2*wait, time.Second)
+	}
 }
 
 // dispatch forwards a published event to the order's clients on this instance.
