@@ -60,6 +60,8 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	provinces := fs.String("app-provinces", env("BEIANSCAN_APP_PROVINCES", "CN-GD,CN-CQ,CN-LN,CN-AH,CN-FJ"), "provinces with app verification (BEIANSCAN_APP_PROVINCES)")
 	origins := fs.String("allowed-origins", env("BEIANSCAN_ALLOWED_ORIGINS", ""), "websocket origins, comma separated; empty: the request's own host (BEIANSCAN_ALLOWED_ORIGINS)")
 	guesses := fs.String("claim-guess-limit", env("BEIANSCAN_CLAIM_GUESS_LIMIT", "20"), "unmatched claims per IP per 10 minutes; 0 turns it off (BEIANSCAN_CLAIM_GUESS_LIMIT)")
+	minReplicas := fs.String("redis-min-replicas", env("BEIANSCAN_REDIS_MIN_REPLICAS", "0"), "Redis replicas that must confirm every acknowledged change (WAIT); 0: off (BEIANSCAN_REDIS_MIN_REPLICAS)")
+	waitTimeout := fs.String("redis-wait-timeout", env("BEIANSCAN_REDIS_WAIT_TIMEOUT", "1s"), "how long to wait for that confirmation before answering 503 (BEIANSCAN_REDIS_WAIT_TIMEOUT)")
 	// Quality thresholds of the image warnings (0: the images package's default).
 	blur := fs.String("quality-blur", env("BEIANSCAN_QUALITY_BLUR", "0"), "Laplacian variance under which an image is blurry; 0: default 20 (BEIANSCAN_QUALITY_BLUR)")
 	dark := fs.String("quality-dark", env("BEIANSCAN_QUALITY_DARK", "0"), "mean luma under which an image is too_dark; 0: default 50 (BEIANSCAN_QUALITY_DARK)")
@@ -84,6 +86,7 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		{"BEIANSCAN_PAIRING_TTL", *pairingTTL, &cfg.PairingTTL},
 		{"BEIANSCAN_PHONE_TOKEN_TTL", *phoneTTL, &cfg.PhoneTokenTTL},
 		{"BEIANSCAN_DESKTOP_TOKEN_TTL", *desktopTTL, &cfg.DesktopTokenTTL},
+		{"BEIANSCAN_REDIS_WAIT_TIMEOUT", *waitTimeout, &cfg.RedisWaitTimeout},
 	} {
 		if *d.dst, err = time.ParseDuration(d.raw); err != nil || *d.dst <= 0 {
 			return cfg, fmt.Errorf("%s: %q is not a positive Go duration such as 5m", d.name, d.raw)
@@ -107,6 +110,9 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	}
 	if cfg.ClaimGuessLimit, err = strconv.Atoi(*guesses); err != nil || cfg.ClaimGuessLimit < 0 {
 		return cfg, fmt.Errorf("BEIANSCAN_CLAIM_GUESS_LIMIT: %q is not a whole number >= 0", *guesses)
+	}
+	if cfg.RedisMinReplicas, err = strconv.Atoi(*minReplicas); err != nil || cfg.RedisMinReplicas < 0 {
+		return cfg, fmt.Errorf("BEIANSCAN_REDIS_MIN_REPLICAS: %q is not a whole number >= 0", *minReplicas)
 	}
 	return cfg, nil
 }
