@@ -16,14 +16,14 @@ import (
 	"github.com/beianscan/beianscan/internal/redistest"
 )
 
-func randomID(t *testing.T) string {
+func randomID(t testing.TB) string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return "wait" + hex.EncodeToString(b)
 }
 
 // appOrder is an order a phone may claim, with an unclaimed pairing of code hash "h".
-func appOrder(t *testing.T, s *Store) string {
+func appOrder(t testing.TB, s *Store) string {
 	t.Helper()
 	ctx := context.Background()
 	id := randomID(t)
