@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,18 +15,23 @@ import (
 	"github.com/beianscan/beianscan/internal/rediskeys"
 )
 
-// Sentinel names the Sentinels that a Redis broker watches for master switches.
+// Sentinel names the Sentinels that a Redis broker watches for master switches, and how to
+// log in to the master they name.
 type Sentinel struct {
 	MasterName string
 	Addrs      []string
 	// Username and Password authenticate to the Sentinels (SentinelUsername/Password of
 	// go-redis's FailoverOptions).
 	Username, Password string
+	// Master holds the data nodes' login (Username, Password, DB, TLSConfig); its Addr is
+	// set to whatever the Sentinels name.
+	Master redis.Options
 }
 
 // SentinelOf returns the Sentinel part of a failover client's options.
 func SentinelOf(o *redis.FailoverOptions) *Sentinel {
-	return &Sentinel{MasterName: o.MasterName, Addrs: o.SentinelAddrs, Username: o.SentinelUsername, Password: o.SentinelPassword}
+	return &Sentinel{MasterName: o.MasterName, Addrs: o.SentinelAddrs, Username: o.SentinelUsername, Password: o.SentinelPassword,
+		Master: redis.Options{Username: o.Username, Password: o.Password, DB: o.DB, TLSConfig: o.TLSConfig}}
 }
 
 // RedisOptions tunes a Redis broker. Zero fields take the defaults given.
@@ -57,8 +63,13 @@ type Redis struct {
 	sendMu sync.Mutex
 	wanted map[string]struct{}
 
-	// switched is signalled when the Sentinels name another master.
-	switched chan string
+	// switched is signalled when the Sentinels name another master; master is the one they
+	// name now, known once known is closed.
+	switched  chan string
+	masterMu  sync.Mutex
+	master    string
+	known     chan struct{}
+	knownOnce sync.Once
 }
 
 type cmd struct {
@@ -77,6 +88,7 @@ func NewRedis(rdb redis.UniversalClient, o RedisOptions) *Redis {
 	return &Redis{
 		rdb: rdb, opts: o, log: o.Logger.With("component", "broker"),
 		wake: make(chan struct{}, 1), wanted: make(map[string]struct{}), switched: make(chan string, 1),
+		known: make(chan struct{}),
 	}
 }
 
@@ -110,7 +122,10 @@ var errClosed = errors.New("broker: Redis pub/sub closed")
 // connPool and the pipeline pool only; redis/go-redis#583, and #3811 for the same symptom in
 // 2026). A demoted master receives the new master's PUBLISHes again only once it has
 // re-synchronised, so desktops went ≈ 11 s without events (issue 11). So a new master
-// ends the session, and the next one dials the master the Sentinels name now.
+// ends the session, and the next one dials the master the Sentinels name now — by its
+// address, not through the failover client, whose dialer asks the one Sentinel it caches,
+// which may not have heard of the switch yet (Sentinels learn it from each other within
+// about 2 s).
 func (r *Redis) Run(ctx context.Context, h Handler) error {
 	if r.opts.Sentinel != nil {
 		wctx, stop := context.WithCancel(ctx)
@@ -129,7 +144,11 @@ func (r *Redis) Run(ctx context.Context, h Handler) error {
 }
 
 func (r *Redis) session(ctx context.Context, h Handler) error {
-	ps := r.rdb.Subscribe(ctx)
+	ps, closeClient, err := r.subscriber(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeClient()
 	msgs := ps.ChannelWithSubscriptions(redis.WithChannelSize(1024))
 	sctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -188,6 +207,25 @@ func (r *Redis) session(ctx context.Context, h Handler) error {
 	}
 }
 
+// subscriber opens the session's PubSub: on rdb, or with Sentinels on a client of the master
+// they name (waiting until they have named one).
+func (r *Redis) subscriber(ctx context.Context) (*redis.PubSub, func(), error) {
+	if r.opts.Sentinel == nil {
+		return r.rdb.Subscribe(ctx), func() {}, nil
+	}
+	select {
+	case <-r.known:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	r.masterMu.Lock()
+	o := r.opts.Sentinel.Master
+	o.Addr = r.master
+	r.masterMu.Unlock()
+	c := redis.NewClient(&o)
+	return c.Subscribe(ctx), func() { _ = c.Close() }, nil
+}
+
 // sendCommands sends the queued (un)subscriptions in order, a run of one kind in one command.
 func (r *Redis) sendCommands(ctx context.Context, ps *redis.PubSub) {
 	for {
@@ -230,8 +268,10 @@ func (r *Redis) sendCommands(ctx context.Context, ps *redis.PubSub) {
 }
 
 // watchSentinels signals switched when the Sentinels name a master other than the one they
-// named before: at once on +switch-master, which the Sentinels publish on their own pub/sub,
-// and within PollInterval from asking them, in case that subscription is down.
+// named before: it asks every Sentinel at once when one of them publishes +switch-master on
+// its pub/sub, and every PollInterval in case that subscription is down. Of the answers it
+// believes the one with the highest config epoch: a Sentinel that has not yet heard of a
+// failover still names the old master, with the old epoch, and must not switch back to it.
 func (r *Redis) watchSentinels(ctx context.Context) {
 	s := r.opts.Sentinel
 	clients := make([]*redis.SentinelClient, len(s.Addrs))
@@ -248,51 +288,63 @@ func (r *Redis) watchSentinels(ctx context.Context) {
 		}
 	}()
 
-	var mu sync.Mutex
-	current := ""
-	seen := func(addr string) {
-		mu.Lock()
-		changed := current != "" && addr != current
-		current = addr
-		mu.Unlock()
-		if changed {
-			select {
-			case r.switched <- addr:
-			default: // a switch is already pending; the next session dials the latest master
-			}
-		}
-	}
-
+	poke := make(chan struct{}, 1)
 	for _, c := range clients {
 		ps := c.Subscribe(ctx, "+switch-master")
 		defer ps.Close()
 		go func() {
 			for m := range ps.Channel() {
 				// "<master name> <old ip> <old port> <new ip> <new port>"
-				f := strings.Fields(m.Payload)
-				if len(f) == 5 && f[0] == s.MasterName {
-					seen(net.JoinHostPort(f[3], f[4]))
+				if f := strings.Fields(m.Payload); len(f) == 5 && f[0] == s.MasterName {
+					select {
+					case poke <- struct{}{}:
+					default:
+					}
 				}
 			}
 		}()
 	}
 
+	epoch := int64(-1)
 	t := time.NewTicker(r.opts.PollInterval)
 	defer t.Stop()
 	for {
+		addr, e := "", int64(-1)
 		for _, c := range clients {
 			qctx, cancel := context.WithTimeout(ctx, time.Second)
-			addr, err := c.GetMasterAddrByName(qctx, s.MasterName).Result()
+			m, err := c.Master(qctx, s.MasterName).Result()
 			cancel()
-			if err == nil && len(addr) == 2 {
-				seen(net.JoinHostPort(addr[0], addr[1]))
-				break
+			if err != nil {
+				continue
 			}
+			if ce, err := strconv.ParseInt(m["config-epoch"], 10, 64); err == nil && ce > e && m["ip"] != "" {
+				addr, e = net.JoinHostPort(m["ip"], m["port"]), ce
+			}
+		}
+		if addr != "" && e >= epoch {
+			epoch = e
+			r.seen(addr)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-poke:
+		}
+	}
+}
+
+// seen records the master the Sentinels name, and signals a switch if it is a new one.
+func (r *Redis) seen(addr string) {
+	r.masterMu.Lock()
+	changed := r.master != "" && addr != r.master
+	r.master = addr
+	r.masterMu.Unlock()
+	r.knownOnce.Do(func() { close(r.known) })
+	if changed {
+		select {
+		case r.switched <- addr:
+		default: // a switch is already pending; the next session dials the latest master
 		}
 	}
 }
