@@ -13,7 +13,6 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/redis/go-redis/v9"
-
 )
 
 func TestSnapshotThenEventsInOrder(t *testing.T) {
