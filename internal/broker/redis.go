@@ -120,10 +120,12 @@ var errClosed = errors.New("broker: Redis pub/sub closed")
 // failover handler only drops the idle connections of the command pools, not the PubSub's
 // (go-redis v9.23.0 sentinel.go, NewFailoverClient's failover.onFailover, which filters
 // connPool and the pipeline pool only; redis/go-redis#583, and #3811 for the same symptom in
-// 2026). A demoted master receives the new master's PUBLISHes again only once it has
-// re-synchronised, so desktops went ≈ 11 s without events (issue 11). So a new master
-// ends the session, and the next one dials the master the Sentinels name now — by its
-// address, not through the failover client, whose dialer asks the one Sentinel it caches,
+// 2026). The PubSub stays on the demoted master until the Sentinels reconfigure it as a
+// replica, which kills its pub/sub clients (redis/redis#6545) — about 10 s later here
+// (TestSentinelFailover without the watcher: the fresh snapshot came 10.1 s after the
+// switch; issue 11 saw ≈ 11 s without events), and events published meanwhile on the new
+// master never reach it. So a new master ends the session, and the next one dials the
+// master the Sentinels name now — by its address, not through the failover client, whose dialer asks the one Sentinel it caches,
 // which may not have heard of the switch yet (Sentinels learn it from each other within
 // about 2 s).
 func (r *Redis) Run(ctx context.Context, h Handler) error {
