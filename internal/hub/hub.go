@@ -8,6 +8,15 @@
 // pub/sub is lossy, so whenever the broker re-confirms a subscription (a reconnect, a
 // failover) every desktop of that order gets a fresh snapshot.
 //
+// The path of one upload's event, file by file:
+//   - mobileapi/mobileapi.go (API.upload) or webapi/webapi.go: the request → orders.Upload;
+//   - internal/orders/upload.go (Service.Upload): checks, blob write, then store.Update;
+//   - internal/redisstore/store.go (Store.Update): the change and its PUBLISH in one
+//     MULTI/EXEC, then WAIT for the replicas; the 201 is written after it returns;
+//   - internal/broker/redis.go (Redis.session): the instance's PubSub → Handler.Message;
+//   - hub.go (Hub.dispatch): the order's room on this instance → each client's queue;
+//   - client.go (client.writeLoop): the queue → the websocket.
+//
 // Memory: an idle desktop costs its websocket, a bounded queue and one goroutine (the caller
 // of Serve, reading); a writer goroutine runs only while there is something to write, and
 // pings come from one sweep per Hub, not from a ticker per connection. The handler and its
