@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,6 +31,11 @@ const (
 var required = []string{"BEIANSCAN_ENCRYPTION_KEYS=" + testKeys, "BEIANSCAN_S3_SECRET_KEY=" + testS3}
 
 var instances = []string{"beianscan1", "beianscan2"}
+
+var sentinels = []string{"sentinel1", "sentinel2", "sentinel3"}
+
+// sentinelURL is the instances' Redis: the master named beianscan, through all three Sentinels.
+const sentinelURL = "redis://sentinel1:26379/0?master_name=beianscan&addr=sentinel2:26379&addr=sentinel3:26379"
 
 // loadProject loads the compose file as `docker compose` would, with env as the whole
 // environment (not the test process's, so the result does not depend on who runs it).
@@ -115,9 +121,11 @@ func TestInstances(t *testing.T) {
 			}
 			for key, want := range map[string]string{
 				"BEIANSCAN_JWT_SECRET": testSecret,
-				"BEIANSCAN_REDIS_URL":  "redis://redis:6379/0",
-				"BEIANSCAN_ADDR":       ":8080",
-				"BEIANSCAN_DATA_DIR":   "/data",
+				"BEIANSCAN_REDIS_URL":  sentinelURL,
+				// Every acknowledged change waits for the replica (DESIGN §5).
+				"BEIANSCAN_REDIS_MIN_REPLICAS": "1",
+				"BEIANSCAN_ADDR":               ":8080",
+				"BEIANSCAN_DATA_DIR":           "/data",
 				// Defaults when the operator sets nothing.
 				"BEIANSCAN_PUBLIC_URL":      "http://localhost:8080",
 				"BEIANSCAN_ALLOWED_ORIGINS": "http://localhost:8080",
@@ -144,8 +152,15 @@ func TestInstances(t *testing.T) {
 			if len(s.Volumes) != 0 {
 				t.Errorf("instance mounts %+v; it should share nothing but Redis and the bucket", s.Volumes)
 			}
-			if d, ok := s.DependsOn["redis"]; !ok || d.Condition != types.ServiceConditionHealthy {
-				t.Errorf("depends_on redis = %+v, want service_healthy", s.DependsOn)
+			for _, dep := range []string{"redis", "redis-replica"} {
+				if d, ok := s.DependsOn[dep]; !ok || d.Condition != types.ServiceConditionHealthy {
+					t.Errorf("depends_on %s = %+v, want service_healthy", dep, s.DependsOn)
+				}
+			}
+			for _, dep := range sentinels {
+				if _, ok := s.DependsOn[dep]; !ok {
+					t.Errorf("does not depend on %s", dep)
+				}
 			}
 			if d, ok := s.DependsOn["minio-bucket"]; !ok || d.Condition != types.ServiceConditionCompletedSuccessfully {
 				t.Errorf("depends_on minio-bucket = %+v, want service_completed_successfully", s.DependsOn)
@@ -387,4 +402,45 @@ func hasVolumeAt(s types.ServiceConfig, target string) bool {
 	return slices.ContainsFunc(s.Volumes, func(v types.ServiceVolumeConfig) bool {
 		return v.Type == types.VolumeTypeVolume && v.Target == target
 	})
+}
+
+// TestReplication: a replica of the master with the same durability, and three Sentinels
+// monitoring the master under the name the instances ask for, with a quorum of two.
+func TestReplication(t *testing.T) {
+	p := mustLoad(t, "BEIANSCAN_JWT_SECRET="+testSecret)
+	r := service(t, p, "redis-replica")
+	if !strings.HasPrefix(r.Image, "redis:7") {
+		t.Errorf("replica image = %q, want redis:7*", r.Image)
+	}
+	cmd := strings.Join(r.Command, " ")
+	for _, want := range []string{"redis-server", "--replicaof redis 6379", "--appendonly yes", "--appendfsync always"} {
+		if !strings.Contains(cmd, want) {
+			t.Errorf("replica command %q lacks %q", cmd, want)
+		}
+	}
+	if !hasVolumeAt(r, "/data") {
+		t.Errorf("replica keeps /data in no named volume: %+v", r.Volumes)
+	}
+	if r.HealthCheck == nil {
+		t.Error("replica has no healthcheck, which the instances wait for")
+	}
+	for _, name := range sentinels {
+		s := service(t, p, name)
+		cmd := strings.Join(s.Command, " ")
+		for _, want := range []string{"--sentinel", "sentinel monitor beianscan redis 6379 2", "port 26379"} {
+			if !strings.Contains(cmd, want) {
+				t.Errorf("%s command %q lacks %q", name, cmd, want)
+			}
+		}
+	}
+	u, err := url.Parse(sentinelURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := append([]string{u.Host}, u.Query()["addr"]...)
+	for i, name := range sentinels {
+		if i >= len(addrs) || addrs[i] != name+":26379" {
+			t.Errorf("the instances' URL does not name %s:26379 (%v)", name, addrs)
+		}
+	}
 }

@@ -79,6 +79,8 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	wsPerOrder := fs.String("ws-per-order", env("BEIANSCAN_WS_PER_ORDER", "20"), "simultaneous websockets on one order across instances; 0 turns it off (BEIANSCAN_WS_PER_ORDER)")
 	trusted := fs.String("trusted-proxies", env("BEIANSCAN_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For is believed, CIDRs comma separated; empty: none (BEIANSCAN_TRUSTED_PROXIES)")
 	uploadTimeout := fs.String("upload-timeout", env("BEIANSCAN_UPLOAD_TIMEOUT", "2m"), "time an upload's whole body may take to arrive (BEIANSCAN_UPLOAD_TIMEOUT)")
+	minReplicas := fs.String("redis-min-replicas", env("BEIANSCAN_REDIS_MIN_REPLICAS", "0"), "Redis replicas that must confirm every acknowledged change (WAIT); 0: off (BEIANSCAN_REDIS_MIN_REPLICAS)")
+	waitTimeout := fs.String("redis-wait-timeout", env("BEIANSCAN_REDIS_WAIT_TIMEOUT", "1s"), "how long to wait for that confirmation before answering 503 (BEIANSCAN_REDIS_WAIT_TIMEOUT)")
 	// Quality thresholds of the image warnings (0: the images package's default).
 	blur := fs.String("quality-blur", env("BEIANSCAN_QUALITY_BLUR", "0"), "Laplacian variance under which an image is blurry; 0: default 20 (BEIANSCAN_QUALITY_BLUR)")
 	dark := fs.String("quality-dark", env("BEIANSCAN_QUALITY_DARK", "0"), "mean luma under which an image is too_dark; 0: default 50 (BEIANSCAN_QUALITY_DARK)")
@@ -120,6 +122,7 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		{"BEIANSCAN_DESKTOP_TOKEN_TTL", *desktopTTL, &cfg.DesktopTokenTTL},
 		{"BEIANSCAN_UPLOAD_TIMEOUT", *uploadTimeout, &cfg.UploadTimeout},
 		{"BEIANSCAN_RETENTION", *retention, &cfg.Retention},
+		{"BEIANSCAN_REDIS_WAIT_TIMEOUT", *waitTimeout, &cfg.RedisWaitTimeout},
 	} {
 		if *d.dst, err = time.ParseDuration(d.raw); err != nil || *d.dst <= 0 {
 			return cfg, fmt.Errorf("%s: %q is not a positive Go duration such as 5m", d.name, d.raw)
@@ -155,6 +158,9 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	}
 	if cfg.TrustedProxies, err = prefixes(*trusted); err != nil {
 		return cfg, fmt.Errorf("BEIANSCAN_TRUSTED_PROXIES: %w", err)
+	}
+	if cfg.RedisMinReplicas, err = strconv.Atoi(*minReplicas); err != nil || cfg.RedisMinReplicas < 0 {
+		return cfg, fmt.Errorf("BEIANSCAN_REDIS_MIN_REPLICAS: %q is not a whole number >= 0", *minReplicas)
 	}
 	return cfg, nil
 }

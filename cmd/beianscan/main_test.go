@@ -152,3 +152,36 @@ func TestConfigFromEdge(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigRedisReplicas(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		n       int
+		timeout time.Duration
+		wantErr string
+	}{
+		{name: "defaults", n: 0, timeout: time.Second},
+		{name: "set", env: map[string]string{"BEIANSCAN_REDIS_MIN_REPLICAS": "1", "BEIANSCAN_REDIS_WAIT_TIMEOUT": "250ms"}, n: 1, timeout: 250 * time.Millisecond},
+		{name: "negative", env: map[string]string{"BEIANSCAN_REDIS_MIN_REPLICAS": "-1"}, wantErr: "BEIANSCAN_REDIS_MIN_REPLICAS"},
+		{name: "not a number", env: map[string]string{"BEIANSCAN_REDIS_MIN_REPLICAS": "one"}, wantErr: "BEIANSCAN_REDIS_MIN_REPLICAS"},
+		{name: "bad timeout", env: map[string]string{"BEIANSCAN_REDIS_WAIT_TIMEOUT": "0s"}, wantErr: "BEIANSCAN_REDIS_WAIT_TIMEOUT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := configFrom(nil, func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want one naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.RedisMinReplicas != tt.n || cfg.RedisWaitTimeout != tt.timeout {
+				t.Fatalf("min replicas %d, timeout %v; want %d, %v", cfg.RedisMinReplicas, cfg.RedisWaitTimeout, tt.n, tt.timeout)
+			}
+		})
+	}
+}

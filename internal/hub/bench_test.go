@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/beianscan/beianscan/internal/broker"
 )
 
 // BenchmarkIdleConnections measures what an idle desktop websocket costs: it opens N
@@ -72,7 +74,7 @@ func benchIdle(b *testing.B, n int, up websocket.Upgrader, async, raw bool) {
 	tr := newTestRedis(b)
 	rdb := tr.client(b, "")
 	store := newFakeStore()
-	h := New(rdb, store.snapshot, nil, Config{Logger: testLogger()})
+	h := New(broker.NewRedis(rdb, broker.RedisOptions{Logger: testLogger()}), store.snapshot, nil, Config{Logger: testLogger()})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	runDone := make(chan struct{})

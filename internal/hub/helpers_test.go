@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/beianscan/beianscan/internal/broker"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 )
 
@@ -130,7 +131,7 @@ type hubOpts struct {
 	// onUpgrade, if set, sees each server-side conn before Serve.
 	onUpgrade func(*websocket.Conn, *http.Request)
 	// onUnsubscribed, if set, is the hub's hook for Redis's unsubscribe confirmations.
-	onUnsubscribed func(channel string)
+	onUnsubscribed func(orderID string)
 	// noRun leaves Run unstarted.
 	noRun bool
 }
@@ -143,7 +144,7 @@ func startHub(tb testing.TB, rdb redis.UniversalClient, store *fakeStore, o hubO
 	if cfg.Logger == nil {
 		cfg.Logger = testLogger()
 	}
-	h := New(rdb, store.snapshot, store.expire, cfg)
+	h := New(broker.NewRedis(rdb, broker.RedisOptions{Logger: cfg.Logger}), store.snapshot, store.expire, cfg)
 	h.onUnsubscribed = o.onUnsubscribed
 	ctx, cancel := context.WithCancel(context.Background())
 	runDone := make(chan error, 1)

@@ -1,12 +1,21 @@
-// Package hub fans an order's events from Redis pub/sub out to the desktop websockets this
-// instance holds.
+// Package hub fans an order's events out to the desktop websockets this instance holds.
 //
-// Any instance may raise an order's event: it publishes it as JSON text on the channel
-// rediskeys.Events(orderID). Every instance runs one Hub, which keeps one Redis PubSub
-// connection and subscribes it to the channels of the orders whose desktops it holds (the
-// first desktop of an order subscribes, the last one to leave unsubscribes). Each desktop gets
-// the order's snapshot first, then the events newer than it; pub/sub is lossy, so after a
-// pub/sub reconnect every desktop of a live order gets a fresh snapshot.
+// Any instance may raise an order's event: the store publishes it as JSON text on the
+// order's channel. Every instance runs one Hub on one broker (internal/broker: the hub knows
+// desktops and frames, the broker knows Redis). The hub asks the broker for the orders whose
+// desktops it holds (the first desktop of an order subscribes, the last one to leave
+// unsubscribes). Each desktop gets the order's snapshot first, then the events newer than it;
+// pub/sub is lossy, so whenever the broker re-confirms a subscription (a reconnect, a
+// failover) every desktop of that order gets a fresh snapshot.
+//
+// The path of one upload's event, file by file:
+//   - mobileapi/mobileapi.go (API.upload) or webapi/webapi.go: the request → orders.Upload;
+//   - internal/orders/upload.go (Service.Upload): checks, blob write, then store.Update;
+//   - internal/redisstore/store.go (Store.Update): the change and its PUBLISH in one
+//     MULTI/EXEC, then WAIT for the replicas; the 201 is written after it returns;
+//   - internal/broker/redis.go (Redis.session): the instance's PubSub → Handler.Message;
+//   - hub.go (Hub.dispatch): the order's room on this instance → each client's queue;
+//   - client.go (client.writeLoop): the queue → the websocket.
 //
 // Memory: an idle desktop costs its websocket, a bounded queue and one goroutine (the caller
 // of Serve, reading); a writer goroutine runs only while there is something to write, and
@@ -23,9 +32,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/beianscan/beianscan/internal/rediskeys"
+	"github.com/beianscan/beianscan/internal/broker"
 )
 
 // Snapshot is an order's full state as a desktop first sees it.
@@ -78,7 +85,7 @@ const (
 
 // Hub is one instance's set of desktop websockets, grouped into rooms by order.
 type Hub struct {
-	rdb      redis.UniversalClient
+	broker   broker.Broker
 	snapshot func(ctx context.Context, orderID string) (*Snapshot, error)
 	expire   func(ctx context.Context, orderID, pairingID string) error
 	cfg      Config
@@ -86,14 +93,6 @@ type Hub struct {
 	seed     maphash.Seed
 
 	shards [numShards]shard
-
-	// cmds is the FIFO of SUBSCRIBE/UNSUBSCRIBE commands, appended to while holding the shard
-	// lock that decided them, so that Redis sees one channel's commands in the order its
-	// room's ref-count changed (a join racing the last leave gives UNSUBSCRIBE then SUBSCRIBE,
-	// never the reverse). Run's command goroutine sends them, off every shard lock.
-	cmdMu   sync.Mutex
-	cmds    []subCmd
-	cmdWake chan struct{}
 
 	// ctx bounds the hub's own background calls (re-snapshots, expire); Close cancels it.
 	ctx    context.Context
@@ -103,8 +102,9 @@ type Hub struct {
 	conns  atomic.Int64
 	serves sync.WaitGroup // one per Serve that joined a room; Close waits for them
 
-	// onUnsubscribed, if set (tests), is called from Run when Redis confirms an unsubscribe.
-	onUnsubscribed func(channel string)
+	// onUnsubscribed, if set (tests), is called from Run when the broker confirms an
+	// unsubscription.
+	onUnsubscribed func(orderID string)
 }
 
 type shard struct {
@@ -125,11 +125,6 @@ type room struct {
 	pairTimer *time.Timer
 }
 
-type subCmd struct {
-	subscribe bool
-	channel   string
-}
-
 // event is what the hub reads of a published event: enough to order it and to follow the
 // order's pending pairing. The frame itself is forwarded as published.
 type event struct {
@@ -138,11 +133,11 @@ type event struct {
 	Data    json.RawMessage `json:"data"`
 }
 
-// New returns a Hub. snapshot reads an order's current snapshot; expire asks the store to
-// expire a lapsed pairing (nil: the hub keeps no pairing timers). Start Run before serving.
-func New(rdb redis.UniversalClient, snapshot func(ctx context.Context, orderID string) (*Snapshot, error), expire func(ctx context.Context, orderID, pairingID string) error, cfg Config) *Hub {
-	if rdb == nil || snapshot == nil {
-		panic("hub: New needs a Redis client and a snapshot func")
+// New returns a Hub on b. snapshot reads an order's current snapshot; expire asks the store
+// to expire a lapsed pairing (nil: the hub keeps no pairing timers). Start Run before serving.
+func New(b broker.Broker, snapshot func(ctx context.Context, orderID string) (*Snapshot, error), expire func(ctx context.Context, orderID, pairingID string) error, cfg Config) *Hub {
+	if b == nil || snapshot == nil {
+		panic("hub: New needs a broker and a snapshot func")
 	}
 	if cfg.PingInterval <= 0 {
 		cfg.PingInterval = 30 * time.Second
@@ -167,13 +162,12 @@ func New(rdb redis.UniversalClient, snapshot func(ctx context.Context, orderID s
 		cfg.Logger = slog.Default()
 	}
 	h := &Hub{
-		rdb:      rdb,
+		broker:   b,
 		snapshot: snapshot,
 		expire:   expire,
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "hub"),
 		seed:     maphash.MakeSeed(),
-		cmdWake:  make(chan struct{}, 1),
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	for i := range h.shards {
@@ -186,121 +180,58 @@ func (h *Hub) shard(orderID string) *shard {
 	return &h.shards[maphash.String(h.seed, orderID)%numShards]
 }
 
-// enqueueLocked queues a (un)subscribe; the caller holds the shard lock that decided it.
+// enqueueLocked asks the broker for an order's (un)subscription. The caller holds the shard
+// lock that decided it, and the broker keeps call order, so the broker sees one order's
+// requests in the order its room's ref-count changed (a join racing the last leave gives
+// unsubscribe then subscribe, never the reverse).
 func (h *Hub) enqueueLocked(subscribe bool, orderID string) {
-	h.cmdMu.Lock()
-	h.cmds = append(h.cmds, subCmd{subscribe: subscribe, channel: rediskeys.Events(orderID)})
-	h.cmdMu.Unlock()
-	select {
-	case h.cmdWake <- struct{}{}:
-	default:
+	if subscribe {
+		h.broker.Subscribe(orderID)
+	} else {
+		h.broker.Unsubscribe(orderID)
 	}
 }
 
-// Run owns this instance's Redis PubSub: it sends the rooms' (un)subscriptions, reads
-// messages and confirmations, and pings every connection every PingInterval. It returns
-// when ctx ends (nil), or with an error if the PubSub closes under it. Run it once at a time;
-// a later Run re-subscribes the rooms still open and re-snapshots them.
+// Run runs the broker, delivering to the hub, and pings every connection every
+// PingInterval. It returns when ctx ends (nil), or with the broker's error. Run it once at a
+// time; a later Run re-subscribes the rooms still open and re-snapshots them.
 func (h *Hub) Run(ctx context.Context) error {
-	ps := h.rdb.Subscribe(ctx)
-	// go-redis pings this connection, reconnects and re-subscribes by itself; the
-	// re-subscription confirmations are how the hub learns that events may have been lost.
-	msgs := ps.ChannelWithSubscriptions(redis.WithChannelSize(1024))
-
-	// Commands queued before this Run were for an earlier PubSub, if any: start from the
-	// rooms that exist now.
-	h.cmdMu.Lock()
-	h.cmds = nil
-	h.cmdMu.Unlock()
-	for i := range h.shards {
-		sh := &h.shards[i]
-		sh.mu.Lock()
-		for id := range sh.rooms {
-			h.enqueueLocked(true, id)
-		}
-		sh.mu.Unlock()
-	}
-
+	ctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); h.sendCommands(ctx, ps) }()
+	wg.Add(1)
 	go func() { defer wg.Done(); h.pingSweep(ctx) }()
 	defer func() {
-		_ = ps.Close()
+		stop()
 		wg.Wait()
 	}()
+	err := h.broker.Run(ctx, brokerEvents{h})
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err == nil {
+		err = errBrokerStopped
+	}
+	return err
+}
 
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case m, ok := <-msgs:
-			if !ok {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return errPubSubClosed
-			}
-			switch m := m.(type) {
-			case *redis.Subscription:
-				switch m.Kind {
-				case "subscribe":
-					if id, ok := rediskeys.OrderFromEvents(m.Channel); ok {
-						h.subscribed(id)
-					}
-				case "unsubscribe":
-					if h.onUnsubscribed != nil {
-						h.onUnsubscribed(m.Channel)
-					}
-				}
-			case *redis.Message:
-				if id, ok := rediskeys.OrderFromEvents(m.Channel); ok {
-					h.dispatch(id, m.Payload)
-				}
-			}
-		}
+// brokerEvents is the hub as the broker's Handler, kept off the hub's own method set.
+type brokerEvents struct{ h *Hub }
+
+func (e brokerEvents) Subscribed(orderID string) { e.h.subscribed(orderID) }
+
+func (e brokerEvents) Unsubscribed(orderID string) {
+	if e.h.onUnsubscribed != nil {
+		e.h.onUnsubscribed(orderID)
 	}
 }
+
+func (e brokerEvents) Message(orderID string, payload []byte) { e.h.dispatch(orderID, payload) }
 
 type hubError string
 
 func (e hubError) Error() string { return string(e) }
 
-const errPubSubClosed = hubError("hub: Redis pub/sub closed")
-
-// sendCommands sends the queued (un)subscriptions in order, a run of one kind in one command.
-func (h *Hub) sendCommands(ctx context.Context, ps *redis.PubSub) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-h.cmdWake:
-		}
-		h.cmdMu.Lock()
-		cmds := h.cmds
-		h.cmds = nil
-		h.cmdMu.Unlock()
-		for i := 0; i < len(cmds); {
-			j := i
-			chans := make([]string, 0, 1)
-			for ; j < len(cmds) && cmds[j].subscribe == cmds[i].subscribe; j++ {
-				chans = append(chans, cmds[j].channel)
-			}
-			var err error
-			if cmds[i].subscribe {
-				err = ps.Subscribe(ctx, chans...)
-			} else {
-				err = ps.Unsubscribe(ctx, chans...)
-			}
-			// go-redis remembers a subscription even when sending it failed and sends it again
-			// when it reconnects, so a failure here only delays the room's confirmation.
-			if err != nil && ctx.Err() == nil {
-				h.log.Warn("pub/sub command failed", "subscribe", cmds[i].subscribe, "channels", len(chans), "err", err)
-			}
-			i = j
-		}
-	}
-}
+const errBrokerStopped = hubError("hub: the broker stopped")
 
 // subscribed handles Redis's confirmation of an order's subscription.
 func (h *Hub) subscribed(orderID string) {
@@ -316,8 +247,9 @@ func (h *Hub) subscribed(orderID string) {
 		close(r.ready)
 		return
 	}
-	// A confirmation for a room already live is go-redis re-subscribing after a reconnect
-	// (or, rarely, the late answer to an earlier room's SUBSCRIBE followed by this room's):
+	// A confirmation for a room already live is the broker re-subscribing after a reconnect
+	// or a failover (or, rarely, the late answer to an earlier room's SUBSCRIBE followed by
+	// this room's):
 	// events may have been missed in between, so every client gets a fresh snapshot.
 	h.resnapshotLocked(sh, r)
 }
@@ -334,9 +266,7 @@ func (h *Hub) resnapshotLocked(sh *shard, r *room) {
 		targets[c] = c.gen
 	}
 	go func() {
-		ctx, cancel := context.WithTimeout(h.ctx, backgroundTimeout)
-		snap, err := h.snapshot(ctx, r.orderID)
-		cancel()
+		snap, err := h.snapshotRetrying(r.orderID)
 		sh.mu.Lock()
 		defer sh.mu.Unlock()
 		if err != nil {
@@ -357,14 +287,37 @@ func (h *Hub) resnapshotLocked(sh *shard, r *room) {
 	}()
 }
 
+// snapshotRetrying reads a snapshot for a re-snapshot, retrying for up to backgroundTimeout:
+// a re-subscription often comes the moment Redis is back, while the command pool is still
+// backing off from its failed dials, and a desktop should not be closed for that.
+func (h *Hub) snapshotRetrying(orderID string) (*Snapshot, error) {
+	ctx, cancel := context.WithTimeout(h.ctx, backgroundTimeout)
+	defer cancel()
+	wait := 100 * time.Millisecond
+	for {
+		snap, err := h.snapshot(ctx, orderID)
+		if err == nil || ctx.Err() != nil {
+			return snap, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
 // dispatch forwards a published event to the order's clients on this instance.
-func (h *Hub) dispatch(orderID, payload string) {
+func (h *Hub) dispatch(orderID string, payload []byte) {
 	var ev event
-	if err := json.Unmarshal([]byte(payload), &ev); err != nil {
+	if err := json.Unmarshal(payload, &ev); err != nil {
 		h.log.Warn("event dropped: not JSON", "order_id", orderID, "bytes", len(payload))
 		return
 	}
-	frame := []byte(payload) // shared, read-only, by every client's queue
+	frame := payload // shared, read-only, by every client's queue
 	sh := h.shard(orderID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()

@@ -13,8 +13,6 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/beianscan/beianscan/internal/rediskeys"
 )
 
 func TestSnapshotThenEventsInOrder(t *testing.T) {
@@ -214,8 +212,8 @@ func TestLastClientLeavingUnsubscribes(t *testing.T) {
 	_ = b.Close()
 	select {
 	case ch := <-unsub:
-		if ch != rediskeys.Events(order) {
-			t.Fatalf("unsubscribed %q, want %q", ch, rediskeys.Events(order))
+		if ch != order {
+			t.Fatalf("unsubscribed %q, want %q", ch, order)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no unsubscribe")

@@ -31,6 +31,10 @@ func Idempotency(id, keyHash string) string { return order(id, "idem:"+keyHash) 
 // Events is the pub/sub channel of the order's events.
 func Events(id string) string { return order(id, "events") }
 
+// Sync is a channel nobody subscribes to: a PUBLISH on it is a write that reaches every
+// replica, which a WAIT after an answer that changed nothing can then wait for.
+func Sync(id string) string { return order(id, "sync") }
+
 // OrderFromEvents returns the order ID of an events channel name.
 func OrderFromEvents(channel string) (string, bool) {
 	rest, ok := strings.CutPrefix(channel, Prefix+"{")

@@ -26,10 +26,12 @@ type claimAnswer struct {
 func (s *Store) claim(ctx context.Context, req orders.ClaimRequest, pre, post string) (claimAnswer, error) {
 	id := req.OrderID
 	keys := []string{rediskeys.Pairing(id), rediskeys.Order(id), rediskeys.Version(id), rediskeys.Retired(id)}
-	out, err := claimScript.Run(ctx, s.rdb, keys,
+	// The bump makes a retried claim ("reclaimed", which writes nothing) confirm the first
+	// attempt's write too: that attempt may have answered 503 (see confirm).
+	out, err := s.runConfirmed(ctx, claimScript, keys, id, true,
 		req.CodeHash, req.DeviceID, req.AppVersion, req.Now.UnixMilli(), strings.Join(req.AppProvinces, ","),
 		pre, post, rediskeys.Events(id), req.DeviceName,
-	).Slice()
+	)
 	if err != nil {
 		return claimAnswer{}, err
 	}
@@ -62,7 +64,8 @@ func (s *Store) retire(ctx context.Context, p redis.Pipeliner, orderID string, b
 
 // Guess counts one claim of a code this server never issued from ip, unless ip is past
 // limit in its window; see guess.lua.
-func (s *Store) Guess(ctx context.Context, ip string, limit int, window time.Duration, now time.Time) (time.Duration, error) {
+func (s *Store) Guess(ctx context.Context, ip string, limit int, window time.Duration, now time.Time) (_ time.Duration, err error) {
+	defer translate(&err)
 	n, err := guessScript.Run(ctx, s.rdb, []string{rediskeys.Guesses(ip)}, now.UnixMilli(), window.Milliseconds(), limit).Int64()
 	return time.Duration(n) * time.Millisecond, err
 }

@@ -6,6 +6,15 @@
 // the order and the person) and opened on load; every key of an order expires after the
 // retention without change, except while the order is submitted; every change writes its
 // audit entries in its own transaction.
+//
+// Two rules hold for every exported method (errors.go, replicas.go):
+//   - it starts with `defer translate(&err)` on a named error result, so that Redis being
+//     away, read-only, loading or short of replicas reaches the caller as
+//     filing.ErrUnavailable (503), never as a driver error (500);
+//   - a method whose success acknowledges a change sends its writes and then s.confirm's
+//     WAIT on one connection (a pipeline, a Tx, or oneConn's client) and checks it with
+//     s.confirmed before returning, so that with BEIANSCAN_REDIS_MIN_REPLICAS ≥ 1 nothing
+//     is acknowledged that a failover could lose.
 package redisstore
 
 import (
@@ -49,6 +58,7 @@ type Store struct {
 	ring        *sealbox.Keyring
 	retention   time.Duration
 	now         func() time.Time
+	repl        Replication
 }
 
 var (
@@ -97,7 +107,21 @@ func New(rdb redis.UniversalClient, keepClaimed time.Duration, opts ...Option) *
 }
 
 // Ready pings Redis.
-func (s *Store) Ready(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
+func (s *Store) Ready(ctx context.Context) (err error) {
+	defer translate(&err)
+	return s.rdb.Ping(ctx).Err()
+}
+
+// oneConn returns what pipelines the commands about key on one connection, as WAIT needs
+// (see confirm): a plain or Sentinel client sends a pipeline on one connection, while a
+// Cluster client splits it by slot and would send the keyless WAIT to any node, so it is
+// given the master of key's slot instead.
+func (s *Store) oneConn(ctx context.Context, key string) (reader, error) {
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		return cc.MasterForKey(ctx, key)
+	}
+	return s.rdb, nil
+}
 
 func orderKeys(id string) []string {
 	return []string{rediskeys.Order(id), rediskeys.Version(id), rediskeys.Materials(id), rediskeys.Pairing(id)}
@@ -105,25 +129,38 @@ func orderKeys(id string) []string {
 
 // CreateOrder stores a new order; it fails if the ID is taken. The order's creation is
 // its first audit entry, by the desktop that sent it.
-func (s *Store) CreateOrder(ctx context.Context, o *filing.Order) error {
+func (s *Store) CreateOrder(ctx context.Context, o *filing.Order) (err error) {
+	defer translate(&err)
 	b, err := s.encodeOrder(o)
 	if err != nil {
 		return err
 	}
-	ok, err := s.rdb.SetNX(ctx, rediskeys.Order(o.ID), b, s.retention).Result()
+	c, err := s.oneConn(ctx, rediskeys.Order(o.ID))
 	if err != nil {
 		return err
 	}
-	if !ok {
+	var set *redis.BoolCmd
+	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		set = p.SetNX(ctx, rediskeys.Order(o.ID), b, s.retention)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if !set.Val() {
 		return fmt.Errorf("redisstore: order id %s taken", o.ID)
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	// The version and the first audit entry, with the WAIT in the same round trip.
+	var wait *redis.Cmd
+	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, rediskeys.Version(o.ID), o.Version, s.retention)
 		addAudit(ctx, p, o.ID, orders.AuditEntry{At: o.CreatedAt, Actor: orders.ActorDesktop, Action: orders.AuditCreate, IP: orders.ClientIP(ctx)})
 		p.PExpire(ctx, rediskeys.Audit(o.ID), s.retention)
+		wait = s.confirm(ctx, p, o.ID, false)
 		return nil
-	})
-	return err
+	}); err != nil {
+		return err
+	}
+	return s.confirmed(wait)
 }
 
 type reader interface {
@@ -183,7 +220,8 @@ func (s *Store) decode(r stored) (*orders.Snapshot, error) {
 }
 
 // Load returns the order's snapshot.
-func (s *Store) Load(ctx context.Context, id string) (*orders.Snapshot, error) {
+func (s *Store) Load(ctx context.Context, id string) (_ *orders.Snapshot, err error) {
+	defer translate(&err)
 	r, err := load(ctx, s.rdb, id)
 	if err != nil {
 		return nil, err
@@ -248,7 +286,8 @@ const maxUpdateAttempts = 100
 
 // Update applies change atomically with WATCH/MULTI and publishes its events inside the
 // transaction, so events leave in the order of the versions they carry.
-func (s *Store) Update(ctx context.Context, id string, change func(*orders.Snapshot) ([]orders.Event, error)) (*orders.Snapshot, error) {
+func (s *Store) Update(ctx context.Context, id string, change func(*orders.Snapshot) ([]orders.Event, error)) (_ *orders.Snapshot, err error) {
+	defer translate(&err)
 	keys := orderKeys(id)
 	for attempt := 0; attempt < maxUpdateAttempts; attempt++ {
 		var result *orders.Snapshot
@@ -268,13 +307,23 @@ func (s *Store) Update(ctx context.Context, id string, change func(*orders.Snaps
 			}
 			evs, err := change(snap)
 			if errors.Is(err, orders.ErrUnchanged) {
+				// The state answered may come from an earlier attempt whose confirmation
+				// failed: confirm everything the master has (bump), not just nothing.
+				if err := s.confirmOn(ctx, tx, id, true); err != nil {
+					return err
+				}
 				result = before
 				return nil
 			}
 			if err != nil {
 				return err
 			}
-			return s.write(ctx, tx, before, snap, evs, &result)
+			if err := s.write(ctx, tx, before, snap, evs, &result); err != nil {
+				return err
+			}
+			// tx holds one connection for the whole Watch, so this WAIT covers the EXEC
+			// above. (WAIT is refused inside MULTI, hence a round trip of its own.)
+			return s.confirmOn(ctx, tx, id, false)
 		}, keys...)
 		if errors.Is(err, redis.TxFailedErr) {
 			continue
@@ -373,7 +422,8 @@ func sameMaterial(a, b filing.Material) bool {
 }
 
 // Claim runs the claim script.
-func (s *Store) Claim(ctx context.Context, req orders.ClaimRequest) (*orders.Snapshot, error) {
+func (s *Store) Claim(ctx context.Context, req orders.ClaimRequest) (_ *orders.Snapshot, err error) {
+	defer translate(&err)
 	at := req.Now.UTC()
 	pre, post, err := phoneConnectedFrame(req, at)
 	if err != nil {
@@ -421,7 +471,8 @@ func phoneConnectedFrame(req orders.ClaimRequest, at time.Time) (string, string,
 }
 
 // Remembered returns an idempotency record.
-func (s *Store) Remembered(ctx context.Context, orderID, keyHash string) ([]byte, error) {
+func (s *Store) Remembered(ctx context.Context, orderID, keyHash string) (_ []byte, err error) {
+	defer translate(&err)
 	b, err := s.rdb.Get(ctx, rediskeys.Idempotency(orderID, keyHash)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
@@ -431,20 +482,38 @@ func (s *Store) Remembered(ctx context.Context, orderID, keyHash string) ([]byte
 
 // Remember stores an idempotency record, replacing a spent one: the service only gets
 // here for a key that has no record or whose material is gone.
-func (s *Store) Remember(ctx context.Context, orderID, keyHash string, answer []byte, ttl time.Duration) error {
+func (s *Store) Remember(ctx context.Context, orderID, keyHash string, answer []byte, ttl time.Duration) (err error) {
+	defer translate(&err)
 	if ttl <= 0 || ttl > s.retention {
 		ttl = s.retention
 	}
-	return s.rdb.Set(ctx, rediskeys.Idempotency(orderID, keyHash), answer, ttl).Err()
+	c, err := s.oneConn(ctx, rediskeys.Order(orderID))
+	if err != nil {
+		return err
+	}
+	var set *redis.StatusCmd
+	var wait *redis.Cmd
+	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		set = p.Set(ctx, rediskeys.Idempotency(orderID, keyHash), answer, ttl)
+		wait = s.confirm(ctx, p, orderID, false)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := set.Err(); err != nil {
+		return err
+	}
+	return s.confirmed(wait)
 }
 
 // MaterialHashes returns the SHA-256 of every stored material of an order and whether the
 // order exists, for the blob sweeper: a blob nobody refers to, or of an order that is gone
 // (deleted, expired by retention), may be swept.
-func (s *Store) MaterialHashes(ctx context.Context, id string) (map[string]bool, bool, error) {
+func (s *Store) MaterialHashes(ctx context.Context, id string) (_ map[string]bool, _ bool, err error) {
+	defer translate(&err)
 	var exists *redis.IntCmd
 	var vals *redis.StringSliceCmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		exists = p.Exists(ctx, rediskeys.Order(id))
 		vals = p.HVals(ctx, rediskeys.Materials(id))
 		return nil
@@ -489,12 +558,14 @@ func (s *Store) appendAudit(ctx context.Context, id, mode string, e orders.Audit
 }
 
 // AppendAudit records an entry that goes with no change, such as an image read.
-func (s *Store) AppendAudit(ctx context.Context, orderID string, e orders.AuditEntry) error {
+func (s *Store) AppendAudit(ctx context.Context, orderID string, e orders.AuditEntry) (err error) {
+	defer translate(&err)
 	return s.appendAudit(ctx, orderID, "read", e)
 }
 
 // Audit returns the order's audit trail, oldest first.
-func (s *Store) Audit(ctx context.Context, orderID string) ([]orders.AuditEntry, error) {
+func (s *Store) Audit(ctx context.Context, orderID string) (_ []orders.AuditEntry, err error) {
+	defer translate(&err)
 	msgs, err := s.rdb.XRange(ctx, rediskeys.Audit(orderID), "-", "+").Result()
 	if err != nil {
 		return nil, err

@@ -26,6 +26,7 @@ import (
 
 	"github.com/beianscan/beianscan/internal/auth"
 	"github.com/beianscan/beianscan/internal/blob"
+	"github.com/beianscan/beianscan/internal/broker"
 	"github.com/beianscan/beianscan/internal/deadline"
 	"github.com/beianscan/beianscan/internal/httperr"
 	"github.com/beianscan/beianscan/internal/hub"
@@ -95,6 +96,12 @@ type Config struct {
 	// requests' bodies get the shorter of it and 30s. Blob files no material refers to are
 	// swept once twice as old.
 	UploadTimeout time.Duration
+	// RedisMinReplicas: every acknowledged change is confirmed on this many Redis replicas
+	// (WAIT) before the answer, else 503; default 0 (off).
+	RedisMinReplicas int
+	// RedisWaitTimeout bounds that confirmation; default 1s. Keep it below the client's
+	// read timeout (go-redis's default 3s).
+	RedisWaitTimeout time.Duration
 	// Images tunes image checks (quality thresholds); zero fields take defaults.
 	Images images.Options
 	// Hub tunes the websockets; zero fields take defaults.
@@ -181,6 +188,10 @@ func (m *Main) open() error {
 	m.cancel = cancel
 
 	secret := []byte(cfg.JWTSecret)
+	// go-redis logs each failed dial (several a second while Redis is down): one line per
+	// kind per 10 s is enough. The logger is process-wide in go-redis.
+	redis.SetLogger(redisstore.NewDriverLogger(log, 10*time.Second))
+	var sentinel *broker.Sentinel
 	if cfg.RedisURL == "" {
 		m.Embedded = true
 		mr, err := miniredis.Run()
@@ -198,11 +209,11 @@ func (m *Main) open() error {
 		if len(secret) == 0 {
 			return errors.New("BEIANSCAN_JWT_SECRET is required when BEIANSCAN_REDIS_URL is set: every instance must share one signing key")
 		}
-		rdb, err := redisClient(cfg.RedisURL)
+		rdb, s, err := redisClient(cfg.RedisURL)
 		if err != nil {
 			return err
 		}
-		m.Redis = rdb
+		m.Redis, sentinel = rdb, s
 	}
 	if len(secret) < 32 {
 		return errors.New("BEIANSCAN_JWT_SECRET must be at least 32 bytes")
@@ -240,6 +251,7 @@ func (m *Main) open() error {
 
 	rstore := redisstore.New(m.Redis, cfg.PhoneTokenTTL,
 		redisstore.WithKeyring(m.Keyring), redisstore.WithRetention(cfg.Retention), redisstore.WithClock(cfg.Now))
+	rstore.SetReplication(redisstore.Replication{MinReplicas: cfg.RedisMinReplicas, Timeout: cfg.RedisWaitTimeout})
 	store := meteredStore{rstore, m.Metrics}
 	m.Sweeper = sweep.New(sweep.Config{
 		Store: raw, StoreName: storeName, Refs: rstore, Redis: m.Redis,
@@ -265,7 +277,8 @@ func (m *Main) open() error {
 	if hcfg.FrameWritten == nil {
 		hcfg.FrameWritten = m.Metrics.FrameWritten
 	}
-	m.hub = hub.New(m.Redis, func(ctx context.Context, orderID string) (*hub.Snapshot, error) {
+	b := broker.NewRedis(m.Redis, broker.RedisOptions{Sentinel: sentinel, Logger: log})
+	m.hub = hub.New(b, func(ctx context.Context, orderID string) (*hub.Snapshot, error) {
 		return snapshot(ctx, svc, orderID)
 	}, svc.ExpirePairing, hcfg)
 	m.wg.Add(1)
@@ -393,33 +406,38 @@ func (m *Main) goAdvance(ctx context.Context) {
 
 // RedisClient opens BEIANSCAN_REDIS_URL as the service does (plain, Sentinel or Cluster),
 // for the subcommands that work on the same Redis.
-func RedisClient(raw string) (redis.UniversalClient, error) { return redisClient(raw) }
+func RedisClient(raw string) (redis.UniversalClient, error) {
+	rdb, _, err := redisClient(raw)
+	return rdb, err
+}
 
-func redisClient(raw string) (redis.UniversalClient, error) {
+// redisClient opens the client of BEIANSCAN_REDIS_URL; with Sentinel it also returns the
+// Sentinels, which the broker watches for master switches.
+func redisClient(raw string) (redis.UniversalClient, *broker.Sentinel, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, errors.New("BEIANSCAN_REDIS_URL is not a URL")
+		return nil, nil, errors.New("BEIANSCAN_REDIS_URL is not a URL")
 	}
 	q := u.Query()
 	switch {
 	case q.Has("master_name"):
 		o, err := redis.ParseFailoverURL(raw)
 		if err != nil {
-			return nil, fmt.Errorf("BEIANSCAN_REDIS_URL: %w", err)
+			return nil, nil, fmt.Errorf("BEIANSCAN_REDIS_URL: %w", err)
 		}
-		return redis.NewFailoverClient(o), nil
+		return redis.NewFailoverClient(o), broker.SentinelOf(o), nil
 	case q.Has("addr"):
 		o, err := redis.ParseClusterURL(raw)
 		if err != nil {
-			return nil, fmt.Errorf("BEIANSCAN_REDIS_URL: %w", err)
+			return nil, nil, fmt.Errorf("BEIANSCAN_REDIS_URL: %w", err)
 		}
-		return redis.NewClusterClient(o), nil
+		return redis.NewClusterClient(o), nil, nil
 	default:
 		o, err := redis.ParseURL(raw)
 		if err != nil {
-			return nil, fmt.Errorf("BEIANSCAN_REDIS_URL: %w", err)
+			return nil, nil, fmt.Errorf("BEIANSCAN_REDIS_URL: %w", err)
 		}
-		return redis.NewClient(o), nil
+		return redis.NewClient(o), nil, nil
 	}
 }
 

@@ -1,0 +1,185 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/orders"
+	"github.com/beianscan/beianscan/internal/redistest"
+)
+
+func randomID(t testing.TB) string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "wait" + hex.EncodeToString(b)
+}
+
+// appOrder is an order a phone may claim, with an unclaimed pairing of code hash "h".
+func appOrder(t testing.TB, s *Store) string {
+	t.Helper()
+	ctx := context.Background()
+	id := randomID(t)
+	if err := s.CreateOrder(ctx, &filing.Order{ID: id, State: filing.StateDraft, Province: "CN-GD", UploadMethod: filing.MethodApp, Version: 1}); err != nil {
+		t.Fatalf("CreateOrder: %v", err)
+	}
+	now := time.Now()
+	if _, err := s.Update(ctx, id, func(snap *orders.Snapshot) ([]orders.Event, error) {
+		snap.Pairing = &orders.Pairing{ID: "p1", CodeHash: "h", CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
+		return []orders.Event{{Type: orders.EventPairingCreated, OrderID: id, At: now}}, nil
+	}); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	return id
+}
+
+func claim(s *Store, id, device string) error {
+	_, err := s.Claim(context.Background(), orders.ClaimRequest{OrderID: id, CodeHash: "h", DeviceID: device,
+		AppVersion: "3.16.0", Now: time.Now(), AppProvinces: []string{"CN-GD"}})
+	return err
+}
+
+// TestWaitForReplicas: with MinReplicas 1, every acknowledging method waits for the replica
+// on the connection that wrote, and answers unavailable when the replica does not confirm.
+func TestWaitForReplicas(t *testing.T) {
+	master := redistest.Start(t)
+	replica := redistest.Start(t, "--replicaof", "127.0.0.1", itoa(master.Port), "--enable-debug-command", "yes")
+	rdb := master.Client(t)
+	waitLinked(t, rdb)
+	s := New(rdb, 0)
+	s.SetReplication(Replication{MinReplicas: 1, Timeout: 300 * time.Millisecond})
+	ctx := context.Background()
+
+	// Healthy: everything confirms, including a claim after SCRIPT FLUSH (the EVAL fallback
+	// of the script runs in the same pipeline as its WAIT).
+	id := appOrder(t, s)
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := claim(s, id, "d1"); err != nil {
+		t.Fatalf("claim: %v", err)
+	}
+	if err := claim(s, id, "d1"); err != nil {
+		t.Fatalf("reclaim: %v", err)
+	}
+	if err := s.Remember(ctx, id, "k", []byte("{}"), time.Minute); err != nil {
+		t.Fatalf("Remember: %v", err)
+	}
+
+	// The replica stalls for a second (its event loop sleeps): a WAIT on the writing
+	// connection cannot be confirmed in 300 ms. A WAIT sent on another connection, which
+	// wrote nothing, would return at once and pass.
+	rc := replica.Client(t)
+	// go-redis ignores context deadlines on the wire by default: the probe's own read
+	// timeout is what notices a replica that does not answer.
+	probe := redis.NewClient(&redis.Options{Addr: replica.Addr, ReadTimeout: 50 * time.Millisecond, MaxRetries: -1})
+	defer probe.Close()
+	stall := func(t *testing.T) {
+		t.Helper()
+		slept := make(chan error, 1)
+		go func() { slept <- rc.Do(context.Background(), "DEBUG", "SLEEP", "1").Err() }()
+		// Wait until the replica is asleep: its PING stops answering.
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			pctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+			err := probe.Ping(pctx).Err()
+			cancel()
+			if err != nil {
+				return
+			}
+			select {
+			case err := <-slept:
+				t.Fatalf("DEBUG SLEEP: %v", err)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("replica never stalled")
+			}
+		}
+	}
+	// Each case prepares while the replica is awake and returns the call that meets the
+	// stalled replica.
+	cases := []struct {
+		name    string
+		prepare func() func() error
+	}{
+		{"create", func() func() error {
+			return func() error { return s.CreateOrder(ctx, &filing.Order{ID: randomID(t), Version: 1}) }
+		}},
+		{"update", func() func() error {
+			return func() error {
+				_, err := s.Update(ctx, id, func(*orders.Snapshot) ([]orders.Event, error) {
+					return []orders.Event{{Type: orders.EventUploadComplete, OrderID: id}}, nil
+				})
+				return err
+			}
+		}},
+		{"unchanged update", func() func() error {
+			return func() error {
+				_, err := s.Update(ctx, id, func(*orders.Snapshot) ([]orders.Event, error) { return nil, orders.ErrUnchanged })
+				return err
+			}
+		}},
+		{"claim", func() func() error {
+			fresh := appOrder(t, s)
+			return func() error { return claim(s, fresh, "d1") }
+		}},
+		{"reclaim", func() func() error { return func() error { return claim(s, id, "d1") } }},
+		{"remember", func() func() error {
+			return func() error { return s.Remember(ctx, id, randomID(t), []byte("{}"), time.Minute) }
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			waitLinked(t, rdb)
+			run := c.prepare()
+			stall(t)
+			err := run()
+			if !errors.Is(err, filing.ErrUnavailable) || !errors.Is(err, errNotConfirmed) {
+				t.Fatalf("err = %v, want unavailable (not confirmed)", err)
+			}
+		})
+	}
+
+	// Without MinReplicas the same stall costs nothing: the answers above came from WAIT.
+	waitLinked(t, rdb)
+	stall(t)
+	s0 := New(rdb, 0)
+	if err := s0.CreateOrder(ctx, &filing.Order{ID: randomID(t), Version: 1}); err != nil {
+		t.Fatalf("without WAIT: %v", err)
+	}
+
+	// A replica gone for good: unavailable too.
+	waitLinked(t, rdb)
+	replica.Stop()
+	if err := s.CreateOrder(ctx, &filing.Order{ID: randomID(t), Version: 1}); !errors.Is(err, filing.ErrUnavailable) {
+		t.Fatalf("replica down: err = %v, want unavailable", err)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// waitLinked waits until the master has a replica whose acknowledged offset is current, so
+// that one case's stall does not spill into the next.
+func waitLinked(t *testing.T, rdb *redis.Client) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		n, err := rdb.Wait(ctx, 1, time.Second).Result()
+		cancel()
+		if err == nil && n >= 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica not linked: %d, %v", n, err)
+		}
+	}
+}
