@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/beianscan/beianscan/internal/admission"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -60,6 +61,8 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	provinces := fs.String("app-provinces", env("BEIANSCAN_APP_PROVINCES", "CN-GD,CN-CQ,CN-LN,CN-AH,CN-FJ"), "provinces with app verification (BEIANSCAN_APP_PROVINCES)")
 	origins := fs.String("allowed-origins", env("BEIANSCAN_ALLOWED_ORIGINS", ""), "websocket origins, comma separated; empty: the request's own host (BEIANSCAN_ALLOWED_ORIGINS)")
 	guesses := fs.String("claim-guess-limit", env("BEIANSCAN_CLAIM_GUESS_LIMIT", "20"), "unmatched claims per IP per 10 minutes; 0 turns it off (BEIANSCAN_CLAIM_GUESS_LIMIT)")
+	decodeMemory := fs.String("decode-memory", env("BEIANSCAN_DECODE_MEMORY", "512MiB"), "decoded image bytes in flight, e.g. 512MiB, 1GiB (BEIANSCAN_DECODE_MEMORY)")
+	imageWorkers := fs.String("image-workers", env("BEIANSCAN_IMAGE_WORKERS", ""), "images processed at once; empty: cores - 1, at least 1 (BEIANSCAN_IMAGE_WORKERS)")
 	// Quality thresholds of the image warnings (0: the images package's default).
 	blur := fs.String("quality-blur", env("BEIANSCAN_QUALITY_BLUR", "0"), "Laplacian variance under which an image is blurry; 0: default 20 (BEIANSCAN_QUALITY_BLUR)")
 	dark := fs.String("quality-dark", env("BEIANSCAN_QUALITY_DARK", "0"), "mean luma under which an image is too_dark; 0: default 50 (BEIANSCAN_QUALITY_DARK)")
@@ -107,6 +110,15 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	}
 	if cfg.ClaimGuessLimit, err = strconv.Atoi(*guesses); err != nil || cfg.ClaimGuessLimit < 0 {
 		return cfg, fmt.Errorf("BEIANSCAN_CLAIM_GUESS_LIMIT: %q is not a whole number >= 0", *guesses)
+	}
+	if cfg.DecodeMemory, err = admission.ParseBytes(*decodeMemory); err != nil || cfg.DecodeMemory < 16<<20 {
+		return cfg, fmt.Errorf("BEIANSCAN_DECODE_MEMORY: %q is not a size of at least 16MiB such as 512MiB or 1GiB", *decodeMemory)
+	}
+	cfg.ImageWorkers = admission.DefaultWorkers()
+	if *imageWorkers != "" {
+		if cfg.ImageWorkers, err = strconv.Atoi(*imageWorkers); err != nil || cfg.ImageWorkers < 1 {
+			return cfg, fmt.Errorf("BEIANSCAN_IMAGE_WORKERS: %q is not a whole number >= 1", *imageWorkers)
+		}
 	}
 	return cfg, nil
 }

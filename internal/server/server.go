@@ -22,6 +22,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/beianscan/beianscan/internal/admission"
 	"github.com/beianscan/beianscan/internal/auth"
 	"github.com/beianscan/beianscan/internal/blob"
 	"github.com/beianscan/beianscan/internal/httperr"
@@ -66,6 +67,15 @@ type Config struct {
 	Images images.Options
 	// Hub tunes the websockets; zero fields take defaults.
 	Hub hub.Config
+	// DecodeMemory is the budget of decoded image bytes in flight (BEIANSCAN_DECODE_MEMORY);
+	// default 512 MiB; negative: no budget (benchmarks only).
+	DecodeMemory int64
+	// ImageWorkers is how many images are processed at once (BEIANSCAN_IMAGE_WORKERS);
+	// default cores − 1, at least 1; negative: unbounded (benchmarks only).
+	ImageWorkers int
+	// DecodeWait is how long an upload waits for the budget and a worker before 503
+	// unavailable; default 10 s (DESIGN §3; shorter in tests).
+	DecodeWait time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger default slog.Default().
@@ -82,6 +92,9 @@ type Main struct {
 	Service *orders.Service
 	Redis   redis.UniversalClient
 	Mini    *miniredis.Miniredis
+
+	// Images bounds image work (internal/admission); its Stats are the gauges.
+	Images *admission.Gate
 
 	echo     *echo.Echo
 	srv      *http.Server
@@ -169,10 +182,12 @@ func (m *Main) open() error {
 	}
 
 	store := redisstore.New(m.Redis, cfg.PhoneTokenTTL)
+	m.Images = admission.New(admission.Config{Memory: cfg.DecodeMemory, Workers: cfg.ImageWorkers, Wait: cfg.DecodeWait})
 	svc := orders.New(orders.Config{
 		PublicURL: cfg.PublicURL, PairingTTL: cfg.PairingTTL, PhoneTokenTTL: cfg.PhoneTokenTTL,
 		DesktopTokenTTL: cfg.DesktopTokenTTL, MinAppVersion: cfg.MinAppVersion, AppProvinces: cfg.AppProvinces,
 		ClaimGuessLimit: cfg.ClaimGuessLimit, Images: cfg.Images, Now: cfg.Now, Logger: log,
+		Admission: m.Images,
 	}, store, blobs, signer, secret)
 	m.Service = svc
 
