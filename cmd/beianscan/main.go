@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,6 +28,10 @@ func main() {
 		os.Exit(2)
 	}
 	cfg.Logger = log
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// Peak RSS under the decode budget plus a fixed base (DESIGN §4), not twice it.
+		debug.SetMemoryLimit(admission.SoftLimit(cfg.DecodeMemory))
+	}
 	m, err := server.Open(cfg)
 	if err != nil {
 		log.Error("cannot start", "err", err)
