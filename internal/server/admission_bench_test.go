@@ -77,6 +77,10 @@ func eventsUnderLoad(b *testing.B, img []byte, n, workers int) {
 			c.DecodeMemory = -1
 		}
 	})
+	if budget := m.Images.Memory(); budget > 0 { // as cmd/beianscan sets it
+		old := debug.SetMemoryLimit(admission.SoftLimit(budget))
+		defer debug.SetMemoryLimit(old)
+	}
 	type slot struct {
 		s       *phone.Session
 		frameAt atomic.Int64
@@ -164,6 +168,8 @@ func eventsUnderLoad(b *testing.B, img []byte, n, workers int) {
 
 	var refused, failed atomic.Int64
 	runtime.GC()
+	resetPeakRSS(b)
+	rss0 := vmKB("VmRSS")
 	b.ResetTimer()
 	t0 := time.Now()
 	var wg sync.WaitGroup
@@ -232,6 +238,7 @@ func eventsUnderLoad(b *testing.B, img []byte, n, workers int) {
 	refMu.Lock()
 	report(b, "pubsub-same-process", ref)
 	refMu.Unlock()
+	b.ReportMetric(float64(vmKB("VmHWM")-rss0)/1024, "peak-RSS-over-start-MiB")
 	b.ReportMetric(elapsed.Seconds(), "wall-s")
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "uploads/s")
 	b.ReportMetric(float64(refused.Load()), "503s")
