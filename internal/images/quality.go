@@ -367,6 +367,13 @@ func reduceYCbCr(m *image.YCbCr, f int, wk working) {
 	sy := make([]uint64, wk.w)
 	scb := make([]uint64, wk.w)
 	scr := make([]uint64, wk.w)
+	// Chroma sums per cell of one chroma row, weighted by the luma pixels each sample
+	// covers: the same sums as reading the chroma of every luma pixel, with each sample
+	// read once, and reused by the luma rows that share the chroma row (4:2:0: 4× fewer
+	// reads). The analysis of a 12 MP photo spent most of its time here.
+	rcb := make([]uint64, wk.w)
+	rcr := make([]uint64, wk.w)
+	lastCRow := -1
 	cx0 := b.Min.X >> sxs
 	for j := 0; j < wk.h; j++ {
 		y0, y1 := cellSpan(j, f, wk.h, H)
@@ -375,23 +382,31 @@ func reduceYCbCr(m *image.YCbCr, f int, wk working) {
 		clear(scr)
 		for y := b.Min.Y + y0; y < b.Min.Y+y1; y++ {
 			yrow := m.Y[(y-b.Min.Y)*m.YStride:][:W]
-			cbase := ((y >> sys) - (b.Min.Y >> sys)) * m.CStride
-			cb := m.Cb[cbase:]
-			cr := m.Cr[cbase:]
+			if crow := (y >> sys) - (b.Min.Y >> sys); crow != lastCRow {
+				lastCRow = crow
+				cb := m.Cb[crow*m.CStride:]
+				cr := m.Cr[crow*m.CStride:]
+				for i := 0; i < wk.w; i++ {
+					x0, x1 := cellSpan(i, f, wk.w, W)
+					xa, xb := b.Min.X+x0, b.Min.X+x1
+					var sb, sr uint64
+					for c := xa >> sxs; c <= (xb-1)>>sxs; c++ {
+						n := uint64(min(xb, (c+1)<<sxs) - max(xa, c<<sxs))
+						sb += n * uint64(cb[c-cx0])
+						sr += n * uint64(cr[c-cx0])
+					}
+					rcb[i], rcr[i] = sb, sr
+				}
+			}
 			for i := 0; i < wk.w; i++ {
 				x0, x1 := cellSpan(i, f, wk.w, W)
-				var s, sb, sr uint64
+				var s uint64
 				for _, v := range yrow[x0:x1] {
 					s += uint64(v)
 				}
-				for x := b.Min.X + x0; x < b.Min.X+x1; x++ {
-					c := (x >> sxs) - cx0
-					sb += uint64(cb[c])
-					sr += uint64(cr[c])
-				}
 				sy[i] += s
-				scb[i] += sb
-				scr[i] += sr
+				scb[i] += rcb[i]
+				scr[i] += rcr[i]
 			}
 		}
 		for i := 0; i < wk.w; i++ {
