@@ -2,13 +2,16 @@ package server_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"image/jpeg"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -378,4 +381,49 @@ func vmKB(field string) int64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkAck12MP is DESIGN §4's acknowledgment bar, each part in the same run: a phone's
+// upload of a 12 MP JPEG (about 3.5 MB) until its 201, one full decode of the same bytes
+// with image/jpeg, and one raw write+fsync of them on the same disk. The bar: ack ≤
+// decode + 2 × write+fsync.
+//
+//	go test ./internal/server -run '^$' -bench Ack12MP -benchtime 10x -count 3
+func BenchmarkAck12MP(b *testing.B) {
+	img := photo12MP(b)
+	b.Run("ack", func(b *testing.B) {
+		_, _, s := paired(b, func(c *server.Config) { c.DataDir = benchDir(b) })
+		b.SetBytes(int64(len(img)))
+		b.ResetTimer()
+		for range b.N {
+			if _, err := s.Upload(context.Background(), "subject_leader_id_front", img, "image/jpeg", ""); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.SetBytes(int64(len(img)))
+		for range b.N {
+			if _, err := jpeg.Decode(bytes.NewReader(img)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("write+fsync", func(b *testing.B) {
+		dir := benchDir(b)
+		b.SetBytes(int64(len(img)))
+		for i := range b.N {
+			f, err := os.Create(filepath.Join(dir, fmt.Sprintf("raw-%d", i%4)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := f.Write(img); err != nil {
+				b.Fatal(err)
+			}
+			if err := f.Sync(); err != nil {
+				b.Fatal(err)
+			}
+			f.Close()
+		}
+	})
 }
