@@ -356,3 +356,58 @@ func FuzzDecodeBytes(f *testing.F) {
 		}
 	})
 }
+
+// TestCostCoversProcess: what Cost reserves covers everything Process allocates (counted
+// as TotalAlloc, garbage included) for plain uploads, and what Fit and Stitch hold live at
+// their peak (HeapAlloc polled is unreliable in a test; their estimate must at least cover
+// the decode and the RGBA copies they are known to make).
+func TestCostCoversProcess(t *testing.T) {
+	photo := genPhoto(1600, 1200, 5, 8)
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"jpeg", encJPEG(t, photo, 90)},
+		{"jpeg with exif", jpegWithMetadata(encJPEG(t, photo, 90), 6)},
+		{"png", encPNG(t, photo)},
+		{"gif", encGIF(t, photo)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cost, err := Cost(tc.data, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			if _, err := Process(tc.data, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			runtime.ReadMemStats(&after)
+			if got := int64(after.TotalAlloc - before.TotalAlloc); got > cost {
+				t.Fatalf("Process allocated %d, Cost reserved %d", got, cost)
+			}
+			fitCost, err := Cost(tc.data, Options{Fit: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if min := cost + 3*4*1600*1200; fitCost < min {
+				t.Fatalf("fit cost %d under decode + three RGBA copies %d", fitCost, min)
+			}
+		})
+	}
+	j := encJPEG(t, photo, 90)
+	sc, err := StitchCost([][]byte{j, j, j}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if canvas := int64(4 * (1600 + 48) * (24 + 3*(1200+24))); sc < 2*canvas {
+		t.Fatalf("stitch cost %d under its canvas %d", sc, canvas)
+	}
+	if _, err := StitchCost([][]byte{j}, Options{}); !errors.Is(err, filing.ErrInvalidRequest) {
+		t.Fatalf("one part: %v", err)
+	}
+	bomb := pngHead(6324, 6324, 16, 6, false)
+	if _, err := StitchCost([][]byte{j, bomb}, Options{}); !errors.Is(err, filing.ErrImageTooLargeDimensions) {
+		t.Fatalf("bomb part: %v", err)
+	}
+}
