@@ -51,7 +51,8 @@ type Config struct {
 	Workers int
 	// Wait is how long a request waits for room and a worker; default 10 s.
 	Wait time.Duration
-	// RetryAfter is the Retry-After of the 503; default 1 s.
+	// RetryAfter is the least Retry-After of the 503; default 1 s. Past it, the answer says
+	// how long the requests already waiting would take to go through (see Do).
 	RetryAfter time.Duration
 }
 
@@ -64,8 +65,13 @@ type Gate struct {
 	retryAfter int
 	inFlight   atomic.Int64 // bytes reserved
 	running    atomic.Int64 // works running
+	waiting    atomic.Int64 // requests waiting for room or a worker
 	refused    atomic.Int64
+	avgWork    atomic.Int64 // moving average of a work's duration, ns
 }
+
+// maxRetryAfter caps the Retry-After a refusal suggests, in seconds.
+const maxRetryAfter = 30
 
 // New returns a Gate for cfg.
 func New(cfg Config) *Gate {
@@ -116,6 +122,13 @@ func (g *Gate) Do(ctx context.Context, bytes int64, work func() error) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, g.wait)
 	defer cancel()
+	g.waiting.Add(1)
+	waiting := true
+	defer func() {
+		if waiting {
+			g.waiting.Add(-1)
+		}
+	}()
 	n := min(max(bytes, 1), g.memory)
 	if g.mem != nil {
 		if err := g.mem.Acquire(wctx, n); err != nil {
@@ -133,8 +146,16 @@ func (g *Gate) Do(ctx context.Context, bytes int64, work func() error) error {
 		}
 		defer g.work.Release(1)
 	}
+	g.waiting.Add(-1)
+	waiting = false
 	g.running.Add(1)
 	defer g.running.Add(-1)
+	start := time.Now()
+	defer func() {
+		d := int64(time.Since(start))
+		old := g.avgWork.Load()
+		g.avgWork.Store(old + (d-old)/8) // racy on purpose: an estimate
+	}()
 	return work()
 }
 
@@ -143,7 +164,17 @@ func (g *Gate) refuse(ctx context.Context) error {
 		return err
 	}
 	g.refused.Add(1)
-	return filing.ErrUnavailable.WithDetails(map[string]any{filing.DetailRetryAfter: g.retryAfter})
+	return filing.ErrUnavailable.WithDetails(map[string]any{filing.DetailRetryAfter: g.retryAfterNow()})
+}
+
+// retryAfterNow is how many seconds the requests now waiting would take to go through
+// at the recent pace, at least the configured Retry-After: telling every refused client
+// "1 s" under a burst only brings it back with its body to be refused again.
+func (g *Gate) retryAfterNow() int {
+	workers := int64(max(g.workers, 1))
+	est := g.waiting.Load() * g.avgWork.Load() / workers
+	secs := int((est + int64(time.Second) - 1) / int64(time.Second))
+	return min(max(secs, g.retryAfter), max(g.retryAfter, maxRetryAfter))
 }
 
 // ParseBytes reads a size such as 512MiB, 1GiB, 300MB, 64KiB or 1048576 (bytes). Binary

@@ -227,3 +227,39 @@ func TestParseBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryAfterFollowsQueue: the Retry-After of a refusal is how long those waiting
+// would take at the recent pace, between the configured least and 30 s.
+func TestRetryAfterFollowsQueue(t *testing.T) {
+	for _, tc := range []struct {
+		workers int
+		waiting int64
+		avg     time.Duration
+		want    int
+	}{
+		{1, 0, 0, 1},
+		{1, 5, 2 * time.Second, 10},
+		{2, 5, 2 * time.Second, 5},
+		{1, 3, 300 * time.Millisecond, 1},
+		{1, 200, 400 * time.Millisecond, 30},
+		{-1, 4, time.Second, 4},
+	} {
+		g := New(Config{Workers: tc.workers, Memory: 1 << 20})
+		g.waiting.Store(tc.waiting)
+		g.avgWork.Store(int64(tc.avg))
+		if got := g.retryAfterNow(); got != tc.want {
+			t.Errorf("workers %d waiting %d avg %v: Retry-After %d, want %d", tc.workers, tc.waiting, tc.avg, got, tc.want)
+		}
+	}
+	// The average follows real works.
+	g := New(Config{Workers: 1, Memory: 1 << 20})
+	for range 20 {
+		g.Do(context.Background(), 1, func() error { time.Sleep(2 * time.Millisecond); return nil })
+	}
+	if a := time.Duration(g.avgWork.Load()); a < time.Millisecond || a > time.Second {
+		t.Fatalf("average work %v after 2 ms works", a)
+	}
+	if s := g.Stats(); s.Running != 0 || g.waiting.Load() != 0 {
+		t.Fatalf("left running %d waiting %d", s.Running, g.waiting.Load())
+	}
+}
