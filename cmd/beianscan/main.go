@@ -12,11 +12,13 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/beianscan/beianscan/internal/admission"
 	"github.com/beianscan/beianscan/internal/limits"
 	"github.com/beianscan/beianscan/internal/server"
 )
@@ -37,6 +39,10 @@ func main() {
 		os.Exit(2)
 	}
 	log := cfg.Logger
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// Peak RSS under the decode budget plus a fixed base (DESIGN §4), not twice it.
+		debug.SetMemoryLimit(admission.SoftLimit(cfg.DecodeMemory))
+	}
 	m, err := server.Open(cfg)
 	if err != nil {
 		log.Error("cannot start", "err", err)
@@ -81,6 +87,8 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	uploadTimeout := fs.String("upload-timeout", env("BEIANSCAN_UPLOAD_TIMEOUT", "2m"), "time an upload's whole body may take to arrive (BEIANSCAN_UPLOAD_TIMEOUT)")
 	minReplicas := fs.String("redis-min-replicas", env("BEIANSCAN_REDIS_MIN_REPLICAS", "0"), "Redis replicas that must confirm every acknowledged change (WAIT); 0: off (BEIANSCAN_REDIS_MIN_REPLICAS)")
 	waitTimeout := fs.String("redis-wait-timeout", env("BEIANSCAN_REDIS_WAIT_TIMEOUT", "1s"), "how long to wait for that confirmation before answering 503 (BEIANSCAN_REDIS_WAIT_TIMEOUT)")
+	decodeMemory := fs.String("decode-memory", env("BEIANSCAN_DECODE_MEMORY", "512MiB"), "decoded image bytes in flight, e.g. 512MiB, 1GiB (BEIANSCAN_DECODE_MEMORY)")
+	imageWorkers := fs.String("image-workers", env("BEIANSCAN_IMAGE_WORKERS", ""), "images processed at once; empty: cores - 1, at least 1 (BEIANSCAN_IMAGE_WORKERS)")
 	// Quality thresholds of the image warnings (0: the images package's default).
 	blur := fs.String("quality-blur", env("BEIANSCAN_QUALITY_BLUR", "0"), "Laplacian variance under which an image is blurry; 0: default 20 (BEIANSCAN_QUALITY_BLUR)")
 	dark := fs.String("quality-dark", env("BEIANSCAN_QUALITY_DARK", "0"), "mean luma under which an image is too_dark; 0: default 50 (BEIANSCAN_QUALITY_DARK)")
@@ -161,6 +169,15 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	}
 	if cfg.RedisMinReplicas, err = strconv.Atoi(*minReplicas); err != nil || cfg.RedisMinReplicas < 0 {
 		return cfg, fmt.Errorf("BEIANSCAN_REDIS_MIN_REPLICAS: %q is not a whole number >= 0", *minReplicas)
+	}
+	if cfg.DecodeMemory, err = admission.ParseBytes(*decodeMemory); err != nil || cfg.DecodeMemory < 16<<20 {
+		return cfg, fmt.Errorf("BEIANSCAN_DECODE_MEMORY: %q is not a size of at least 16MiB such as 512MiB or 1GiB", *decodeMemory)
+	}
+	cfg.ImageWorkers = admission.DefaultWorkers()
+	if *imageWorkers != "" {
+		if cfg.ImageWorkers, err = strconv.Atoi(*imageWorkers); err != nil || cfg.ImageWorkers < 1 {
+			return cfg, fmt.Errorf("BEIANSCAN_IMAGE_WORKERS: %q is not a whole number >= 1", *imageWorkers)
+		}
 	}
 	return cfg, nil
 }

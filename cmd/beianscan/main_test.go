@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/beianscan/beianscan/internal/admission"
 )
 
 func TestConfigFrom(t *testing.T) {
@@ -181,6 +183,45 @@ func TestConfigRedisReplicas(t *testing.T) {
 			}
 			if cfg.RedisMinReplicas != tt.n || cfg.RedisWaitTimeout != tt.timeout {
 				t.Fatalf("min replicas %d, timeout %v; want %d, %v", cfg.RedisMinReplicas, cfg.RedisWaitTimeout, tt.n, tt.timeout)
+			}
+		})
+	}
+}
+
+func TestConfigFromImageAdmission(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		memory  int64
+		workers int
+		wantErr string
+	}{
+		{name: "defaults", memory: 512 << 20, workers: admission.DefaultWorkers()},
+		{name: "environment", env: map[string]string{"BEIANSCAN_DECODE_MEMORY": "1GiB", "BEIANSCAN_IMAGE_WORKERS": "3"},
+			memory: 1 << 30, workers: 3},
+		{name: "decimal units", env: map[string]string{"BEIANSCAN_DECODE_MEMORY": "300MB"}, memory: 300e6, workers: admission.DefaultWorkers()},
+		{name: "flags win", args: []string{"-decode-memory", "256MiB", "-image-workers", "1"},
+			env: map[string]string{"BEIANSCAN_DECODE_MEMORY": "1GiB", "BEIANSCAN_IMAGE_WORKERS": "3"}, memory: 256 << 20, workers: 1},
+		{name: "bad size", env: map[string]string{"BEIANSCAN_DECODE_MEMORY": "lots"}, wantErr: "BEIANSCAN_DECODE_MEMORY"},
+		{name: "too small", env: map[string]string{"BEIANSCAN_DECODE_MEMORY": "1MiB"}, wantErr: "BEIANSCAN_DECODE_MEMORY"},
+		{name: "zero workers", env: map[string]string{"BEIANSCAN_IMAGE_WORKERS": "0"}, wantErr: "BEIANSCAN_IMAGE_WORKERS"},
+		{name: "bad workers", env: map[string]string{"BEIANSCAN_IMAGE_WORKERS": "two"}, wantErr: "BEIANSCAN_IMAGE_WORKERS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := configFrom(tt.args, func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want one naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.DecodeMemory != tt.memory || cfg.ImageWorkers != tt.workers {
+				t.Fatalf("memory %d workers %d, want %d %d", cfg.DecodeMemory, cfg.ImageWorkers, tt.memory, tt.workers)
 			}
 		})
 	}

@@ -388,6 +388,62 @@ func orient(m *image.RGBA, o int) *image.RGBA {
 // Errors about one part carry details.part, its index from 0.
 func Stitch(parts [][]byte, opts Options) (*Result, error) {
 	opts = opts.withDefaults()
+	p, err := planStitch(parts, opts)
+	if err != nil {
+		return nil, err
+	}
+	hdrs, width, heights := p.hdrs, p.width, p.heights
+	canvas := image.NewRGBA(image.Rect(0, 0, width+2*stitchMargin, p.canvasH))
+	draw.Draw(canvas, canvas.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+	var total int64
+	for _, part := range parts {
+		total += int64(len(part))
+	}
+
+	seen := map[string]bool{}
+	y := stitchMargin
+	for i, h := range hdrs {
+		img, err := decode(h.format, parts[i])
+		if err != nil {
+			return nil, withPart(err, i)
+		}
+		for _, w := range analyze(img, opts.Face, opts.Thresholds) {
+			seen[w] = true
+		}
+		src := flatten(img, h.width, h.height)
+		// Scale the coded image to the size whose oriented form is width×heights[i].
+		tw, th := width, heights[i]
+		if h.orientation >= 5 && h.orientation <= 8 {
+			tw, th = th, tw
+		}
+		part := (&renderer{src: src, o: h.orientation}).renderSize(tw, th)
+		r := image.Rect(stitchMargin, y, stitchMargin+width, y+heights[i])
+		draw.Draw(canvas, r, part, image.Point{}, draw.Src)
+		y += heights[i] + stitchMargin
+	}
+	warnings := []string{}
+	for _, w := range []string{WarnGrayscale, WarnBlurry, WarnTooDark, WarnOverexposed, WarnBackgroundNotWhite} {
+		if seen[w] {
+			warnings = append(warnings, w)
+		}
+	}
+	out, w, ht, err := encodeUnder(canvas, 1, opts.MaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Data: out, Format: JPEG, Width: w, Height: ht, Warnings: warnings, OriginalSize: total}, nil
+}
+
+// stitchPlan is a stitch laid out from the parts' headers, before any part is decoded.
+type stitchPlan struct {
+	hdrs    []header
+	width   int   // common width of the parts
+	heights []int // of each part at that width
+	canvasH int
+}
+
+// planStitch checks every part's header and lays the canvas out.
+func planStitch(parts [][]byte, opts Options) (*stitchPlan, error) {
 	if len(parts) < stitchMinParts || len(parts) > stitchMaxParts {
 		return nil, filing.ErrInvalidRequest.WithMessage(
 			"Stitching takes 2 to 8 images.", "拼接需要 2 至 8 张图片。").
@@ -395,9 +451,7 @@ func Stitch(parts [][]byte, opts Options) (*Result, error) {
 	}
 	// Every header is checked before any part is decoded.
 	hdrs := make([]header, len(parts))
-	var total int64
 	for i, p := range parts {
-		total += int64(len(p))
 		if opts.Fit && int64(len(p)) > opts.FitMaxBytes {
 			return nil, withPart(tooLarge(opts.FitMaxBytes, false), i)
 		}
@@ -438,41 +492,8 @@ func Stitch(parts [][]byte, opts Options) (*Result, error) {
 	for _, ht := range heights {
 		canvasH += ht + stitchMargin
 	}
-	canvas := image.NewRGBA(image.Rect(0, 0, width+2*stitchMargin, canvasH))
-	draw.Draw(canvas, canvas.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+	return &stitchPlan{hdrs: hdrs, width: width, heights: heights, canvasH: canvasH}, nil
 
-	seen := map[string]bool{}
-	y := stitchMargin
-	for i, h := range hdrs {
-		img, err := decode(h.format, parts[i])
-		if err != nil {
-			return nil, withPart(err, i)
-		}
-		for _, w := range analyze(img, opts.Face, opts.Thresholds) {
-			seen[w] = true
-		}
-		src := flatten(img, h.width, h.height)
-		// Scale the coded image to the size whose oriented form is width×heights[i].
-		tw, th := width, heights[i]
-		if h.orientation >= 5 && h.orientation <= 8 {
-			tw, th = th, tw
-		}
-		part := (&renderer{src: src, o: h.orientation}).renderSize(tw, th)
-		r := image.Rect(stitchMargin, y, stitchMargin+width, y+heights[i])
-		draw.Draw(canvas, r, part, image.Point{}, draw.Src)
-		y += heights[i] + stitchMargin
-	}
-	warnings := []string{}
-	for _, w := range []string{WarnGrayscale, WarnBlurry, WarnTooDark, WarnOverexposed, WarnBackgroundNotWhite} {
-		if seen[w] {
-			warnings = append(warnings, w)
-		}
-	}
-	out, w, ht, err := encodeUnder(canvas, 1, opts.MaxBytes)
-	if err != nil {
-		return nil, err
-	}
-	return &Result{Data: out, Format: JPEG, Width: w, Height: ht, Warnings: warnings, OriginalSize: total}, nil
 }
 
 // displayed is a header's size with its orientation applied.

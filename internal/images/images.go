@@ -288,7 +288,8 @@ type header struct {
 	format      Format
 	width       int // coded size
 	height      int
-	orientation int // EXIF orientation of a JPEG, 1 if none
+	orientation int   // EXIF orientation of a JPEG, 1 if none
+	decodeBytes int64 // what decoding allocates at its peak (decodeBytes)
 }
 
 // checkHeader sniffs data and reads its header: format, dimensions against the pixel
@@ -314,7 +315,13 @@ func checkHeader(data []byte, opts Options) (header, error) {
 		return header{}, filing.ErrImageTooLargeDimensions.WithDetails(map[string]any{
 			"max_pixels": opts.MaxPixels, "width": cfg.Width, "height": cfg.Height})
 	}
-	h := header{format: f, width: cfg.Width, height: cfg.Height, orientation: 1}
+	// A few pixels can still need a lot of memory: 16 bits per channel, CMYK, a
+	// progressive JPEG's coefficients. Refuse by what the decoder would allocate.
+	need := decodeBytes(f, data, cfg.Width, cfg.Height)
+	if need > MaxDecodeBytes {
+		return header{}, tooMuchMemory(need, cfg.Width, cfg.Height)
+	}
+	h := header{format: f, width: cfg.Width, height: cfg.Height, orientation: 1, decodeBytes: need}
 	switch f {
 	case GIF:
 		frames, err := gifFrames(data)

@@ -364,40 +364,49 @@ func reduceYCbCr(m *image.YCbCr, f int, wk working) {
 		}
 		return
 	}
-	sy := make([]uint64, wk.w)
-	scb := make([]uint64, wk.w)
-	scr := make([]uint64, wk.w)
+	// Column sums over a row of cells, in tight loops over whole rows, then summed per
+	// cell: every luma pixel is read once, every chroma sample once per luma row that
+	// uses it, and the per-cell work is done once per row of cells, not once per pixel
+	// row. The result is exactly the per-pixel sums (TestReduceYCbCrExact); this was
+	// most of the analysis of a 12 MP photo.
 	cx0 := b.Min.X >> sxs
+	cw := ((b.Min.X + W - 1) >> sxs) - cx0 + 1
+	colY := make([]uint32, W)
+	colCb := make([]uint32, cw)
+	colCr := make([]uint32, cw)
 	for j := 0; j < wk.h; j++ {
 		y0, y1 := cellSpan(j, f, wk.h, H)
-		clear(sy)
-		clear(scb)
-		clear(scr)
+		clear(colY)
+		clear(colCb)
+		clear(colCr)
 		for y := b.Min.Y + y0; y < b.Min.Y+y1; y++ {
 			yrow := m.Y[(y-b.Min.Y)*m.YStride:][:W]
+			for x, v := range yrow {
+				colY[x] += uint32(v)
+			}
 			cbase := ((y >> sys) - (b.Min.Y >> sys)) * m.CStride
-			cb := m.Cb[cbase:]
-			cr := m.Cr[cbase:]
-			for i := 0; i < wk.w; i++ {
-				x0, x1 := cellSpan(i, f, wk.w, W)
-				var s, sb, sr uint64
-				for _, v := range yrow[x0:x1] {
-					s += uint64(v)
-				}
-				for x := b.Min.X + x0; x < b.Min.X+x1; x++ {
-					c := (x >> sxs) - cx0
-					sb += uint64(cb[c])
-					sr += uint64(cr[c])
-				}
-				sy[i] += s
-				scb[i] += sb
-				scr[i] += sr
+			cb := m.Cb[cbase:][:cw]
+			cr := m.Cr[cbase:][:cw]
+			for c, v := range cb {
+				colCb[c] += uint32(v)
+			}
+			for c, v := range cr {
+				colCr[c] += uint32(v)
 			}
 		}
 		for i := 0; i < wk.w; i++ {
 			x0, x1 := cellSpan(i, f, wk.w, W)
+			var sy, sb, sr uint64
+			for _, v := range colY[x0:x1] {
+				sy += uint64(v)
+			}
+			for x := b.Min.X + x0; x < b.Min.X+x1; x++ {
+				c := (x >> sxs) - cx0
+				sb += uint64(colCb[c])
+				sr += uint64(colCr[c])
+			}
 			n := float64((x1 - x0) * (y1 - y0))
-			yy, cb, cr := float64(sy[i])/n, float64(scb[i])/n-128, float64(scr[i])/n-128
+			yy, cb, cr := float64(sy)/n, float64(sb)/n-128, float64(sr)/n-128
 			wk.set(j*wk.w+i, yy+1.402*cr, yy-0.344136*cb-0.714136*cr, yy+1.772*cb)
 		}
 	}

@@ -50,6 +50,8 @@ type Config struct {
 	IdempotencyTTL time.Duration
 	// Images sets the image rules; zero fields take the images package's defaults.
 	Images images.Options
+	// Admission bounds decoding, fitting and stitching (internal/admission); nil: unbounded.
+	Admission Admission
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger defaults to slog.Default().

@@ -90,7 +90,7 @@ func (s *Service) Upload(ctx context.Context, u Upload) (*filing.Material, error
 	if err != nil {
 		return nil, err
 	}
-	res, err := images.Process(data, s.imageOptions(u.Slot, u.Fit))
+	res, err := s.process(ctx, data, s.imageOptions(u.Slot, u.Fit))
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (s *Service) Stitch(ctx context.Context, orderID string, slot filing.Slot, 
 	if err := snap.Order.CheckUpload(slot, filing.ViaPC); err != nil {
 		return nil, err
 	}
-	res, err := images.Stitch(parts, s.imageOptions(slot, false))
+	res, err := s.stitch(ctx, parts, s.imageOptions(slot, false))
 	if err != nil {
 		return nil, err
 	}

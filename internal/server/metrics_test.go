@@ -125,6 +125,8 @@ func TestMetricsAfterFlow(t *testing.T) {
 		{"beianscan_events_published_total", `type="material_uploaded"`, 1},
 		{"beianscan_blob_errors_total", `op="put"`, 1},
 		{"beianscan_websockets_open", "", 1},
+		{"beianscan_decode_bytes_budget", "", 512 << 20},
+		{"beianscan_decode_bytes_in_flight", "", 0},
 	} {
 		if got := metric(s, c.name, c.labels); got != c.want {
 			t.Errorf("%s{%s} = %v, want %v", c.name, c.labels, got, c.want)

@@ -24,6 +24,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/beianscan/beianscan/internal/admission"
 	"github.com/beianscan/beianscan/internal/auth"
 	"github.com/beianscan/beianscan/internal/blob"
 	"github.com/beianscan/beianscan/internal/broker"
@@ -113,6 +114,15 @@ type Config struct {
 	// Retention (BEIANSCAN_RETENTION): an order and everything under its hash tag expire
 	// this long after its last change, unless it is submitted; default 720h.
 	Retention time.Duration
+	// DecodeMemory is the budget of decoded image bytes in flight (BEIANSCAN_DECODE_MEMORY);
+	// default 512 MiB; negative: no budget (benchmarks only).
+	DecodeMemory int64
+	// ImageWorkers is how many images are processed at once (BEIANSCAN_IMAGE_WORKERS);
+	// default cores − 1, at least 1; negative: unbounded (benchmarks only).
+	ImageWorkers int
+	// DecodeWait is how long an upload waits for the budget and a worker before 503
+	// unavailable; default 10 s (DESIGN §3; shorter in tests).
+	DecodeWait time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger default slog.Default().
@@ -144,6 +154,9 @@ type Main struct {
 	// Metrics of this server; MetricsURL is where they are served ("" when off).
 	Metrics    *metrics.Metrics
 	MetricsURL string
+
+	// Images bounds image work (internal/admission); its Stats are the gauges.
+	Images *admission.Gate
 
 	echo     *echo.Echo
 	srv      *http.Server
@@ -263,10 +276,13 @@ func (m *Main) open() error {
 		defer m.wg.Done()
 		m.Sweeper.Run(ctx)
 	}()
+	m.Images = admission.New(admission.Config{Memory: cfg.DecodeMemory, Workers: cfg.ImageWorkers, Wait: cfg.DecodeWait})
+	m.Metrics.DecodeBudget(func() int64 { return m.Images.Stats().BytesInFlight }, m.Images.Memory())
 	svc := orders.New(orders.Config{
 		PublicURL: cfg.PublicURL, PairingTTL: cfg.PairingTTL, PhoneTokenTTL: cfg.PhoneTokenTTL,
 		DesktopTokenTTL: cfg.DesktopTokenTTL, MinAppVersion: cfg.MinAppVersion, AppProvinces: cfg.AppProvinces,
 		ClaimGuessLimit: cfg.ClaimGuessLimit, Images: cfg.Images, Now: cfg.Now, Logger: log,
+		Admission: m.Images,
 	}, store, blobs, signer, secret)
 	m.Service = svc
 
