@@ -22,7 +22,10 @@ type qrCache struct {
 
 func newQRCache(max int) *qrCache {
 	return &qrCache{png: map[string][]byte{}, max: max, render: func(u string) ([]byte, error) {
-		return qrcode.Encode(u, qrcode.Medium, 320)
+		// Whole pixels per module (a negative size), not a fixed 320 px: a code scaled to a
+		// size its modules do not divide is harder to read, and gozxing then missed about
+		// one code in 200 (internal/phone's TestDecodeServerQR).
+		return qrcode.Encode(u, qrcode.Medium, -8)
 	}}
 }
 

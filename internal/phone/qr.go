@@ -39,6 +39,13 @@ func DecodeQR(img []byte) (string, error) {
 	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
 	res, err := qrcode.NewQRCodeReader().Decode(bmp, hints)
 	if err != nil {
+		// gozxing's finder-pattern detector misses about one clean code in 200 (measured on
+		// the server's 320 px PNGs); a clean, upright code such as the server's can then
+		// be read as a pure barcode, which needs no detection.
+		pure := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true}
+		if r, perr := qrcode.NewQRCodeReader().Decode(bmp, pure); perr == nil {
+			return r.GetText(), nil
+		}
 		return "", fmt.Errorf("phone: no QR code found: %w", err)
 	}
 	return res.GetText(), nil
