@@ -12,7 +12,7 @@ import (
 // module) for a scan URL of the real shape must decode. With 320 px and detection only,
 // about 1 in 200 random codes did not, which made every test that pairs a phone flaky.
 func TestDecodeServerQR(t *testing.T) {
-	n := 600
+	n := 400
 	if testing.Short() {
 		n = 100
 	}
