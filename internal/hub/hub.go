@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/beianscan/beianscan/internal/broker"
+	"github.com/beianscan/beianscan/internal/events"
 )
 
 // Snapshot is an order's full state as a desktop first sees it.
@@ -42,7 +43,8 @@ type Snapshot struct {
 	Payload []byte
 	// Version is the order's version the snapshot shows.
 	Version int64
-	// Pairing is the order's current QR pairing if it is unclaimed and not yet expired, else nil.
+	// Pairing is the order's current QR pairing while it is unclaimed and its pairing_expired
+	// has not been published (orders.Pairing.Pending; even past expires_at), else nil.
 	Pairing *PendingPairing
 }
 
@@ -338,18 +340,15 @@ func (h *Hub) applyEventLocked(r *room, ev *event) {
 	}
 	r.version = ev.Version
 	switch ev.Type {
-	case "pairing_created":
-		var d struct {
-			ID        string    `json:"id"`
-			ExpiresAt time.Time `json:"expires_at"`
-		}
+	case events.PairingCreated:
+		var d events.PairingCreatedData
 		if err := json.Unmarshal(ev.Data, &d); err != nil || d.ID == "" || d.ExpiresAt.IsZero() {
 			h.log.Warn("pairing_created without id or expires_at", "order_id", r.orderID)
 			h.setPairingLocked(r, nil)
 			return
 		}
 		h.setPairingLocked(r, &PendingPairing{ID: d.ID, ExpiresAt: d.ExpiresAt})
-	case "phone_connected", "pairing_expired", "phone_disconnected":
+	case events.PhoneConnected, events.PairingExpired, events.PhoneDisconnected:
 		h.setPairingLocked(r, nil)
 	}
 }

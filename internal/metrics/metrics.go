@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beianscan/beianscan/internal/events"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -157,9 +158,9 @@ func (m *Metrics) Event(typ, reason string) {
 	}
 	m.events.WithLabelValues(typ).Inc()
 	switch typ {
-	case "pairing_created":
+	case events.PairingCreated:
 		m.pairingsMade.Inc()
-	case "pairing_expired":
+	case events.PairingExpired:
 		if reason == "" {
 			reason = "expired"
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/beianscan/beianscan/internal/appversion"
 	"github.com/beianscan/beianscan/internal/auth"
+	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/images"
 )
@@ -166,7 +167,7 @@ func (s *Service) event(orderID, typ string, data any) Event {
 // settle moves the order between draft and uploaded and adds the state_changed event.
 func (s *Service) settle(snap *Snapshot, evs []Event) []Event {
 	if t := snap.Order.Settle(snap.has, s.now()); t != nil {
-		evs = append(evs, s.event(snap.Order.ID, EventStateChanged, t))
+		evs = append(evs, s.event(snap.Order.ID, events.StateChanged, t))
 	}
 	return evs
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/beianscan/beianscan/internal/auth"
+	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/images"
 )
@@ -179,7 +180,7 @@ func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.R
 			actor = ActorPhone
 		}
 		s.audit(ctx, snap, actor, AuditUpload, u.Slot)
-		return s.settle(snap, []Event{s.event(u.OrderID, EventMaterialUploaded, m)}), nil
+		return s.settle(snap, []Event{s.event(u.OrderID, events.MaterialUploaded, m)}), nil
 	})
 	if err != nil {
 		s.forget(ctx, u.OrderID, sha, nil)
@@ -247,7 +248,7 @@ func (s *Service) RemoveMaterial(ctx context.Context, orderID string, slot filin
 		delete(snap.Materials, slot)
 		s.audit(ctx, snap, ActorDesktop, AuditRemove, slot)
 		snap.Order.UpdatedAt = s.now()
-		return s.settle(snap, []Event{s.event(orderID, EventMaterialRemoved, map[string]any{"slot": slot})}), nil
+		return s.settle(snap, []Event{s.event(orderID, events.MaterialRemoved, map[string]any{"slot": slot})}), nil
 	})
 	if err != nil {
 		return err
@@ -267,6 +268,6 @@ func (s *Service) Complete(ctx context.Context, p auth.Phone) (*Snapshot, error)
 		}
 		snap.Pairing.Completed = true
 		s.audit(ctx, snap, ActorPhone, AuditComplete, "")
-		return []Event{s.event(p.OrderID, EventUploadComplete, map[string]any{"device": p.DeviceID})}, nil
+		return []Event{s.event(p.OrderID, events.UploadComplete, map[string]any{"device": p.DeviceID})}, nil
 	})
 }

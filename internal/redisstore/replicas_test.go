@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redistest"
@@ -33,7 +34,7 @@ func appOrder(t testing.TB, s *Store) string {
 	now := time.Now()
 	if _, err := s.Update(ctx, id, func(snap *orders.Snapshot) ([]orders.Event, error) {
 		snap.Pairing = &orders.Pairing{ID: "p1", CodeHash: "h", CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
-		return []orders.Event{{Type: orders.EventPairingCreated, OrderID: id, At: now}}, nil
+		return []orders.Event{{Type: events.PairingCreated, OrderID: id, At: now}}, nil
 	}); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
@@ -116,7 +117,7 @@ func TestWaitForReplicas(t *testing.T) {
 		{"update", func() func() error {
 			return func() error {
 				_, err := s.Update(ctx, id, func(*orders.Snapshot) ([]orders.Event, error) {
-					return []orders.Event{{Type: orders.EventUploadComplete, OrderID: id}}, nil
+					return []orders.Event{{Type: events.UploadComplete, OrderID: id}}, nil
 				})
 				return err
 			}

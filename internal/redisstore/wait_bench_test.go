@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redistest"
 )
@@ -49,7 +50,7 @@ func BenchmarkStoreWait(b *testing.B) {
 						b.ResetTimer()
 						for i := 0; i < b.N; i++ {
 							if _, err := s.Update(ctx, id, func(*orders.Snapshot) ([]orders.Event, error) {
-								return []orders.Event{{Type: orders.EventUploadComplete, OrderID: id}}, nil
+								return []orders.Event{{Type: events.UploadComplete, OrderID: id}}, nil
 							}); err != nil {
 								b.Fatal(err)
 							}
