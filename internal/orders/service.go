@@ -107,6 +107,10 @@ func New(cfg Config, store Store, blobs Blobs, signer *auth.Signer, secret []byt
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
+// Now is the service's clock (Config.Now, in UTC), for the handlers' own times, so that a
+// test's injected clock reaches them too.
+func (s *Service) Now() time.Time { return s.now() }
+
 // AppAvailable reports whether app verification is open in the province.
 func (s *Service) AppAvailable(province string) bool {
 	return slices.Contains(s.cfg.AppProvinces, province)

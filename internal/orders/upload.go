@@ -190,8 +190,13 @@ func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.R
 		s.forget(ctx, u.OrderID, old.SHA256, snap)
 	}
 	if idem != "" {
-		b, _ := json.Marshal(remembered{Slot: u.Slot, Material: m})
-		if err := s.store.Remember(ctx, u.OrderID, idem, b, s.cfg.IdempotencyTTL); err != nil {
+		// The upload is stored either way; without its record a retry is stored again (and
+		// replaces it), so a failure here is logged, not returned.
+		b, err := json.Marshal(remembered{Slot: u.Slot, Material: m})
+		if err == nil {
+			err = s.store.Remember(ctx, u.OrderID, idem, b, s.cfg.IdempotencyTTL)
+		}
+		if err != nil {
 			s.cfg.Logger.WarnContext(ctx, "idempotency record failed", "order", u.OrderID, "err", err)
 		}
 	}

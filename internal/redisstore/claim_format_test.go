@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"context"
 	"encoding/json"
 	"regexp"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
+	"github.com/beianscan/beianscan/internal/rediskeys"
 )
 
 // TestClaimScriptReadsTheStoredFormat holds claim.lua to the format the store writes: every
@@ -81,4 +83,29 @@ func keys(m map[string]any) []string {
 	}
 	slices.Sort(ks)
 	return ks
+}
+
+// TestDamagedVersionIsRefused: a version key that is not a number fails the load instead of
+// being read as version 0; a missing one is version 0.
+func TestDamagedVersionIsRefused(t *testing.T) {
+	ctx := context.Background()
+	rdb := testRedis(t)
+	s := New(rdb, time.Minute)
+	id := randomID(t)
+	if err := s.CreateOrder(ctx, &filing.Order{ID: id, State: filing.StateDraft, Province: "CN-GD", Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Del(context.Background(), rediskeys.Order(id), rediskeys.Version(id), rediskeys.Audit(id)) })
+	if err := rdb.Del(ctx, rediskeys.Version(id)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if snap, err := s.Load(ctx, id); err != nil || snap.Order.Version != 0 {
+		t.Fatalf("without a version key: %v, %v; want version 0", snap, err)
+	}
+	if err := rdb.Set(ctx, rediskeys.Version(id), "x", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if snap, err := s.Load(ctx, id); err == nil {
+		t.Fatalf("a damaged version loaded as %d", snap.Order.Version)
+	}
 }

@@ -175,6 +175,7 @@ func reseal(raw []byte, orderID string, ring *sealbox.Keyring) ([]byte, bool, er
 			}
 			n = plain
 		}
+		// A string always encodes: the error cannot happen.
 		b, _ := json.Marshal(ring.SealString(n, ctxt))
 		p["id_number"] = b
 		pb, err := json.Marshal(p)

@@ -197,7 +197,12 @@ func load(ctx context.Context, r reader, id string) (stored, error) {
 	if err != nil {
 		return stored{}, err
 	}
-	version, _ := versionCmd.Int64()
+	// No version key is version 0 (redis.Nil); a version that is not a number is damage,
+	// refused rather than read as version 0.
+	version, err := versionCmd.Int64()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return stored{}, fmt.Errorf("redisstore: order %s: version: %w", id, err)
+	}
 	return stored{raw, version, matCmd.Val(), pairCmd.Val()}, nil
 }
 
