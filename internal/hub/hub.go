@@ -1,26 +1,3 @@
-// Package hub fans an order's events out to the desktop websockets this instance holds.
-//
-// Any instance may raise an order's event: the store publishes it as JSON text on the
-// order's channel. Every instance runs one Hub on one broker (internal/broker: the hub knows
-// desktops and frames, the broker knows Redis). The hub asks the broker for the orders whose
-// desktops it holds (the first desktop of an order subscribes, the last one to leave
-// unsubscribes). Each desktop gets the order's snapshot first, then the events newer than it;
-// pub/sub is lossy, so whenever the broker re-confirms a subscription (a reconnect, a
-// failover) every desktop of that order gets a fresh snapshot.
-//
-// The path of one upload's event, file by file:
-//   - mobileapi/mobileapi.go (API.upload) or webapi/webapi.go: the request → orders.Upload;
-//   - internal/orders/upload.go (Service.Upload): checks, blob write, then store.Update;
-//   - internal/redisstore/store.go (Store.Update): the change and its PUBLISH in one
-//     MULTI/EXEC, then WAIT for the replicas; the 201 is written after it returns;
-//   - internal/broker/redis.go (Redis.session): the instance's PubSub → Handler.Message;
-//   - hub.go (Hub.dispatch): the order's room on this instance → each client's queue;
-//   - client.go (client.writeLoop): the queue → the websocket.
-//
-// Memory: an idle desktop costs its websocket, a bounded queue and one goroutine (the caller
-// of Serve, reading); a writer goroutine runs only while there is something to write, and
-// pings come from one sweep per Hub, not from a ticker per connection. The handler and its
-// upgrader decide most of the rest; see Serve.
 package hub
 
 import (
