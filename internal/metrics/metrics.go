@@ -101,12 +101,12 @@ func New() *Metrics {
 	m.retentionGone = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: ns, Name: "retention_deletions_total", Help: "Orders and blobs deleted by the retention sweep, by kind (order, blob).",
 	}, []string{"kind"})
-	for _, c := range []prometheus.Collector{m.httpRequests, m.httpDuration, m.uploads, m.imageStep, m.eventDelivery,
-		m.eventsWritten, m.claims, m.pairingsMade, m.pairingsEnded, m.events, m.redisErrors, m.blobErrors, m.retentionGone} {
+	own := []prometheus.Collector{m.httpRequests, m.httpDuration, m.uploads, m.imageStep, m.eventDelivery,
+		m.eventsWritten, m.claims, m.pairingsMade, m.pairingsEnded, m.events, m.redisErrors, m.blobErrors, m.retentionGone}
+	for _, c := range own {
 		f(c)
 	}
-	m.own = append(m.own, m.httpRequests, m.httpDuration, m.uploads, m.imageStep, m.eventDelivery,
-		m.eventsWritten, m.claims, m.pairingsMade, m.pairingsEnded, m.events, m.redisErrors, m.blobErrors, m.retentionGone)
+	m.own = append(m.own, own...)
 	return m
 }
 

@@ -33,11 +33,22 @@ func gdOrganization() map[string]any {
 }
 
 // pairApp chooses the app and creates a pairing; it returns the pairing JSON.
+// pairApp chooses the app for o and creates a pairing.
 func pairApp(t testing.TB, o order) map[string]any {
 	t.Helper()
-	must(t, do(t, req{method: "PUT", url: o.url("/upload-method"), token: o.Token, body: map[string]string{"method": "app"}}), http.StatusOK)
+	must(t, do(t, methodReq(o, "app")), http.StatusOK)
+	return createPairing(t, o)
+}
+
+// createPairing creates a QR pairing for o and returns the answer's pairing.
+func createPairing(t testing.TB, o order) map[string]any {
+	t.Helper()
 	r := must(t, do(t, req{method: "POST", url: o.url("/pairing"), token: o.Token}), http.StatusCreated)
-	return r.Body["pairing"].(map[string]any)
+	p, ok := r.Body["pairing"].(map[string]any)
+	if !ok {
+		t.Fatalf("no pairing in %s", r.Raw)
+	}
+	return p
 }
 
 // scanQR fetches the pairing's QR PNG and decodes it with a real QR decoder.
@@ -381,8 +392,7 @@ func TestConcurrentUploads(t *testing.T) {
 	m := start(t, nil)
 	in := gdOrganization()
 	in["province"] = "CN-BJ"
-	o := createOrder(t, m, in)
-	must(t, do(t, req{method: "PUT", url: o.url("/upload-method"), token: o.Token, body: map[string]string{"method": "pc"}}), http.StatusOK)
+	o := createWith(t, m, in, "pc")
 	conn, snap := dial(t, m.URL, o)
 	slots := []string{"organization_certificate", "subject_leader_id_front", "subject_leader_id_back",
 		"website_leader_id_front", "website_leader_id_back", "verification_form"}
