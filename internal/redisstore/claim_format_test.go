@@ -12,6 +12,7 @@ import (
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/rediskeys"
+	"github.com/beianscan/beianscan/internal/redistest"
 )
 
 // TestClaimScriptReadsTheStoredFormat holds claim.lua to the format the store writes: every
@@ -20,7 +21,7 @@ import (
 // script compares them to. Renaming a JSON tag of filing.Order, or a pairing field, without
 // the script would otherwise make every claim answer method or province.
 func TestClaimScriptReadsTheStoredFormat(t *testing.T) {
-	s := New(testRedis(t), time.Minute)
+	s := New(redistest.Shared(t), time.Minute)
 	o := &filing.Order{ID: "o1", State: filing.StateDraft, Province: "CN-GD", UploadMethod: filing.MethodApp}
 	raw, err := s.encodeOrder(o)
 	if err != nil {
@@ -89,7 +90,7 @@ func keys(m map[string]any) []string {
 // being read as version 0; a missing one is version 0.
 func TestDamagedVersionIsRefused(t *testing.T) {
 	ctx := context.Background()
-	rdb := testRedis(t)
+	rdb := redistest.Shared(t)
 	s := New(rdb, time.Minute)
 	id := randomID(t)
 	if err := s.CreateOrder(ctx, &filing.Order{ID: id, State: filing.StateDraft, Province: "CN-GD", Version: 1}); err != nil {

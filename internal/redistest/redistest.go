@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -267,4 +268,23 @@ func (s *Set) Failover(tb testing.TB) string {
 		}
 		time.Sleep(50 * time.Millisecond) // polling the Sentinels, which switch on their own time
 	}
+}
+
+// Shared is the shared Redis of BEIANSCAN_REDIS_URL when it is set, else an in-process
+// miniredis: what most tests run against, both ways in CI. Tests on it use keys of their own
+// (random IDs, scopes) and never flush it. The client is closed when the test ends.
+func Shared(tb testing.TB) *redis.Client {
+	tb.Helper()
+	var rdb *redis.Client
+	if u := os.Getenv("BEIANSCAN_REDIS_URL"); u != "" {
+		o, err := redis.ParseURL(u)
+		if err != nil {
+			tb.Fatalf("BEIANSCAN_REDIS_URL: %v", err)
+		}
+		rdb = redis.NewClient(o)
+	} else {
+		rdb = redis.NewClient(&redis.Options{Addr: miniredis.RunT(tb).Addr()})
+	}
+	tb.Cleanup(func() { _ = rdb.Close() })
+	return rdb
 }
