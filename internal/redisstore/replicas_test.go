@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"strconv"
 	"testing"
 	"time"
 
@@ -51,9 +50,8 @@ func claim(s *Store, id, device string) error {
 // on the connection that wrote, and answers unavailable when the replica does not confirm.
 func TestWaitForReplicas(t *testing.T) {
 	master := redistest.Start(t)
-	replica := redistest.Start(t, "--replicaof", "127.0.0.1", itoa(master.Port), "--enable-debug-command", "yes")
+	replica := master.StartReplica(t, "--enable-debug-command", "yes")
 	rdb := master.Client(t)
-	waitLinked(t, rdb)
 	s := New(rdb, 0)
 	s.SetReplication(Replication{MinReplicas: 1, Timeout: 300 * time.Millisecond})
 	ctx := context.Background()
@@ -139,7 +137,7 @@ func TestWaitForReplicas(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			waitLinked(t, rdb)
+			redistest.WaitLinked(t, rdb)
 			run := c.prepare()
 			stall(t)
 			err := run()
@@ -150,7 +148,7 @@ func TestWaitForReplicas(t *testing.T) {
 	}
 
 	// Without MinReplicas the same stall costs nothing: the answers above came from WAIT.
-	waitLinked(t, rdb)
+	redistest.WaitLinked(t, rdb)
 	stall(t)
 	s0 := New(rdb, 0)
 	if err := s0.CreateOrder(ctx, &filing.Order{ID: randomID(t), Version: 1}); err != nil {
@@ -158,29 +156,9 @@ func TestWaitForReplicas(t *testing.T) {
 	}
 
 	// A replica gone for good: unavailable too.
-	waitLinked(t, rdb)
+	redistest.WaitLinked(t, rdb)
 	replica.Stop()
 	if err := s.CreateOrder(ctx, &filing.Order{ID: randomID(t), Version: 1}); !errors.Is(err, filing.ErrUnavailable) {
 		t.Fatalf("replica down: err = %v, want unavailable", err)
-	}
-}
-
-func itoa(n int) string { return strconv.Itoa(n) }
-
-// waitLinked waits until the master has a replica whose acknowledged offset is current, so
-// that one case's stall does not spill into the next.
-func waitLinked(t *testing.T, rdb *redis.Client) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		n, err := rdb.Wait(ctx, 1, time.Second).Result()
-		cancel()
-		if err == nil && n >= 1 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("replica not linked: %d, %v", n, err)
-		}
 	}
 }

@@ -127,6 +127,34 @@ func (s *Server) Client(tb testing.TB) *redis.Client {
 	return c
 }
 
+// StartReplica starts a replica of s, with extra config arguments, and waits until it has
+// synchronised (WaitLinked): until then WAIT 1 answers 0 and a write that needs a replica's
+// confirmation is refused.
+func (s *Server) StartReplica(tb testing.TB, extra ...string) *Server {
+	tb.Helper()
+	r := Start(tb, append([]string{"--replicaof", "127.0.0.1", strconv.Itoa(s.Port)}, extra...)...)
+	WaitLinked(tb, s.Client(tb))
+	return r
+}
+
+// WaitLinked waits up to 10 s until the master rdb has a replica whose acknowledged offset
+// is current (WAIT 1 answers 1), and fails the test if none has by then.
+func WaitLinked(tb testing.TB, rdb *redis.Client) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		n, err := rdb.Wait(ctx, 1, time.Second).Result()
+		cancel()
+		if err == nil && n >= 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("the replica did not link within 10 s: %d, %v", n, err)
+		}
+	}
+}
+
 // Set is a master, one replica and three Sentinels watching them under MasterName.
 type Set struct {
 	MasterName string
