@@ -237,8 +237,6 @@ func TestScanPageStates(t *testing.T) {
 	}
 }
 
-var _ = time.Second
-
 // clock is a settable time source for a test server.
 type clock struct {
 	mu sync.Mutex
