@@ -368,6 +368,28 @@ func TestPairingExpiry(t *testing.T) {
 	must(t, do(t, req{method: "GET", url: o.url("/pairing/qr.png"), token: o.Token}), http.StatusNotFound)
 }
 
+// TestPairingLapsedUnwatched: a QR that lapsed while no desktop watched is still owed its
+// pairing_expired, which is why the server hands the hub a pending pairing
+// (orders.Pairing.Pending) whatever the time, not only a claimable one: the first desktop
+// to connect gets the snapshot, then the event.
+func TestPairingLapsedUnwatched(t *testing.T) {
+	// The service's clock runs an hour behind, so that the hub's timer (wall clock) is due
+	// at once for a pairing the service's clock sees lapse.
+	clk := &clock{t: time.Now().Add(-time.Hour)}
+	m := start(t, func(c *server.Config) { c.Now = clk.Now })
+	o := createOrder(t, m, gdIndividual())
+	p := pairApp(t, o)
+	clk.Add(10 * time.Minute) // past the 5-minute pairing TTL
+	conn, snap := dial(t, m.URL, o)
+	if sp, _ := snap["pairing"].(map[string]any); sp == nil || sp["expired"] != true {
+		t.Fatalf("snapshot pairing %v, want it shown expired", snap["pairing"])
+	}
+	ev := next(t, conn)
+	if ev["type"] != "pairing_expired" || ev["data"].(map[string]any)["pairing_id"] != p["id"] {
+		t.Fatalf("after the snapshot got %v, want pairing_expired of %v", ev, p["id"])
+	}
+}
+
 // TestShutdownClosesWebsockets: a graceful shutdown tells desktops it is going away.
 func TestShutdownClosesWebsockets(t *testing.T) {
 	m := start(t, nil)
