@@ -30,6 +30,13 @@ type PairingCreatedData struct {
 	QRPNGURL  string    `json:"qr_png_url"`
 }
 
+// PairingExpiredData is pairing_expired's data. Reason is "expired" (its time came),
+// "replaced" (a new QR), "revoked", "method_changed" or "withdrawn"; the metrics count by it.
+type PairingExpiredData struct {
+	PairingID string `json:"pairing_id"`
+	Reason    string `json:"reason"`
+}
+
 // PhoneConnectedData is phone_connected's data.
 type PhoneConnectedData struct {
 	AppVersion string `json:"app_version"`

@@ -32,7 +32,7 @@ func (s *Service) dropPairing(snap *Snapshot, reason string, evs []Event) []Even
 	case p.Claimed():
 		evs = append(evs, s.event(snap.Order.ID, events.PhoneDisconnected, map[string]any{"device": p.DeviceID, "reason": reason}))
 	case p.Pending():
-		evs = append(evs, s.event(snap.Order.ID, events.PairingExpired, map[string]any{"pairing_id": p.ID, "reason": reason}))
+		evs = append(evs, s.event(snap.Order.ID, events.PairingExpired, events.PairingExpiredData{PairingID: p.ID, Reason: reason}))
 	}
 	return evs
 }
@@ -133,7 +133,7 @@ func (s *Service) ExpirePairing(ctx context.Context, orderID, pairingID string) 
 		}
 		p.Expired = true
 		s.audit(ctx, snap, ActorSystem, AuditPairingExpire, "")
-		return []Event{s.event(orderID, events.PairingExpired, map[string]any{"pairing_id": p.ID, "reason": "expired"})}, nil
+		return []Event{s.event(orderID, events.PairingExpired, events.PairingExpiredData{PairingID: p.ID, Reason: "expired"})}, nil
 	})
 	return err
 }
