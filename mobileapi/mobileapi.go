@@ -31,6 +31,8 @@ type Service interface {
 	CheckAppVersion(v string) error
 	MinAppVersion() string
 	ScanState(ctx context.Context, code string) string
+	// Now is the service's clock, in UTC.
+	Now() time.Time
 }
 
 // Config of the app API. Zero fields take the defaults given.
@@ -153,7 +155,7 @@ func (a *API) complete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"order": a.svc.ViewOrder(snap), "completed_at": time.Now().UTC()})
+	return c.JSON(http.StatusOK, map[string]any{"order": a.svc.ViewOrder(snap), "completed_at": a.svc.Now()})
 }
 
 //go:embed scan.html

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -27,7 +28,14 @@ type fakeService struct {
 	claim     func(in orders.ClaimInput) (*orders.ClaimResult, error)
 	authorize func(token string) (auth.Phone, *orders.Snapshot, error)
 	upload    func(u orders.Upload) (*filing.Material, error)
+	complete  func(p auth.Phone) (*orders.Snapshot, error)
+	now       time.Time
 }
+
+func (f *fakeService) Complete(_ context.Context, p auth.Phone) (*orders.Snapshot, error) {
+	return f.complete(p)
+}
+func (f *fakeService) Now() time.Time { return f.now }
 
 func (f *fakeService) Claim(_ context.Context, in orders.ClaimInput) (*orders.ClaimResult, error) {
 	return f.claim(in)
@@ -144,5 +152,44 @@ func TestUploadIsThePhones(t *testing.T) {
 	if got.OrderID != phone.OrderID || got.Via != filing.ViaApp || got.Slot != filing.SlotFacePhoto ||
 		got.Phone == nil || *got.Phone != phone || got.IdempotencyKey != "k1" || !got.Fit {
 		t.Fatalf("upload %+v", got)
+	}
+}
+
+// TestCompleteIsTheServicesTime: completed_at comes from the service's clock, not the
+// machine's, so a test's injected clock (and one clock per instance) decides it.
+func TestCompleteIsTheServicesTime(t *testing.T) {
+	phone := auth.Phone{OrderID: "bbbbbbbbbbbbbbbbbbbbbbbbbb", PairingID: "p1", DeviceID: "d1"}
+	at := time.Date(2031, 2, 3, 4, 5, 6, 0, time.UTC)
+	var completed auth.Phone
+	svc := &fakeService{
+		authorize: func(string) (auth.Phone, *orders.Snapshot, error) {
+			return phone, &orders.Snapshot{Order: &filing.Order{ID: phone.OrderID}}, nil
+		},
+		complete: func(p auth.Phone) (*orders.Snapshot, error) {
+			completed = p
+			return &orders.Snapshot{Order: &filing.Order{ID: p.OrderID}}, nil
+		},
+		now: at,
+	}
+	srv := serve(t, svc)
+	r, _ := http.NewRequest("POST", srv.URL+"/m/v1/complete", nil)
+	r.Header.Set("X-App-Version", "3.16.0")
+	r.Header.Set("Authorization", "Bearer good")
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		CompletedAt time.Time `json:"completed_at"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("status %d, %v", resp.StatusCode, err)
+	}
+	if completed != phone {
+		t.Errorf("completed %+v, want the token's phone", completed)
+	}
+	if !body.CompletedAt.Equal(at) {
+		t.Errorf("completed_at %v, want the service's clock %v", body.CompletedAt, at)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -39,15 +38,9 @@ func TestConfigFromLimits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := configFrom(tt.args, func(k string) string { return tt.env[k] })
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err %v, want one naming %s", err, tt.wantErr)
-				}
+			cfg, ok := loadConfig(t, tt.args, tt.env, tt.wantErr)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got := (view{cfg.OrderRate, cfg.PairingRate, cfg.WebsocketsPerOrder}); got != tt.want {
 				t.Errorf("got %+v, want %+v", got, tt.want)

@@ -120,40 +120,32 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		return cfg, err
 	}
 	cfg.MetricsAddr = *metricsAddr
-	for _, d := range []struct {
-		name string
-		raw  string
-		dst  *time.Duration
-	}{
-		{"BEIANSCAN_PAIRING_TTL", *pairingTTL, &cfg.PairingTTL},
-		{"BEIANSCAN_PHONE_TOKEN_TTL", *phoneTTL, &cfg.PhoneTokenTTL},
-		{"BEIANSCAN_DESKTOP_TOKEN_TTL", *desktopTTL, &cfg.DesktopTokenTTL},
-		{"BEIANSCAN_UPLOAD_TIMEOUT", *uploadTimeout, &cfg.UploadTimeout},
-		{"BEIANSCAN_RETENTION", *retention, &cfg.Retention},
-		{"BEIANSCAN_REDIS_WAIT_TIMEOUT", *waitTimeout, &cfg.RedisWaitTimeout},
-	} {
-		if *d.dst, err = time.ParseDuration(d.raw); err != nil || *d.dst <= 0 {
-			return cfg, fmt.Errorf("%s: %q is not a positive Go duration such as 5m", d.name, d.raw)
-		}
+	if err := parseEach(time.ParseDuration, func(d time.Duration) bool { return d > 0 }, "a positive Go duration such as 5m",
+		setting[time.Duration]{"BEIANSCAN_PAIRING_TTL", *pairingTTL, &cfg.PairingTTL},
+		setting[time.Duration]{"BEIANSCAN_PHONE_TOKEN_TTL", *phoneTTL, &cfg.PhoneTokenTTL},
+		setting[time.Duration]{"BEIANSCAN_DESKTOP_TOKEN_TTL", *desktopTTL, &cfg.DesktopTokenTTL},
+		setting[time.Duration]{"BEIANSCAN_UPLOAD_TIMEOUT", *uploadTimeout, &cfg.UploadTimeout},
+		setting[time.Duration]{"BEIANSCAN_RETENTION", *retention, &cfg.Retention},
+		setting[time.Duration]{"BEIANSCAN_REDIS_WAIT_TIMEOUT", *waitTimeout, &cfg.RedisWaitTimeout},
+	); err != nil {
+		return cfg, err
 	}
 	th := &cfg.Images.Thresholds
-	for _, q := range []struct {
-		name string
-		raw  string
-		dst  *float64
-	}{
-		{"BEIANSCAN_QUALITY_BLUR", *blur, &th.Blur},
-		{"BEIANSCAN_QUALITY_DARK", *dark, &th.Dark},
-		{"BEIANSCAN_QUALITY_BRIGHT", *bright, &th.Bright},
-		{"BEIANSCAN_QUALITY_GRAY", *gray, &th.Gray},
-		{"BEIANSCAN_QUALITY_WHITE_BACKGROUND", *white, &th.WhiteBackground},
-	} {
-		if *q.dst, err = strconv.ParseFloat(q.raw, 64); err != nil || *q.dst < 0 {
-			return cfg, fmt.Errorf("%s: %q is not a number >= 0", q.name, q.raw)
-		}
+	if err := parseEach(func(s string) (float64, error) { return strconv.ParseFloat(s, 64) }, func(f float64) bool { return f >= 0 }, "a number >= 0",
+		setting[float64]{"BEIANSCAN_QUALITY_BLUR", *blur, &th.Blur},
+		setting[float64]{"BEIANSCAN_QUALITY_DARK", *dark, &th.Dark},
+		setting[float64]{"BEIANSCAN_QUALITY_BRIGHT", *bright, &th.Bright},
+		setting[float64]{"BEIANSCAN_QUALITY_GRAY", *gray, &th.Gray},
+		setting[float64]{"BEIANSCAN_QUALITY_WHITE_BACKGROUND", *white, &th.WhiteBackground},
+	); err != nil {
+		return cfg, err
 	}
-	if cfg.ClaimGuessLimit, err = strconv.Atoi(*guesses); err != nil || cfg.ClaimGuessLimit < 0 {
-		return cfg, fmt.Errorf("BEIANSCAN_CLAIM_GUESS_LIMIT: %q is not a whole number >= 0", *guesses)
+	if err := parseEach(strconv.Atoi, func(n int) bool { return n >= 0 }, "a whole number >= 0",
+		setting[int]{"BEIANSCAN_CLAIM_GUESS_LIMIT", *guesses, &cfg.ClaimGuessLimit},
+		setting[int]{"BEIANSCAN_WS_PER_ORDER", *wsPerOrder, &cfg.WebsocketsPerOrder},
+		setting[int]{"BEIANSCAN_REDIS_MIN_REPLICAS", *minReplicas, &cfg.RedisMinReplicas},
+	); err != nil {
+		return cfg, err
 	}
 	if cfg.OrderRate, err = limits.ParseRate(*orderRate); err != nil {
 		return cfg, fmt.Errorf("BEIANSCAN_ORDER_RATE: %w", err)
@@ -161,14 +153,8 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	if cfg.PairingRate, err = limits.ParseRate(*pairingRate); err != nil {
 		return cfg, fmt.Errorf("BEIANSCAN_PAIRING_RATE: %w", err)
 	}
-	if cfg.WebsocketsPerOrder, err = strconv.Atoi(*wsPerOrder); err != nil || cfg.WebsocketsPerOrder < 0 {
-		return cfg, fmt.Errorf("BEIANSCAN_WS_PER_ORDER: %q is not a whole number >= 0", *wsPerOrder)
-	}
 	if cfg.TrustedProxies, err = prefixes(*trusted); err != nil {
 		return cfg, fmt.Errorf("BEIANSCAN_TRUSTED_PROXIES: %w", err)
-	}
-	if cfg.RedisMinReplicas, err = strconv.Atoi(*minReplicas); err != nil || cfg.RedisMinReplicas < 0 {
-		return cfg, fmt.Errorf("BEIANSCAN_REDIS_MIN_REPLICAS: %q is not a whole number >= 0", *minReplicas)
 	}
 	if cfg.DecodeMemory, err = admission.ParseBytes(*decodeMemory); err != nil || cfg.DecodeMemory < 16<<20 {
 		return cfg, fmt.Errorf("BEIANSCAN_DECODE_MEMORY: %q is not a size of at least 16MiB such as 512MiB or 1GiB", *decodeMemory)
@@ -180,6 +166,26 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		}
 	}
 	return cfg, nil
+}
+
+// setting is one variable's raw value (flag or environment) and the field it sets.
+type setting[T any] struct {
+	name string // the environment variable, which errors name
+	raw  string
+	dst  *T
+}
+
+// parseEach parses every setting into its field with parse, and refuses the first value
+// that does not parse or is not valid, naming its variable and what it should be.
+func parseEach[T any](parse func(string) (T, error), valid func(T) bool, want string, settings ...setting[T]) error {
+	for _, s := range settings {
+		v, err := parse(s.raw)
+		if err != nil || !valid(v) {
+			return fmt.Errorf("%s: %q is not %s", s.name, s.raw, want)
+		}
+		*s.dst = v
+	}
+	return nil
 }
 
 // prefixes parses comma-separated CIDRs; a bare address stands for itself alone.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/beianscan/beianscan/internal/admission"
+	"github.com/beianscan/beianscan/internal/server"
 )
 
 func TestConfigFrom(t *testing.T) {
@@ -77,15 +78,9 @@ func TestConfigFrom(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := configFrom(tt.args, func(k string) string { return tt.env[k] })
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err %v, want one naming %s", err, tt.wantErr)
-				}
+			cfg, ok := loadConfig(t, tt.args, tt.env, tt.wantErr)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			tt.check(t, configView{
 				Addr: cfg.Addr, PublicURL: cfg.PublicURL, RedisURL: cfg.RedisURL, DataDir: cfg.DataDir, Secret: cfg.JWTSecret,
@@ -134,15 +129,9 @@ func TestConfigFromEdge(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := configFrom(tt.args, func(k string) string { return tt.env[k] })
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err %v, want one naming %s", err, tt.wantErr)
-				}
+			cfg, ok := loadConfig(t, tt.args, tt.env, tt.wantErr)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			var got []string
 			for _, p := range cfg.TrustedProxies {
@@ -210,19 +199,27 @@ func TestConfigFromImageAdmission(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := configFrom(tt.args, func(k string) string { return tt.env[k] })
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err %v, want one naming %s", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cfg.DecodeMemory != tt.memory || cfg.ImageWorkers != tt.workers {
+			cfg, ok := loadConfig(t, tt.args, tt.env, tt.wantErr)
+			if ok && (cfg.DecodeMemory != tt.memory || cfg.ImageWorkers != tt.workers) {
 				t.Fatalf("memory %d workers %d, want %d %d", cfg.DecodeMemory, cfg.ImageWorkers, tt.memory, tt.workers)
 			}
 		})
 	}
+}
+
+// loadConfig runs configFrom on args and env. With wantErr, it checks that the error names
+// wantErr and returns false; else it fails the test on any error.
+func loadConfig(t *testing.T, args []string, env map[string]string, wantErr string) (server.Config, bool) {
+	t.Helper()
+	cfg, err := configFrom(args, func(k string) string { return env[k] })
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("err %v, want one naming %s", err, wantErr)
+		}
+		return cfg, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, true
 }

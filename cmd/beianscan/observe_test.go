@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -32,15 +31,9 @@ func TestLogConfig(t *testing.T) {
 	ctx := context.Background()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := configFrom(tt.args, func(k string) string { return tt.env[k] })
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err %v, want one naming %s", err, tt.wantErr)
-				}
+			cfg, ok := loadConfig(t, tt.args, tt.env, tt.wantErr)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			l := cfg.Logger
 			if l.Enabled(ctx, slog.LevelDebug) != tt.debug || l.Enabled(ctx, slog.LevelInfo) != tt.info || l.Enabled(ctx, slog.LevelWarn) != tt.warn {

@@ -201,6 +201,7 @@ func fail(stderr io.Writer, err error) int {
 		fmt.Fprintf(stderr, "  zh: %s\n", ae.MessageZh)
 	}
 	if len(ae.Details) > 0 {
+		// Details were decoded from JSON, so they encode again: the error cannot happen.
 		d, _ := json.Marshal(ae.Details)
 		fmt.Fprintf(stderr, "  details: %s\n", d)
 	}

@@ -47,7 +47,7 @@ const (
 //
 // Its JSON is also the Redis format (internal/redisstore, with each id_number sealed):
 // claim.lua reads state, upload_method and province from it, so those stay plain and keep
-// their names.
+// their names (redisstore.TestClaimScriptReadsTheStoredFormat fails if they do not).
 type Order struct {
 	ID                          string             `json:"id"`
 	State                       State              `json:"state"`

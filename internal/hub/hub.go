@@ -1,26 +1,3 @@
-// Package hub fans an order's events out to the desktop websockets this instance holds.
-//
-// Any instance may raise an order's event: the store publishes it as JSON text on the
-// order's channel. Every instance runs one Hub on one broker (internal/broker: the hub knows
-// desktops and frames, the broker knows Redis). The hub asks the broker for the orders whose
-// desktops it holds (the first desktop of an order subscribes, the last one to leave
-// unsubscribes). Each desktop gets the order's snapshot first, then the events newer than it;
-// pub/sub is lossy, so whenever the broker re-confirms a subscription (a reconnect, a
-// failover) every desktop of that order gets a fresh snapshot.
-//
-// The path of one upload's event, file by file:
-//   - mobileapi/mobileapi.go (API.upload) or webapi/webapi.go: the request → orders.Upload;
-//   - internal/orders/upload.go (Service.Upload): checks, blob write, then store.Update;
-//   - internal/redisstore/store.go (Store.Update): the change and its PUBLISH in one
-//     MULTI/EXEC, then WAIT for the replicas; the 201 is written after it returns;
-//   - internal/broker/redis.go (Redis.session): the instance's PubSub → Handler.Message;
-//   - hub.go (Hub.dispatch): the order's room on this instance → each client's queue;
-//   - client.go (client.writeLoop): the queue → the websocket.
-//
-// Memory: an idle desktop costs its websocket, a bounded queue and one goroutine (the caller
-// of Serve, reading); a writer goroutine runs only while there is something to write, and
-// pings come from one sweep per Hub, not from a ticker per connection. The handler and its
-// upgrader decide most of the rest; see Serve.
 package hub
 
 import (
@@ -33,6 +10,7 @@ import (
 	"time"
 
 	"github.com/beianscan/beianscan/internal/broker"
+	"github.com/beianscan/beianscan/internal/events"
 )
 
 // Snapshot is an order's full state as a desktop first sees it.
@@ -42,7 +20,8 @@ type Snapshot struct {
 	Payload []byte
 	// Version is the order's version the snapshot shows.
 	Version int64
-	// Pairing is the order's current QR pairing if it is unclaimed and not yet expired, else nil.
+	// Pairing is the order's current QR pairing while it is unclaimed and its pairing_expired
+	// has not been published (orders.Pairing.Pending; even past expires_at), else nil.
 	Pairing *PendingPairing
 }
 
@@ -338,18 +317,15 @@ func (h *Hub) applyEventLocked(r *room, ev *event) {
 	}
 	r.version = ev.Version
 	switch ev.Type {
-	case "pairing_created":
-		var d struct {
-			ID        string    `json:"id"`
-			ExpiresAt time.Time `json:"expires_at"`
-		}
+	case events.PairingCreated:
+		var d events.PairingCreatedData
 		if err := json.Unmarshal(ev.Data, &d); err != nil || d.ID == "" || d.ExpiresAt.IsZero() {
 			h.log.Warn("pairing_created without id or expires_at", "order_id", r.orderID)
 			h.setPairingLocked(r, nil)
 			return
 		}
 		h.setPairingLocked(r, &PendingPairing{ID: d.ID, ExpiresAt: d.ExpiresAt})
-	case "phone_connected", "pairing_expired", "phone_disconnected":
+	case events.PhoneConnected, events.PairingExpired, events.PhoneDisconnected:
 		h.setPairingLocked(r, nil)
 	}
 }

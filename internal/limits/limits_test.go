@@ -3,7 +3,6 @@ package limits
 import (
 	"context"
 	"errors"
-	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -13,25 +12,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/redistest"
 )
-
-// testRedis is the real Redis of BEIANSCAN_REDIS_URL when set, else a miniredis.
-func testRedis(t *testing.T) redis.UniversalClient {
-	t.Helper()
-	if u := os.Getenv("BEIANSCAN_REDIS_URL"); u != "" {
-		o, err := redis.ParseURL(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rdb := redis.NewClient(o)
-		t.Cleanup(func() { rdb.Close() })
-		return rdb
-	}
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	t.Cleanup(func() { rdb.Close() })
-	return rdb
-}
 
 // scope is a fresh scope per test, so that tests sharing a real Redis never share counters.
 func scope(t *testing.T) string {
@@ -86,7 +68,7 @@ func wantRateLimited(t *testing.T, err error, maxWait int) {
 
 // TestOrderRateAcrossInstances: two instances on one Redis share one count.
 func TestOrderRateAcrossInstances(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := redistest.Shared(t)
 	cfg := Config{OrderRate: Rate{30, time.Hour}, Scope: scope(t)}
 	a, b := New(rdb, cfg), New(rdb, cfg)
 	defer a.Close()
@@ -115,7 +97,7 @@ func TestOrderRateAcrossInstances(t *testing.T) {
 }
 
 func TestPairingRate(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := redistest.Shared(t)
 	l := New(rdb, Config{PairingRate: Rate{3, time.Minute}, Scope: scope(t)})
 	defer l.Close()
 	ctx := context.Background()
@@ -140,7 +122,7 @@ func (c *fakeClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); ret
 func (c *fakeClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func TestWebsocketLeases(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := redistest.Shared(t)
 	ctx := context.Background()
 	clk := &fakeClock{t: time.Now()}
 	cfg := Config{WebsocketsPerOrder: 3, Scope: scope(t), LeaseTTL: time.Hour, Now: clk.Now}
@@ -192,7 +174,7 @@ func TestWebsocketLeases(t *testing.T) {
 
 // TestWebsocketLeasesParallel: counting and taking are one step.
 func TestWebsocketLeasesParallel(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := redistest.Shared(t)
 	l := New(rdb, Config{WebsocketsPerOrder: 5, Scope: scope(t)})
 	defer l.Close()
 	var mu sync.Mutex
@@ -217,7 +199,7 @@ func TestWebsocketLeasesParallel(t *testing.T) {
 
 // TestCloseGivesPlacesBack: a server shutting down frees what it held at once.
 func TestCloseGivesPlacesBack(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := redistest.Shared(t)
 	cfg := Config{WebsocketsPerOrder: 1, Scope: scope(t)}
 	a, b := New(rdb, cfg), New(rdb, cfg)
 	defer b.Close()

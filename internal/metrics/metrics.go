@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beianscan/beianscan/internal/events"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -100,12 +101,12 @@ func New() *Metrics {
 	m.retentionGone = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: ns, Name: "retention_deletions_total", Help: "Orders and blobs deleted by the retention sweep, by kind (order, blob).",
 	}, []string{"kind"})
-	for _, c := range []prometheus.Collector{m.httpRequests, m.httpDuration, m.uploads, m.imageStep, m.eventDelivery,
-		m.eventsWritten, m.claims, m.pairingsMade, m.pairingsEnded, m.events, m.redisErrors, m.blobErrors, m.retentionGone} {
+	own := []prometheus.Collector{m.httpRequests, m.httpDuration, m.uploads, m.imageStep, m.eventDelivery,
+		m.eventsWritten, m.claims, m.pairingsMade, m.pairingsEnded, m.events, m.redisErrors, m.blobErrors, m.retentionGone}
+	for _, c := range own {
 		f(c)
 	}
-	m.own = append(m.own, m.httpRequests, m.httpDuration, m.uploads, m.imageStep, m.eventDelivery,
-		m.eventsWritten, m.claims, m.pairingsMade, m.pairingsEnded, m.events, m.redisErrors, m.blobErrors, m.retentionGone)
+	m.own = append(m.own, own...)
 	return m
 }
 
@@ -157,9 +158,9 @@ func (m *Metrics) Event(typ, reason string) {
 	}
 	m.events.WithLabelValues(typ).Inc()
 	switch typ {
-	case "pairing_created":
+	case events.PairingCreated:
 		m.pairingsMade.Inc()
-	case "pairing_expired":
+	case events.PairingExpired:
 		if reason == "" {
 			reason = "expired"
 		}

@@ -3,6 +3,7 @@ package orders
 import (
 	"context"
 
+	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 )
 
@@ -32,7 +33,7 @@ func (s *Service) Submit(ctx context.Context, orderID string) (*Snapshot, error)
 			return nil, err
 		}
 		s.audit(ctx, snap, ActorDesktop, AuditSubmit, "")
-		return []Event{s.event(orderID, EventStateChanged, t)}, nil
+		return []Event{s.event(orderID, events.StateChanged, t)}, nil
 	})
 }
 
@@ -47,7 +48,7 @@ func (s *Service) Withdraw(ctx context.Context, orderID string) (*Snapshot, erro
 		s.audit(ctx, snap, ActorDesktop, AuditWithdraw, "")
 		evs := s.dropPairing(snap, "withdrawn", nil)
 		evs = s.methodChanged(snap, from, evs)
-		return append(evs, s.event(orderID, EventStateChanged, t)), nil
+		return append(evs, s.event(orderID, events.StateChanged, t)), nil
 	})
 }
 
@@ -58,7 +59,7 @@ func (s *Service) methodChanged(snap *Snapshot, from filing.UploadMethod, evs []
 	if to == from {
 		return evs
 	}
-	return append(evs, s.event(snap.Order.ID, EventMethodChanged, map[string]any{"from": from, "to": to}))
+	return append(evs, s.event(snap.Order.ID, events.MethodChanged, map[string]any{"from": from, "to": to}))
 }
 
 // Review records the authority's decision.
@@ -73,6 +74,6 @@ func (s *Service) Review(ctx context.Context, orderID string, approved bool, rea
 		if !approved {
 			data["reason"] = snap.Order.RejectReason
 		}
-		return []Event{s.event(orderID, EventStateChanged, data)}, nil
+		return []Event{s.event(orderID, events.StateChanged, data)}, nil
 	})
 }

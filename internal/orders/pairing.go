@@ -16,6 +16,7 @@ import (
 
 	"github.com/beianscan/beianscan/internal/appversion"
 	"github.com/beianscan/beianscan/internal/auth"
+	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 )
 
@@ -29,9 +30,9 @@ func (s *Service) dropPairing(snap *Snapshot, reason string, evs []Event) []Even
 	snap.Pairing = nil
 	switch {
 	case p.Claimed():
-		evs = append(evs, s.event(snap.Order.ID, EventPhoneDisconnected, map[string]any{"device": p.DeviceID, "reason": reason}))
-	case !p.Expired:
-		evs = append(evs, s.event(snap.Order.ID, EventPairingExpired, map[string]any{"pairing_id": p.ID, "reason": reason}))
+		evs = append(evs, s.event(snap.Order.ID, events.PhoneDisconnected, map[string]any{"device": p.DeviceID, "reason": reason}))
+	case p.Pending():
+		evs = append(evs, s.event(snap.Order.ID, events.PairingExpired, events.PairingExpiredData{PairingID: p.ID, Reason: reason}))
 	}
 	return evs
 }
@@ -74,13 +75,14 @@ func (s *Service) ViewPairing(orderID string, p *Pairing) *PairingView {
 	if p == nil {
 		return nil
 	}
+	now := s.now()
 	v := &PairingView{
 		ID: p.ID, ExpiresAt: p.ExpiresAt,
 		QRPNGURL: "/api/v1/orders/" + orderID + "/pairing/qr.png",
-		Claimed:  p.Claimed(), Expired: p.Expired || (!p.Claimed() && !s.now().Before(p.ExpiresAt)),
+		Claimed:  p.Claimed(), Expired: p.Expired || (!p.Claimed() && p.Lapsed(now)),
 		Device: p.DeviceID, DeviceName: p.DeviceName, AppVersion: p.AppVersion, Completed: p.Completed,
 	}
-	if !v.Claimed && !v.Expired {
+	if p.Claimable(now) {
 		v.ScanURL = s.ScanURL(orderID, p.ID)
 	}
 	return v
@@ -101,9 +103,9 @@ func (s *Service) CreatePairing(ctx context.Context, orderID string, desktop Des
 			ID: pairingID, CodeHash: hashCode(s.code(orderID, pairingID)),
 			CreatedAt: now, ExpiresAt: now.Add(s.cfg.PairingTTL), Desktop: desktop,
 		}
-		return append(evs, s.event(orderID, EventPairingCreated, map[string]any{
-			"id": pairingID, "expires_at": snap.Pairing.ExpiresAt,
-			"qr_png_url": "/api/v1/orders/" + orderID + "/pairing/qr.png",
+		return append(evs, s.event(orderID, events.PairingCreated, events.PairingCreatedData{
+			ID: pairingID, ExpiresAt: snap.Pairing.ExpiresAt,
+			QRPNGURL: "/api/v1/orders/" + orderID + "/pairing/qr.png",
 		})), nil
 	})
 }
@@ -126,12 +128,12 @@ func (s *Service) RevokePairing(ctx context.Context, orderID string) error {
 func (s *Service) ExpirePairing(ctx context.Context, orderID, pairingID string) error {
 	_, err := s.store.Update(ctx, orderID, func(snap *Snapshot) ([]Event, error) {
 		p := snap.Pairing
-		if p == nil || p.ID != pairingID || p.Claimed() || p.Expired || s.now().Before(p.ExpiresAt) {
+		if p == nil || p.ID != pairingID || !p.ExpireDue(s.now()) {
 			return nil, ErrUnchanged
 		}
 		p.Expired = true
 		s.audit(ctx, snap, ActorSystem, AuditPairingExpire, "")
-		return []Event{s.event(orderID, EventPairingExpired, map[string]any{"pairing_id": p.ID, "reason": "expired"})}, nil
+		return []Event{s.event(orderID, events.PairingExpired, events.PairingExpiredData{PairingID: p.ID, Reason: "expired"})}, nil
 	})
 	return err
 }
@@ -143,7 +145,7 @@ func (s *Service) QRScanURL(ctx context.Context, orderID string) (string, error)
 		return "", err
 	}
 	p := snap.Pairing
-	if p == nil || p.Claimed() || p.Expired || !s.now().Before(p.ExpiresAt) {
+	if !p.Claimable(s.now()) {
 		return "", filing.ErrPairingNotFound
 	}
 	return s.ScanURL(orderID, p.ID), nil
@@ -298,7 +300,7 @@ func DecideClaim(snap *Snapshot, retiredUntil time.Time, req ClaimRequest, appAv
 	if p.Claimed() && p.DeviceID != req.DeviceID {
 		return ClaimAlreadyClaimed
 	}
-	if p.Expired || !req.Now.Before(p.ExpiresAt) {
+	if p.Lapsed(req.Now) {
 		return ClaimExpired
 	}
 	if snap.Order == nil {

@@ -33,7 +33,7 @@ func (s *Service) ScanState(ctx context.Context, code string) string {
 		return ScanExpired
 	case p.Claimed():
 		return ScanClaimed
-	case p.Expired || !s.now().Before(p.ExpiresAt):
+	case p.Lapsed(s.now()):
 		return ScanExpired
 	}
 	return ScanLive

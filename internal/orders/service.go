@@ -18,6 +18,7 @@ import (
 
 	"github.com/beianscan/beianscan/internal/appversion"
 	"github.com/beianscan/beianscan/internal/auth"
+	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/images"
 )
@@ -108,6 +109,10 @@ func New(cfg Config, store Store, blobs Blobs, signer *auth.Signer, secret []byt
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
+// Now is the service's clock (Config.Now, in UTC), for the handlers' own times, so that a
+// test's injected clock reaches them too.
+func (s *Service) Now() time.Time { return s.now() }
+
 // AppAvailable reports whether app verification is open in the province.
 func (s *Service) AppAvailable(province string) bool {
 	return slices.Contains(s.cfg.AppProvinces, province)
@@ -168,7 +173,7 @@ func (s *Service) event(orderID, typ string, data any) Event {
 // settle moves the order between draft and uploaded and adds the state_changed event.
 func (s *Service) settle(snap *Snapshot, evs []Event) []Event {
 	if t := snap.Order.Settle(snap.has, s.now()); t != nil {
-		evs = append(evs, s.event(snap.Order.ID, EventStateChanged, t))
+		evs = append(evs, s.event(snap.Order.ID, events.StateChanged, t))
 	}
 	return evs
 }

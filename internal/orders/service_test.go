@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/beianscan/beianscan/internal/auth"
+	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 )
 
@@ -275,7 +276,7 @@ func TestUploadSettles(t *testing.T) {
 	for _, ev := range store.events {
 		types = append(types, ev.Type)
 	}
-	want := []string{EventMaterialUploaded, EventMaterialUploaded, EventMaterialUploaded, EventStateChanged}
+	want := []string{events.MaterialUploaded, events.MaterialUploaded, events.MaterialUploaded, events.StateChanged}
 	if !slices.Equal(types, want) {
 		t.Fatalf("events %v, want %v", types, want)
 	}

@@ -42,6 +42,32 @@ type Pairing struct {
 // Claimed reports whether a phone has claimed the pairing.
 func (p *Pairing) Claimed() bool { return p != nil && p.DeviceID != "" }
 
+// The pairing's life is decided by the four predicates below and nowhere else in Go; the
+// claim script (internal/redisstore/claim.lua) restates them for Redis and is held to
+// DecideClaim, which uses them, by a parity test.
+
+// Lapsed reports whether claiming has ended at now: pairing_expired was published for it, or
+// expires_at has come. It ends at expires_at for every device, the one that claimed it too
+// (a reclaim is refused after it).
+func (p *Pairing) Lapsed(now time.Time) bool { return p.Expired || !now.Before(p.ExpiresAt) }
+
+// Claimable reports whether a phone may still claim the pairing at now: there is one, no
+// phone has claimed it, and it has not lapsed. The desktop is shown its scan URL only then.
+func (p *Pairing) Claimable(now time.Time) bool {
+	return p != nil && !p.Claimed() && !p.Lapsed(now)
+}
+
+// Pending reports whether the pairing is unclaimed and its pairing_expired not yet
+// published, whatever the time: someone still has to publish it (ExpirePairing, which the
+// hub calls at expires_at). It is deliberately blind to the clock: a pairing that lapsed
+// while no instance watched is still pending, and is expired at once when a desktop
+// connects.
+func (p *Pairing) Pending() bool { return p != nil && !p.Claimed() && !p.Expired }
+
+// ExpireDue reports whether pairing_expired is owed at now: the pairing is pending and its
+// time has come.
+func (p *Pairing) ExpireDue(now time.Time) bool { return p.Pending() && p.Lapsed(now) }
+
 // DesktopInfo says who showed the QR code, so the phone can show it before uploading.
 type DesktopInfo struct {
 	IP        string    `json:"ip"`
@@ -57,20 +83,6 @@ type Event struct {
 	At      time.Time `json:"at"`
 	Data    any       `json:"data"`
 }
-
-// Event types of the contract.
-const (
-	EventPairingCreated    = "pairing_created"
-	EventPairingExpired    = "pairing_expired"
-	EventPhoneConnected    = "phone_connected"
-	EventPhoneDisconnected = "phone_disconnected"
-	EventMaterialUploaded  = "material_uploaded"
-	EventMaterialRemoved   = "material_removed"
-	EventUploadComplete    = "upload_complete"
-	EventStateChanged      = "state_changed"
-	// EventMethodChanged: the upload method was chosen, changed or cleared (data: from, to).
-	EventMethodChanged = "method_changed"
-)
 
 // ClaimRequest is a phone's claim of a pairing code.
 type ClaimRequest struct {

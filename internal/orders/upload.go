@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/beianscan/beianscan/internal/auth"
+	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/images"
 )
@@ -179,7 +180,7 @@ func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.R
 			actor = ActorPhone
 		}
 		s.audit(ctx, snap, actor, AuditUpload, u.Slot)
-		return s.settle(snap, []Event{s.event(u.OrderID, EventMaterialUploaded, m)}), nil
+		return s.settle(snap, []Event{s.event(u.OrderID, events.MaterialUploaded, m)}), nil
 	})
 	if err != nil {
 		s.forget(ctx, u.OrderID, sha, nil)
@@ -189,8 +190,13 @@ func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.R
 		s.forget(ctx, u.OrderID, old.SHA256, snap)
 	}
 	if idem != "" {
-		b, _ := json.Marshal(remembered{Slot: u.Slot, Material: m})
-		if err := s.store.Remember(ctx, u.OrderID, idem, b, s.cfg.IdempotencyTTL); err != nil {
+		// The upload is stored either way; without its record a retry is stored again (and
+		// replaces it), so a failure here is logged, not returned.
+		b, err := json.Marshal(remembered{Slot: u.Slot, Material: m})
+		if err == nil {
+			err = s.store.Remember(ctx, u.OrderID, idem, b, s.cfg.IdempotencyTTL)
+		}
+		if err != nil {
 			s.cfg.Logger.WarnContext(ctx, "idempotency record failed", "order", u.OrderID, "err", err)
 		}
 	}
@@ -247,7 +253,7 @@ func (s *Service) RemoveMaterial(ctx context.Context, orderID string, slot filin
 		delete(snap.Materials, slot)
 		s.audit(ctx, snap, ActorDesktop, AuditRemove, slot)
 		snap.Order.UpdatedAt = s.now()
-		return s.settle(snap, []Event{s.event(orderID, EventMaterialRemoved, map[string]any{"slot": slot})}), nil
+		return s.settle(snap, []Event{s.event(orderID, events.MaterialRemoved, map[string]any{"slot": slot})}), nil
 	})
 	if err != nil {
 		return err
@@ -267,6 +273,6 @@ func (s *Service) Complete(ctx context.Context, p auth.Phone) (*Snapshot, error)
 		}
 		snap.Pairing.Completed = true
 		s.audit(ctx, snap, ActorPhone, AuditComplete, "")
-		return []Event{s.event(p.OrderID, EventUploadComplete, map[string]any{"device": p.DeviceID})}, nil
+		return []Event{s.event(p.OrderID, events.UploadComplete, map[string]any{"device": p.DeviceID})}, nil
 	})
 }

@@ -4,34 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"os"
 	"testing"
 	"time"
-
-	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/rediskeys"
+	"github.com/beianscan/beianscan/internal/redistest"
 )
-
-// testRedis is the real Redis of BEIANSCAN_REDIS_URL when set, else a miniredis.
-func testRedis(t *testing.T) redis.UniversalClient {
-	t.Helper()
-	var rdb *redis.Client
-	if u := os.Getenv("BEIANSCAN_REDIS_URL"); u != "" {
-		o, err := redis.ParseURL(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rdb = redis.NewClient(o)
-	} else {
-		rdb = redis.NewClient(&redis.Options{Addr: miniredis.RunT(t).Addr()})
-	}
-	t.Cleanup(func() { rdb.Close() })
-	return rdb
-}
 
 // orderID is a fresh order ID, so that cases never share keys.
 func orderID() string {
@@ -46,7 +26,7 @@ func orderID() string {
 // it, its expired flag, the time against expires_at, the order's state, upload method and
 // province.
 func TestClaimScriptParity(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := redistest.Shared(t)
 	s := New(rdb, 30*time.Minute)
 	ctx := context.Background()
 	base := time.Now().Truncate(time.Millisecond).UTC()

@@ -83,60 +83,60 @@ func (s *Store) eachOrder(ctx context.Context, fn func(c *redis.Client, key, id 
 // ReencryptIDs it is safe beside live instances and can be run again.
 func (s *Store) ApplyRetention(ctx context.Context) (changed int, err error) {
 	return s.eachOrder(ctx, func(c *redis.Client, key, id string) (bool, error) {
-		for attempt := 0; attempt < maxUpdateAttempts; attempt++ {
-			did := false
-			err := c.Watch(ctx, func(tx *redis.Tx) error {
-				if ttl, err := tx.PTTL(ctx, key).Result(); err != nil || ttl != -1 {
-					return err // -2: gone; >= 0: it expires already
-				}
-				raw, err := tx.Get(ctx, key).Bytes()
-				if err != nil {
-					return err
-				}
-				var o struct {
-					State filing.State `json:"state"`
-				}
-				if err := json.Unmarshal(raw, &o); err != nil || o.State == filing.StateSubmitted {
-					return err
-				}
-				_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-					for _, k := range []string{key, rediskeys.Version(id), rediskeys.Materials(id), rediskeys.Audit(id)} {
-						p.PExpire(ctx, k, s.retention)
-					}
-					return nil
-				})
-				did = err == nil
-				return err
-			}, key)
-			if errors.Is(err, redis.TxFailedErr) {
-				continue
+		return watchKey(ctx, c, key, "retention of order "+id, func(tx *redis.Tx) (bool, error) {
+			if ttl, err := tx.PTTL(ctx, key).Result(); err != nil || ttl != -1 {
+				return false, err // -2: gone; >= 0: it expires already
 			}
-			return did, err
-		}
-		return false, fmt.Errorf("redisstore: retention of order %s kept conflicting", id)
+			raw, err := tx.Get(ctx, key).Bytes()
+			if err != nil {
+				return false, err
+			}
+			var o struct {
+				State filing.State `json:"state"`
+			}
+			if err := json.Unmarshal(raw, &o); err != nil || o.State == filing.StateSubmitted {
+				return false, err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				for _, k := range []string{key, rediskeys.Version(id), rediskeys.Materials(id), rediskeys.Audit(id)} {
+					p.PExpire(ctx, k, s.retention)
+				}
+				return nil
+			})
+			return err == nil, err
+		})
 	})
 }
 
 func reencryptOrder(ctx context.Context, c *redis.Client, key, id string, ring *sealbox.Keyring) (bool, error) {
+	return watchKey(ctx, c, key, "reencrypt of order "+id, func(tx *redis.Tx) (bool, error) {
+		raw, err := tx.Get(ctx, key).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return false, nil // expired or deleted meanwhile
+		}
+		if err != nil {
+			return false, err
+		}
+		out, changed, err := reseal(raw, id, ring)
+		if err != nil || !changed {
+			return false, err
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.SetArgs(ctx, key, out, redis.SetArgs{KeepTTL: true})
+			return nil
+		})
+		return err == nil, err
+	})
+}
+
+// watchKey runs change under WATCH of key, again while another writer gets in between (at
+// most maxUpdateAttempts times); change reports whether it wrote.
+func watchKey(ctx context.Context, c *redis.Client, key, what string, change func(tx *redis.Tx) (bool, error)) (bool, error) {
 	for attempt := 0; attempt < maxUpdateAttempts; attempt++ {
 		did := false
 		err := c.Watch(ctx, func(tx *redis.Tx) error {
-			raw, err := tx.Get(ctx, key).Bytes()
-			if errors.Is(err, redis.Nil) {
-				return nil // expired or deleted meanwhile
-			}
-			if err != nil {
-				return err
-			}
-			out, changed, err := reseal(raw, id, ring)
-			if err != nil || !changed {
-				return err
-			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.SetArgs(ctx, key, out, redis.SetArgs{KeepTTL: true})
-				return nil
-			})
-			did = err == nil
+			var err error
+			did, err = change(tx)
 			return err
 		}, key)
 		if errors.Is(err, redis.TxFailedErr) {
@@ -144,7 +144,7 @@ func reencryptOrder(ctx context.Context, c *redis.Client, key, id string, ring *
 		}
 		return did, err
 	}
-	return false, fmt.Errorf("redisstore: reencrypt of order %s kept conflicting", id)
+	return false, fmt.Errorf("redisstore: %s kept conflicting", what)
 }
 
 // reseal returns the order JSON with both ID numbers sealed under ring's first key, and
@@ -175,6 +175,7 @@ func reseal(raw []byte, orderID string, ring *sealbox.Keyring) ([]byte, bool, er
 			}
 			n = plain
 		}
+		// A string always encodes: the error cannot happen.
 		b, _ := json.Marshal(ring.SealString(n, ctxt))
 		p["id_number"] = b
 		pb, err := json.Marshal(p)

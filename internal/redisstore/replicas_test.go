@@ -5,12 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redistest"
@@ -33,7 +33,7 @@ func appOrder(t testing.TB, s *Store) string {
 	now := time.Now()
 	if _, err := s.Update(ctx, id, func(snap *orders.Snapshot) ([]orders.Event, error) {
 		snap.Pairing = &orders.Pairing{ID: "p1", CodeHash: "h", CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
-		return []orders.Event{{Type: orders.EventPairingCreated, OrderID: id, At: now}}, nil
+		return []orders.Event{{Type: events.PairingCreated, OrderID: id, At: now}}, nil
 	}); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
@@ -50,9 +50,8 @@ func claim(s *Store, id, device string) error {
 // on the connection that wrote, and answers unavailable when the replica does not confirm.
 func TestWaitForReplicas(t *testing.T) {
 	master := redistest.Start(t)
-	replica := redistest.Start(t, "--replicaof", "127.0.0.1", itoa(master.Port), "--enable-debug-command", "yes")
+	replica := master.StartReplica(t, "--enable-debug-command", "yes")
 	rdb := master.Client(t)
-	waitLinked(t, rdb)
 	s := New(rdb, 0)
 	s.SetReplication(Replication{MinReplicas: 1, Timeout: 300 * time.Millisecond})
 	ctx := context.Background()
@@ -116,7 +115,7 @@ func TestWaitForReplicas(t *testing.T) {
 		{"update", func() func() error {
 			return func() error {
 				_, err := s.Update(ctx, id, func(*orders.Snapshot) ([]orders.Event, error) {
-					return []orders.Event{{Type: orders.EventUploadComplete, OrderID: id}}, nil
+					return []orders.Event{{Type: events.UploadComplete, OrderID: id}}, nil
 				})
 				return err
 			}
@@ -138,7 +137,7 @@ func TestWaitForReplicas(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			waitLinked(t, rdb)
+			redistest.WaitLinked(t, rdb)
 			run := c.prepare()
 			stall(t)
 			err := run()
@@ -149,7 +148,7 @@ func TestWaitForReplicas(t *testing.T) {
 	}
 
 	// Without MinReplicas the same stall costs nothing: the answers above came from WAIT.
-	waitLinked(t, rdb)
+	redistest.WaitLinked(t, rdb)
 	stall(t)
 	s0 := New(rdb, 0)
 	if err := s0.CreateOrder(ctx, &filing.Order{ID: randomID(t), Version: 1}); err != nil {
@@ -157,29 +156,9 @@ func TestWaitForReplicas(t *testing.T) {
 	}
 
 	// A replica gone for good: unavailable too.
-	waitLinked(t, rdb)
+	redistest.WaitLinked(t, rdb)
 	replica.Stop()
 	if err := s.CreateOrder(ctx, &filing.Order{ID: randomID(t), Version: 1}); !errors.Is(err, filing.ErrUnavailable) {
 		t.Fatalf("replica down: err = %v, want unavailable", err)
-	}
-}
-
-func itoa(n int) string { return strconv.Itoa(n) }
-
-// waitLinked waits until the master has a replica whose acknowledged offset is current, so
-// that one case's stall does not spill into the next.
-func waitLinked(t *testing.T, rdb *redis.Client) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		n, err := rdb.Wait(ctx, 1, time.Second).Result()
-		cancel()
-		if err == nil && n >= 1 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("replica not linked: %d, %v", n, err)
-		}
 	}
 }

@@ -29,6 +29,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/rediskeys"
@@ -196,7 +197,12 @@ func load(ctx context.Context, r reader, id string) (stored, error) {
 	if err != nil {
 		return stored{}, err
 	}
-	version, _ := versionCmd.Int64()
+	// No version key is version 0 (redis.Nil); a version that is not a number is damage,
+	// refused rather than read as version 0.
+	version, err := versionCmd.Int64()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return stored{}, fmt.Errorf("redisstore: order %s: version: %w", id, err)
+	}
 	return stored{raw, version, matCmd.Val(), pairCmd.Val()}, nil
 }
 
@@ -457,8 +463,8 @@ func (s *Store) Claim(ctx context.Context, req orders.ClaimRequest) (_ *orders.S
 func phoneConnectedFrame(req orders.ClaimRequest, at time.Time) (string, string, error) {
 	const marker = -987654321
 	b, err := json.Marshal(orders.Event{
-		Type: orders.EventPhoneConnected, Version: marker, OrderID: req.OrderID, At: at,
-		Data: map[string]string{"device": req.DeviceID, "device_name": req.DeviceName, "app_version": req.AppVersion},
+		Type: events.PhoneConnected, Version: marker, OrderID: req.OrderID, At: at,
+		Data: events.PhoneConnectedData{Device: req.DeviceID, DeviceName: req.DeviceName, AppVersion: req.AppVersion},
 	})
 	if err != nil {
 		return "", "", err

@@ -5,8 +5,8 @@ import (
 	"os"
 	"strconv"
 	"testing"
-	"time"
 
+	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redistest"
 )
@@ -26,16 +26,8 @@ func BenchmarkStoreWait(b *testing.B) {
 		args = nil
 	}
 	master := redistest.Start(b, args...)
-	redistest.Start(b, "--replicaof", "127.0.0.1", strconv.Itoa(master.Port))
+	master.StartReplica(b)
 	rdb := master.Client(b)
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if n, err := rdb.Wait(context.Background(), 1, time.Second).Result(); err == nil && n >= 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatal("the replica did not link within 10 s")
-		}
-	}
 	for _, op := range []string{"update", "claim"} {
 		for round := 1; round <= 3; round++ {
 			for _, n := range []int{0, 1} {
@@ -49,7 +41,7 @@ func BenchmarkStoreWait(b *testing.B) {
 						b.ResetTimer()
 						for i := 0; i < b.N; i++ {
 							if _, err := s.Update(ctx, id, func(*orders.Snapshot) ([]orders.Event, error) {
-								return []orders.Event{{Type: orders.EventUploadComplete, OrderID: id}}, nil
+								return []orders.Event{{Type: events.UploadComplete, OrderID: id}}, nil
 							}); err != nil {
 								b.Fatal(err)
 							}

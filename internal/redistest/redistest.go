@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -124,6 +125,34 @@ func (s *Server) Client(tb testing.TB) *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: s.Addr})
 	tb.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// StartReplica starts a replica of s, with extra config arguments, and waits until it has
+// synchronised (WaitLinked): until then WAIT 1 answers 0 and a write that needs a replica's
+// confirmation is refused.
+func (s *Server) StartReplica(tb testing.TB, extra ...string) *Server {
+	tb.Helper()
+	r := Start(tb, append([]string{"--replicaof", "127.0.0.1", strconv.Itoa(s.Port)}, extra...)...)
+	WaitLinked(tb, s.Client(tb))
+	return r
+}
+
+// WaitLinked waits up to 10 s until the master rdb has a replica whose acknowledged offset
+// is current (WAIT 1 answers 1), and fails the test if none has by then.
+func WaitLinked(tb testing.TB, rdb *redis.Client) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		n, err := rdb.Wait(ctx, 1, time.Second).Result()
+		cancel()
+		if err == nil && n >= 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("the replica did not link within 10 s: %d, %v", n, err)
+		}
+	}
 }
 
 // Set is a master, one replica and three Sentinels watching them under MasterName.
@@ -267,4 +296,23 @@ func (s *Set) Failover(tb testing.TB) string {
 		}
 		time.Sleep(50 * time.Millisecond) // polling the Sentinels, which switch on their own time
 	}
+}
+
+// Shared is the shared Redis of BEIANSCAN_REDIS_URL when it is set, else an in-process
+// miniredis: what most tests run against, both ways in CI. Tests on it use keys of their own
+// (random IDs, scopes) and never flush it. The client is closed when the test ends.
+func Shared(tb testing.TB) *redis.Client {
+	tb.Helper()
+	var rdb *redis.Client
+	if u := os.Getenv("BEIANSCAN_REDIS_URL"); u != "" {
+		o, err := redis.ParseURL(u)
+		if err != nil {
+			tb.Fatalf("BEIANSCAN_REDIS_URL: %v", err)
+		}
+		rdb = redis.NewClient(o)
+	} else {
+		rdb = redis.NewClient(&redis.Options{Addr: miniredis.RunT(tb).Addr()})
+	}
+	tb.Cleanup(func() { _ = rdb.Close() })
+	return rdb
 }

@@ -240,7 +240,7 @@ func TestCookieRequestsNeedAllowedOrigin(t *testing.T) {
 		{"listed origins: cookie, own host not listed", listed, true, map[string]string{"Origin": "own"}, false},
 	}
 	jpeg := testJPEG(t, 400, 400)
-	stitchType, stitchBody := multipartFiles(t, testJPEG(t, 400, 300), testJPEG(t, 400, 300))
+	stitchType, stitchBody := multipartFiles(t, "file", testJPEG(t, 400, 300), testJPEG(t, 400, 300))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := orderWith(t, tt.srv, "pc")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"slices"
@@ -266,7 +265,7 @@ func TestContractErrors(t *testing.T) {
 		contractCase{name: "desktop upload/invalid_request: multipart without file", status: 422, code: "invalid_request",
 			setup: func(t *testing.T) (order, req) {
 				o := orderWith(t, m, "pc")
-				body, ctype := multipartBody(t, "image", jpegBody)
+				ctype, body := multipartFiles(t, "image", jpegBody)
 				return o, req{method: "PUT", url: o.url("/materials/verification_form"), token: o.Token, body: body,
 					header: map[string]string{"Content-Type": ctype}}
 			}},
@@ -631,7 +630,7 @@ func accepted(t *testing.T, m, limited *server.Main, jpegBody, pngBody []byte) {
 	})
 	t.Run("accepted/desktop multipart upload", func(t *testing.T) {
 		o := orderWith(t, m, "pc")
-		body, ctype := multipartBody(t, "file", jpegBody)
+		ctype, body := multipartFiles(t, "file", jpegBody)
 		r := do(t, req{method: "PUT", url: o.url("/materials/verification_form"), token: o.Token, body: body,
 			header: map[string]string{"Content-Type": ctype}})
 		must(t, r, http.StatusCreated)
@@ -673,7 +672,13 @@ func freshIP(t testing.TB, m *server.Main) string {
 // orderWith creates a Guangdong individual order and chooses the upload method.
 func orderWith(t testing.TB, m *server.Main, method string) order {
 	t.Helper()
-	o := createOrder(t, m, gdIndividual())
+	return createWith(t, m, gdIndividual(), method)
+}
+
+// createWith creates the order in and chooses the upload method.
+func createWith(t testing.TB, m *server.Main, in map[string]any, method string) order {
+	t.Helper()
+	o := createOrder(t, m, in)
 	must(t, do(t, methodReq(o, method)), http.StatusOK)
 	return o
 }
@@ -696,12 +701,11 @@ func reviewReq(o order, key string) req {
 // pair creates a pairing for an app order and returns the code its QR code carries.
 func pair(t testing.TB, o order) string {
 	t.Helper()
-	r := must(t, do(t, req{method: "POST", url: o.url("/pairing"), token: o.Token}), http.StatusCreated)
-	p, _ := r.Body["pairing"].(map[string]any)
+	p := createPairing(t, o)
 	scan, _ := p["scan_url"].(string)
 	u, err := url.Parse(scan)
 	if err != nil || u.Query().Get("code") == "" {
-		t.Fatalf("pairing has no usable scan_url: %s", r.Raw)
+		t.Fatalf("pairing has no usable scan_url: %v", p)
 	}
 	return u.Query().Get("code")
 }
@@ -780,19 +784,6 @@ func submittedApp(t testing.TB, m *server.Main) (order, string) {
 	}
 	must(t, do(t, req{method: "POST", url: o.url("/submit"), token: o.Token}), http.StatusOK)
 	return o, phone
-}
-
-func multipartBody(t testing.TB, field string, data []byte) ([]byte, string) {
-	t.Helper()
-	var b bytes.Buffer
-	w := multipart.NewWriter(&b)
-	fw, err := w.CreateFormFile(field, "scan.jpg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fw.Write(data)
-	w.Close()
-	return b.Bytes(), w.FormDataContentType()
 }
 
 func wsURL(o order) string {

@@ -25,7 +25,7 @@ func TestRedisDown(t *testing.T) {
 	m := start(t, func(c *server.Config) { c.RedisURL = "redis://" + rs.Addr + "/0" })
 	o := createOrder(t, m, gdIndividual())
 	pc := createOrder(t, m, gdIndividual())
-	must(t, do(t, req{method: "PUT", url: pc.url("/upload-method"), token: pc.Token, body: map[string]string{"method": "pc"}}), http.StatusOK)
+	must(t, do(t, methodReq(pc, "pc")), http.StatusOK)
 	app := createOrder(t, m, gdIndividual())
 	pairApp(t, app)
 	code := pair(t, app)

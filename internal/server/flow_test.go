@@ -33,11 +33,22 @@ func gdOrganization() map[string]any {
 }
 
 // pairApp chooses the app and creates a pairing; it returns the pairing JSON.
+// pairApp chooses the app for o and creates a pairing.
 func pairApp(t testing.TB, o order) map[string]any {
 	t.Helper()
-	must(t, do(t, req{method: "PUT", url: o.url("/upload-method"), token: o.Token, body: map[string]string{"method": "app"}}), http.StatusOK)
+	must(t, do(t, methodReq(o, "app")), http.StatusOK)
+	return createPairing(t, o)
+}
+
+// createPairing creates a QR pairing for o and returns the answer's pairing.
+func createPairing(t testing.TB, o order) map[string]any {
+	t.Helper()
 	r := must(t, do(t, req{method: "POST", url: o.url("/pairing"), token: o.Token}), http.StatusCreated)
-	return r.Body["pairing"].(map[string]any)
+	p, ok := r.Body["pairing"].(map[string]any)
+	if !ok {
+		t.Fatalf("no pairing in %s", r.Raw)
+	}
+	return p
 }
 
 // scanQR fetches the pairing's QR PNG and decodes it with a real QR decoder.
@@ -357,6 +368,28 @@ func TestPairingExpiry(t *testing.T) {
 	must(t, do(t, req{method: "GET", url: o.url("/pairing/qr.png"), token: o.Token}), http.StatusNotFound)
 }
 
+// TestPairingLapsedUnwatched: a QR that lapsed while no desktop watched is still owed its
+// pairing_expired, which is why the server hands the hub a pending pairing
+// (orders.Pairing.Pending) whatever the time, not only a claimable one: the first desktop
+// to connect gets the snapshot, then the event.
+func TestPairingLapsedUnwatched(t *testing.T) {
+	// The service's clock runs an hour behind, so that the hub's timer (wall clock) is due
+	// at once for a pairing the service's clock sees lapse.
+	clk := &clock{t: time.Now().Add(-time.Hour)}
+	m := start(t, func(c *server.Config) { c.Now = clk.Now })
+	o := createOrder(t, m, gdIndividual())
+	p := pairApp(t, o)
+	clk.Add(10 * time.Minute) // past the 5-minute pairing TTL
+	conn, snap := dial(t, m.URL, o)
+	if sp, _ := snap["pairing"].(map[string]any); sp == nil || sp["expired"] != true {
+		t.Fatalf("snapshot pairing %v, want it shown expired", snap["pairing"])
+	}
+	ev := next(t, conn)
+	if ev["type"] != "pairing_expired" || ev["data"].(map[string]any)["pairing_id"] != p["id"] {
+		t.Fatalf("after the snapshot got %v, want pairing_expired of %v", ev, p["id"])
+	}
+}
+
 // TestShutdownClosesWebsockets: a graceful shutdown tells desktops it is going away.
 func TestShutdownClosesWebsockets(t *testing.T) {
 	m := start(t, nil)
@@ -381,8 +414,7 @@ func TestConcurrentUploads(t *testing.T) {
 	m := start(t, nil)
 	in := gdOrganization()
 	in["province"] = "CN-BJ"
-	o := createOrder(t, m, in)
-	must(t, do(t, req{method: "PUT", url: o.url("/upload-method"), token: o.Token, body: map[string]string{"method": "pc"}}), http.StatusOK)
+	o := createWith(t, m, in, "pc")
 	conn, snap := dial(t, m.URL, o)
 	slots := []string{"organization_certificate", "subject_leader_id_front", "subject_leader_id_back",
 		"website_leader_id_front", "website_leader_id_back", "verification_form"}

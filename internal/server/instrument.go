@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/httperr"
 	"github.com/beianscan/beianscan/internal/metrics"
@@ -95,8 +96,8 @@ func (s meteredStore) Update(ctx context.Context, orderID string, change func(*o
 	if err == nil {
 		for _, ev := range last {
 			reason := ""
-			if d, ok := ev.Data.(map[string]any); ok {
-				reason, _ = d["reason"].(string)
+			if d, ok := ev.Data.(events.PairingExpiredData); ok {
+				reason = d.Reason
 			}
 			s.m.Event(ev.Type, reason)
 		}

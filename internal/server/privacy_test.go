@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/beianscan/beianscan/internal/phone"
+	"github.com/beianscan/beianscan/internal/rediskeys"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -81,7 +82,8 @@ func redisContents(t testing.TB, rdb redis.UniversalClient, pattern string) map[
 	return out
 }
 
-func orderPattern(id string) string { return "beian:{" + id + "}*" }
+// orderPattern matches every key of the order (its hash tag, after the one prefix).
+func orderPattern(id string) string { return rediskeys.Prefix + "{" + id + "}*" }
 
 // TestIDNumbersSealedInRedis: after a whole flow nothing in Redis holds a full ID number,
 // while the order still answers with the masked numbers and the form with the full ones.
@@ -183,7 +185,7 @@ func TestRetentionExpiresOrder(t *testing.T) {
 	must(t, do(t, req{method: "POST", url: sub.url("/submit"), token: sub.Token}), http.StatusOK)
 
 	m.Mini.FastForward(700 * time.Hour)
-	must(t, do(t, req{method: "PUT", url: busy.url("/upload-method"), token: busy.Token, body: map[string]string{"method": "pc"}}), http.StatusOK)
+	must(t, do(t, methodReq(busy, "pc")), http.StatusOK)
 	must(t, do(t, req{method: "GET", url: idle.url(""), token: idle.Token}), http.StatusOK)
 	m.Mini.FastForward(21 * time.Hour)
 
@@ -295,9 +297,9 @@ func TestRetentionRealRedis(t *testing.T) {
 	}
 	must(t, do(t, req{method: "GET", url: o.url("/materials/verification_form"), header: map[string]string{"X-Api-Key": "operator-key"}}), http.StatusOK)
 	keys := redisContents(t, m.Redis, orderPattern(o.ID))
-	for _, suffix := range []string{":order", ":version", ":materials", ":pairing", ":audit"} {
-		if _, ok := keys[rediskeysOf(o.ID)+suffix]; !ok {
-			t.Errorf("no key %s: %v", suffix, keys)
+	for _, key := range []string{rediskeys.Order(o.ID), rediskeys.Version(o.ID), rediskeys.Materials(o.ID), rediskeys.Pairing(o.ID), rediskeys.Audit(o.ID)} {
+		if _, ok := keys[key]; !ok {
+			t.Errorf("no key %s: %v", key, keys)
 		}
 	}
 	for k := range keys {
@@ -330,8 +332,6 @@ func TestRetentionRealRedis(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
-func rediskeysOf(id string) string { return "beian:{" + id + "}" }
 
 // TestProductionNeedsEncryptionKeys: with a Redis URL the server refuses to start without
 // keys (each instance would seal with a key no other can open) or with malformed ones, and

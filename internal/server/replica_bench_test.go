@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/phone"
@@ -22,17 +21,7 @@ import (
 //	go test ./internal/server -run '^$' -bench ReplicaWait -benchtime 300x
 func BenchmarkReplicaWait(b *testing.B) {
 	master := redistest.Start(b, "--appendonly", "yes", "--appendfsync", "always")
-	redistest.Start(b, "--replicaof", "127.0.0.1", strconv.Itoa(master.Port))
-	// Until the replica has synchronised, WAIT 1 answers 0 and every write would be refused.
-	rdb := master.Client(b)
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if n, err := rdb.Wait(context.Background(), 1, time.Second).Result(); err == nil && n >= 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatal("the replica did not link within 10 s")
-		}
-	}
+	master.StartReplica(b)
 	for _, op := range []string{"claim", "upload", "create"} {
 		for round := 1; round <= 3; round++ {
 			for _, n := range []int{0, 1} {

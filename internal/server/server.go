@@ -469,7 +469,9 @@ func snapshot(ctx context.Context, svc *orders.Service, orderID string) (*hub.Sn
 		return nil, err
 	}
 	hs := &hub.Snapshot{Payload: payload, Version: snap.Order.Version}
-	if p := snap.Pairing; p != nil && !p.Claimed() && !p.Expired {
+	// Pending, not Claimable: a pairing that lapsed while no instance watched still owes its
+	// pairing_expired, which the hub then asks the store for at once.
+	if p := snap.Pairing; p.Pending() {
 		hs.Pairing = &hub.PendingPairing{ID: p.ID, ExpiresAt: p.ExpiresAt}
 	}
 	return hs, nil

@@ -84,12 +84,13 @@ func TestIdempotentUpload(t *testing.T) {
 	}
 }
 
-func multipartFiles(t testing.TB, files ...[]byte) (string, []byte) {
+// multipartFiles is a multipart form with each file as a part of field.
+func multipartFiles(t testing.TB, field string, files ...[]byte) (string, []byte) {
 	t.Helper()
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
 	for i, f := range files {
-		fw, err := w.CreateFormFile("file", "part"+string(rune('0'+i))+".jpg")
+		fw, err := w.CreateFormFile(field, "part"+string(rune('0'+i))+".jpg")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,8 +106,7 @@ func TestDesktopUploads(t *testing.T) {
 	m := start(t, nil)
 	in := gdIndividual()
 	in["province"] = "CN-BJ"
-	o := createOrder(t, m, in)
-	must(t, do(t, req{method: "PUT", url: o.url("/upload-method"), token: o.Token, body: map[string]string{"method": "pc"}}), http.StatusOK)
+	o := createWith(t, m, in, "pc")
 
 	// Raw body.
 	r := must(t, do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_front"), token: o.Token,
@@ -115,11 +115,11 @@ func TestDesktopUploads(t *testing.T) {
 		t.Fatalf("raw upload material %v", mat)
 	}
 	// Multipart field "file".
-	ct, body := multipartFiles(t, phone.SampleImage("subject_leader_id_back", 2))
+	ct, body := multipartFiles(t, "file", phone.SampleImage("subject_leader_id_back", 2))
 	must(t, do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_back"), token: o.Token,
 		body: body, header: map[string]string{"Content-Type": ct}}), http.StatusCreated)
 	// Stitched: the verification form with an authorization letter, as the FAQ asks.
-	ct, body = multipartFiles(t, phone.SampleImage("verification_form", 3), phone.SampleImage("supplementary", 4))
+	ct, body = multipartFiles(t, "file", phone.SampleImage("verification_form", 3), phone.SampleImage("supplementary", 4))
 	st := must(t, do(t, req{method: "POST", url: o.url("/materials/verification_form/stitch"), token: o.Token,
 		body: body, header: map[string]string{"Content-Type": ct}}), http.StatusCreated)
 	sm := st.Body["material"].(map[string]any)
@@ -236,8 +236,6 @@ func TestScanPageStates(t *testing.T) {
 		t.Error("the replaced QR's page does not say it expired")
 	}
 }
-
-var _ = time.Second
 
 // clock is a settable time source for a test server.
 type clock struct {

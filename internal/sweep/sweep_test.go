@@ -11,33 +11,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/minio/minio-go/v7"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/beianscan/beianscan/internal/blob"
 	"github.com/beianscan/beianscan/internal/blob/s3test"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redisstore"
+	"github.com/beianscan/beianscan/internal/redistest"
 )
-
-func testRedis(t *testing.T) redis.UniversalClient {
-	t.Helper()
-	if u := os.Getenv("BEIANSCAN_REDIS_URL"); u != "" {
-		o, err := redis.ParseURL(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := redis.NewClient(o)
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-	mr := miniredis.RunT(t)
-	c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	t.Cleanup(func() { c.Close() })
-	return c
-}
 
 func randomID(t *testing.T) string {
 	b := make([]byte, 8)
@@ -110,7 +92,7 @@ func TestSweep(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := open(t)
 			ctx := context.Background()
-			rdb := testRedis(t)
+			rdb := redistest.Shared(t)
 			rs := redisstore.New(rdb, 0)
 			live, gone := randomID(t), randomID(t)
 			if err := rs.CreateOrder(ctx, &filing.Order{ID: live}); err != nil {
