@@ -140,11 +140,10 @@ func (s *Service) ExpirePairing(ctx context.Context, orderID, pairingID string) 
 
 // QRScanURL returns the scan URL of the order's current pairing while it can be claimed.
 func (s *Service) QRScanURL(ctx context.Context, orderID string) (string, error) {
-	snap, err := s.store.Load(ctx, orderID)
+	p, err := s.loadPairing(ctx, orderID)
 	if err != nil {
 		return "", err
 	}
-	p := snap.Pairing
 	if !p.Claimable(s.now()) {
 		return "", filing.ErrPairingNotFound
 	}
@@ -318,4 +317,23 @@ func DecideClaim(snap *Snapshot, retiredUntil time.Time, req ClaimRequest, appAv
 		return ClaimReclaimed
 	}
 	return ClaimOK
+}
+
+// PairingLoader is what a Store may offer to read an order's pairing alone: the desktop
+// polls its QR code, and the whole snapshot (every key, the order's sealed ID numbers)
+// would cost that poll three times as much.
+type PairingLoader interface {
+	// LoadPairing returns the order's pairing, nil when it has none.
+	LoadPairing(ctx context.Context, orderID string) (*Pairing, error)
+}
+
+func (s *Service) loadPairing(ctx context.Context, orderID string) (*Pairing, error) {
+	if pl, ok := s.store.(PairingLoader); ok {
+		return pl.LoadPairing(ctx, orderID)
+	}
+	snap, err := s.store.Load(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	return snap.Pairing, nil
 }

@@ -63,8 +63,9 @@ type Store struct {
 }
 
 var (
-	_ orders.Store    = (*Store)(nil)
-	_ orders.AuditLog = (*Store)(nil)
+	_ orders.Store         = (*Store)(nil)
+	_ orders.AuditLog      = (*Store)(nil)
+	_ orders.PairingLoader = (*Store)(nil)
 )
 
 // Option configures a Store.
@@ -262,6 +263,16 @@ func boolField(b bool) string {
 		return "1"
 	}
 	return "0"
+}
+
+// LoadPairing reads the order's pairing alone, for the QR code's poll.
+func (s *Store) LoadPairing(ctx context.Context, id string) (_ *orders.Pairing, err error) {
+	defer translate(&err)
+	h, err := s.rdb.HGetAll(ctx, rediskeys.Pairing(id)).Result()
+	if err != nil {
+		return nil, err
+	}
+	return decodePairing(h), nil
 }
 
 func decodePairing(h map[string]string) *orders.Pairing {
