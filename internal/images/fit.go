@@ -388,6 +388,7 @@ func orient(m *image.RGBA, o int) *image.RGBA {
 // Errors about one part carry details.part, its index from 0.
 func Stitch(parts [][]byte, opts Options) (*Result, error) {
 	opts = opts.withDefaults()
+	defer opts.timed("stitch")()
 	p, err := planStitch(parts, opts)
 	if err != nil {
 		return nil, err

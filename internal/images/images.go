@@ -23,6 +23,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"time"
 
 	"github.com/beianscan/beianscan/internal/filing"
 )
@@ -113,6 +114,18 @@ type Options struct {
 	Face bool
 	// Thresholds of the quality warnings; zero fields take their defaults.
 	Thresholds Thresholds
+	// Observe, when set, is told how long each step took: "header", "decode", "strip",
+	// "analyse", or the whole of "fit" and "stitch" (the metrics' image step histogram).
+	Observe func(step string, d time.Duration)
+}
+
+// timed returns a func that reports the time since now as step to Observe.
+func (o Options) timed(step string) func() {
+	if o.Observe == nil {
+		return func() {}
+	}
+	start := time.Now()
+	return func() { o.Observe(step, time.Since(start)) }
 }
 
 // Result is an accepted image.
@@ -379,23 +392,30 @@ func checkShortSide(w, h int, opts Options) error {
 func Process(data []byte, opts Options) (*Result, error) {
 	opts = opts.withDefaults()
 	if opts.Fit {
+		defer opts.timed("fit")()
 		return fit(data, opts)
 	}
 	if int64(len(data)) >= opts.MaxBytes {
 		return nil, tooLarge(opts.MaxBytes, true)
 	}
+	done := opts.timed("header")
 	h, err := checkHeader(data, opts)
+	done()
 	if err != nil {
 		return nil, err
 	}
+	done = opts.timed("decode")
 	img, err := decode(h.format, data)
+	done()
 	if err != nil {
 		return nil, err
 	}
 	if err := checkShortSide(h.width, h.height, opts); err != nil {
 		return nil, err
 	}
+	done = opts.timed("strip")
 	out, orientation, err := strip(h.format, data)
+	done()
 	if err != nil {
 		return nil, filing.ErrCorruptImage
 	}
@@ -408,12 +428,15 @@ func Process(data []byte, opts Options) (*Result, error) {
 	if orientation >= 5 && orientation <= 8 {
 		w, ht = ht, w
 	}
+	done = opts.timed("analyse")
+	warnings := analyze(img, opts.Face, opts.Thresholds)
+	done()
 	return &Result{
 		Data:         out,
 		Format:       h.format,
 		Width:        w,
 		Height:       ht,
-		Warnings:     analyze(img, opts.Face, opts.Thresholds),
+		Warnings:     warnings,
 		OriginalSize: int64(len(data)),
 	}, nil
 }

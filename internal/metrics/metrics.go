@@ -99,7 +99,7 @@ func New() *Metrics {
 		Namespace: ns, Name: "blob_errors_total", Help: "Blob store operations that failed, by operation (put, open, delete).",
 	}, []string{"op"})
 	m.retentionGone = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: ns, Name: "retention_deletions_total", Help: "Orders and blobs deleted by the retention sweep, by kind (order, blob).",
+		Namespace: ns, Name: "retention_deletions_total", Help: "Blobs deleted by the sweep, by kind: blob (no stored material refers to it: an expired order's image, or a replaced one), leftover (a crashed write).",
 	}, []string{"kind"})
 	own := []prometheus.Collector{m.httpRequests, m.httpDuration, m.uploads, m.imageStep, m.eventDelivery,
 		m.eventsWritten, m.claims, m.pairingsMade, m.pairingsEnded, m.events, m.redisErrors, m.blobErrors, m.retentionGone}

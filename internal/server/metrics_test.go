@@ -126,6 +126,12 @@ func TestMetricsAfterFlow(t *testing.T) {
 		{"beianscan_blob_errors_total", `op="put"`, 1},
 		{"beianscan_websockets_open", "", 1},
 		{"beianscan_decode_bytes_budget", "", 512 << 20},
+		// The app's JPEG and the desktop's went through every step; the text "image" was
+		// refused by admission's header read, before Process.
+		{"beianscan_image_step_duration_seconds_count", `step="header"`, 2},
+		{"beianscan_image_step_duration_seconds_count", `step="decode"`, 2},
+		{"beianscan_image_step_duration_seconds_count", `step="strip"`, 2},
+		{"beianscan_image_step_duration_seconds_count", `step="analyse"`, 2},
 		{"beianscan_decode_bytes_in_flight", "", 0},
 	} {
 		if got := metric(s, c.name, c.labels); got != c.want {

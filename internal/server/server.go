@@ -270,12 +270,21 @@ func (m *Main) open() error {
 		Store: raw, StoreName: storeName, Refs: rstore, Redis: m.Redis,
 		// Wall-clock time, not cfg.Now: the ages compared are file and object times.
 		Age: 2 * cfg.UploadTimeout, Logger: log,
+		Swept: func(r sweep.Result) {
+			// Unreferenced blobs are the images of expired (or deleted) orders and replaced
+			// images whose deletion failed; leftovers are crashed writes.
+			m.Metrics.RetentionDeleted("blob", r.Unreferenced)
+			m.Metrics.RetentionDeleted("leftover", r.Leftovers)
+		},
 	})
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		m.Sweeper.Run(ctx)
 	}()
+	if cfg.Images.Observe == nil {
+		cfg.Images.Observe = m.Metrics.ImageStep
+	}
 	m.Images = admission.New(admission.Config{Memory: cfg.DecodeMemory, Workers: cfg.ImageWorkers, Wait: cfg.DecodeWait})
 	m.Metrics.DecodeBudget(func() int64 { return m.Images.Stats().BytesInFlight }, m.Images.Memory())
 	svc := orders.New(orders.Config{

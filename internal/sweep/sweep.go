@@ -49,6 +49,8 @@ type Config struct {
 	// Now default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Swept, when set, is told what each sweep this instance ran deleted (the metrics).
+	Swept func(Result)
 }
 
 // Sweeper sweeps one store.
@@ -177,6 +179,9 @@ func (s *Sweeper) Once(ctx context.Context) (Result, error) {
 		case blob.Folder:
 			r.Folders++
 		}
+	}
+	if s.cfg.Swept != nil {
+		s.cfg.Swept(r)
 	}
 	return r, errors.Join(errs...)
 }

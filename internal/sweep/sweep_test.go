@@ -121,7 +121,9 @@ func TestSweep(t *testing.T) {
 			}
 
 			now := time.Now()
-			s := New(Config{Store: f.store, StoreName: f.name + t.Name(), Refs: rs, Redis: rdb, Now: func() time.Time { return now }})
+			var told []Result // what the metrics hear
+			s := New(Config{Store: f.store, StoreName: f.name + t.Name(), Refs: rs, Redis: rdb, Now: func() time.Time { return now },
+				Swept: func(r Result) { told = append(told, r) }})
 			r, err := s.Once(ctx)
 			if err != nil || r != (Result{}) {
 				t.Fatalf("young: %+v, %v; want nothing swept", r, err)
@@ -147,6 +149,10 @@ func TestSweep(t *testing.T) {
 			}
 			if r.Unreferenced != 2 || r.Leftovers != 1 || r.Kept != 1 {
 				t.Fatalf("old: %+v; want 2 unreferenced, 1 leftover, 1 kept", r)
+			}
+			// Told of the sweeps it ran (the young one and this), not of the skipped one.
+			if len(told) != 2 || told[1] != r {
+				t.Fatalf("Swept heard %+v, want the two sweeps run, the last %+v", told, r)
 			}
 			if !exists(key(live, ref)) {
 				t.Fatal("a referenced blob was swept")
