@@ -8,10 +8,15 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/beianscan/beianscan/internal/blob"
 	"github.com/beianscan/beianscan/internal/blob/s3test"
+	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/redisstore"
 	"github.com/beianscan/beianscan/internal/sealbox"
+	"github.com/redis/go-redis/v9"
 )
 
 func TestConfigFromBlobSettings(t *testing.T) {
@@ -118,4 +123,36 @@ func TestReencryptRefuses(t *testing.T) {
 func blobKey(order string, data []byte) string {
 	s := sha256.Sum256(data)
 	return order + "/" + hex.EncodeToString(s[:])
+}
+
+// TestReencryptIDNumbers: the subcommand also moves the full ID numbers in Redis to the
+// first key; afterwards the new key alone opens every order.
+func TestReencryptIDNumbers(t *testing.T) {
+	mr := miniredis.RunT(t)
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	o, err := filing.NewOrder("aaaaaaaaaaaaaaaaaaaaaaaaaa", filing.NewOrderInput{
+		SubjectType: filing.Individual, Province: "CN-GD", SubjectName: "张三",
+		SubjectLeader:     filing.Person{Name: "张三", IDType: filing.ResidentID, IDNumber: "11010519491231002X", IDValidUntil: filing.LongTerm},
+		WebsiteLeaderSame: true, Domains: []string{"example.com"},
+	}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := redisstore.New(rdb, 0, redisstore.WithKeyring(keyring(t, k1))).CreateOrder(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"BEIANSCAN_DATA_DIR": t.TempDir(), "BEIANSCAN_REDIS_URL": "redis://" + mr.Addr(),
+		"BEIANSCAN_ENCRYPTION_KEYS": k2 + "," + k1,
+	}
+	var out strings.Builder
+	if code := runReencrypt(ctx, nil, func(k string) string { return env[k] }, &out); code != 0 || !strings.Contains(out.String(), "id numbers: 0 checked, 1 re-encrypted") {
+		t.Fatalf("exit %d, %q", code, out.String())
+	}
+	snap, err := redisstore.New(rdb, 0, redisstore.WithKeyring(keyring(t, k2))).Load(ctx, o.ID)
+	if err != nil || snap.Order.SubjectLeader.IDNumber != "11010519491231002X" {
+		t.Fatalf("under k2 alone: %v", err)
+	}
 }
