@@ -13,8 +13,8 @@ import (
 // about 1 in 200 random codes did not, which made every test that pairs a phone flaky.
 func TestDecodeServerQR(t *testing.T) {
 	n := 400
-	if testing.Short() {
-		n = 100
+	if testing.Short() || raceEnabled {
+		n = 50
 	}
 	for i := range n {
 		mac := make([]byte, 32)
