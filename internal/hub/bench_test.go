@@ -37,8 +37,8 @@ import (
 //   - client=gorilla: a gorilla client in this process (1 KiB read buffer, pooled write
 //     buffer), i.e. server plus a lean Go client.
 //
-// handler=blocking calls Serve in the HTTP handler; handler=go upgrades, runs Serve in a
-// goroutine and returns, so net/http drops the request and the hijacked 4 KiB reader and
+// handler=blocking calls Serve in the HTTP handler; handler=go upgrades, calls Start and
+// returns, so net/http drops the request and the hijacked 4 KiB reader and
 // writer. upgrader=reuse is websocket.Upgrader{} (reuses those hijacked buffers);
 // upgrader=pool is webapi's: ReadBufferSize 128 and a shared WriteBufferPool.
 //
@@ -60,7 +60,7 @@ func BenchmarkIdleConnections(b *testing.B) {
 		}
 		n = v
 	}
-	pool := websocket.Upgrader{ReadBufferSize: 256, WriteBufferSize: 4096, WriteBufferPool: &sync.Pool{}}
+	pool := websocket.Upgrader{ReadBufferSize: 128, WriteBufferSize: 4096, WriteBufferPool: &sync.Pool{}}
 	cases := []struct {
 		name   string
 		up     websocket.Upgrader
@@ -105,8 +105,8 @@ func benchIdle(b *testing.B, n int, up websocket.Upgrader, server string, raw bo
 		case "go":
 			// The handler returns at once: net/http lets go of the request and of the
 			// hijacked connection's buffers. The request's context ends when the handler
-			// returns, so Serve gets a context of its own.
-			go h.Serve(context.Background(), conn, orderID)
+			// returns, so Start gets a context of its own.
+			h.Start(context.Background(), conn, orderID, nil)
 		case "blocking":
 			h.Serve(r.Context(), conn, orderID)
 		default:
