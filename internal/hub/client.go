@@ -54,12 +54,12 @@ type heldEvent struct {
 
 // Serve streams an order's snapshot and events to a desktop websocket. Call it after the
 // handler has authorized the request, checked its Origin and upgraded; it blocks until the
-// connection ends and closes conn. It is Start, waited for: a caller that can return at once
-// should call Start instead, which saves the waiting goroutine.
+// connection ends and closes conn, reading on the calling goroutine. A caller that can return
+// at once should call Start instead: see there for the memory it saves.
 func (h *Hub) Serve(ctx context.Context, conn *websocket.Conn, orderID string) {
-	ended := make(chan struct{})
-	h.Start(ctx, conn, orderID, func() { close(ended) })
-	<-ended
+	if c, r, stop := h.open(ctx, conn, orderID); c != nil {
+		c.serveReads(r, stop, nil, time.Now())
+	}
 }
 
 // Start is Serve without the wait: it returns at once, and calls ended (if not nil) once
@@ -73,15 +73,26 @@ func (h *Hub) Serve(ctx context.Context, conn *websocket.Conn, orderID string) {
 //
 // Memory per idle connection (BenchmarkIdleConnections) depends on the caller too:
 //   - A handler that upgrades, calls Start and returns lets net/http drop the request and the
-//     hijacked connection's 4 KiB bufio.Reader and Writer; one that blocks in Serve keeps them.
+//     hijacked connection's 4 KiB bufio.Reader and Writer; one that blocks in Serve keeps
+//     them, and its goroutine's deeper stack.
 //   - The upgrader should use a shared WriteBufferPool (a *sync.Pool, so an idle connection
 //     holds no write buffer) and the smallest ReadBufferSize, 128: the hub never reads through
 //     gorilla, so that buffer is never used. With a blocking handler, websocket.Upgrader{}
 //     with all three zero is the leaner choice instead, as it reuses the hijacked buffers.
 func (h *Hub) Start(ctx context.Context, conn *websocket.Conn, orderID string, ended func()) {
-	if ended == nil {
-		ended = func() {}
+	c, r, stop := h.open(ctx, conn, orderID)
+	if c == nil {
+		if ended != nil {
+			ended()
+		}
+		return
 	}
+	go c.serveReads(r, stop, ended, time.Now())
+}
+
+// open joins the order's room and starts the first writer; it returns a nil client, having
+// closed conn, once the hub is closed.
+func (h *Hub) open(ctx context.Context, conn *websocket.Conn, orderID string) (*client, *room, func() bool) {
 	c := &client{
 		hub:      h,
 		conn:     conn,
@@ -94,20 +105,18 @@ func (h *Hub) Start(ctx context.Context, conn *websocket.Conn, orderID string, e
 		c.code, c.text, c.reason = closeGoingAway, "server shutting down", "server shutting down"
 		c.writeClose()
 		_ = conn.Close()
-		ended()
-		return
+		return nil, nil, nil
 	}
 	// A context that never ends (the server's base context) needs no watcher.
 	stop := func() bool { return false }
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() { c.close(closeGoingAway, "request ended") })
 	}
-
 	// The first writer sets the connection up (subscription, snapshot) while the reader
 	// already reads, so that pongs and closes are seen from the start.
 	c.writing = true
 	go c.setUp(ctx, r)
-	go c.serveReads(r, stop, ended, time.Now())
+	return c, r, stop
 }
 
 // serveReads is the reader goroutine: it reads until the connection ends, then waits for
@@ -115,7 +124,9 @@ func (h *Hub) Start(ctx context.Context, conn *websocket.Conn, orderID string, e
 func (c *client) serveReads(r *room, stop func() bool, ended func(), start time.Time) {
 	c.readLoop()
 	c.finish(r, stop, start)
-	ended()
+	if ended != nil {
+		ended()
+	}
 }
 
 // finish is kept out of serveReads so that its frame is not on the idle reader's stack.
