@@ -17,10 +17,11 @@
 //   - hub.go (Hub.dispatch): the order's room on this instance → each client's queue;
 //   - client.go (client.writeLoop): the queue → the websocket.
 //
-// Memory: an idle desktop costs its websocket, a bounded queue and one goroutine (the caller
-// of Serve, reading); a writer goroutine runs only while there is something to write, and
+// Memory: an idle desktop costs its websocket and one goroutine, the reader (reader.go),
+// which reads client frames from the net.Conn itself on a 2 KiB stack when started by Start;
+// the queue is empty and a writer goroutine runs only while there is something to write, and
 // pings come from one sweep per Hub, not from a ticker per connection. The handler and its
-// upgrader decide most of the rest; see Serve.
+// upgrader decide most of the rest; see Start.
 package hub
 
 import (
