@@ -148,9 +148,9 @@ func TestClientFrames(t *testing.T) {
 // gorilla's reader under Serve held a 4 KiB one.
 func TestIdleConnectionCost(t *testing.T) {
 	if testing.Short() {
-		t.Skip("opens 300 connections")
+		t.Skip("opens 500 connections")
 	}
-	const n = 300
+	const n = 500
 	tr := newTestRedis(t)
 	rdb := tr.client(t, "")
 	store := newFakeStore()
@@ -201,6 +201,9 @@ func TestIdleConnectionCost(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	perConn := (float64(after.StackInuse) - float64(before.StackInuse)) / n
 	t.Logf("stack per idle connection: %.0f B", perConn)
+	if raceEnabled {
+		return // the race detector's instrumentation makes every frame larger
+	}
 	if perConn > 2.5*1024 {
 		t.Fatalf("stack per idle connection %.0f B, want the 2 KiB minimum", perConn)
 	}
