@@ -2,11 +2,7 @@ package hub
 
 import (
 	"context"
-	"errors"
-	"net"
-	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -28,16 +24,21 @@ type client struct {
 	conn    *websocket.Conn
 	orderID string
 
-	// send is the bounded queue to the writer: a frame, or nil for a ping.
-	send chan []byte
 	// done is closed by close(); the writer then sends the close frame, closes the conn and
 	// closes finished.
-	done      chan struct{}
-	finished  chan struct{}
-	writing   atomic.Bool // a writer goroutine is running
-	closeOnce sync.Once
-	code      int // close code to send; 0: send none (the peer is gone or already closed)
-	reason    string
+	done     chan struct{}
+	finished chan struct{}
+
+	// Guarded by mu, which is taken last (under the shard mutex, never the other way).
+	mu sync.Mutex
+	// queue holds the frames waiting for the writer, a nil frame being a ping; at most
+	// SendQueue. It is a slice, not a channel, so that an idle connection holds none.
+	queue   [][]byte
+	writing bool // a writer goroutine is running
+	closed  bool // close has been called; code, text and reason are set
+	code    int  // close code to send; 0: send none (the peer is gone or already closed)
+	text    string
+	reason  string // for the log
 
 	// Guarded by the shard mutex.
 	pending bool // waiting for a snapshot: events are held, not queued
@@ -53,81 +54,90 @@ type heldEvent struct {
 
 // Serve streams an order's snapshot and events to a desktop websocket. Call it after the
 // handler has authorized the request, checked its Origin and upgraded; it blocks until the
-// connection ends and closes conn. The calling goroutine reads; a writer goroutine runs only
-// while there is something to write, so an idle connection has one goroutine.
-//
-// Memory per idle connection (BenchmarkIdleConnections) depends mostly on the caller:
-//   - While a handler blocks, net/http keeps the request and the hijacked connection's 4 KiB
-//     bufio.Reader and 4 KiB bufio.Writer alive. A handler that upgrades and then runs
-//     `go hub.Serve(ctx, conn, id)` and returns lets go of all that. ctx must then not be the
-//     request's context, which ends when the handler returns: pass the server's base context
-//     (or context.Background(); Close ends the connections at shutdown).
-//   - The upgrader should then use a shared WriteBufferPool (a *sync.Pool, so an idle
-//     connection holds no write buffer) and a small ReadBufferSize (desktops send only pongs
-//     and closes; 512 is plenty). With a blocking handler, websocket.Upgrader{} with all three
-//     zero is the leaner choice instead, as it reuses the hijacked buffers.
+// connection ends and closes conn, reading on the calling goroutine. A caller that can return
+// at once should call Start instead: see there for the memory it saves.
 func (h *Hub) Serve(ctx context.Context, conn *websocket.Conn, orderID string) {
+	if c, r, stop := h.open(ctx, conn, orderID); c != nil {
+		c.serveReads(r, stop, nil, time.Now())
+	}
+}
+
+// Start is Serve without the wait: it returns at once, and calls ended (if not nil) once
+// the connection has ended and conn is closed. ctx ends the connection with 1001; pass the
+// server's base context (or context.Background(): Close ends the connections at shutdown),
+// not the request's, which ends when the handler returns.
+//
+// A connection is served by one reader goroutine, started here, and a writer goroutine only
+// while there is something to write, so an idle connection has one goroutine, on the 2 KiB
+// minimum stack: the reader is started fresh and waits a few frames deep (see readLoop).
+//
+// Memory per idle connection (BenchmarkIdleConnections) depends on the caller too:
+//   - A handler that upgrades, calls Start and returns lets net/http drop the request and the
+//     hijacked connection's 4 KiB bufio.Reader and Writer; one that blocks in Serve keeps
+//     them, and its goroutine's deeper stack.
+//   - The upgrader should use a shared WriteBufferPool (a *sync.Pool, so an idle connection
+//     holds no write buffer) and the smallest ReadBufferSize, 128: the hub never reads through
+//     gorilla, so that buffer is never used. With a blocking handler, websocket.Upgrader{}
+//     with all three zero is the leaner choice instead, as it reuses the hijacked buffers.
+func (h *Hub) Start(ctx context.Context, conn *websocket.Conn, orderID string, ended func()) {
+	c, r, stop := h.open(ctx, conn, orderID)
+	if c == nil {
+		if ended != nil {
+			ended()
+		}
+		return
+	}
+	go c.serveReads(r, stop, ended, time.Now())
+}
+
+// open joins the order's room and starts the first writer; it returns a nil client, having
+// closed conn, once the hub is closed.
+func (h *Hub) open(ctx context.Context, conn *websocket.Conn, orderID string) (*client, *room, func() bool) {
 	c := &client{
 		hub:      h,
 		conn:     conn,
 		orderID:  orderID,
-		send:     make(chan []byte, h.cfg.SendQueue),
 		done:     make(chan struct{}),
 		finished: make(chan struct{}),
 	}
 	r := h.join(c)
 	if r == nil {
-		c.code, c.reason = closeGoingAway, "server shutting down"
+		c.code, c.text, c.reason = closeGoingAway, "server shutting down", "server shutting down"
 		c.writeClose()
 		_ = conn.Close()
-		return
+		return nil, nil, nil
 	}
-	start := time.Now()
-	stop := context.AfterFunc(ctx, func() { c.close(closeGoingAway, "request ended") })
-
-	// The first writer sets the connection up (subscription, snapshot) while this goroutine
+	// A context that never ends (the server's base context) needs no watcher.
+	stop := func() bool { return false }
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { c.close(closeGoingAway, "request ended") })
+	}
+	// The first writer sets the connection up (subscription, snapshot) while the reader
 	// already reads, so that pongs and closes are seen from the start.
-	c.writing.Store(true)
+	c.writing = true
 	go c.setUp(ctx, r)
-	c.readLoop()
+	return c, r, stop
+}
 
+// serveReads is the reader goroutine: it reads until the connection ends, then waits for
+// the writer to close it and leaves the room.
+func (c *client) serveReads(r *room, stop func() bool, ended func(), start time.Time) {
+	c.readLoop()
+	c.finish(r, stop, start)
+	if ended != nil {
+		ended()
+	}
+}
+
+// finish is kept out of serveReads so that its frame is not on the idle reader's stack.
+//
+//go:noinline
+func (c *client) finish(r *room, stop func() bool, start time.Time) {
 	stop()
 	<-c.finished
-	h.leave(c, r)
-	h.log.Info("websocket disconnected", "order_id", orderID, "reason", c.reason, "code", c.code,
+	c.hub.leave(c, r)
+	c.hub.log.Info("websocket disconnected", "order_id", c.orderID, "reason", c.reason, "code", c.code,
 		"duration", time.Since(start).Round(time.Millisecond))
-}
-
-// readLoop reads until the connection fails: desktops only listen, so it is there for pongs
-// (which push the read deadline), close frames, and noticing a dead peer.
-func (c *client) readLoop() {
-	conn := c.conn
-	pongWait := c.hub.cfg.PongWait
-	conn.SetReadLimit(readLimit)
-	_ = conn.SetReadDeadline(time.Now().Add(pongWait))
-	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
-	for {
-		// NextReader discards whatever is left of the previous message.
-		if _, _, err := conn.NextReader(); err != nil {
-			c.close(readErrorClose(err))
-			return
-		}
-	}
-}
-
-func readErrorClose(err error) (int, string) {
-	var ce *websocket.CloseError
-	var ne net.Error
-	switch {
-	case errors.As(err, &ce):
-		return 0, "client closed " + strconv.Itoa(ce.Code)
-	case errors.Is(err, websocket.ErrReadLimit):
-		return 0, "message too big" // the websocket library has sent 1009
-	case errors.As(err, &ne) && ne.Timeout():
-		return closeGoingAway, "pong timeout"
-	default:
-		return 0, "read failed"
-	}
 }
 
 // setUp is the first writer: it waits for the room's subscription, queues the snapshot and
@@ -138,64 +148,46 @@ func (c *client) setUp(ctx context.Context, r *room) {
 	c.writeLoop()
 }
 
-// kick starts a writer unless one is running. Only one goroutine writes at a time; the
-// writing flag hands the connection from one writer to the next.
-func (c *client) kick() {
-	if c.writing.CompareAndSwap(false, true) {
-		go c.writeLoop()
-	}
-}
-
 // writeLoop writes the queue until it is empty, then exits; once the client is closed it
 // sends the close frame and closes the connection. It is the only writer of data frames and
-// pings, which is why a goroutine per connection need not wait on an idle queue.
+// pings, which is why no goroutine per connection need wait on an idle queue: whoever queues
+// a frame while no writer runs starts one (the writing flag, under mu, hands over).
 func (c *client) writeLoop() {
 	ww := c.hub.cfg.WriteWait
 	for {
-		select {
-		case <-c.done:
+		c.mu.Lock()
+		if c.closed {
+			c.queue = nil
+			c.mu.Unlock()
 			c.writeClose()
 			_ = c.conn.Close()
 			close(c.finished)
 			return
-		default:
 		}
-		select {
-		case frame := <-c.send:
-			var err error
-			if frame == nil {
-				err = c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(ww))
-			} else {
-				_ = c.conn.SetWriteDeadline(time.Now().Add(ww))
-				err = c.conn.WriteMessage(websocket.TextMessage, frame)
-				if fw := c.hub.cfg.FrameWritten; fw != nil && err == nil {
-					fw(frame)
-				}
-			}
-			if err != nil {
-				c.close(0, "write failed")
-			}
-			continue
-		default:
-		}
-		// Idle: hand over. A push or close that came after the checks above saw writing set
-		// and started no writer, so look again after clearing it.
-		c.writing.Store(false)
-		if len(c.send) == 0 && !c.isClosed() {
+		if len(c.queue) == 0 {
+			c.queue = nil // an idle connection holds no queue
+			c.writing = false
+			c.mu.Unlock()
 			return
 		}
-		if !c.writing.CompareAndSwap(false, true) {
-			return // another writer took over
-		}
-	}
-}
+		frame := c.queue[0]
+		c.queue[0] = nil
+		c.queue = c.queue[1:]
+		c.mu.Unlock()
 
-func (c *client) isClosed() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
+		var err error
+		if frame == nil {
+			err = c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(ww))
+		} else {
+			_ = c.conn.SetWriteDeadline(time.Now().Add(ww))
+			err = c.conn.WriteMessage(websocket.TextMessage, frame)
+			if fw := c.hub.cfg.FrameWritten; fw != nil && err == nil {
+				fw(frame)
+			}
+		}
+		if err != nil {
+			c.close(0, "write failed")
+		}
 	}
 }
 
@@ -259,7 +251,7 @@ func (c *client) deliverLocked(snap *Snapshot) {
 // the last event forwarded (several events of one change share a version).
 func (c *client) offerLocked(version int64, frame []byte) {
 	if c.pending {
-		if len(c.held) >= cap(c.send) {
+		if len(c.held) >= c.hub.cfg.SendQueue {
 			c.close(closeTooSlow, "too slow")
 			return
 		}
@@ -276,28 +268,48 @@ func (c *client) offerLocked(version int64, frame []byte) {
 
 // push queues a frame without ever blocking; a client whose queue is full is disconnected.
 func (c *client) push(frame []byte) bool {
-	select {
-	case <-c.done:
-		return false
-	default:
-	}
-	select {
-	case c.send <- frame:
-		c.kick()
-		return true
-	default:
-		c.close(closeTooSlow, "too slow")
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
 		return false
 	}
+	if len(c.queue) >= c.hub.cfg.SendQueue {
+		c.closeLocked(closeTooSlow, "too slow", "too slow")
+		c.mu.Unlock()
+		return false
+	}
+	c.queue = append(c.queue, frame)
+	start := !c.writing
+	c.writing = true
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+	return true
 }
 
-// close ends the connection once, with a close code (0: none) and a reason for the log.
-func (c *client) close(code int, reason string) {
-	c.closeOnce.Do(func() {
-		c.code, c.reason = code, reason
-		close(c.done)
-		c.kick()
-	})
+// close ends the connection once, with a close code (0: none) whose text is the reason.
+func (c *client) close(code int, reason string) { c.closeWith(code, reason, reason) }
+
+// closeWith ends the connection once, with a close code (0: none), the close frame's text,
+// and a reason for the log.
+func (c *client) closeWith(code int, text, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closeLocked(code, text, reason)
+}
+
+func (c *client) closeLocked(code int, text, reason string) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	c.code, c.text, c.reason = code, text, reason
+	close(c.done)
+	if !c.writing {
+		c.writing = true
+		go c.writeLoop()
+	}
 }
 
 // writeClose sends the close frame, if any; the caller closes the connection afterwards.
@@ -305,6 +317,6 @@ func (c *client) writeClose() {
 	if c.code == 0 {
 		return
 	}
-	msg := websocket.FormatCloseMessage(c.code, c.reason)
+	msg := websocket.FormatCloseMessage(c.code, c.text)
 	_ = c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.hub.cfg.WriteWait))
 }

@@ -28,12 +28,12 @@
 //  6. client.go (client.writeLoop): the queue → the websocket, with a write deadline.
 //
 // A desktop joins through webapi/webapi.go (API.serveEvents: authorize, check Origin,
-// upgrade, Hub.Serve); its snapshot is read by the snapshot func given to New
+// upgrade, Hub.Start, which serves from a goroutine of its own); its snapshot is read by the snapshot func given to New
 // (internal/server/server.go, snapshot), the same one a re-confirmed subscription reads.
 //
 // # A connection's life (client.go)
 //
-//	Serve: join the room
+//	Start (or Serve): join the room
 //	  │
 //	  ▼
 //	HOLDING ─── the subscription is confirmed, the snapshot read and queued ───▶ LIVE
@@ -47,14 +47,15 @@
 //	CLOSING: done is closed once, with a close code (0: none) and a reason ◀┘
 //	  │ the writer sends the close frame if there is a code, then closes the conn
 //	  ▼
-//	CLOSED: the reader returns, Serve leaves the room (the last one out unsubscribes)
+//	CLOSED: the reader returns and leaves the room (the last one out unsubscribes)
 //
 // Beside it, the writer: IDLE (no goroutine) ── push or close ──▶ WRITING (one goroutine,
-// the queue with pings) ── queue empty ──▶ IDLE. The reader runs from join to the end;
-// pongs push its read deadline, anything else is discarded.
+// the queue with pings) ── queue empty ──▶ IDLE. The reader (reader.go) runs from join to
+// the end: it parses the desktop's frames itself; pongs push its read deadline, pings are
+// answered, a close is echoed, data is discarded.
 //
-// Memory: an idle desktop costs its websocket, a bounded queue and one goroutine (the caller
-// of Serve, reading); a writer goroutine runs only while there is something to write, and
-// pings come from one sweep per Hub, not from a ticker per connection. The handler and its
-// upgrader decide most of the rest; see Serve.
+// Memory: an idle desktop costs its websocket and one goroutine, the reader (reader.go),
+// which reads client frames from the net.Conn itself on a 2 KiB stack when started by Start;
+// the queue is empty and a writer goroutine runs only while there is something to write, and
+// pings come from one sweep per Hub, not from a ticker per connection.
 package hub

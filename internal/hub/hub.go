@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"hash/maphash"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,7 +95,8 @@ type shard struct {
 // room is one order's clients on this instance. All fields are guarded by its shard's mutex.
 type room struct {
 	orderID string
-	clients map[*client]struct{}
+	// clients is a slice: an order usually has one desktop, and a map costs more.
+	clients []*client
 	// ready is closed when Redis first confirms the room's subscription; live says so.
 	ready chan struct{}
 	live  bool
@@ -240,7 +242,7 @@ func (h *Hub) resnapshotLocked(sh *shard, r *room) {
 		return
 	}
 	targets := make(map[*client]uint32, len(r.clients))
-	for c := range r.clients {
+	for _, c := range r.clients {
 		c.hold()
 		targets[c] = c.gen
 	}
@@ -305,7 +307,7 @@ func (h *Hub) dispatch(orderID string, payload []byte) {
 		return
 	}
 	h.applyEventLocked(r, &ev)
-	for c := range r.clients {
+	for _, c := range r.clients {
 		c.offerLocked(ev.Version, frame)
 	}
 }
@@ -409,7 +411,7 @@ func (h *Hub) pingSweep(ctx context.Context) {
 			sh := &h.shards[i]
 			sh.mu.Lock()
 			for _, r := range sh.rooms {
-				for c := range r.clients {
+				for _, c := range r.clients {
 					c.push(nil)
 				}
 			}
@@ -429,11 +431,11 @@ func (h *Hub) join(c *client) *room {
 	}
 	r := sh.rooms[c.orderID]
 	if r == nil {
-		r = &room{orderID: c.orderID, clients: make(map[*client]struct{}, 1), ready: make(chan struct{})}
+		r = &room{orderID: c.orderID, ready: make(chan struct{})}
 		sh.rooms[c.orderID] = r
 		h.enqueueLocked(true, c.orderID)
 	}
-	r.clients[c] = struct{}{}
+	r.clients = append(r.clients, c)
 	c.hold()
 	h.serves.Add(1)
 	h.conns.Add(1)
@@ -444,7 +446,9 @@ func (h *Hub) join(c *client) *room {
 func (h *Hub) leave(c *client, r *room) {
 	sh := h.shard(c.orderID)
 	sh.mu.Lock()
-	delete(r.clients, c)
+	if i := slices.Index(r.clients, c); i >= 0 {
+		r.clients = slices.Delete(r.clients, i, i+1)
+	}
 	if len(r.clients) == 0 && sh.rooms[c.orderID] == r {
 		delete(sh.rooms, c.orderID)
 		if r.pairTimer != nil {
@@ -470,7 +474,7 @@ func (h *Hub) Close() {
 		sh := &h.shards[i]
 		sh.mu.Lock()
 		for _, r := range sh.rooms {
-			for c := range r.clients {
+			for _, c := range r.clients {
 				c.close(closeGoingAway, "server shutting down")
 			}
 		}
