@@ -142,6 +142,8 @@ func (a *API) upload(c echo.Context) error {
 	m, err := a.svc.Upload(r.Context(), orders.Upload{
 		OrderID: pc.phone.OrderID, Slot: filing.Slot(c.Param("slot")), Via: filing.ViaApp,
 		Body: r.Body, Fit: fit, IdempotencyKey: r.Header.Get("Idempotency-Key"), Phone: &pc.phone,
+		// phoneAuth has just read and checked the order: the service need not read it again.
+		Snapshot: pc.snap,
 	})
 	if err != nil {
 		return err
