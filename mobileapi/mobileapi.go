@@ -37,7 +37,7 @@ type Service interface {
 
 // Config of the app API. Zero fields take the defaults given.
 type Config struct {
-	// UploadTimeout bounds the arrival of an upload's body; default 2m.
+	// UploadTimeout bounds the arrival of an upload's body; default deadline.DefaultUpload (2m).
 	UploadTimeout time.Duration
 	// AppDownloadURL is the provider's app download page, linked from the scan page; empty:
 	// the page says to get the app from the phone's app store.
@@ -53,7 +53,7 @@ type API struct {
 // New returns the app API.
 func New(svc Service, cfg Config) *API {
 	if cfg.UploadTimeout <= 0 {
-		cfg.UploadTimeout = 2 * time.Minute
+		cfg.UploadTimeout = deadline.DefaultUpload
 	}
 	return &API{svc: svc, cfg: cfg}
 }
