@@ -5,6 +5,7 @@
 package orders
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -81,40 +82,31 @@ type Service struct {
 // New returns a service. secret seeds the pairing codes; it is the same secret that signs
 // the tokens, so every instance derives the same code for a pairing.
 func New(cfg Config, store Store, blobs Blobs, signer *auth.Signer, secret []byte) *Service {
-	if cfg.PublicURL == "" {
-		cfg.PublicURL = DefaultPublicURL
-	}
-	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	if cfg.PairingTTL <= 0 {
-		cfg.PairingTTL = DefaultPairingTTL
-	}
-	if cfg.PhoneTokenTTL <= 0 {
-		cfg.PhoneTokenTTL = DefaultPhoneTokenTTL
-	}
-	if cfg.DesktopTokenTTL <= 0 {
-		cfg.DesktopTokenTTL = DefaultDesktopTokenTTL
-	}
-	if cfg.MinAppVersion == "" {
-		cfg.MinAppVersion = DefaultMinAppVersion
-	}
+	cfg.PublicURL = strings.TrimRight(cmp.Or(cfg.PublicURL, DefaultPublicURL), "/")
+	cfg.PairingTTL = positiveOr(cfg.PairingTTL, DefaultPairingTTL)
+	cfg.PhoneTokenTTL = positiveOr(cfg.PhoneTokenTTL, DefaultPhoneTokenTTL)
+	cfg.DesktopTokenTTL = positiveOr(cfg.DesktopTokenTTL, DefaultDesktopTokenTTL)
+	cfg.MinAppVersion = cmp.Or(cfg.MinAppVersion, DefaultMinAppVersion)
 	if cfg.AppProvinces == nil {
 		cfg.AppProvinces = filing.DefaultAppProvinces
 	}
-	if cfg.GuessWindow <= 0 {
-		cfg.GuessWindow = 10 * time.Minute
-	}
-	if cfg.IdempotencyTTL <= 0 {
-		cfg.IdempotencyTTL = 24 * time.Hour
-	}
+	cfg.GuessWindow = positiveOr(cfg.GuessWindow, 10*time.Minute)
+	cfg.IdempotencyTTL = positiveOr(cfg.IdempotencyTTL, 24*time.Hour)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte("beianscan pairing code v1"))
 	return &Service{cfg: cfg, store: store, blobs: blobs, signer: signer, codeKey: mac.Sum(nil)}
+}
+
+// positiveOr is d, or def when d is not positive: a zero or negative life is unset.
+func positiveOr(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"log/slog"
 	"time"
@@ -25,54 +26,37 @@ const (
 // service cannot run with (tusd's Config.validate). PublicURL is filled once the listener
 // is bound (Main.listen): with Addr ":0" its default is the address actually bound.
 func (cfg *Config) withDefaults() error {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Addr == "" {
-		cfg.Addr = DefaultAddr
-	}
-	if cfg.DataDir == "" {
-		cfg.DataDir = DefaultDataDir
-	}
-	if cfg.UploadTimeout <= 0 {
-		cfg.UploadTimeout = deadline.DefaultUpload
-	}
-	if cfg.PairingTTL <= 0 {
-		cfg.PairingTTL = orders.DefaultPairingTTL
-	}
-	if cfg.PhoneTokenTTL <= 0 {
-		cfg.PhoneTokenTTL = orders.DefaultPhoneTokenTTL
-	}
-	if cfg.DesktopTokenTTL <= 0 {
-		cfg.DesktopTokenTTL = orders.DefaultDesktopTokenTTL
-	}
-	if cfg.MinAppVersion == "" {
-		cfg.MinAppVersion = orders.DefaultMinAppVersion
-	}
+	cfg.Addr = cmp.Or(cfg.Addr, DefaultAddr)
+	cfg.DataDir = cmp.Or(cfg.DataDir, DefaultDataDir)
+	cfg.MinAppVersion = cmp.Or(cfg.MinAppVersion, orders.DefaultMinAppVersion)
 	// nil, not empty: an empty non-nil slice means no province.
 	if cfg.AppProvinces == nil {
 		cfg.AppProvinces = filing.DefaultAppProvinces
 	}
-	if cfg.Retention <= 0 {
-		cfg.Retention = redisstore.DefaultRetention
-	}
-	if cfg.RedisWaitTimeout <= 0 {
-		cfg.RedisWaitTimeout = redisstore.DefaultWaitTimeout
-	}
-	// Negative Memory and Workers stay: they turn the bound off (benchmarks only).
-	if cfg.DecodeMemory == 0 {
-		cfg.DecodeMemory = admission.DefaultMemory
-	}
-	if cfg.ImageWorkers == 0 {
-		cfg.ImageWorkers = admission.DefaultWorkers()
-	}
-	if cfg.DecodeWait <= 0 {
-		cfg.DecodeWait = admission.DefaultWait
-	}
+	// Zero or negative durations are unset, as in the packages that own them.
+	cfg.UploadTimeout = positiveOr(cfg.UploadTimeout, deadline.DefaultUpload)
+	cfg.PairingTTL = positiveOr(cfg.PairingTTL, orders.DefaultPairingTTL)
+	cfg.PhoneTokenTTL = positiveOr(cfg.PhoneTokenTTL, orders.DefaultPhoneTokenTTL)
+	cfg.DesktopTokenTTL = positiveOr(cfg.DesktopTokenTTL, orders.DefaultDesktopTokenTTL)
+	cfg.Retention = positiveOr(cfg.Retention, redisstore.DefaultRetention)
+	cfg.RedisWaitTimeout = positiveOr(cfg.RedisWaitTimeout, redisstore.DefaultWaitTimeout)
+	cfg.DecodeWait = positiveOr(cfg.DecodeWait, admission.DefaultWait)
+	// Only zero: a negative Memory or Workers turns the bound off (benchmarks only).
+	cfg.DecodeMemory = cmp.Or(cfg.DecodeMemory, admission.DefaultMemory)
+	cfg.ImageWorkers = cmp.Or(cfg.ImageWorkers, admission.DefaultWorkers())
 	return cfg.validate()
+}
+
+// positiveOr is d, or def when d is not positive.
+func positiveOr(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 // validate refuses what cannot run. The encryption keys are checked where they are parsed
