@@ -199,11 +199,8 @@ func (m *Main) open() error {
 	if err != nil {
 		return err
 	}
-	signer, err := auth.NewSigner(secret, m.Config.Now)
+	signer, err := m.openKeys(secret)
 	if err != nil {
-		return err
-	}
-	if m.Keyring, err = encryptionKeys(m.Config.EncryptionKeys, m.Embedded, m.Config.Logger); err != nil {
 		return err
 	}
 	raw, storeName, blobs, err := m.openBlobs(ctx)
@@ -218,7 +215,6 @@ func (m *Main) open() error {
 	m.openService(store, blobs, signer, secret)
 	m.startHub(ctx, sentinel)
 	m.echo = m.routes(blobs)
-	m.Metrics.Websockets(m.hub.Connections)
 	if err := m.serveMetrics(); err != nil {
 		return err
 	}
@@ -261,6 +257,19 @@ func (m *Main) openRedis(ctx context.Context) (*broker.Sentinel, []byte, error) 
 	m.Metrics = metrics.New()
 	m.Redis.AddHook(redisHook{m.Metrics})
 	return sentinel, secret, nil
+}
+
+// openKeys builds the token signer on secret and the keyring that seals what is sensitive
+// at rest (m.Keyring).
+func (m *Main) openKeys(secret []byte) (*auth.Signer, error) {
+	signer, err := auth.NewSigner(secret, m.Config.Now)
+	if err != nil {
+		return nil, err
+	}
+	if m.Keyring, err = encryptionKeys(m.Config.EncryptionKeys, m.Embedded, m.Config.Logger); err != nil {
+		return nil, err
+	}
+	return signer, nil
 }
 
 // openBlobs opens the blob store of BEIANSCAN_BLOB_URL and seals it with m.Keyring. It
@@ -335,7 +344,8 @@ func (m *Main) openService(store orders.Store, blobs orders.Blobs, signer *auth.
 	}, store, blobs, signer, secret)
 }
 
-// startHub starts the websocket hub on the Redis broker.
+// startHub starts the websocket hub on the Redis broker, its connections counted in the
+// metrics.
 func (m *Main) startHub(ctx context.Context, sentinel *broker.Sentinel) {
 	cfg := &m.Config
 	log := cfg.Logger
@@ -351,6 +361,7 @@ func (m *Main) startHub(ctx context.Context, sentinel *broker.Sentinel) {
 	m.hub = hub.New(b, func(ctx context.Context, orderID string) (*hub.Snapshot, error) {
 		return snapshot(ctx, svc, orderID)
 	}, svc.ExpirePairing, hcfg)
+	m.Metrics.Websockets(m.hub.Connections)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
