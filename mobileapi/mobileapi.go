@@ -37,7 +37,7 @@ type Service interface {
 
 // Config of the app API. Zero fields take the defaults given.
 type Config struct {
-	// UploadTimeout bounds the arrival of an upload's body; default 2m.
+	// UploadTimeout bounds the arrival of an upload's body; default deadline.DefaultUpload (2m).
 	UploadTimeout time.Duration
 	// AppDownloadURL is the provider's app download page, linked from the scan page; empty:
 	// the page says to get the app from the phone's app store.
@@ -53,7 +53,7 @@ type API struct {
 // New returns the app API.
 func New(svc Service, cfg Config) *API {
 	if cfg.UploadTimeout <= 0 {
-		cfg.UploadTimeout = 2 * time.Minute
+		cfg.UploadTimeout = deadline.DefaultUpload
 	}
 	return &API{svc: svc, cfg: cfg}
 }
@@ -142,6 +142,8 @@ func (a *API) upload(c echo.Context) error {
 	m, err := a.svc.Upload(r.Context(), orders.Upload{
 		OrderID: pc.phone.OrderID, Slot: filing.Slot(c.Param("slot")), Via: filing.ViaApp,
 		Body: r.Body, Fit: fit, IdempotencyKey: r.Header.Get("Idempotency-Key"), Phone: &pc.phone,
+		// phoneAuth has just read and checked the order: the service need not read it again.
+		Snapshot: pc.snap,
 	})
 	if err != nil {
 		return err

@@ -125,16 +125,18 @@ func TestRefusedBeforeTheService(t *testing.T) {
 }
 
 // TestUploadIsThePhones: an app upload goes to the order and pairing of the phone's
-// token, whatever the URL says, as an app upload with its idempotency key.
+// token, whatever the URL says, as an app upload with its idempotency key and the snapshot
+// phoneAuth read (so the service does not read the order again).
 func TestUploadIsThePhones(t *testing.T) {
 	phone := auth.Phone{OrderID: "bbbbbbbbbbbbbbbbbbbbbbbbbb", PairingID: "p1", DeviceID: "d1"}
 	var got orders.Upload
+	authed := &orders.Snapshot{Order: &filing.Order{ID: phone.OrderID}}
 	svc := &fakeService{
 		authorize: func(token string) (auth.Phone, *orders.Snapshot, error) {
 			if token != "good" {
 				return auth.Phone{}, nil, filing.ErrUnauthorized
 			}
-			return phone, &orders.Snapshot{Order: &filing.Order{ID: phone.OrderID}}, nil
+			return phone, authed, nil
 		},
 		upload: func(u orders.Upload) (*filing.Material, error) {
 			got = u
@@ -150,7 +152,8 @@ func TestUploadIsThePhones(t *testing.T) {
 		t.Fatalf("status %d", status)
 	}
 	if got.OrderID != phone.OrderID || got.Via != filing.ViaApp || got.Slot != filing.SlotFacePhoto ||
-		got.Phone == nil || *got.Phone != phone || got.IdempotencyKey != "k1" || !got.Fit {
+		got.Phone == nil || *got.Phone != phone || got.IdempotencyKey != "k1" || !got.Fit ||
+		got.Snapshot != authed {
 		t.Fatalf("upload %+v", got)
 	}
 }

@@ -80,10 +80,10 @@ type Config struct {
 	OperatorKey string
 	// SecureCookie marks the desktop cookie Secure (set when the public URL is https).
 	SecureCookie bool
-	// DesktopTokenTTL is the cookie's life; default 72h.
+	// DesktopTokenTTL is the cookie's life; default orders.DefaultDesktopTokenTTL (72h).
 	DesktopTokenTTL time.Duration
 	// UploadTimeout bounds the arrival of an upload's body (PUT materials, stitch);
-	// default 2m.
+	// default deadline.DefaultUpload (2m).
 	UploadTimeout time.Duration
 }
 
@@ -100,13 +100,13 @@ type API struct {
 // New returns the desktop API.
 func New(svc Service, blobs Blobs, events Events, cfg Config) *API {
 	if cfg.DesktopTokenTTL <= 0 {
-		cfg.DesktopTokenTTL = 72 * time.Hour
+		cfg.DesktopTokenTTL = orders.DefaultDesktopTokenTTL
 	}
 	if cfg.Limits == nil {
 		cfg.Limits = noLimits{}
 	}
 	if cfg.UploadTimeout <= 0 {
-		cfg.UploadTimeout = 2 * time.Minute
+		cfg.UploadTimeout = deadline.DefaultUpload
 	}
 	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg, qr: newQRCache(1024)}
 	a.upgrader = websocket.Upgrader{

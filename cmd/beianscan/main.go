@@ -19,7 +19,11 @@ import (
 	"time"
 
 	"github.com/beianscan/beianscan/internal/admission"
+	"github.com/beianscan/beianscan/internal/deadline"
+	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/limits"
+	"github.com/beianscan/beianscan/internal/orders"
+	"github.com/beianscan/beianscan/internal/redisstore"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -65,29 +69,29 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		return def
 	}
 	fs := flag.NewFlagSet("beianscan", flag.ContinueOnError)
-	addr := fs.String("addr", env("BEIANSCAN_ADDR", ":8080"), "listen address (BEIANSCAN_ADDR)")
-	publicURL := fs.String("public-url", env("BEIANSCAN_PUBLIC_URL", ""), "base of scan_url in the QR code (BEIANSCAN_PUBLIC_URL; default http://localhost:8080)")
+	addr := fs.String("addr", env("BEIANSCAN_ADDR", server.DefaultAddr), "listen address (BEIANSCAN_ADDR)")
+	publicURL := fs.String("public-url", env("BEIANSCAN_PUBLIC_URL", ""), "base of scan_url in the QR code (BEIANSCAN_PUBLIC_URL; default "+orders.DefaultPublicURL+")")
 	redisURL := fs.String("redis-url", env("BEIANSCAN_REDIS_URL", ""), "redis:// URL; empty: embedded miniredis (BEIANSCAN_REDIS_URL)")
-	dataDir := fs.String("data-dir", env("BEIANSCAN_DATA_DIR", "./data"), "blob storage folder (BEIANSCAN_DATA_DIR)")
+	dataDir := fs.String("data-dir", env("BEIANSCAN_DATA_DIR", server.DefaultDataDir), "blob storage folder (BEIANSCAN_DATA_DIR)")
 	blobURL := fs.String("blob-url", env("BEIANSCAN_BLOB_URL", ""), "blob store: empty: the data dir; file:///path; s3://bucket/prefix?endpoint=…&region=… (BEIANSCAN_BLOB_URL)")
 	operatorKey := fs.String("operator-key", env("BEIANSCAN_OPERATOR_KEY", ""), "key of the review-result endpoint; empty disables it (BEIANSCAN_OPERATOR_KEY)")
-	pairingTTL := fs.String("pairing-ttl", env("BEIANSCAN_PAIRING_TTL", "5m"), "how long an unclaimed QR stays claimable (BEIANSCAN_PAIRING_TTL)")
-	phoneTTL := fs.String("phone-token-ttl", env("BEIANSCAN_PHONE_TOKEN_TTL", "30m"), "phone token life (BEIANSCAN_PHONE_TOKEN_TTL)")
-	desktopTTL := fs.String("desktop-token-ttl", env("BEIANSCAN_DESKTOP_TOKEN_TTL", "72h"), "desktop token life (BEIANSCAN_DESKTOP_TOKEN_TTL)")
-	minApp := fs.String("min-app-version", env("BEIANSCAN_MIN_APP_VERSION", "3.16.0"), "oldest app version that may pair (BEIANSCAN_MIN_APP_VERSION)")
-	provinces := fs.String("app-provinces", env("BEIANSCAN_APP_PROVINCES", "CN-GD,CN-CQ,CN-LN,CN-AH,CN-FJ"), "provinces with app verification (BEIANSCAN_APP_PROVINCES)")
+	pairingTTL := fs.String("pairing-ttl", env("BEIANSCAN_PAIRING_TTL", duration(orders.DefaultPairingTTL)), "how long an unclaimed QR stays claimable (BEIANSCAN_PAIRING_TTL)")
+	phoneTTL := fs.String("phone-token-ttl", env("BEIANSCAN_PHONE_TOKEN_TTL", duration(orders.DefaultPhoneTokenTTL)), "phone token life (BEIANSCAN_PHONE_TOKEN_TTL)")
+	desktopTTL := fs.String("desktop-token-ttl", env("BEIANSCAN_DESKTOP_TOKEN_TTL", duration(orders.DefaultDesktopTokenTTL)), "desktop token life (BEIANSCAN_DESKTOP_TOKEN_TTL)")
+	minApp := fs.String("min-app-version", env("BEIANSCAN_MIN_APP_VERSION", orders.DefaultMinAppVersion), "oldest app version that may pair (BEIANSCAN_MIN_APP_VERSION)")
+	provinces := fs.String("app-provinces", env("BEIANSCAN_APP_PROVINCES", strings.Join(filing.DefaultAppProvinces, ",")), "provinces with app verification (BEIANSCAN_APP_PROVINCES)")
 	origins := fs.String("allowed-origins", env("BEIANSCAN_ALLOWED_ORIGINS", ""), "websocket origins, comma separated; empty: the request's own host (BEIANSCAN_ALLOWED_ORIGINS)")
-	retention := fs.String("retention", env("BEIANSCAN_RETENTION", "720h"), "an order and its images are deleted this long after their last change, unless submitted (BEIANSCAN_RETENTION)")
+	retention := fs.String("retention", env("BEIANSCAN_RETENTION", duration(redisstore.DefaultRetention)), "an order and its images are deleted this long after their last change, unless submitted (BEIANSCAN_RETENTION)")
 	appDownload := fs.String("app-download-url", env("BEIANSCAN_APP_DOWNLOAD_URL", ""), "the app's download page, linked from /m/scan; empty: the page says to use the app store (BEIANSCAN_APP_DOWNLOAD_URL)")
 	guesses := fs.String("claim-guess-limit", env("BEIANSCAN_CLAIM_GUESS_LIMIT", "20"), "unmatched claims per IP per 10 minutes; 0 turns it off (BEIANSCAN_CLAIM_GUESS_LIMIT)")
 	orderRate := fs.String("order-rate", env("BEIANSCAN_ORDER_RATE", "30/h"), "orders one client IP may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_ORDER_RATE)")
 	pairingRate := fs.String("pairing-rate", env("BEIANSCAN_PAIRING_RATE", "60/h"), "QR pairings one order may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_PAIRING_RATE)")
 	wsPerOrder := fs.String("ws-per-order", env("BEIANSCAN_WS_PER_ORDER", "20"), "simultaneous websockets on one order across instances; 0 turns it off (BEIANSCAN_WS_PER_ORDER)")
 	trusted := fs.String("trusted-proxies", env("BEIANSCAN_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For is believed, CIDRs comma separated; empty: none (BEIANSCAN_TRUSTED_PROXIES)")
-	uploadTimeout := fs.String("upload-timeout", env("BEIANSCAN_UPLOAD_TIMEOUT", "2m"), "time an upload's whole body may take to arrive (BEIANSCAN_UPLOAD_TIMEOUT)")
+	uploadTimeout := fs.String("upload-timeout", env("BEIANSCAN_UPLOAD_TIMEOUT", duration(deadline.DefaultUpload)), "time an upload's whole body may take to arrive (BEIANSCAN_UPLOAD_TIMEOUT)")
 	minReplicas := fs.String("redis-min-replicas", env("BEIANSCAN_REDIS_MIN_REPLICAS", "0"), "Redis replicas that must confirm every acknowledged change (WAIT); 0: off (BEIANSCAN_REDIS_MIN_REPLICAS)")
-	waitTimeout := fs.String("redis-wait-timeout", env("BEIANSCAN_REDIS_WAIT_TIMEOUT", "1s"), "how long to wait for that confirmation before answering 503 (BEIANSCAN_REDIS_WAIT_TIMEOUT)")
-	decodeMemory := fs.String("decode-memory", env("BEIANSCAN_DECODE_MEMORY", "512MiB"), "decoded image bytes in flight, e.g. 512MiB, 1GiB (BEIANSCAN_DECODE_MEMORY)")
+	waitTimeout := fs.String("redis-wait-timeout", env("BEIANSCAN_REDIS_WAIT_TIMEOUT", duration(redisstore.DefaultWaitTimeout)), "how long to wait for that confirmation before answering 503 (BEIANSCAN_REDIS_WAIT_TIMEOUT)")
+	decodeMemory := fs.String("decode-memory", env("BEIANSCAN_DECODE_MEMORY", fmt.Sprintf("%dMiB", admission.DefaultMemory>>20)), "decoded image bytes in flight, e.g. 512MiB, 1GiB (BEIANSCAN_DECODE_MEMORY)")
 	imageWorkers := fs.String("image-workers", env("BEIANSCAN_IMAGE_WORKERS", ""), "images processed at once; empty: cores - 1, at least 1 (BEIANSCAN_IMAGE_WORKERS)")
 	// Quality thresholds of the image warnings (0: the images package's default).
 	blur := fs.String("quality-blur", env("BEIANSCAN_QUALITY_BLUR", "0"), "Laplacian variance under which an image is blurry; 0: default 20 (BEIANSCAN_QUALITY_BLUR)")
@@ -166,6 +170,18 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		}
 	}
 	return cfg, nil
+}
+
+// duration writes a default as the flag help shows it: 72h, not 72h0m0s.
+func duration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // setting is one variable's raw value (flag or environment) and the field it sets.

@@ -223,3 +223,18 @@ func loadConfig(t *testing.T, args []string, env map[string]string, wantErr stri
 	}
 	return cfg, true
 }
+
+// TestDurationDefault: the flag help shows a default as it is written in the README.
+func TestDurationDefault(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		720 * time.Hour: "720h", 72 * time.Hour: "72h", 30 * time.Minute: "30m", 5 * time.Minute: "5m",
+		2 * time.Minute: "2m", time.Second: "1s", 90 * time.Minute: "1h30m", 10 * time.Hour: "10h", 100 * time.Second: "1m40s",
+	} {
+		if got := duration(d); got != want {
+			t.Errorf("duration(%v) = %q, want %q", d, got, want)
+		}
+		if back, err := time.ParseDuration(duration(d)); err != nil || back != d {
+			t.Errorf("duration(%v) does not parse back: %v, %v", d, back, err)
+		}
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/beianscan/beianscan/internal/server"
 )
 
 // newLogger builds the process's logger from BEIANSCAN_LOG_LEVEL and BEIANSCAN_LOG_FORMAT.
@@ -44,7 +46,7 @@ func healthcheck(args []string, getenv func(string) string, stderr io.Writer) in
 	fs.SetOutput(stderr)
 	def := getenv("BEIANSCAN_ADDR")
 	if def == "" {
-		def = ":8080"
+		def = server.DefaultAddr
 	}
 	addr := fs.String("addr", def, "the instance's listen address (BEIANSCAN_ADDR)")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")

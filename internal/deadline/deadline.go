@@ -15,6 +15,10 @@ import (
 	"github.com/beianscan/beianscan/internal/filing"
 )
 
+// DefaultUpload is how long an upload's whole body may take to arrive, unless configured
+// (BEIANSCAN_UPLOAD_TIMEOUT); the server and both APIs default to it.
+const DefaultUpload = 2 * time.Minute
+
 // Body sets the connection's read deadline to d from now, so the whole body must have
 // arrived by then; a read that hits the deadline fails with filing.ErrRequestTimeout (408
 // request_timeout), which the handler returns like any other error, and the answer can

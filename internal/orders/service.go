@@ -5,6 +5,7 @@
 package orders
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -27,17 +28,27 @@ import (
 // or publishing anything; Update then returns the snapshot and no error.
 var ErrUnchanged = errors.New("orders: unchanged")
 
+// Defaults of Config (DESIGN §3, Configuration), defined here once: server.Config and the
+// command's flags take them from here.
+const (
+	DefaultPublicURL       = "http://localhost:8080"
+	DefaultPairingTTL      = 5 * time.Minute
+	DefaultPhoneTokenTTL   = 30 * time.Minute
+	DefaultDesktopTokenTTL = 72 * time.Hour
+	DefaultMinAppVersion   = "3.16.0"
+)
+
 // Config tunes the service. Zero fields take the defaults given.
 type Config struct {
-	// PublicURL is the base of scan_url in the QR code; default http://localhost:8080.
+	// PublicURL is the base of scan_url in the QR code; default DefaultPublicURL.
 	PublicURL string
-	// PairingTTL is how long an unclaimed QR stays claimable; default 5m.
+	// PairingTTL is how long an unclaimed QR stays claimable; default DefaultPairingTTL (5m).
 	PairingTTL time.Duration
-	// PhoneTokenTTL is the phone token's life; default 30m.
+	// PhoneTokenTTL is the phone token's life; default DefaultPhoneTokenTTL (30m).
 	PhoneTokenTTL time.Duration
-	// DesktopTokenTTL is the desktop token's life; default 72h.
+	// DesktopTokenTTL is the desktop token's life; default DefaultDesktopTokenTTL (72h).
 	DesktopTokenTTL time.Duration
-	// MinAppVersion is the oldest app that may claim; default 3.16.0.
+	// MinAppVersion is the oldest app that may claim; default DefaultMinAppVersion.
 	MinAppVersion string
 	// AppProvinces are the provinces where app verification is open; default
 	// filing.DefaultAppProvinces. An empty non-nil slice means none.
@@ -71,40 +82,31 @@ type Service struct {
 // New returns a service. secret seeds the pairing codes; it is the same secret that signs
 // the tokens, so every instance derives the same code for a pairing.
 func New(cfg Config, store Store, blobs Blobs, signer *auth.Signer, secret []byte) *Service {
-	if cfg.PublicURL == "" {
-		cfg.PublicURL = "http://localhost:8080"
-	}
-	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	if cfg.PairingTTL <= 0 {
-		cfg.PairingTTL = 5 * time.Minute
-	}
-	if cfg.PhoneTokenTTL <= 0 {
-		cfg.PhoneTokenTTL = 30 * time.Minute
-	}
-	if cfg.DesktopTokenTTL <= 0 {
-		cfg.DesktopTokenTTL = 72 * time.Hour
-	}
-	if cfg.MinAppVersion == "" {
-		cfg.MinAppVersion = "3.16.0"
-	}
+	cfg.PublicURL = strings.TrimRight(cmp.Or(cfg.PublicURL, DefaultPublicURL), "/")
+	cfg.PairingTTL = positiveOr(cfg.PairingTTL, DefaultPairingTTL)
+	cfg.PhoneTokenTTL = positiveOr(cfg.PhoneTokenTTL, DefaultPhoneTokenTTL)
+	cfg.DesktopTokenTTL = positiveOr(cfg.DesktopTokenTTL, DefaultDesktopTokenTTL)
+	cfg.MinAppVersion = cmp.Or(cfg.MinAppVersion, DefaultMinAppVersion)
 	if cfg.AppProvinces == nil {
 		cfg.AppProvinces = filing.DefaultAppProvinces
 	}
-	if cfg.GuessWindow <= 0 {
-		cfg.GuessWindow = 10 * time.Minute
-	}
-	if cfg.IdempotencyTTL <= 0 {
-		cfg.IdempotencyTTL = 24 * time.Hour
-	}
+	cfg.GuessWindow = positiveOr(cfg.GuessWindow, 10*time.Minute)
+	cfg.IdempotencyTTL = positiveOr(cfg.IdempotencyTTL, 24*time.Hour)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte("beianscan pairing code v1"))
 	return &Service{cfg: cfg, store: store, blobs: blobs, signer: signer, codeKey: mac.Sum(nil)}
+}
+
+// positiveOr is d, or def when d is not positive: a zero or negative life is unset.
+func positiveOr(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }

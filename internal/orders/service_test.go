@@ -40,11 +40,14 @@ type memStore struct {
 	// beforeUpdate, when set, runs on the stored snapshot before each Update's change: it
 	// stands for another writer that got in between the service's read and its write.
 	beforeUpdate func(*Snapshot)
+	// loads counts Load calls.
+	loads int
 }
 
 func (m *memStore) Load(_ context.Context, id string) (*Snapshot, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.loads++
 	if m.snap == nil || m.snap.Order.ID != id {
 		return nil, filing.ErrOrderNotFound
 	}
@@ -296,5 +299,83 @@ func TestBlobFailureChangesNothing(t *testing.T) {
 	}
 	if store.snap.Order.Version != snap.Order.Version || len(store.events) != 0 || len(store.snap.Materials) != 0 {
 		t.Fatal("a failed blob write changed the order")
+	}
+}
+
+// TestAppUploadReadsOnce: phoneAuth hands AuthorizePhone's snapshot to Upload, so an app
+// upload reads the order once before its write; without the snapshot Upload reads it again.
+// A snapshot of another order is not trusted.
+func TestAppUploadReadsOnce(t *testing.T) {
+	tests := []struct {
+		name      string
+		handOn    func(snap *Snapshot) *Snapshot
+		wantLoads int
+	}{
+		{"snapshot handed on", func(s *Snapshot) *Snapshot { return s }, 1},
+		{"no snapshot", func(*Snapshot) *Snapshot { return nil }, 2},
+		{"snapshot of another order", func(s *Snapshot) *Snapshot {
+			c := clone(s)
+			c.Order.ID = "bbbbbbbbbbbbbbbbbbbbbbbbbb"
+			return c
+		}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			snap := pcOrder(t)
+			if err := snap.Order.ChooseMethod(filing.MethodApp, true, testNow); err != nil {
+				t.Fatal(err)
+			}
+			phone := auth.Phone{OrderID: snap.Order.ID, PairingID: "pppppppppppppppppppppppppp", DeviceID: "device-1"}
+			snap.Pairing = &Pairing{ID: phone.PairingID, DeviceID: phone.DeviceID, ExpiresAt: testNow.Add(time.Minute), ClaimedAt: testNow}
+			store := &memStore{snap: snap}
+			svc := newService(t, store, &memBlobs{})
+			token, _, err := svc.signer.PhoneToken(phone, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, authed, err := svc.AuthorizePhone(context.Background(), token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := svc.Upload(context.Background(), Upload{
+				OrderID: p.OrderID, Slot: filing.SlotSubjectLeaderIDFront, Via: filing.ViaApp,
+				Body: bytes.NewReader(photo(t, 2)), Phone: &p, Snapshot: tt.handOn(authed),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := store.snap.Materials[filing.SlotSubjectLeaderIDFront]; got.SHA256 != m.SHA256 {
+				t.Fatal("accepted upload not recorded")
+			}
+			if store.loads != tt.wantLoads {
+				t.Fatalf("%d loads before the write, want %d", store.loads, tt.wantLoads)
+			}
+		})
+	}
+}
+
+// TestStaleSnapshotRechecked: a handed-on snapshot taken before the pairing was revoked
+// passes the pre-checks, but the write checks the stored order and refuses.
+func TestStaleSnapshotRechecked(t *testing.T) {
+	snap := pcOrder(t)
+	if err := snap.Order.ChooseMethod(filing.MethodApp, true, testNow); err != nil {
+		t.Fatal(err)
+	}
+	phone := auth.Phone{OrderID: snap.Order.ID, PairingID: "pppppppppppppppppppppppppp", DeviceID: "device-1"}
+	snap.Pairing = &Pairing{ID: phone.PairingID, DeviceID: phone.DeviceID, ExpiresAt: testNow.Add(time.Minute), ClaimedAt: testNow}
+	stale := clone(snap)
+	store := &memStore{snap: snap}
+	store.snap.Pairing = nil // revoked after phoneAuth read it
+	blobs := &memBlobs{}
+	svc := newService(t, store, blobs)
+	_, err := svc.Upload(context.Background(), Upload{
+		OrderID: phone.OrderID, Slot: filing.SlotSubjectLeaderIDFront, Via: filing.ViaApp,
+		Body: bytes.NewReader(photo(t, 3)), Phone: &phone, Snapshot: stale,
+	})
+	if filing.ErrorCode(err) != filing.CodeTokenRevoked {
+		t.Fatalf("err %v, want %s", err, filing.CodeTokenRevoked)
+	}
+	if len(store.snap.Materials) != 0 || len(store.events) != 0 || len(blobs.keys()) != 0 {
+		t.Fatalf("refused upload left state: %d materials, %d events, blobs %v", len(store.snap.Materials), len(store.events), blobs.keys())
 	}
 }

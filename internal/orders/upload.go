@@ -24,6 +24,11 @@ type Upload struct {
 	IdempotencyKey string
 	// Phone is set for app uploads: the upload counts only while its pairing stands.
 	Phone *auth.Phone
+	// Snapshot, when set, is the order as the caller has just read and authorised it
+	// (AuthorizePhone's): the checks before the image is read use it instead of loading
+	// the order again. The write checks the order as stored anyway (see save), so a
+	// snapshot that has gone stale meanwhile costs at most the image's validation.
+	Snapshot *Snapshot
 }
 
 func (s *Service) imageOptions(slot filing.Slot, fit bool) images.Options {
@@ -68,7 +73,7 @@ func idempotencyHash(u Upload) string {
 // only after the bytes are fsynced and the metadata is written.
 func (s *Service) Upload(ctx context.Context, u Upload) (*filing.Material, error) {
 	// Decide everything that does not need the image before reading a byte of it.
-	snap, err := s.store.Load(ctx, u.OrderID)
+	snap, err := s.uploadSnapshot(ctx, u)
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +101,15 @@ func (s *Service) Upload(ctx context.Context, u Upload) (*filing.Material, error
 		return nil, err
 	}
 	return s.save(ctx, u, idem, res)
+}
+
+// uploadSnapshot is the order the pre-checks judge: the caller's, if it is of this order,
+// else a fresh read.
+func (s *Service) uploadSnapshot(ctx context.Context, u Upload) (*Snapshot, error) {
+	if u.Snapshot != nil && u.Snapshot.Order != nil && u.Snapshot.Order.ID == u.OrderID {
+		return u.Snapshot, nil
+	}
+	return s.store.Load(ctx, u.OrderID)
 }
 
 // Stitch combines several images into one (the FAQ: 将资料与备案主体证件拼成一张图片) and

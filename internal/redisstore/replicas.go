@@ -20,14 +20,18 @@ import (
 type Replication struct {
 	// MinReplicas is N; 0 (the default) confirms nothing.
 	MinReplicas int
-	// Timeout bounds the wait; default 1s.
+	// Timeout bounds the wait; default DefaultWaitTimeout.
 	Timeout time.Duration
 }
+
+// DefaultWaitTimeout is BEIANSCAN_REDIS_WAIT_TIMEOUT's default: below go-redis's default
+// read timeout (3s), so a WAIT that times out answers before the client gives up.
+const DefaultWaitTimeout = time.Second
 
 // SetReplication makes every acknowledged change wait for r. Call it before use.
 func (s *Store) SetReplication(r Replication) {
 	if r.Timeout <= 0 {
-		r.Timeout = time.Second
+		r.Timeout = DefaultWaitTimeout
 	}
 	s.repl = r
 }

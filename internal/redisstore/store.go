@@ -87,10 +87,11 @@ const DefaultRetention = 720 * time.Hour
 // auditCap bounds an order's audit stream (approximately, as XADD MAXLEN ~ trims).
 const auditCap = 1000
 
-// New returns a store on rdb. keepClaimed is the phone token's life (default 30m).
+// New returns a store on rdb. keepClaimed is the phone token's life (default
+// orders.DefaultPhoneTokenTTL).
 func New(rdb redis.UniversalClient, keepClaimed time.Duration, opts ...Option) *Store {
 	if keepClaimed <= 0 {
-		keepClaimed = 30 * time.Minute
+		keepClaimed = orders.DefaultPhoneTokenTTL
 	}
 	s := &Store{rdb: rdb, keepClaimed: keepClaimed}
 	for _, o := range opts {

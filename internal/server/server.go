@@ -44,17 +44,20 @@ import (
 )
 
 // Config is the whole service's configuration (DESIGN §3, Configuration). Zero fields take
-// the defaults given; cmd/beianscan fills it from BEIANSCAN_* variables and flags.
+// the defaults given, filled in by withDefaults (config.go) from the constants of the
+// package that owns each setting; cmd/beianscan fills it from BEIANSCAN_* variables and
+// flags whose defaults are the same constants.
 type Config struct {
-	// Addr to listen on; default ":8080".
+	// Addr to listen on; default DefaultAddr (":8080").
 	Addr string
-	// PublicURL is the base of scan_url in the QR code; default "http://localhost:8080"
-	// (with Addr ":0", the address actually bound).
+	// PublicURL is the base of scan_url in the QR code; default orders.DefaultPublicURL,
+	// "http://localhost:8080" (on a port other than 8080, e.g. Addr ":0", the address
+	// actually bound).
 	PublicURL string
 	// RedisURL: empty runs an embedded miniredis (for trying out and tests); else a
 	// redis:// or rediss:// URL (with ?master_name= for Sentinel, ?addr= for Cluster).
 	RedisURL string
-	// DataDir holds the blobs; default "./data".
+	// DataDir holds the blobs; default DefaultDataDir ("./data").
 	DataDir string
 	// BlobURL picks the blob store: empty → the file store under DataDir; file:///path;
 	// s3://BUCKET/PREFIX?endpoint=http://host:port&region=… for S3-compatible storage, with
@@ -65,11 +68,13 @@ type Config struct {
 	JWTSecret string
 	// OperatorKey enables the review-result endpoint; empty disables it.
 	OperatorKey string
-	// PairingTTL default 5m, PhoneTokenTTL default 30m, DesktopTokenTTL default 72h.
+	// PairingTTL default 5m, PhoneTokenTTL default 30m, DesktopTokenTTL default 72h
+	// (orders.DefaultPairingTTL, DefaultPhoneTokenTTL, DefaultDesktopTokenTTL).
 	PairingTTL, PhoneTokenTTL, DesktopTokenTTL time.Duration
-	// MinAppVersion default "3.16.0".
+	// MinAppVersion default orders.DefaultMinAppVersion ("3.16.0").
 	MinAppVersion string
-	// AppProvinces default CN-GD,CN-CQ,CN-LN,CN-AH,CN-FJ; an empty non-nil slice: none.
+	// AppProvinces default filing.DefaultAppProvinces (CN-GD,CN-CQ,CN-LN,CN-AH,CN-FJ); an
+	// empty non-nil slice: none.
 	AppProvinces []string
 	// AllowedOrigins for the websocket; empty: the request's own host.
 	AllowedOrigins []string
@@ -93,14 +98,15 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed; empty: none,
 	// the peer's address is the client's.
 	TrustedProxies []netip.Prefix
-	// UploadTimeout bounds the arrival of an upload's whole body; default 2m. Other
+	// UploadTimeout bounds the arrival of an upload's whole body; default
+	// deadline.DefaultUpload (2m). Other
 	// requests' bodies get the shorter of it and 30s. Blob files no material refers to are
 	// swept once twice as old.
 	UploadTimeout time.Duration
 	// RedisMinReplicas: every acknowledged change is confirmed on this many Redis replicas
 	// (WAIT) before the answer, else 503; default 0 (off).
 	RedisMinReplicas int
-	// RedisWaitTimeout bounds that confirmation; default 1s. Keep it below the client's
+	// RedisWaitTimeout bounds that confirmation; default redisstore.DefaultWaitTimeout (1s). Keep it below the client's
 	// read timeout (go-redis's default 3s).
 	RedisWaitTimeout time.Duration
 	// Images tunes image checks (quality thresholds); zero fields take defaults.
@@ -112,16 +118,18 @@ type Config struct {
 	// open. Empty: a random key per process, allowed only in the embedded mode.
 	EncryptionKeys string
 	// Retention (BEIANSCAN_RETENTION): an order and everything under its hash tag expire
-	// this long after its last change, unless it is submitted; default 720h.
+	// this long after its last change, unless it is submitted; default
+	// redisstore.DefaultRetention (720h).
 	Retention time.Duration
 	// DecodeMemory is the budget of decoded image bytes in flight (BEIANSCAN_DECODE_MEMORY);
-	// default 512 MiB; negative: no budget (benchmarks only).
+	// default admission.DefaultMemory (512 MiB); negative: no budget (benchmarks only).
 	DecodeMemory int64
 	// ImageWorkers is how many images are processed at once (BEIANSCAN_IMAGE_WORKERS);
-	// default cores − 1, at least 1; negative: unbounded (benchmarks only).
+	// default admission.DefaultWorkers(), cores − 1, at least 1; negative: unbounded
+	// (benchmarks only).
 	ImageWorkers int
 	// DecodeWait is how long an upload waits for the budget and a worker before 503
-	// unavailable; default 10 s (DESIGN §3; shorter in tests).
+	// unavailable; default admission.DefaultWait, 10 s (DESIGN §3; shorter in tests).
 	DecodeWait time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -179,37 +187,58 @@ func Open(cfg Config) (*Main, error) {
 	return m, nil
 }
 
+// open wires the service one named step at a time; each step builds one part from the
+// parts before it. On an error Open's Close undoes what was started.
 func (m *Main) open() error {
-	cfg := &m.Config
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+	if err := m.Config.withDefaults(); err != nil {
+		return err
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Addr == "" {
-		cfg.Addr = ":8080"
-	}
-	if cfg.DataDir == "" {
-		cfg.DataDir = "./data"
-	}
-	if cfg.UploadTimeout <= 0 {
-		cfg.UploadTimeout = 2 * time.Minute
-	}
-	log := cfg.Logger
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
+	sentinel, secret, err := m.openRedis(ctx)
+	if err != nil {
+		return err
+	}
+	signer, err := m.openKeys(secret)
+	if err != nil {
+		return err
+	}
+	raw, storeName, blobs, err := m.openBlobs(ctx)
+	if err != nil {
+		return err
+	}
+	if err := m.listen(); err != nil {
+		return err
+	}
+	rstore, store := m.openStore()
+	m.startSweeper(ctx, raw, storeName, rstore)
+	m.openService(store, blobs, signer, secret)
+	m.startHub(ctx, sentinel)
+	m.echo = m.routes(blobs)
+	if err := m.serveMetrics(); err != nil {
+		return err
+	}
+	m.serve()
+	m.Config.Logger.Info("beianscan listening", "url", m.URL, "public_url", m.Config.PublicURL, "embedded", m.Embedded,
+		"blobs", storeName, "encryption_key", m.Keyring.Primary())
+	return nil
+}
 
+// openRedis connects to BEIANSCAN_REDIS_URL, or starts the embedded miniredis (then with
+// a random signing secret if none is given), and counts its commands in m.Metrics. It
+// returns the Sentinels the broker watches (nil unless Sentinel) and the signing secret.
+func (m *Main) openRedis(ctx context.Context) (*broker.Sentinel, []byte, error) {
+	cfg := &m.Config
 	secret := []byte(cfg.JWTSecret)
 	// go-redis logs each failed dial (several a second while Redis is down): one line per
 	// kind per 10 s is enough. The logger is process-wide in go-redis.
-	redis.SetLogger(redisstore.NewDriverLogger(log, 10*time.Second))
+	redis.SetLogger(redisstore.NewDriverLogger(cfg.Logger, 10*time.Second))
 	var sentinel *broker.Sentinel
 	if cfg.RedisURL == "" {
 		m.Embedded = true
 		mr, err := miniredis.Run()
 		if err != nil {
-			return fmt.Errorf("embedded redis: %w", err)
+			return nil, nil, fmt.Errorf("embedded redis: %w", err)
 		}
 		m.Mini = mr
 		m.Redis = redis.NewClient(&redis.Options{Addr: mr.Addr()})
@@ -217,59 +246,83 @@ func (m *Main) open() error {
 		if len(secret) == 0 {
 			secret = auth.RandomSecret()
 		}
-		log.Warn("embedded mode: in-process Redis and a random signing key; for trying out and tests only, everything is lost when the process stops")
+		cfg.Logger.Warn("embedded mode: in-process Redis and a random signing key; for trying out and tests only, everything is lost when the process stops")
 	} else {
-		if len(secret) == 0 {
-			return errors.New("BEIANSCAN_JWT_SECRET is required when BEIANSCAN_REDIS_URL is set: every instance must share one signing key")
-		}
 		rdb, s, err := redisClient(cfg.RedisURL)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		m.Redis, sentinel = rdb, s
 	}
-	if len(secret) < 32 {
-		return errors.New("BEIANSCAN_JWT_SECRET must be at least 32 bytes")
-	}
-	signer, err := auth.NewSigner(secret, cfg.Now)
-	if err != nil {
-		return err
-	}
-	if m.Keyring, err = encryptionKeys(cfg.EncryptionKeys, m.Embedded, log); err != nil {
-		return err
-	}
-	raw, storeName, err := blob.FromURL(ctx, cfg.BlobURL, cfg.DataDir, os.Getenv)
-	if err != nil {
-		return err
-	}
-	m.Blobs = blob.NewSealed(raw, m.Keyring)
 	m.Metrics = metrics.New()
 	m.Redis.AddHook(redisHook{m.Metrics})
-	blobs := meteredBlobs{m.Blobs, m.Metrics}
+	return sentinel, secret, nil
+}
+
+// openKeys builds the token signer on secret and the keyring that seals what is sensitive
+// at rest (m.Keyring).
+func (m *Main) openKeys(secret []byte) (*auth.Signer, error) {
+	signer, err := auth.NewSigner(secret, m.Config.Now)
+	if err != nil {
+		return nil, err
+	}
+	if m.Keyring, err = encryptionKeys(m.Config.EncryptionKeys, m.Embedded, m.Config.Logger); err != nil {
+		return nil, err
+	}
+	return signer, nil
+}
+
+// openBlobs opens the blob store of BEIANSCAN_BLOB_URL and seals it with m.Keyring. It
+// returns the raw store (for the sweeper) and its name, and the metered store the service
+// and the desktop API write through.
+func (m *Main) openBlobs(ctx context.Context) (raw blob.Store, storeName string, blobs meteredBlobs, err error) {
+	cfg := &m.Config
+	raw, storeName, err = blob.FromURL(ctx, cfg.BlobURL, cfg.DataDir, os.Getenv)
+	if err != nil {
+		return nil, "", meteredBlobs{}, err
+	}
+	m.Blobs = blob.NewSealed(raw, m.Keyring)
+	blobs = meteredBlobs{m.Blobs, m.Metrics}
 	if d, ok := raw.(*blob.Disk); ok && cfg.plaintextBlobs {
 		blobs = meteredBlobs{d, m.Metrics}
 	}
+	return raw, storeName, blobs, nil
+}
 
+// listen binds Config.Addr, and fills PublicURL: the default on port 8080, else (":0" in
+// tests) the address actually bound.
+func (m *Main) listen() error {
+	cfg := &m.Config
+	var err error
 	m.ln, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
 	m.URL = "http://" + hostPort(m.ln.Addr())
 	if cfg.PublicURL == "" {
-		cfg.PublicURL = "http://localhost:8080"
+		cfg.PublicURL = orders.DefaultPublicURL
 		if _, port, _ := net.SplitHostPort(cfg.Addr); port != "8080" {
 			cfg.PublicURL = m.URL
 		}
 	}
+	return nil
+}
 
+// openStore builds the Redis order store, and the metered view of it the service uses.
+func (m *Main) openStore() (*redisstore.Store, meteredStore) {
+	cfg := &m.Config
 	rstore := redisstore.New(m.Redis, cfg.PhoneTokenTTL,
 		redisstore.WithKeyring(m.Keyring), redisstore.WithRetention(cfg.Retention), redisstore.WithClock(cfg.Now))
 	rstore.SetReplication(redisstore.Replication{MinReplicas: cfg.RedisMinReplicas, Timeout: cfg.RedisWaitTimeout})
-	store := meteredStore{rstore, m.Metrics}
+	return rstore, meteredStore{rstore, m.Metrics}
+}
+
+// startSweeper starts sweeping the blob files no material refers to.
+func (m *Main) startSweeper(ctx context.Context, raw blob.Store, storeName string, refs *redisstore.Store) {
 	m.Sweeper = sweep.New(sweep.Config{
-		Store: raw, StoreName: storeName, Refs: rstore, Redis: m.Redis,
+		Store: raw, StoreName: storeName, Refs: refs, Redis: m.Redis,
 		// Wall-clock time, not cfg.Now: the ages compared are file and object times.
-		Age: 2 * cfg.UploadTimeout, Logger: log,
+		Age: 2 * m.Config.UploadTimeout, Logger: m.Config.Logger,
 		Swept: func(r sweep.Result) {
 			// Unreferenced blobs are the images of expired (or deleted) orders and replaced
 			// images whose deletion failed; leftovers are crashed writes.
@@ -282,19 +335,29 @@ func (m *Main) open() error {
 		defer m.wg.Done()
 		m.Sweeper.Run(ctx)
 	}()
+}
+
+// openService builds the image admission gate and the orders service on it.
+func (m *Main) openService(store orders.Store, blobs orders.Blobs, signer *auth.Signer, secret []byte) {
+	cfg := &m.Config
 	if cfg.Images.Observe == nil {
 		cfg.Images.Observe = m.Metrics.ImageStep
 	}
 	m.Images = admission.New(admission.Config{Memory: cfg.DecodeMemory, Workers: cfg.ImageWorkers, Wait: cfg.DecodeWait})
 	m.Metrics.DecodeBudget(func() int64 { return m.Images.Stats().BytesInFlight }, m.Images.Memory())
-	svc := orders.New(orders.Config{
+	m.Service = orders.New(orders.Config{
 		PublicURL: cfg.PublicURL, PairingTTL: cfg.PairingTTL, PhoneTokenTTL: cfg.PhoneTokenTTL,
 		DesktopTokenTTL: cfg.DesktopTokenTTL, MinAppVersion: cfg.MinAppVersion, AppProvinces: cfg.AppProvinces,
-		ClaimGuessLimit: cfg.ClaimGuessLimit, Images: cfg.Images, Now: cfg.Now, Logger: log,
+		ClaimGuessLimit: cfg.ClaimGuessLimit, Images: cfg.Images, Now: cfg.Now, Logger: cfg.Logger,
 		Admission: m.Images,
 	}, store, blobs, signer, secret)
-	m.Service = svc
+}
 
+// startHub starts the websocket hub on the Redis broker, its connections counted in the
+// metrics.
+func (m *Main) startHub(ctx context.Context, sentinel *broker.Sentinel) {
+	cfg := &m.Config
+	log := cfg.Logger
 	hcfg := cfg.Hub
 	if hcfg.Logger == nil {
 		hcfg.Logger = log
@@ -302,10 +365,12 @@ func (m *Main) open() error {
 	if hcfg.FrameWritten == nil {
 		hcfg.FrameWritten = m.Metrics.FrameWritten
 	}
+	svc := m.Service
 	b := broker.NewRedis(m.Redis, broker.RedisOptions{Sentinel: sentinel, Logger: log})
 	m.hub = hub.New(b, func(ctx context.Context, orderID string) (*hub.Snapshot, error) {
 		return snapshot(ctx, svc, orderID)
 	}, svc.ExpirePairing, hcfg)
+	m.Metrics.Websockets(m.hub.Connections)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -313,35 +378,59 @@ func (m *Main) open() error {
 			log.Error("event hub stopped", "err", err)
 		}
 	}()
+}
 
+// routes builds the HTTP handler: the middleware, in an order that matters (see
+// middleware), then the desktop and app APIs, the probes and the embedded page.
+func (m *Main) routes(blobs webapi.Blobs) *echo.Echo {
+	cfg := &m.Config
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = httperr.Handler(log)
+	e.HTTPErrorHandler = httperr.Handler(cfg.Logger)
 	e.IPExtractor = clientIP(cfg.TrustedProxies)
+	m.middleware(e)
+	m.limits = limits.New(m.Redis, limits.Config{
+		OrderRate: cfg.OrderRate, PairingRate: cfg.PairingRate, WebsocketsPerOrder: cfg.WebsocketsPerOrder,
+		Scope: cfg.LimitScope, Now: cfg.Now, Logger: cfg.Logger,
+	})
+	webapi.New(m.Service, blobs, m.hub, webapi.Config{
+		Limits:         m.limits,
+		AllowedOrigins: cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
+		SecureCookie: strings.HasPrefix(cfg.PublicURL, "https://"), DesktopTokenTTL: cfg.DesktopTokenTTL,
+		UploadTimeout: cfg.UploadTimeout,
+	}).Register(e)
+	mobileapi.New(m.Service, mobileapi.Config{UploadTimeout: cfg.UploadTimeout, AppDownloadURL: cfg.AppDownloadURL}).Register(e)
+	m.probes(e)
+	e.GET("/openapi.json", openAPI)
+	static.Register(e)
+	return e
+}
+
+// middleware installs what every request passes through. The order is part of the
+// security: the outer Recover guards all of it; the request ID comes first so the access
+// log, the client IP note and the metrics see it; the inner Recover turns a handler's
+// panic into a logged and counted 500; the headers, CSP and body deadline wrap every
+// handler.
+func (m *Main) middleware(e *echo.Echo) {
+	cfg := &m.Config
 	e.Use(middleware.Recover())
 	e.Use(requestID)
-	e.Use(requestLog(log))
+	e.Use(requestLog(cfg.Logger))
 	e.Use(noteClientIP)
 	e.Use(metricsMiddleware(m.Metrics))
 	// A handler's panic comes back here as an error, so it is logged and counted as the 500
 	// it answers; the outer Recover still guards the middleware above.
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true}))
 	e.Use(securityHeaders)
-	m.limits = limits.New(m.Redis, limits.Config{
-		OrderRate: cfg.OrderRate, PairingRate: cfg.PairingRate, WebsocketsPerOrder: cfg.WebsocketsPerOrder,
-		Scope: cfg.LimitScope, Now: cfg.Now, Logger: log,
-	})
 	e.Use(contentSecurityPolicy(static.Index(), cfg.PublicURL, cfg.AllowedOrigins))
 	// Small bodies (JSON, or one refused before it is read, which net/http then drains) get
 	// the shorter of 30s and the upload timeout; the upload routes extend it.
 	e.Use(deadline.Body(min(30*time.Second, cfg.UploadTimeout)))
-	webapi.New(svc, blobs, m.hub, webapi.Config{
-		Limits:         m.limits,
-		AllowedOrigins: cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
-		SecureCookie: strings.HasPrefix(cfg.PublicURL, "https://"), DesktopTokenTTL: cfg.DesktopTokenTTL,
-		UploadTimeout: cfg.UploadTimeout,
-	}).Register(e)
-	mobileapi.New(svc, mobileapi.Config{UploadTimeout: cfg.UploadTimeout, AppDownloadURL: cfg.AppDownloadURL}).Register(e)
+}
+
+// probes adds the liveness and readiness endpoints.
+func (m *Main) probes(e *echo.Echo) {
+	svc := m.Service
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", func(c echo.Context) error {
 		rctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
@@ -351,18 +440,14 @@ func (m *Main) open() error {
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	})
-	e.GET("/openapi.json", openAPI)
-	static.Register(e)
-	m.echo = e
-	m.Metrics.Websockets(m.hub.Connections)
-	if err := m.serveMetrics(); err != nil {
-		return err
-	}
+}
 
+// serve starts answering on the bound listener.
+func (m *Main) serve() {
 	// No ReadTimeout: one value for all would hold uploads to a JSON call's time or JSON
 	// calls to an upload's; internal/deadline bounds bodies per route instead, and turns a
 	// slow one into the contract's 408.
-	m.srv = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	m.srv = &http.Server{Handler: m.echo, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	// Hijacked websocket connections are not drained by Shutdown: the hub closes them
 	// with going-away.
 	m.srv.RegisterOnShutdown(m.hub.Close)
@@ -370,12 +455,9 @@ func (m *Main) open() error {
 	go func() {
 		defer m.wg.Done()
 		if err := m.srv.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server stopped", "err", err)
+			m.Config.Logger.Error("http server stopped", "err", err)
 		}
 	}()
-	log.Info("beianscan listening", "url", m.URL, "public_url", cfg.PublicURL, "embedded", m.Embedded,
-		"blobs", storeName, "encryption_key", m.Keyring.Primary())
-	return nil
 }
 
 // encryptionKeys reads BEIANSCAN_ENCRYPTION_KEYS. Production refuses to start without
