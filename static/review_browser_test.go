@@ -358,6 +358,14 @@ func TestBrowserStitchReview(t *testing.T) {
 		b.waitFor("audit list hidden", `document.querySelector('#audit').hidden`, 5*time.Second)
 	case http.StatusOK:
 		b.waitFor("audit list", `!document.querySelector('#audit').hidden && document.querySelectorAll('#audit-list li').length > 0`, 10*time.Second)
+		// In the owner's words, not the API's action names (the list holds whichever entries
+		// it last fetched: it is refreshed at most every 5 s).
+		text := eval[string](b, `document.querySelector('#audit-list').innerText`)
+		for _, en := range []string{"create", "read", "upload", "remove", "method", "pairing", "claim", "complete", "submit"} {
+			if strings.Contains(text, en) {
+				t.Errorf("audit list %q shows the action %q untranslated", text, en)
+			}
+		}
 	default:
 		t.Errorf("GET audit answered %d", status)
 	}

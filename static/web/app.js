@@ -1045,6 +1045,13 @@ async function uploadStitch(slot) {
 // ---------------------------------------------------------------- who has seen my materials
 
 const ACTOR_ZH = { desktop: '您（电脑）', phone: '您的手机', operator: '审核人员', system: '系统' };
+// The audit actions of README's privacy section, as the owner reads them.
+const ACTION_ZH = {
+  create: '创建订单', read: '查看', read_form: '查看核验单', upload: '上传', remove: '删除',
+  method: '选择上传方式', pairing_create: '生成二维码', pairing_revoke: '撤销二维码',
+  pairing_expire: '二维码过期', claim: '扫码连接', complete: '完成上传', submit: '提交审核',
+  withdraw: '撤回', review: '审核',
+};
 
 let auditAt = 0;
 let auditBusy = false;
@@ -1066,7 +1073,7 @@ async function loadAudit() {
   $('#audit-list').replaceChildren(...(all.length ? all.map((e) => h('li', {},
     h('span', { class: 'audit-at' }, new Date(e.at).toLocaleString('zh-CN', { hour12: false })),
     h('span', { class: 'audit-actor' }, ACTOR_ZH[e.actor] || e.actor),
-    h('span', {}, [e.action, e.slot ? labelOf(e.slot) : ''].filter(Boolean).join(' · ')),
+    h('span', {}, [ACTION_ZH[e.action] || e.action, e.slot ? labelOf(e.slot) : ''].filter(Boolean).join(' · ')),
     e.ip ? h('span', { class: 'muted' }, e.ip) : '')) : [h('li', { class: 'muted' }, '暂无记录')]));
   show(box, true);
 }
