@@ -170,6 +170,24 @@ func TestSlowSmallBodyIsCut(t *testing.T) {
 	}
 }
 
+// TestSlowClaimIsCut: the app's claim body has the same deadline, answered 408 (not 422
+// invalid_request), and the pairing stays unclaimed.
+func TestSlowClaimIsCut(t *testing.T) {
+	m := start(t, func(c *server.Config) { c.UploadTimeout = slowTimeout })
+	o := orderWith(t, m, "app")
+	code := pair(t, o)
+	before := stored(t, o)
+	h := "POST /m/v1/pairings/claim HTTP/1.1\r\nHost: x\r\nX-App-Version: " + appVersionOK +
+		"\r\nX-Device-Id: d1\r\nContent-Type: application/json\r\nContent-Length: 2000\r\n\r\n"
+	resp, raw, took := slowRequest(t, m.URL, h, []byte(`{"code": "`+code+`"`))
+	if resp.StatusCode != http.StatusRequestTimeout || took > slowTimeout+3*time.Second {
+		t.Fatalf("got %d %s after %v, want 408 request_timeout after about %v", resp.StatusCode, raw, took, slowTimeout)
+	}
+	if after := stored(t, o); after != before {
+		t.Errorf("the order changed:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
 // TestUploadInTimeStillWorks: the deadline cuts slow bodies only; an upload that arrives in
 // time is stored, and the connection serves the next request after it.
 func TestUploadInTimeStillWorks(t *testing.T) {
