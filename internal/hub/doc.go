@@ -6,7 +6,9 @@
 // desktops it holds (the first desktop of an order subscribes, the last one to leave
 // unsubscribes). Each desktop gets the order's snapshot first, then the events newer than it;
 // pub/sub is lossy, so whenever the broker re-confirms a subscription (a reconnect, a
-// failover) every desktop of that order gets a fresh snapshot.
+// failover) every desktop of that order gets a fresh snapshot. The hub follows each room's
+// pending QR pairing through the snapshot and the events in version order and tells its
+// Expiry; the timers that expire pairings live there (internal/expiry), not here.
 //
 // # The path of an upload's event
 //
@@ -24,7 +26,9 @@
 //  4. internal/broker/redis.go (Redis.session): each instance's one PubSub →
 //     Handler.Message, which is the hub's brokerEvents.Message (hub.go).
 //  5. hub.go (Hub.dispatch): the order's room on this instance; its pending pairing follows
-//     the event (applyEventLocked); → each client's bounded queue (client.offerLocked).
+//     the event (applyEventLocked) and is handed to the Expiry given to New (internal/expiry,
+//     whose timer asks orders.Service.ExpirePairing when it lapses); → each client's bounded
+//     queue (client.offerLocked).
 //  6. client.go (client.writeLoop): the queue → the websocket, with a write deadline.
 //
 // A desktop joins through webapi/webapi.go (API.serveEvents: authorize, check Origin,

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -73,16 +74,14 @@ func uniqueID(tb testing.TB) string {
 	return "hubtest" + hex.EncodeToString(b)
 }
 
-// fakeStore serves snapshots from a map and records expire calls.
+// fakeStore serves snapshots from a map.
 type fakeStore struct {
-	mu      sync.Mutex
-	snaps   map[string]*Snapshot
-	expired chan [2]string // order id, pairing id
-	onExp   func(orderID, pairingID string)
+	mu    sync.Mutex
+	snaps map[string]*Snapshot
 }
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{snaps: map[string]*Snapshot{}, expired: make(chan [2]string, 16)}
+	return &fakeStore{snaps: map[string]*Snapshot{}}
 }
 
 func (s *fakeStore) set(orderID string, version int64, p *PendingPairing) {
@@ -106,12 +105,55 @@ func (s *fakeStore) snapshot(_ context.Context, orderID string) (*Snapshot, erro
 	}, nil
 }
 
-func (s *fakeStore) expire(_ context.Context, orderID, pairingID string) error {
-	s.expired <- [2]string{orderID, pairingID}
-	if s.onExp != nil {
-		s.onExp(orderID, pairingID)
+// fakeExpiry records, per order, what the hub tells its Expiry: "watch ID@expires_at" or
+// "forget".
+type fakeExpiry struct {
+	mu      sync.Mutex
+	told    map[string][]string
+	changed chan struct{}
+}
+
+func newFakeExpiry() *fakeExpiry {
+	return &fakeExpiry{told: map[string][]string{}, changed: make(chan struct{}, 1)}
+}
+
+func (e *fakeExpiry) Watch(orderID, pairingID string, expiresAt time.Time) {
+	e.note(orderID, fmt.Sprintf("watch %s@%s", pairingID, expiresAt.UTC().Format(time.RFC3339Nano)))
+}
+
+func (e *fakeExpiry) Forget(orderID string) { e.note(orderID, "forget") }
+
+func (e *fakeExpiry) note(orderID, what string) {
+	e.mu.Lock()
+	e.told[orderID] = append(e.told[orderID], what)
+	e.mu.Unlock()
+	select {
+	case e.changed <- struct{}{}:
+	default:
 	}
-	return nil
+}
+
+// wait waits until the hub has told exactly want of the order, and fails if it tells
+// something else.
+func (e *fakeExpiry) wait(tb testing.TB, orderID string, want ...string) {
+	tb.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		e.mu.Lock()
+		got := slices.Clone(e.told[orderID])
+		e.mu.Unlock()
+		if len(got) > len(want) || !slices.Equal(got, want[:len(got)]) {
+			tb.Fatalf("told Expiry %q, want %q", got, want)
+		}
+		if len(got) == len(want) {
+			return
+		}
+		select {
+		case <-e.changed:
+		case <-timeout:
+			tb.Fatalf("told Expiry %q, want %q", got, want)
+		}
+	}
 }
 
 type testHub struct {
@@ -128,6 +170,8 @@ func testLogger() *slog.Logger {
 
 type hubOpts struct {
 	cfg Config
+	// expiry, if set, is told the rooms' pending pairings.
+	expiry Expiry
 	// onUpgrade, if set, sees each server-side conn before Serve.
 	onUpgrade func(*websocket.Conn, *http.Request)
 	// onUnsubscribed, if set, is the hub's hook for Redis's unsubscribe confirmations.
@@ -144,7 +188,7 @@ func startHub(tb testing.TB, rdb redis.UniversalClient, store *fakeStore, o hubO
 	if cfg.Logger == nil {
 		cfg.Logger = testLogger()
 	}
-	h := New(broker.NewRedis(rdb, broker.RedisOptions{Logger: cfg.Logger}), store.snapshot, store.expire, cfg)
+	h := New(broker.NewRedis(rdb, broker.RedisOptions{Logger: cfg.Logger}), store.snapshot, o.expiry, cfg)
 	h.onUnsubscribed = o.onUnsubscribed
 	ctx, cancel := context.WithCancel(context.Background())
 	runDone := make(chan error, 1)

@@ -26,10 +26,17 @@ type Snapshot struct {
 	Pairing *PendingPairing
 }
 
-// PendingPairing is an unclaimed QR pairing: the hub asks the store to expire it when it lapses.
+// PendingPairing is an unclaimed QR pairing, to be expired when it lapses.
 type PendingPairing struct {
 	ID        string
 	ExpiresAt time.Time
+}
+
+// Expiry is told the pending pairing of every order this hub holds a room of, in version
+// order, so that a pairing is expired when it lapses while a desktop watches (internal/expiry).
+type Expiry interface {
+	Watch(orderID, pairingID string, expiresAt time.Time)
+	Forget(orderID string)
 }
 
 // Config tunes a Hub. Zero fields take the documented defaults.
@@ -57,24 +64,22 @@ type Config struct {
 
 const (
 	numShards = 16
-	// backgroundTimeout bounds the snapshot and expire calls the hub makes on its own.
+	// backgroundTimeout bounds the re-snapshots the hub reads on its own.
 	backgroundTimeout = 10 * time.Second
-	// expireRetries is how often a failed expire call is retried, a second apart.
-	expireRetries = 5
 )
 
 // Hub is one instance's set of desktop websockets, grouped into rooms by order.
 type Hub struct {
 	broker   broker.Broker
 	snapshot func(ctx context.Context, orderID string) (*Snapshot, error)
-	expire   func(ctx context.Context, orderID, pairingID string) error
+	expiry   Expiry
 	cfg      Config
 	log      *slog.Logger
 	seed     maphash.Seed
 
 	shards [numShards]shard
 
-	// ctx bounds the hub's own background calls (re-snapshots, expire); Close cancels it.
+	// ctx bounds the hub's own background calls (re-snapshots); Close cancels it.
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -100,10 +105,9 @@ type room struct {
 	// ready is closed when Redis first confirms the room's subscription; live says so.
 	ready chan struct{}
 	live  bool
-	// version is the highest version the pairing state below was taken from.
-	version   int64
-	pairing   *PendingPairing
-	pairTimer *time.Timer
+	// version is the highest version the room has seen, from an event or a snapshot: the
+	// pending pairing Expiry was last told of is the one of this version.
+	version int64
 }
 
 // event is what the hub reads of a published event: enough to order it and to follow the
@@ -114,9 +118,9 @@ type event struct {
 	Data    json.RawMessage `json:"data"`
 }
 
-// New returns a Hub on b. snapshot reads an order's current snapshot; expire asks the store
-// to expire a lapsed pairing (nil: the hub keeps no pairing timers). Start Run before serving.
-func New(b broker.Broker, snapshot func(ctx context.Context, orderID string) (*Snapshot, error), expire func(ctx context.Context, orderID, pairingID string) error, cfg Config) *Hub {
+// New returns a Hub on b. snapshot reads an order's current snapshot; expiry is told each
+// room's pending pairing (nil: nobody is). Start Run before serving.
+func New(b broker.Broker, snapshot func(ctx context.Context, orderID string) (*Snapshot, error), expiry Expiry, cfg Config) *Hub {
 	if b == nil || snapshot == nil {
 		panic("hub: New needs a broker and a snapshot func")
 	}
@@ -145,7 +149,7 @@ func New(b broker.Broker, snapshot func(ctx context.Context, orderID string) (*S
 	h := &Hub{
 		broker:   b,
 		snapshot: snapshot,
-		expire:   expire,
+		expiry:   expiry,
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "hub"),
 		seed:     maphash.MakeSeed(),
@@ -341,58 +345,14 @@ func (h *Hub) applySnapshotLocked(r *room, snap *Snapshot) {
 	h.setPairingLocked(r, snap.Pairing)
 }
 
-// setPairingLocked replaces the room's pending pairing and its timer.
+// setPairingLocked tells Expiry the room's pending pairing, p, or that it has none.
 func (h *Hub) setPairingLocked(r *room, p *PendingPairing) {
-	if h.expire == nil {
-		return
-	}
-	if p != nil && r.pairing != nil && *p == *r.pairing {
-		return
-	}
-	if r.pairTimer != nil {
-		r.pairTimer.Stop()
-		r.pairTimer = nil
-	}
-	r.pairing = nil
-	if p == nil {
-		return
-	}
-	pp := *p
-	r.pairing = &pp
-	r.pairTimer = time.AfterFunc(time.Until(pp.ExpiresAt), func() { h.pairingLapsed(r, pp, 0) })
-}
-
-// pairingLapsed asks the store to expire a pairing the room still holds as pending. The store
-// decides atomically and publishes pairing_expired once however many instances ask; the hub
-// never makes the event up itself.
-func (h *Hub) pairingLapsed(r *room, p PendingPairing, attempt int) {
-	sh := h.shard(r.orderID)
-	sh.mu.Lock()
-	current := sh.rooms[r.orderID] == r && r.pairing != nil && *r.pairing == p
-	if current {
-		r.pairing, r.pairTimer = nil, nil
-	}
-	sh.mu.Unlock()
-	if !current {
-		return
-	}
-	ctx, cancel := context.WithTimeout(h.ctx, backgroundTimeout)
-	err := h.expire(ctx, r.orderID, p.ID)
-	cancel()
-	if err == nil || h.ctx.Err() != nil {
-		return
-	}
-	h.log.Warn("expiring pairing failed", "order_id", r.orderID, "attempt", attempt+1, "err", err)
-	if attempt+1 >= expireRetries {
-		return
-	}
-	// Try again in a second, unless an event or a snapshot has changed the pairing since.
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if sh.rooms[r.orderID] == r && r.pairing == nil {
-		pp := p
-		r.pairing = &pp
-		r.pairTimer = time.AfterFunc(time.Second, func() { h.pairingLapsed(r, pp, attempt+1) })
+	switch {
+	case h.expiry == nil:
+	case p == nil:
+		h.expiry.Forget(r.orderID)
+	default:
+		h.expiry.Watch(r.orderID, p.ID, p.ExpiresAt)
 	}
 }
 
@@ -442,7 +402,8 @@ func (h *Hub) join(c *client) *room {
 	return r
 }
 
-// leave takes c out of its room; the last client out unsubscribes and stops the room's timer.
+// leave takes c out of its room; the last client out unsubscribes and forgets the room's
+// pending pairing (another instance's desktop, or the next to connect, watches it).
 func (h *Hub) leave(c *client, r *room) {
 	sh := h.shard(c.orderID)
 	sh.mu.Lock()
@@ -451,11 +412,7 @@ func (h *Hub) leave(c *client, r *room) {
 	}
 	if len(r.clients) == 0 && sh.rooms[c.orderID] == r {
 		delete(sh.rooms, c.orderID)
-		if r.pairTimer != nil {
-			r.pairTimer.Stop()
-			r.pairTimer = nil
-		}
-		r.pairing = nil
+		h.setPairingLocked(r, nil)
 		h.enqueueLocked(false, c.orderID)
 	}
 	sh.mu.Unlock()

@@ -304,90 +304,71 @@ func killPubSub(tb testing.TB, tr *testRedis, admin *redis.Client, name string) 
 	}
 }
 
-func TestPairingExpiry(t *testing.T) {
+// TestPairingWatch: the hub tells Expiry each room's pending pairing as its snapshot and
+// events show it, in version order, and forgets it when the room empties.
+func TestPairingWatch(t *testing.T) {
 	tr := newTestRedis(t)
 	rdb := tr.client(t, "")
 	store := newFakeStore()
-	// Like the store: expiring publishes pairing_expired, once.
-	var published atomic.Int64
-	store.onExp = func(orderID, _ string) {
-		published.Add(1)
-		publish(t, rdb, orderID, "pairing_expired", 100, "")
+	exp := newFakeExpiry()
+	th := startHub(t, rdb, store, hubOpts{expiry: exp})
+	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	created := func(id string) string {
+		return fmt.Sprintf(`{"id":%q,"expires_at":%q}`, id, at.Format(time.RFC3339Nano))
 	}
-	th := startHub(t, rdb, store, hubOpts{})
-	waitExpired := func(t *testing.T, order, pairing string) {
-		t.Helper()
-		select {
-		case got := <-store.expired:
-			if got != [2]string{order, pairing} {
-				t.Fatalf("expire(%q, %q), want (%q, %q)", got[0], got[1], order, pairing)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("expire not called for %s", pairing)
-		}
-	}
+	const watchAt = "@2026-11-29T10:00:00Z"
+	connected := `{"device":"d","app_version":"3.16.0"}`
 
 	t.Run("from snapshot", func(t *testing.T) {
 		order := uniqueID(t)
-		store.set(order, 1, &PendingPairing{ID: "p1", ExpiresAt: time.Now().Add(100 * time.Millisecond)})
+		store.set(order, 1, &PendingPairing{ID: "p1", ExpiresAt: at})
 		conn := th.dial(t, order)
 		expectFrame(t, conn, "snapshot", 1)
-		waitExpired(t, order, "p1")
-		expectFrame(t, conn, "pairing_expired", 100)
+		exp.wait(t, order, "watch p1"+watchAt)
 	})
 
 	t.Run("from pairing_created", func(t *testing.T) {
 		order := uniqueID(t)
 		conn := th.dial(t, order)
 		expectFrame(t, conn, "snapshot", 0)
-		exp := time.Now().Add(100 * time.Millisecond).UTC().Format(time.RFC3339Nano)
-		publish(t, rdb, order, "pairing_created", 1, fmt.Sprintf(`{"id":"p2","expires_at":%q}`, exp))
+		publish(t, rdb, order, "pairing_created", 1, created("p2"))
 		expectFrame(t, conn, "pairing_created", 1)
-		waitExpired(t, order, "p2")
-		expectFrame(t, conn, "pairing_expired", 100)
+		exp.wait(t, order, "forget", "watch p2"+watchAt)
 	})
 
-	t.Run("phone_connected cancels", func(t *testing.T) {
+	t.Run("phone_connected, then a new pairing", func(t *testing.T) {
 		order := uniqueID(t)
-		store.set(order, 1, &PendingPairing{ID: "p3", ExpiresAt: time.Now().Add(time.Second)})
+		store.set(order, 1, &PendingPairing{ID: "p3", ExpiresAt: at})
 		conn := th.dial(t, order)
 		expectFrame(t, conn, "snapshot", 1)
-		if p := roomPairing(th.Hub, order); p == nil || p.ID != "p3" {
-			t.Fatalf("room pairing %+v, want p3", p)
-		}
-		publish(t, rdb, order, "phone_connected", 2, `{"device":"d","app_version":"3.16.0"}`)
-		// The hub clears the pairing before it forwards the event.
+		publish(t, rdb, order, "phone_connected", 2, connected)
 		expectFrame(t, conn, "phone_connected", 2)
-		if p := roomPairing(th.Hub, order); p != nil {
-			t.Fatalf("room pairing %+v after phone_connected, want none", p)
-		}
-		// A new pairing is the next to expire, not p3.
-		exp := time.Now().Add(50 * time.Millisecond).UTC().Format(time.RFC3339Nano)
-		publish(t, rdb, order, "pairing_created", 3, fmt.Sprintf(`{"id":"p4","expires_at":%q}`, exp))
-		waitExpired(t, order, "p4")
+		publish(t, rdb, order, "pairing_created", 3, created("p4"))
+		expectFrame(t, conn, "pairing_created", 3)
+		exp.wait(t, order, "watch p3"+watchAt, "forget", "watch p4"+watchAt)
 	})
 
-	t.Run("timer stops when the room empties", func(t *testing.T) {
+	t.Run("events older than the snapshot change nothing", func(t *testing.T) {
 		order := uniqueID(t)
-		store.set(order, 1, &PendingPairing{ID: "p5", ExpiresAt: time.Now().Add(time.Hour)})
+		store.set(order, 5, &PendingPairing{ID: "p5", ExpiresAt: at})
+		conn := th.dial(t, order)
+		expectFrame(t, conn, "snapshot", 5)
+		publish(t, rdb, order, "pairing_created", 3, created("old"))
+		publish(t, rdb, order, "phone_connected", 4, connected)
+		publish(t, rdb, order, "phone_connected", 6, connected)
+		expectFrame(t, conn, "phone_connected", 6)
+		exp.wait(t, order, "watch p5"+watchAt, "forget")
+	})
+
+	t.Run("forgotten when the room empties", func(t *testing.T) {
+		order := uniqueID(t)
+		store.set(order, 1, &PendingPairing{ID: "p6", ExpiresAt: at})
 		conn := th.dial(t, order)
 		expectFrame(t, conn, "snapshot", 1)
-		r := room0(th.Hub, order)
-		sh := th.shard(order)
-		sh.mu.Lock()
-		hasTimer := r != nil && r.pairTimer != nil
-		sh.mu.Unlock()
-		if !hasTimer {
-			t.Fatal("no pairing timer")
-		}
+		exp.wait(t, order, "watch p6"+watchAt)
 		_ = conn.Close()
 		waitRoomGone(t, th.Hub, order)
-		sh.mu.Lock()
-		kept := r.pairTimer != nil || r.pairing != nil
-		sh.mu.Unlock()
-		if kept {
-			t.Fatal("pairing timer kept after the room emptied")
-		}
+		exp.wait(t, order, "watch p6"+watchAt, "forget")
 	})
 }
 
@@ -396,17 +377,6 @@ func room0(h *Hub, order string) *room {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	return sh.rooms[order]
-}
-
-func roomPairing(h *Hub, order string) *PendingPairing {
-	sh := h.shard(order)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if r := sh.rooms[order]; r != nil && r.pairing != nil {
-		p := *r.pairing
-		return &p
-	}
-	return nil
 }
 
 // waitRoomGone waits for the server to notice a client's close; it polls, with a deadline,

@@ -29,6 +29,7 @@ import (
 	"github.com/beianscan/beianscan/internal/blob"
 	"github.com/beianscan/beianscan/internal/broker"
 	"github.com/beianscan/beianscan/internal/deadline"
+	"github.com/beianscan/beianscan/internal/expiry"
 	"github.com/beianscan/beianscan/internal/httperr"
 	"github.com/beianscan/beianscan/internal/hub"
 	"github.com/beianscan/beianscan/internal/images"
@@ -170,6 +171,7 @@ type Main struct {
 	srv      *http.Server
 	msrv     *http.Server
 	hub      *hub.Hub
+	expiry   *expiry.Timers
 	limits   *limits.Limits
 	ln       net.Listener
 	cancel   context.CancelFunc
@@ -354,7 +356,7 @@ func (m *Main) openService(store orders.Store, blobs orders.Blobs, signer *auth.
 }
 
 // startHub starts the websocket hub on the Redis broker, its connections counted in the
-// metrics.
+// metrics, and the timers that expire the pairings its rooms hold pending.
 func (m *Main) startHub(ctx context.Context, sentinel *broker.Sentinel) {
 	cfg := &m.Config
 	log := cfg.Logger
@@ -366,10 +368,11 @@ func (m *Main) startHub(ctx context.Context, sentinel *broker.Sentinel) {
 		hcfg.FrameWritten = m.Metrics.FrameWritten
 	}
 	svc := m.Service
+	m.expiry = expiry.New(svc.ExpirePairing, expiry.Config{Now: cfg.Now, Logger: log})
 	b := broker.NewRedis(m.Redis, broker.RedisOptions{Sentinel: sentinel, Logger: log})
 	m.hub = hub.New(b, func(ctx context.Context, orderID string) (*hub.Snapshot, error) {
 		return snapshot(ctx, svc, orderID)
-	}, svc.ExpirePairing, hcfg)
+	}, m.expiry, hcfg)
 	m.Metrics.Websockets(m.hub.Connections)
 	m.wg.Add(1)
 	go func() {
@@ -586,6 +589,9 @@ func (m *Main) Close() error {
 			m.cancel()
 		}
 		m.wg.Wait()
+		if m.expiry != nil {
+			m.expiry.Close()
+		}
 		if m.limits != nil {
 			m.limits.Close()
 		}
