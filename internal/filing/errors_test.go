@@ -44,6 +44,8 @@ var sentinels = []struct {
 	{filing.ErrUnknownSlot, filing.CodeUnknownSlot},
 	{filing.ErrSlotNotAllowedInApp, filing.CodeSlotNotAllowedInApp},
 	{filing.ErrNotFound, filing.CodeNotFound},
+	{filing.ErrUnavailable, filing.CodeUnavailable},
+	{filing.ErrRequestTimeout, filing.CodeRequestTimeout},
 }
 
 func hasHan(s string) bool {
