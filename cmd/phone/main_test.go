@@ -2,14 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/beianscan/beianscan/internal/phone"
 	"github.com/beianscan/beianscan/internal/phone/phonetest"
@@ -37,12 +33,8 @@ func TestRun(t *testing.T) {
 			notOut: []string{phonetest.Code}},
 		{name: "qr png file", wantDone: true,
 			args: func(tb testing.TB, srv *phonetest.Server, dir string) []string {
-				png, err := qrcode.Encode(srv.ScanURL(), qrcode.Medium, 256)
-				if err != nil {
-					tb.Fatal(err)
-				}
 				p := filepath.Join(dir, "qr.png")
-				if err := os.WriteFile(p, png, 0o600); err != nil {
+				if err := os.WriteFile(p, phonetest.QR(tb, srv.ScanURL(), 256), 0o600); err != nil {
 					tb.Fatal(err)
 				}
 				return []string{p}
@@ -102,10 +94,8 @@ func TestRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := phonetest.New(t)
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
 			var stdout, stderr bytes.Buffer
-			code := run(ctx, tt.args(t, srv, t.TempDir()), &stdout, &stderr)
+			code := run(phonetest.Context(t), tt.args(t, srv, t.TempDir()), &stdout, &stderr)
 			out, errOut := stdout.String(), stderr.String()
 			if code != tt.wantExit {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantExit, out, errOut)

@@ -44,6 +44,8 @@ var sentinels = []struct {
 	{filing.ErrUnknownSlot, filing.CodeUnknownSlot},
 	{filing.ErrSlotNotAllowedInApp, filing.CodeSlotNotAllowedInApp},
 	{filing.ErrNotFound, filing.CodeNotFound},
+	{filing.ErrUnavailable, filing.CodeUnavailable},
+	{filing.ErrRequestTimeout, filing.CodeRequestTimeout},
 }
 
 func hasHan(s string) bool {
@@ -86,51 +88,40 @@ func TestSentinels(t *testing.T) {
 	}
 }
 
-func TestErrorIs(t *testing.T) {
+// TestErrorMatching: a coded error is recognised through copies, wrapping and joining,
+// both by errors.Is against a sentinel (which compares codes) and by ErrorCode; anything
+// else is not a coded error and its code is internal.
+func TestErrorMatching(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
 		err    error
 		target error
-		want   bool
+		is     bool   // errors.Is(err, target)
+		code   string // ErrorCode(err)
 	}{
-		{"sentinel itself", filing.ErrInvalidState, filing.ErrInvalidState, true},
-		{"with details", filing.ErrInvalidState.WithDetails(map[string]any{"state": "submitted"}), filing.ErrInvalidState, true},
-		{"with message", filing.ErrUnknownSlot.WithMessage("en", "中文"), filing.ErrUnknownSlot, true},
-		{"wrapped", fmt.Errorf("store: %w", filing.ErrOrderNotFound.WithDetails(nil)), filing.ErrOrderNotFound, true},
-		{"joined", errors.Join(io.EOF, filing.ErrTooLarge), filing.ErrTooLarge, true},
-		{"same code, new value", &filing.Error{Code: filing.CodeTooLarge}, filing.ErrTooLarge, true},
-		{"other code", filing.ErrInvalidState.WithDetails(map[string]any{"state": "draft"}), filing.ErrInvalidRequest, false},
-		{"other code, wrapped", fmt.Errorf("x: %w", filing.ErrPairingExpired), filing.ErrPairingNotFound, false},
-		{"not a coded error", io.EOF, filing.ErrInvalidRequest, false},
-		{"coded error against a plain one", filing.ErrNotFound, io.EOF, false},
+		{"sentinel itself", filing.ErrInvalidState, filing.ErrInvalidState, true, filing.CodeInvalidState},
+		{"another sentinel", filing.ErrAnimatedGIF, filing.ErrAnimatedGIF, true, filing.CodeAnimatedGIF},
+		{"with details", filing.ErrInvalidState.WithDetails(map[string]any{"state": "submitted"}), filing.ErrInvalidState, true, filing.CodeInvalidState},
+		{"with a list in its details", filing.ErrMaterialsIncomplete.WithDetails(map[string]any{"missing": []filing.Slot{form}}), filing.ErrMaterialsIncomplete, true, filing.CodeMaterialsIncomplete},
+		{"with message", filing.ErrUnknownSlot.WithMessage("en", "中文"), filing.ErrUnknownSlot, true, filing.CodeUnknownSlot},
+		{"wrapped", fmt.Errorf("store: %w", filing.ErrOrderNotFound.WithDetails(nil)), filing.ErrOrderNotFound, true, filing.CodeOrderNotFound},
+		{"wrapped twice", fmt.Errorf("a: %w", fmt.Errorf("b: %w", filing.ErrTokenRevoked)), filing.ErrTokenRevoked, true, filing.CodeTokenRevoked},
+		{"joined", errors.Join(io.EOF, filing.ErrTooLarge), filing.ErrTooLarge, true, filing.CodeTooLarge},
+		{"same code, new value", &filing.Error{Code: filing.CodeTooLarge}, filing.ErrTooLarge, true, filing.CodeTooLarge},
+		{"other code", filing.ErrInvalidState.WithDetails(map[string]any{"state": "draft"}), filing.ErrInvalidRequest, false, filing.CodeInvalidState},
+		{"other code, wrapped", fmt.Errorf("x: %w", filing.ErrPairingExpired), filing.ErrPairingNotFound, false, filing.CodePairingExpired},
+		{"not a coded error", io.EOF, filing.ErrInvalidRequest, false, filing.CodeInternal},
+		{"plain error", errors.New("redis: connection refused"), filing.ErrUnavailable, false, filing.CodeInternal},
+		{"coded error against a plain one", filing.ErrNotFound, io.EOF, false, filing.CodeNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := errors.Is(tt.err, tt.target); got != tt.want {
-				t.Errorf("errors.Is(%v, %v) = %v, want %v", tt.err, tt.target, got, tt.want)
+			if got := errors.Is(tt.err, tt.target); got != tt.is {
+				t.Errorf("errors.Is(%v, %v) = %v, want %v", tt.err, tt.target, got, tt.is)
 			}
-		})
-	}
-}
-
-func TestErrorCode(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		err  error
-		want string
-	}{
-		{"sentinel", filing.ErrAnimatedGIF, filing.CodeAnimatedGIF},
-		{"with details", filing.ErrMaterialsIncomplete.WithDetails(map[string]any{"missing": []filing.Slot{form}}), filing.CodeMaterialsIncomplete},
-		{"wrapped twice", fmt.Errorf("a: %w", fmt.Errorf("b: %w", filing.ErrTokenRevoked)), filing.CodeTokenRevoked},
-		{"plain error", errors.New("redis: connection refused"), filing.CodeInternal},
-		{"io.EOF", io.EOF, filing.CodeInternal},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := filing.ErrorCode(tt.err); got != tt.want {
-				t.Errorf("ErrorCode(%v) = %q, want %q", tt.err, got, tt.want)
+			if got := filing.ErrorCode(tt.err); got != tt.code {
+				t.Errorf("ErrorCode(%v) = %q, want %q", tt.err, got, tt.code)
 			}
 		})
 	}

@@ -124,6 +124,34 @@ func assertUnchanged(tb testing.TB, before, o *filing.Order) {
 	}
 }
 
+// checkOutcome checks the result of an operation on o against code ("" for success) and
+// returns the coded error, nil on success. Every refusal follows one rule: it returns no
+// transition, leaves the order as it was before, and an invalid_state refusal names the
+// order's state in its details.
+func checkOutcome(tb testing.TB, before, o *filing.Order, tr *filing.Transition, err error, code string) *filing.Error {
+	tb.Helper()
+	e := checkErr(tb, err, code)
+	if e == nil {
+		return nil
+	}
+	if tr != nil {
+		tb.Errorf("transition %+v with an error", *tr)
+	}
+	if e.Code == filing.CodeInvalidState {
+		checkDetail(tb, e, "state", string(before.State))
+	}
+	assertUnchanged(tb, before, o)
+	return e
+}
+
+// checkStamped asserts that an operation done at later recorded it in UpdatedAt.
+func checkStamped(tb testing.TB, o *filing.Order) {
+	tb.Helper()
+	if !o.UpdatedAt.Equal(later) {
+		tb.Errorf("UpdatedAt = %v, want %v", o.UpdatedAt, later)
+	}
+}
+
 // has returns an uploaded func reporting the given slots as holding a material.
 func has(slots ...filing.Slot) func(filing.Slot) bool {
 	return func(s filing.Slot) bool { return slices.Contains(slots, s) }

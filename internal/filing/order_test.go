@@ -271,29 +271,10 @@ func TestNewOrderBadDomains(t *testing.T) {
 		{"ideographic full stop", "中文。中国"},
 		{"ideographic comma", "中文，中国.com"},
 		{"ideographic space", "a\u3000b.com"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			in := individualInput()
-			in.Domains = []string{"ok.example.com", tt.domain}
-			_, err := filing.NewOrder("ord_1", in, now)
-			e := checkErr(t, err, filing.CodeInvalidRequest)
-			checkDetail(t, e, "field", "domains")
-			checkDetail(t, e, "index", 1)
-		})
-	}
-}
-
-// TestNewOrderDomainsRefuseNonLetters: validDomain promises that a label is letters of any
-// script, digits and inner hyphens. Invisible characters pasted from web pages and office
-// documents (no-break space, zero-width space, soft hyphen, byte-order mark) and symbols are
-// none of these, and a domain holding one can never be filed.
-func TestNewOrderDomainsRefuseNonLetters(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name   string
-		domain string
-	}{
+		// validDomain promises that a label is letters of any script, digits and inner
+		// hyphens. Invisible characters pasted from web pages and office documents
+		// (no-break space, zero-width space, soft hyphen, byte-order mark) and symbols are
+		// none of these, and a domain holding one can never be filed.
 		{"no-break space", "exa\u00a0mple.com"},
 		{"zero-width space", "exa\u200bmple.com"},
 		{"soft hyphen", "exa\u00admple.com"},
@@ -306,11 +287,15 @@ func TestNewOrderDomainsRefuseNonLetters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := individualInput()
-			in.Domains = []string{tt.domain}
-			_, err := filing.NewOrder("ord_1", in, now)
-			e := checkErr(t, err, filing.CodeInvalidRequest)
-			checkDetail(t, e, "field", "domains")
+			// Alone, and after a valid domain: the details name the bad one's index.
+			for i, domains := range [][]string{{tt.domain}, {"ok.example.com", tt.domain}} {
+				in := individualInput()
+				in.Domains = domains
+				_, err := filing.NewOrder("ord_1", in, now)
+				e := checkErr(t, err, filing.CodeInvalidRequest)
+				checkDetail(t, e, "field", "domains")
+				checkDetail(t, e, "index", i)
+			}
 		})
 	}
 }

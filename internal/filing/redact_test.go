@@ -6,30 +6,31 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-
-	"github.com/beianscan/beianscan/internal/filing"
 )
 
 // TestOrderRedactedInLogs: an order logged or printed by mistake shows no name, ID number
-// or domain.
+// or domain. The organization order has two different people, so both are checked.
 func TestOrderRedactedInLogs(t *testing.T) {
-	p := filing.Person{Name: "张三", IDType: filing.ResidentID, IDNumber: "11010519491231002X", IDValidUntil: filing.LongTerm}
-	o := &filing.Order{ID: "abc", State: filing.StateDraft, SubjectName: "示例公司", SubjectLeader: p, WebsiteLeader: p, Domains: []string{"example.com"}}
+	o := newOrder(t, organizationInput())
 	var buf bytes.Buffer
 	for _, h := range []slog.Handler{slog.NewTextHandler(&buf, nil), slog.NewJSONHandler(&buf, nil)} {
-		slog.New(h).Info("x", "order", o, "person", p, "leader", o.SubjectLeader)
+		slog.New(h).Info("x", "order", o, "person", o.WebsiteLeader, "leader", o.SubjectLeader)
 	}
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
 		fmt.Fprintf(&buf, verb+"\n", *o)
-		fmt.Fprintf(&buf, verb+"\n", p)
+		fmt.Fprintf(&buf, verb+"\n", o.SubjectLeader)
+		fmt.Fprintf(&buf, verb+"\n", o.WebsiteLeader)
 	}
 	out := buf.String()
-	for _, secret := range []string{"张三", "11010519491231002X", "示例公司"} {
+	secrets := []string{o.SubjectName, o.SubjectLeader.Name, o.SubjectLeader.IDNumber, o.WebsiteLeader.Name, o.WebsiteLeader.IDNumber}
+	for _, secret := range append(secrets, o.Domains...) {
 		if strings.Contains(out, secret) {
 			t.Errorf("output holds %q:\n%s", secret, out)
 		}
 	}
-	if !strings.Contains(out, "110***********002X") || !strings.Contains(out, "id=abc") {
-		t.Errorf("output lost what may be shown:\n%s", out)
+	for _, shown := range []string{o.SubjectLeader.MaskedIDNumber(), o.WebsiteLeader.MaskedIDNumber(), "id=" + o.ID} {
+		if !strings.Contains(out, shown) {
+			t.Errorf("output lost %q, which may be shown:\n%s", shown, out)
+		}
 	}
 }

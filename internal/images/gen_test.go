@@ -10,6 +10,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"math"
+	"sync"
 	"testing"
 )
 
@@ -203,6 +204,19 @@ func encJPEG(tb testing.TB, m image.Image, q int) []byte {
 	return buf.Bytes()
 }
 
+// onceJPEG returns a func that encodes the photo draw makes as a JPEG of quality q on its
+// first call and returns the same bytes on every later one: the large photos are drawn
+// and encoded once per test binary, whichever test or benchmark asks first.
+func onceJPEG(q int, draw func() image.Image) func() []byte {
+	return sync.OnceValue(func() []byte {
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, draw(), &jpeg.Options{Quality: q}); err != nil {
+			panic(err)
+		}
+		return buf.Bytes()
+	})
+}
+
 func encPNG(tb testing.TB, m image.Image) []byte {
 	tb.Helper()
 	var buf bytes.Buffer
@@ -366,6 +380,27 @@ func meanColour(img image.Image, r image.Rectangle) [3]int {
 		}
 	}
 	return [3]int{s[0] / n, s[1] / n, s[2] / n}
+}
+
+// checkRegions asserts that the mean colour of img over each region is within tol of the
+// colour the region maps to.
+func checkRegions(tb testing.TB, img image.Image, regions map[image.Rectangle][3]int, tol int) {
+	tb.Helper()
+	for r, want := range regions {
+		if got := meanColour(img, r); !near(got, want, tol) {
+			tb.Errorf("region %v is %v, want %v", r, got, want)
+		}
+	}
+}
+
+// decodeJPEG decodes a stored JPEG, failing the test if it does not decode.
+func decodeJPEG(tb testing.TB, data []byte) image.Image {
+	tb.Helper()
+	img, err := jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return img
 }
 
 // near reports whether two colours differ by at most tol in every channel.

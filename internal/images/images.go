@@ -156,39 +156,29 @@ const (
 )
 
 func (o Options) withDefaults() Options {
-	if o.MaxBytes <= 0 {
-		o.MaxBytes = DefaultMaxBytes
-	}
-	if o.MinShortSide <= 0 {
-		o.MinShortSide = DefaultMinShortSide
-	}
-	if o.MaxPixels <= 0 {
-		o.MaxPixels = DefaultMaxPixels
-	}
-	if o.FitMaxBytes <= 0 {
-		o.FitMaxBytes = DefaultFitMaxBytes
-	}
+	setDefault(&o.MaxBytes, DefaultMaxBytes)
+	setDefault(&o.MinShortSide, DefaultMinShortSide)
+	setDefault(&o.MaxPixels, DefaultMaxPixels)
+	setDefault(&o.FitMaxBytes, DefaultFitMaxBytes)
 	o.Thresholds = o.Thresholds.withDefaults()
 	return o
 }
 
 func (t Thresholds) withDefaults() Thresholds {
-	if t.Blur <= 0 {
-		t.Blur = DefaultBlur
-	}
-	if t.Dark <= 0 {
-		t.Dark = DefaultDark
-	}
-	if t.Bright <= 0 {
-		t.Bright = DefaultBright
-	}
-	if t.Gray <= 0 {
-		t.Gray = DefaultGray
-	}
-	if t.WhiteBackground <= 0 {
-		t.WhiteBackground = DefaultWhiteBackground
-	}
+	setDefault(&t.Blur, DefaultBlur)
+	setDefault(&t.Dark, DefaultDark)
+	setDefault(&t.Bright, DefaultBright)
+	setDefault(&t.Gray, DefaultGray)
+	setDefault(&t.WhiteBackground, DefaultWhiteBackground)
 	return t
+}
+
+// setDefault puts def in *v when *v is zero or negative: a limit or threshold of zero
+// means "not set", and a negative one would refuse or flag everything.
+func setDefault[T int | int64 | float64](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // ReadLimited reads all of r, failing with filing.ErrTooLarge (details max_bytes = limit)
@@ -312,15 +302,7 @@ func checkHeader(data []byte, opts Options) (header, error) {
 	if err != nil {
 		return header{}, err
 	}
-	var cfg image.Config
-	switch f {
-	case JPEG:
-		cfg, err = jpeg.DecodeConfig(bytes.NewReader(data))
-	case PNG:
-		cfg, err = png.DecodeConfig(bytes.NewReader(data))
-	case GIF:
-		cfg, err = gif.DecodeConfig(bytes.NewReader(data))
-	}
+	cfg, err := decodeConfig(f, data)
 	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
 		return header{}, filing.ErrCorruptImage
 	}
@@ -442,15 +424,21 @@ func Process(data []byte, opts Options) (*Result, error) {
 }
 
 func sameConfig(f Format, data []byte, w, h int) bool {
-	var cfg image.Config
-	var err error
+	cfg, err := decodeConfig(f, data)
+	return err == nil && cfg.Width == w && cfg.Height == h
+}
+
+// decodeConfig reads the dimensions and colour model from the header of an image of
+// format f, without decoding its pixels.
+func decodeConfig(f Format, data []byte) (image.Config, error) {
+	r := bytes.NewReader(data)
 	switch f {
 	case JPEG:
-		cfg, err = jpeg.DecodeConfig(bytes.NewReader(data))
+		return jpeg.DecodeConfig(r)
 	case PNG:
-		cfg, err = png.DecodeConfig(bytes.NewReader(data))
+		return png.DecodeConfig(r)
 	case GIF:
-		cfg, err = gif.DecodeConfig(bytes.NewReader(data))
+		return gif.DecodeConfig(r)
 	}
-	return err == nil && cfg.Width == w && cfg.Height == h
+	return image.Config{}, filing.ErrUnsupportedFormat
 }

@@ -7,13 +7,11 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
-	"image/jpeg"
 	"image/png"
 	"io"
 	"reflect"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,13 +26,7 @@ var (
 )
 
 // photoJPEG is a 900×700 colourful sharp photo, generated once.
-var photoJPEG = sync.OnceValue(func() []byte {
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, genPhoto(900, 700, 1, 3), &jpeg.Options{Quality: 90}); err != nil {
-		panic(err)
-	}
-	return buf.Bytes()
-})
+var photoJPEG = onceJPEG(90, func() image.Image { return genPhoto(900, 700, 1, 3) })
 
 func TestFormatContentType(t *testing.T) {
 	for f, want := range map[Format]string{JPEG: "image/jpeg", PNG: "image/png", GIF: "image/gif"} {
@@ -514,14 +506,7 @@ func oriented6(t testing.TB) (stored []byte) {
 
 // bigNoisy is a 6000×4000 (24 MP) photo with strong noise, about 20 MB as a JPEG:
 // it compresses badly, so fitting it under 4 MiB needs real downscaling.
-var bigNoisy = sync.OnceValue(func() []byte {
-	m := genPhoto(6000, 4000, 9, 70)
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, m, &jpeg.Options{Quality: 92}); err != nil {
-		panic(err)
-	}
-	return buf.Bytes()
-})
+var bigNoisy = onceJPEG(92, func() image.Image { return genPhoto(6000, 4000, 9, 70) })
 
 func TestFit(t *testing.T) {
 	var big []byte
@@ -577,10 +562,7 @@ func TestFit(t *testing.T) {
 			if bytes.Contains(res.Data, []byte("Exif")) || bytes.Contains(res.Data, []byte(secretMake)) {
 				t.Error("fitted image has metadata")
 			}
-			img, err := jpeg.Decode(bytes.NewReader(res.Data))
-			if err != nil {
-				t.Fatal(err)
-			}
+			img := decodeJPEG(t, res.Data)
 			if b := img.Bounds(); b.Dx() != res.Width || b.Dy() != res.Height {
 				t.Errorf("decoded %v, result says %dx%d", b, res.Width, res.Height)
 			}
@@ -594,11 +576,7 @@ func TestFit(t *testing.T) {
 				// Downscaled only as far as needed: the result uses most of the budget.
 				t.Errorf("fitted to %d bytes (%dx%d): shrunk more than needed", len(res.Data), res.Width, res.Height)
 			}
-			for r, want := range tt.regions {
-				if got := meanColour(img, r); !near(got, want, 20) {
-					t.Errorf("region %v is %v, want %v", r, got, want)
-				}
-			}
+			checkRegions(t, img, tt.regions, 20)
 			if tt.wantWarns != nil && !reflect.DeepEqual(res.Warnings, tt.wantWarns) {
 				t.Errorf("warnings %v, want %v", res.Warnings, tt.wantWarns)
 			}
@@ -666,33 +644,30 @@ func TestStitch(t *testing.T) {
 	upright := solid(600, 400, green)
 	fillRect(upright, image.Rect(0, 200, 600, 400), red)
 	rotated := jpegWithMetadata(encJPEG(t, rotateCCW(upright), 90), 6)
+	// stitched stitches parts, which must succeed, and decodes the stored JPEG.
+	stitched := func(t *testing.T, parts ...[]byte) (*Result, image.Image) {
+		t.Helper()
+		res, err := Stitch(parts, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, decodeJPEG(t, res.Data)
+	}
 
 	t.Run("two parts in order", func(t *testing.T) {
-		res, err := Stitch([][]byte{redJPEG, bluePNG}, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := jpeg.Decode(bytes.NewReader(res.Data))
-		if err != nil {
-			t.Fatal(err)
-		}
+		res, img := stitched(t, redJPEG, bluePNG)
 		// Width 800 + margins; heights 600 and 300 (blue scaled up to 800 wide).
 		if res.Width != 800+2*24 || res.Height != 24+600+24+600+24 || res.Format != JPEG || res.Fitted {
 			t.Fatalf("got %dx%d %s fitted=%v", res.Width, res.Height, res.Format, res.Fitted)
 		}
-		checks := map[image.Rectangle][3]int{
+		checkRegions(t, img, map[image.Rectangle][3]int{
 			image.Rect(100, 100, 700, 500):   {220, 30, 30}, // first part
 			image.Rect(100, 750, 700, 1150):  {30, 60, 220}, // second part, below
 			image.Rect(0, 0, 848, 12):        {255, 255, 255},
 			image.Rect(100, 630, 700, 642):   {255, 255, 255}, // margin between
 			image.Rect(0, 100, 12, 1200):     {255, 255, 255},
 			image.Rect(100, 1252, 700, 1272): {255, 255, 255},
-		}
-		for r, want := range checks {
-			if got := meanColour(img, r); !near(got, want, 16) {
-				t.Errorf("region %v is %v, want %v", r, got, want)
-			}
-		}
+		}, 16)
 		if res.OriginalSize != int64(len(redJPEG)+len(bluePNG)) || len(res.Data) >= 4<<20 {
 			t.Errorf("original %d, stored %d", res.OriginalSize, len(res.Data))
 		}
@@ -702,27 +677,16 @@ func TestStitch(t *testing.T) {
 	})
 	t.Run("orientation applied and width capped", func(t *testing.T) {
 		wide := encJPEG(t, solid(3000, 400, blue), 90)
-		res, err := Stitch([][]byte{rotated, wide}, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := jpeg.Decode(bytes.NewReader(res.Data))
-		if err != nil {
-			t.Fatal(err)
-		}
+		res, img := stitched(t, rotated, wide)
 		if res.Width != 2000+48 {
 			t.Fatalf("width %d, want %d", res.Width, 2048)
 		}
 		// The first part is 2000×1333: green above red.
-		for r, want := range map[image.Rectangle][3]int{
+		checkRegions(t, img, map[image.Rectangle][3]int{
 			image.Rect(100, 100, 1900, 600):   {30, 200, 60},
 			image.Rect(100, 800, 1900, 1300):  {220, 30, 30},
 			image.Rect(100, 1400, 1900, 1600): {30, 60, 220},
-		} {
-			if got := meanColour(img, r); !near(got, want, 16) {
-				t.Errorf("region %v is %v, want %v", r, got, want)
-			}
-		}
+		}, 16)
 	})
 	errTests := []struct {
 		name  string

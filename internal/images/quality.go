@@ -43,7 +43,7 @@ type metrics struct {
 	darkShare     float64 // share of pixels with luma below darkDetailLuma
 	clippedShare  float64 // share of pixels with luma at or above clippedLuma
 	whiteBorder   float64 // share of near-white pixels in the face background strips
-	edgeRatio     float64 // Laplacian energy over gradient energy (see edgeRatio)
+	edgeRatio     float64 // Laplacian energy over gradient energy (see laplacian)
 }
 
 // analyze returns the quality warnings of a decoded image, in the order of
@@ -116,8 +116,9 @@ func measure(img image.Image, gray float64) (metrics, bool) {
 		if p99 > p1 {
 			gain = math.Max(1, math.Min(4, 255/float64(p99-p1)))
 		}
-		m.sharpness = laplacianVariance(wk) * gain * gain
-		m.edgeRatio = edgeRatio(wk)
+		variance, ratio := laplacian(wk)
+		m.sharpness = variance * gain * gain
+		m.edgeRatio = ratio
 	}
 	return m, true
 }
@@ -135,30 +136,40 @@ func percentile(hist *[256]int, n int, q float64) int {
 	return 255
 }
 
-// laplacianVariance is the variance of the 4-neighbour Laplacian of luma over the
-// interior of the working image: edges make it large, blur makes it small.
-func laplacianVariance(wk working) float64 {
-	var s, s2 float64
+// laplacian measures the 4-neighbour Laplacian of luma over the interior of the working
+// image in one pass: its variance (edges make it large, blur makes it small) and its
+// energy over the energy of the gradient. A step edge blurred by a Gaussian of sigma s has
+// gradient energy ∝ 1/s and Laplacian energy ∝ 1/s³, so that ratio falls as 1/s² whatever
+// the contrast or the amount of edges.
+func laplacian(wk working) (variance, edgeRatio float64) {
+	var s, s2, grad float64
 	cnt := 0
 	for y := 1; y < wk.h-1; y++ {
 		row := wk.luma[y*wk.w:]
 		up := wk.luma[(y-1)*wk.w:]
 		down := wk.luma[(y+1)*wk.w:]
-		var rs, rs2 int64
+		var rs, rs2, g2 int64
 		for x := 1; x < wk.w-1; x++ {
-			l := int64(row[x-1]) + int64(row[x+1]) + int64(up[x]) + int64(down[x]) - 4*int64(row[x])
+			c := int64(row[x])
+			l := int64(row[x-1]) + int64(row[x+1]) + int64(up[x]) + int64(down[x]) - 4*c
+			gx, gy := int64(row[x+1])-c, int64(down[x])-c
 			rs += l
 			rs2 += l * l
+			g2 += gx*gx + gy*gy
 		}
 		s += float64(rs)
 		s2 += float64(rs2)
+		grad += float64(g2)
 		cnt += wk.w - 2
 	}
-	if cnt == 0 {
-		return 0
+	if cnt > 0 {
+		m := s / float64(cnt)
+		variance = s2/float64(cnt) - m*m
 	}
-	m := s / float64(cnt)
-	return s2/float64(cnt) - m*m
+	if grad > 0 {
+		edgeRatio = s2 / grad
+	}
+	return variance, edgeRatio
 }
 
 // whiteShare is the share of near-white pixels in the top strip and the upper side
@@ -410,30 +421,4 @@ func reduceYCbCr(m *image.YCbCr, f int, wk working) {
 			wk.set(j*wk.w+i, yy+1.402*cr, yy-0.344136*cb-0.714136*cr, yy+1.772*cb)
 		}
 	}
-}
-
-// edgeRatio is the energy of the Laplacian over the energy of the gradient. A step edge
-// blurred by a Gaussian of sigma s has gradient energy ∝ 1/s and Laplacian energy ∝ 1/s³,
-// so the ratio falls as 1/s² whatever the contrast or the amount of edges.
-func edgeRatio(wk working) float64 {
-	var lap, grad float64
-	for y := 1; y < wk.h-1; y++ {
-		row := wk.luma[y*wk.w:]
-		up := wk.luma[(y-1)*wk.w:]
-		down := wk.luma[(y+1)*wk.w:]
-		var l2, g2 int64
-		for x := 1; x < wk.w-1; x++ {
-			c := int64(row[x])
-			l := int64(row[x-1]) + int64(row[x+1]) + int64(up[x]) + int64(down[x]) - 4*c
-			gx, gy := int64(row[x+1])-c, int64(down[x])-c
-			l2 += l * l
-			g2 += gx*gx + gy*gy
-		}
-		lap += float64(l2)
-		grad += float64(g2)
-	}
-	if grad == 0 {
-		return 0
-	}
-	return lap / grad
 }

@@ -7,38 +7,24 @@ import (
 	"testing"
 )
 
-// reduceYCbCrNaive is reduceYCbCr as it was: the chroma of every luma pixel read in turn.
-// The faster one must give the very same working image.
+// reduceYCbCrNaive is an independent reference for reduceYCbCr: it reads every pixel's
+// samples through the standard library's YOffset and COffset, so it shares neither the
+// subsampling shifts nor the column sums of the fast one, and sums them per cell. The
+// fast one must give the very same working image.
 func reduceYCbCrNaive(m *image.YCbCr, f int, wk working) {
 	b := m.Rect
 	W, H := b.Dx(), b.Dy()
-	var sxs, sys uint
-	switch m.SubsampleRatio {
-	case image.YCbCrSubsampleRatio422:
-		sxs = 1
-	case image.YCbCrSubsampleRatio420:
-		sxs, sys = 1, 1
-	case image.YCbCrSubsampleRatio440:
-		sys = 1
-	case image.YCbCrSubsampleRatio411:
-		sxs = 2
-	case image.YCbCrSubsampleRatio410:
-		sxs, sys = 2, 1
-	}
-	cx0 := b.Min.X >> sxs
 	for j := 0; j < wk.h; j++ {
 		y0, y1 := cellSpan(j, f, wk.h, H)
 		for i := 0; i < wk.w; i++ {
 			x0, x1 := cellSpan(i, f, wk.w, W)
 			var s, sb, sr uint64
 			for y := b.Min.Y + y0; y < b.Min.Y+y1; y++ {
-				yrow := m.Y[(y-b.Min.Y)*m.YStride:][:W]
-				cbase := ((y >> sys) - (b.Min.Y >> sys)) * m.CStride
-				for x := x0; x < x1; x++ {
-					s += uint64(yrow[x])
-					c := ((b.Min.X + x) >> sxs) - cx0
-					sb += uint64(m.Cb[cbase+c])
-					sr += uint64(m.Cr[cbase+c])
+				for x := b.Min.X + x0; x < b.Min.X+x1; x++ {
+					c := m.COffset(x, y)
+					s += uint64(m.Y[m.YOffset(x, y)])
+					sb += uint64(m.Cb[c])
+					sr += uint64(m.Cr[c])
 				}
 			}
 			n := float64((x1 - x0) * (y1 - y0))

@@ -13,18 +13,9 @@ import (
 	"testing"
 	"time"
 
-	qrcode "github.com/skip2/go-qrcode"
-
 	"github.com/beianscan/beianscan/internal/phone"
 	"github.com/beianscan/beianscan/internal/phone/phonetest"
 )
-
-func testContext(tb testing.TB) context.Context {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	tb.Cleanup(cancel)
-	return ctx
-}
 
 func TestDecodeQR(t *testing.T) {
 	tests := []struct {
@@ -46,11 +37,7 @@ func TestDecodeQR(t *testing.T) {
 			if tt.size == 0 {
 				img = phone.SampleImage("face_photo", 1)
 			} else {
-				var err error
-				img, err = qrcode.Encode(tt.text, qrcode.Medium, tt.size)
-				if err != nil {
-					t.Fatal(err)
-				}
+				img = phonetest.QR(t, tt.text, tt.size)
 			}
 			if tt.reframe != nil {
 				img = tt.reframe(t, img)
@@ -270,7 +257,7 @@ func TestClaim(t *testing.T) {
 			srv := phonetest.New(t)
 			srv.Fail = tt.fail
 			c := tt.client
-			s, err := c.Claim(testContext(t), srv.URL+"/", tt.code)
+			s, err := c.Claim(phonetest.Context(t), srv.URL+"/", tt.code)
 			if tt.wantStatus != 0 {
 				var ae *phone.APIError
 				if !errors.As(err, &ae) {
@@ -395,7 +382,7 @@ func TestSessionCalls(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := phonetest.New(t)
-			ctx := testContext(t)
+			ctx := phonetest.Context(t)
 			c := &phone.Client{DeviceID: "dev-9", AppVersion: "3.17.2"}
 			s, err := c.Claim(ctx, srv.URL, phonetest.Code)
 			if err != nil {
@@ -477,7 +464,7 @@ func TestWalk(t *testing.T) {
 			srv.Slots = tt.slots
 			var log []string
 			c := &phone.Client{Log: func(f string, a ...any) { log = append(log, f) }}
-			s, err := phone.WalkWith(testContext(t), c, srv.ScanURL(), phone.WalkOptions{Images: tt.images, SkipComplete: tt.skip})
+			s, err := phone.WalkWith(phonetest.Context(t), c, srv.ScanURL(), phone.WalkOptions{Images: tt.images, SkipComplete: tt.skip})
 			if tt.wantCode != "" {
 				if phone.ErrorCode(err) != tt.wantCode || s == nil {
 					t.Fatalf("Walk error = %v, session %v; want %s and a session", err, s, tt.wantCode)
@@ -510,7 +497,7 @@ func TestWalk(t *testing.T) {
 }
 
 func TestWalkBadURL(t *testing.T) {
-	if _, err := phone.Walk(testContext(t), &phone.Client{}, "http://x/other?code=1", nil); err == nil {
+	if _, err := phone.Walk(phonetest.Context(t), &phone.Client{}, "http://x/other?code=1", nil); err == nil {
 		t.Fatal("want error for a URL that is not a scan URL")
 	}
 }
@@ -527,7 +514,7 @@ func TestFetchQR(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := phonetest.New(t)
-			png, err := (&phone.Client{}).FetchQR(testContext(t), srv.QRURL(), tt.token)
+			png, err := (&phone.Client{}).FetchQR(phonetest.Context(t), srv.QRURL(), tt.token)
 			if tt.wantCode != "" {
 				if phone.ErrorCode(err) != tt.wantCode {
 					t.Fatalf("error = %v, want %s", err, tt.wantCode)

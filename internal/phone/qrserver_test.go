@@ -5,7 +5,7 @@ import (
 	"encoding/base64"
 	"testing"
 
-	qrcode "github.com/skip2/go-qrcode"
+	"github.com/beianscan/beianscan/internal/phone/phonetest"
 )
 
 // TestDecodeServerQR: every QR the server renders (webapi's qrCache: Medium, 8 px per
@@ -20,11 +20,7 @@ func TestDecodeServerQR(t *testing.T) {
 		mac := make([]byte, 32)
 		rand.Read(mac)
 		u := "http://127.0.0.1:43215/m/scan?code=abcdefghijklmnopqrstuvwxyz." + base64.RawURLEncoding.EncodeToString(mac)
-		png, err := qrcode.Encode(u, qrcode.Medium, -8)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := DecodeQR(png)
+		got, err := DecodeQR(phonetest.QR(t, u, -8))
 		if err != nil || got != u {
 			t.Fatalf("code %d: %q, %v", i, got, err)
 		}

@@ -24,8 +24,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	qrcode "github.com/skip2/go-qrcode"
 )
 
 // Fixed values of the fake, so tests can compare against them.
@@ -152,7 +150,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			writeError(w, &Error{401, "unauthorized", "Sign-in required, or the token is not valid.", "未登录或凭证无效，请重新打开页面。", nil})
 			return
 		}
-		png, err := qrcode.Encode(s.ScanURL(), qrcode.Medium, 256)
+		png, err := encodeQR(s.ScanURL(), 256)
 		if err != nil {
 			writeError(w, &Error{Status: 500, Code: "internal", Message: "Internal error."})
 			return
