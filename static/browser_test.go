@@ -177,12 +177,18 @@ func (b *browser) waitFor(what, cond string, timeout time.Duration) {
 			b.shot("timeout-" + strings.ReplaceAll(what, " ", "-"))
 			b.t.Fatalf("timed out after %v waiting for %s (%s)\npage: %s", timeout, what, cond, b.bodyText())
 		}
-		// Polling interval of a DOM wait, not a synchronisation sleep.
-		select {
-		case <-b.ctx.Done():
-			b.t.Fatalf("waiting for %s: %v", what, b.ctx.Err())
-		case <-time.After(40 * time.Millisecond):
-		}
+		b.pause("waiting for " + what)
+	}
+}
+
+// pause waits one polling interval of a DOM wait (not a synchronisation sleep); doing is
+// what the test was waiting for, should the browser's time run out meanwhile.
+func (b *browser) pause(doing string) {
+	b.t.Helper()
+	select {
+	case <-b.ctx.Done():
+		b.t.Fatalf("%s: %v", doing, b.ctx.Err())
+	case <-time.After(40 * time.Millisecond):
 	}
 }
 
@@ -234,6 +240,9 @@ func imgLoaded(sel string) string {
 	return fmt.Sprintf(`(() => { const i = document.querySelector(%q); return i && i.complete && i.naturalWidth > 0; })()`, sel)
 }
 
+// qrLive is a JS condition: the page shows a loaded QR of a pairing that has not lapsed.
+var qrLive = imgLoaded("#qr-img") + ` && document.querySelector('#qr-box').dataset.state === 'live'`
+
 // scanQR draws the page's QR <img> to a canvas and decodes it, so the code is what the
 // person sees. The page swaps the image when a QR lapses, so the drawing is taken only of a
 // loaded image of a live QR, and taken again (polling the page) until one decodes.
@@ -268,12 +277,7 @@ func (b *browser) scanQR() (text, pairingID string) {
 			}
 			lastErr = err
 		}
-		// Polling interval of a DOM wait, not a synchronisation sleep.
-		select {
-		case <-b.ctx.Done():
-			b.t.Fatalf("reading the QR: %v", b.ctx.Err())
-		case <-time.After(40 * time.Millisecond):
-		}
+		b.pause("reading the QR")
 	}
 	b.t.Fatalf("no decodable live QR on the page within 15s: %v", lastErr)
 	return "", ""
@@ -294,6 +298,60 @@ func (b *browser) createOrderInPage(body string) (id, token string) {
 		b.t.Fatalf("create order: %s", out.Err)
 	}
 	return out.ID, out.Token
+}
+
+// startOrder opens the page, creates an order from it (createOrderInPage) and opens that
+// order's page, which waits at the choice of method.
+func (b *browser) startOrder(m *server.Main, body string) (id, token string) {
+	b.t.Helper()
+	b.run(chromedp.Navigate(m.URL + "/"))
+	b.waitVisible("#view-form")
+	id, token = b.createOrderInPage(body)
+	b.run(chromedp.Navigate(m.URL + "/?order=" + id))
+	b.waitVisible("#view-method")
+	return id, token
+}
+
+// beijingOrganization is an order body for createOrderInPage: a company in Beijing (no app
+// path there) whose legal representative holds a passport and whose website leader is
+// another person.
+const beijingOrganization = `{
+	"subject_type": "organization", "province": "CN-BJ", "subject_name": "北京示例科技有限公司",
+	"organization_certificate_type": "business_license",
+	"subject_leader": {"name": "John Smith", "id_type": "passport", "id_number": "E12345678", "id_valid_until": "2031-08-31"},
+	"website_leader": {"name": "李华", "id_type": "resident_id", "id_number": "11010519491231002X", "id_valid_until": "long_term"},
+	"domains": ["example-bj.com.cn"]}`
+
+// individualOrder is an order body for createOrderInPage: a person filing for their own
+// domain with a resident ID, and their own website leader.
+func individualOrder(province, name, domain string) string {
+	return fmt.Sprintf(`{
+	"subject_type": "individual", "province": %q, "subject_name": %q,
+	"subject_leader": {"name": %q, "id_type": "resident_id", "id_number": "11010519491231002X", "id_valid_until": "long_term"},
+	"website_leader_same_as_subject_leader": true, "domains": [%q]}`, province, name, name, domain)
+}
+
+// tempFiles returns a function that writes a file into a fresh directory and returns its
+// path, for a file input to pick.
+func tempFiles(t *testing.T) func(name string, data []byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	return func(name string, data []byte) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+}
+
+// pickFile chooses the file at path in the slot's file input and waits until the page
+// shows the uploaded material's preview.
+func (b *browser) pickFile(slot, path string) {
+	b.t.Helper()
+	b.run(chromedp.SetUploadFiles(chromedp.CSS("#file-"+slot), []string{path}))
+	b.waitFor(slot+" preview", imgLoaded(fmt.Sprintf(`.slot-card[data-slot=%q] img.preview`, slot)), 10*time.Second)
 }
 
 func startServer(t *testing.T, cfg server.Config) *server.Main {
@@ -317,6 +375,20 @@ func startServer(t *testing.T, cfg server.Config) *server.Main {
 	}
 	t.Cleanup(func() { m.Close() })
 	return m
+}
+
+// mustDo sends a request from outside the browser (what an operator or a phone would send)
+// and fails the test unless the server answers with the status want.
+func mustDo(t *testing.T, what string, req *http.Request, want int) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		t.Fatalf("%s: %s", what, resp.Status)
+	}
 }
 
 func testCtx(t *testing.T) context.Context {
@@ -412,7 +484,7 @@ func TestBrowserAppUpload(t *testing.T) {
 	// The app: a QR code with its countdown.
 	b.run(chromedp.Click(chromedp.CSS("#choose-app")))
 	b.waitVisible("#view-app")
-	b.waitFor("QR shown", imgLoaded("#qr-img")+` && document.querySelector('#qr-box').dataset.state === 'live'`, 10*time.Second)
+	b.waitFor("QR shown", qrLive, 10*time.Second)
 	b.waitText("#qr-countdown", "后失效")
 	b.waitText(".howto", "3.16.0")
 	b.waitText(".howto", "扫描订单二维码")
@@ -528,14 +600,7 @@ func TestBrowserAppUpload(t *testing.T) {
 		strings.NewReader(fmt.Sprintf(`{"approved":false,"reason":%q}`, reason)))
 	req.Header.Set("X-Api-Key", "operator-key-for-tests")
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("review-result: %s", resp.Status)
-	}
+	mustDo(t, "review-result", req, http.StatusOK)
 	b.waitText("#status-title", "审核未通过")
 	b.waitText("#reject-reason", reason)
 	b.shot("rejected")
@@ -560,16 +625,7 @@ func TestBrowserPCUpload(t *testing.T) {
 	m := startServer(t, server.Config{})
 	ctx := testCtx(t)
 
-	b.run(chromedp.Navigate(m.URL + "/"))
-	b.waitVisible("#view-form")
-	id, token := b.createOrderInPage(`{
-		"subject_type": "organization", "province": "CN-BJ", "subject_name": "北京示例科技有限公司",
-		"organization_certificate_type": "business_license",
-		"subject_leader": {"name": "John Smith", "id_type": "passport", "id_number": "E12345678", "id_valid_until": "2031-08-31"},
-		"website_leader": {"name": "李华", "id_type": "resident_id", "id_number": "11010519491231002X", "id_valid_until": "long_term"},
-		"domains": ["example-bj.com.cn"]}`)
-	b.run(chromedp.Navigate(m.URL + "/?order=" + id))
-	b.waitVisible("#view-method")
+	id, token := b.startOrder(m, beijingOrganization)
 	b.waitText("#method-app-reason", "其他省份 app 核验开放时间待定")
 	appDisabled := eval[bool](b, `document.querySelector('#choose-app').disabled`)
 	if !appDisabled {
@@ -588,14 +644,7 @@ func TestBrowserPCUpload(t *testing.T) {
 	}
 	b.shot("pc-empty")
 
-	dir := t.TempDir()
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := tempFiles(t)
 	// Over 4 MB: a JPEG header and padding; the page refuses it by its size alone.
 	big := append([]byte{0xff, 0xd8, 0xff, 0xe0}, make([]byte, 4*1024*1024+200*1024)...)
 	b.run(chromedp.SetUploadFiles(chromedp.CSS("#file-organization_certificate"), []string{write("营业执照-大图.jpg", big)}))
@@ -624,9 +673,7 @@ func TestBrowserPCUpload(t *testing.T) {
 
 	slots := []string{"organization_certificate", "subject_leader_id_front", "website_leader_id_front", "website_leader_id_back", "verification_form"}
 	for i, slot := range slots {
-		p := write(slot+".jpg", phone.SampleImage(slot, int64(100+i)))
-		b.run(chromedp.SetUploadFiles(chromedp.CSS("#file-"+slot), []string{p}))
-		b.waitFor(slot+" preview", imgLoaded(fmt.Sprintf(`.slot-card[data-slot=%q] img.preview`, slot)), 10*time.Second)
+		b.pickFile(slot, write(slot+".jpg", phone.SampleImage(slot, int64(100+i))))
 		b.waitText(fmt.Sprintf(`.slot-card[data-slot=%q] .slot-status`, slot), "来自电脑")
 	}
 	b.waitText("#submit-summary", "资料已齐全")
@@ -651,20 +698,13 @@ func TestBrowserQRRenews(t *testing.T) {
 	m := startServer(t, server.Config{PairingTTL: 2 * time.Second})
 	ctx := testCtx(t)
 
-	b.run(chromedp.Navigate(m.URL + "/"))
-	b.waitVisible("#view-form")
-	id, _ := b.createOrderInPage(`{
-		"subject_type": "individual", "province": "CN-GD", "subject_name": "王芳",
-		"subject_leader": {"name": "王芳", "id_type": "resident_id", "id_number": "11010519491231002X", "id_valid_until": "long_term"},
-		"website_leader_same_as_subject_leader": true, "domains": ["wangfang.cn"]}`)
-	b.run(chromedp.Navigate(m.URL + "/?order=" + id))
-	b.waitVisible("#view-method")
+	b.startOrder(m, individualOrder("CN-GD", "王芳", "wangfang.cn"))
 	b.run(chromedp.Click(chromedp.CSS("#choose-app")))
-	b.waitFor("first QR", imgLoaded("#qr-img")+` && document.querySelector('#qr-box').dataset.state === 'live'`, 10*time.Second)
+	b.waitFor("first QR", qrLive, 10*time.Second)
 	url1, p1 := b.scanQR()
 
 	b.waitFor("a new QR", fmt.Sprintf(`document.querySelector('#qr-img').dataset.pairing !== %q && `, p1)+
-		imgLoaded("#qr-img")+` && document.querySelector('#qr-box').dataset.state === 'live'`, 15*time.Second)
+		qrLive, 15*time.Second)
 	b.shot("renewed")
 
 	client := &phone.Client{DeviceID: "renew-test-phone"}
@@ -679,7 +719,7 @@ func TestBrowserQRRenews(t *testing.T) {
 	// current one, and read again if it lapsed in between.
 	var claimed bool
 	for attempt := 0; attempt < 5 && !claimed; attempt++ {
-		b.waitFor("a live QR", imgLoaded("#qr-img")+` && document.querySelector('#qr-box').dataset.state === 'live'`, 10*time.Second)
+		b.waitFor("a live QR", qrLive, 10*time.Second)
 		u, _ := b.scanQR()
 		if u == url1 {
 			t.Fatal("the page still shows the lapsed QR")
@@ -725,14 +765,7 @@ func TestBrowserReconnects(t *testing.T) {
 	m := startServer(t, cfg)
 	ctx := testCtx(t)
 
-	b.run(chromedp.Navigate(m.URL + "/"))
-	b.waitVisible("#view-form")
-	id, token := b.createOrderInPage(`{
-		"subject_type": "individual", "province": "CN-SH", "subject_name": "赵磊",
-		"subject_leader": {"name": "赵磊", "id_type": "resident_id", "id_number": "11010519491231002X", "id_valid_until": "long_term"},
-		"website_leader_same_as_subject_leader": true, "domains": ["zhaolei.cn"]}`)
-	b.run(chromedp.Navigate(m.URL + "/?order=" + id))
-	b.waitVisible("#view-method")
+	id, token := b.startOrder(m, individualOrder("CN-SH", "赵磊", "zhaolei.cn"))
 	b.run(chromedp.Click(chromedp.CSS("#choose-pc")))
 	b.waitVisible("#view-review")
 
@@ -747,14 +780,7 @@ func TestBrowserReconnects(t *testing.T) {
 		bytes.NewReader(phone.SampleImage("verification_form", 7)))
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "image/jpeg")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("upload through the other instance: %s", resp.Status)
-	}
+	mustDo(t, "upload through the other instance", req, http.StatusCreated)
 
 	// The first instance comes back on its address; the page reconnects and resyncs.
 	back := cfg

@@ -23,10 +23,7 @@ func TestBrowserPagesObeyCSP(t *testing.T) {
 		t.Error("an injected inline script ran")
 	}
 
-	id, _ := b.createOrderInPage(`{
-		"subject_type": "individual", "province": "CN-GD", "subject_name": "张三",
-		"subject_leader": {"name": "张三", "id_type": "resident_id", "id_number": "11010519491231002X", "id_valid_until": "long_term"},
-		"website_leader_same_as_subject_leader": true, "domains": ["example.com"]}`)
+	id, _ := b.createOrderInPage(individualOrder("CN-GD", "张三", "example.com"))
 	b.run(chromedp.Navigate(m.URL + "/m/scan?code=abc"))
 	b.waitText("h1", "阿里云 app")
 	b.waitFor("the scan page's styles applied", `getComputedStyle(document.querySelector('main')).maxWidth !== 'none'`, 5*time.Second)
@@ -61,10 +58,6 @@ func (b *browser) expectViolation(script string) {
 		if time.Now().After(deadline) {
 			b.t.Fatal("a blocked inline script raised no Content-Security-Policy violation: is the policy there, and is the browser log read?")
 		}
-		select { // polling the console reader, not a synchronisation sleep
-		case <-b.ctx.Done():
-			b.t.Fatal(b.ctx.Err())
-		case <-time.After(40 * time.Millisecond):
-		}
+		b.pause("waiting for the violation") // polling the console reader
 	}
 }
