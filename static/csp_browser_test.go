@@ -36,28 +36,3 @@ func TestBrowserPagesObeyCSP(t *testing.T) {
 	b.waitFor("print.js loaded", `performance.getEntriesByType('resource').some(e => e.name.endsWith('/assets/print.js'))`, 5*time.Second)
 	b.shot("verification-form")
 }
-
-// expectViolation runs a script that the policy must block and waits for the browser to
-// report it; that one violation is then not counted against the test.
-func (b *browser) expectViolation(script string) {
-	b.t.Helper()
-	b.mu.Lock()
-	n := len(b.violations)
-	b.mu.Unlock()
-	eval[bool](b, script+`, true`)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		b.mu.Lock()
-		if len(b.violations) > n {
-			b.t.Logf("expected violation seen: %s", b.violations[n])
-			b.violations = append(b.violations[:n], b.violations[n+1:]...)
-			b.mu.Unlock()
-			return
-		}
-		b.mu.Unlock()
-		if time.Now().After(deadline) {
-			b.t.Fatal("a blocked inline script raised no Content-Security-Policy violation: is the policy there, and is the browser log read?")
-		}
-		b.pause("waiting for the violation") // polling the console reader
-	}
-}

@@ -10,9 +10,6 @@ import (
 	"image/jpeg"
 	"math/rand"
 	"net/http"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -24,57 +21,6 @@ import (
 	"github.com/beianscan/beianscan/internal/phone"
 	"github.com/beianscan/beianscan/internal/server"
 )
-
-// axePath finds axe-core's axe.min.js: $BEIANSCAN_AXE, or where .ci/run installs it
-// (npm install axe-core in testoutput/axe, which git ignores).
-func axePath() string {
-	if p := os.Getenv("BEIANSCAN_AXE"); p != "" {
-		return p
-	}
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "testoutput", "axe", "node_modules", "axe-core", "axe.min.js")
-}
-
-// axe injects axe-core into the page and fails the test on any serious or critical
-// accessibility violation (contrast, names, labels, …). Without axe-core it logs how to get
-// it and checks nothing.
-func (b *browser) axe(stage string) {
-	b.t.Helper()
-	src, err := os.ReadFile(axePath())
-	if err != nil {
-		b.t.Logf("axe-core not found at %s: accessibility check of %q skipped (mkdir -p testoutput/axe && cd testoutput/axe && npm install axe-core, or set BEIANSCAN_AXE)", axePath(), stage)
-		return
-	}
-	// Evaluated through the DevTools protocol, which the page's Content-Security-Policy does
-	// not govern: the page itself never loads it.
-	eval[bool](b, `(() => { if (!window.axe) { `+string(src)+` } return true; })()`)
-	type result struct {
-		Bad    []string `json:"bad"`
-		Passes int      `json:"passes"`
-	}
-	out := eval[result](b, `axe.run(document).then(r => ({passes: r.passes.length, bad: r.violations
-		.filter(v => v.impact === 'serious' || v.impact === 'critical')
-		.map(v => v.impact + ' ' + v.id + ': ' + v.help + ' — ' + v.nodes.slice(0, 4).map(n => n.target.join(' ') + (n.any[0] ? ' (' + n.any[0].message + ')' : '')).join('; '))}))`)
-	if out.Passes == 0 {
-		b.t.Errorf("axe, %s: no rule passed; did axe-core run?", stage)
-	}
-	for _, v := range out.Bad {
-		b.t.Errorf("axe, %s: %s", stage, v)
-	}
-	b.t.Logf("axe, %s: %d rules pass, %d serious or critical violations", stage, out.Passes, len(out.Bad))
-}
-
-// mobile switches to a 390×844 phone screen; desktop back to 1366×900.
-func (b *browser) mobile() {
-	b.t.Helper()
-	// Scale 1 keeps the full-page screenshots readable; the layout is the same.
-	b.run(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
-}
-
-func (b *browser) desktop() {
-	b.t.Helper()
-	b.run(chromedp.EmulateViewport(1366, 900))
-}
 
 // solidJPEG is a plain colour page, so the stitched image shows the order of its parts.
 func solidJPEG(t *testing.T, w, h int, c color.RGBA) []byte {
