@@ -2,328 +2,21 @@ package static_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"fmt"
 	"image"
 	"image/jpeg"
-	"io"
-	"log/slog"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/beianscan/beianscan/internal/phone"
 	"github.com/beianscan/beianscan/internal/server"
 )
-
-// The browser tests drive the real page in headless Chromium against the real server,
-// started in-process. They wait on the DOM (polling with timeouts), never on sleeps.
-
-// findChromium returns a Chromium (or Chrome) binary, or skips the test.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("BEIANSCAN_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no Chromium found (looked for chromium, chromium-browser, google-chrome in PATH and $BEIANSCAN_CHROMIUM); install Debian's chromium package to run the browser tests")
-	return ""
-}
-
-type browser struct {
-	t     *testing.T
-	ctx   context.Context
-	shots string
-	n     int
-	name  string
-	start time.Time
-
-	mu         sync.Mutex
-	violations []string // of the Content-Security-Policy, as the browser logged them
-}
-
-// newBrowser starts headless Chromium with a fresh profile, sized 1366x900 (a common
-// laptop); phone stages switch to 390x844 with mobile(). The
-// background-networking flags matter: without them Chromium reaches out to the internet,
-// which this machine's closed network refuses.
-func newBrowser(t *testing.T, name string) *browser {
-	t.Helper()
-	exe := findChromium(t)
-	profile := t.TempDir()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("lang", "zh-CN"),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1366, 900),
-	}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	ctx, tcancel := context.WithTimeout(ctx, 90*time.Second)
-	// Registered after TempDir, so it runs first: Chromium has exited before its profile
-	// directory is removed.
-	t.Cleanup(func() {
-		tcancel()
-		cancel()
-		acancel()
-	})
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1366, 900)); err != nil {
-		t.Fatalf("start Chromium (%s): %v", exe, err)
-	}
-	// Any uncaught exception in the page, and any Content-Security-Policy violation (what
-	// the policy blocked, reported by the browser's log), fails the test; other console
-	// output is logged.
-	b := &browser{t: t, ctx: ctx, name: name, start: time.Now()}
-	var exceptions []string
-	messages := chromedp.Console(ctx)
-	go func() {
-		for msg, err := range messages {
-			if err != nil {
-				return
-			}
-			b.mu.Lock()
-			if msg.IsException() {
-				exceptions = append(exceptions, msg.String())
-			}
-			if strings.Contains(msg.Text, "Content Security Policy") {
-				b.violations = append(b.violations, msg.Text)
-			}
-			b.mu.Unlock()
-			t.Logf("console: %s", msg)
-		}
-	}()
-	t.Cleanup(func() {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		for _, e := range exceptions {
-			t.Errorf("uncaught exception in the page: %s", e)
-		}
-		for _, v := range b.violations {
-			t.Errorf("Content-Security-Policy violation: %s", v)
-		}
-	})
-	dir := os.Getenv("BEIANSCAN_SCREENSHOTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	b.shots = dir
-	return b
-}
-
-func (b *browser) run(actions ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	if err := chromedp.Do(b.ctx, actions...); err != nil {
-		b.t.Fatalf("browser: %v\npage: %s", err, b.bodyText())
-	}
-}
-
-func (b *browser) bodyText() string {
-	ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
-	defer cancel()
-	s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 1500) : ""`))
-	return s
-}
-
-// eval evaluates a JavaScript expression into a T; promises are awaited.
-func eval[T any](b *browser, expr string) T {
-	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
-	if err != nil {
-		b.t.Fatalf("evaluate %.80q: %v\npage: %s", expr, err, b.bodyText())
-	}
-	return v
-}
-
-// waitFor polls a JavaScript condition until it is true.
-func (b *browser) waitFor(what, cond string, timeout time.Duration) {
-	b.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`!!(`+cond+`)`))
-		if err != nil {
-			b.t.Fatalf("waiting for %s: %v", what, err)
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.shot("timeout-" + strings.ReplaceAll(what, " ", "-"))
-			b.t.Fatalf("timed out after %v waiting for %s (%s)\npage: %s", timeout, what, cond, b.bodyText())
-		}
-		// Polling interval of a DOM wait, not a synchronisation sleep.
-		select {
-		case <-b.ctx.Done():
-			b.t.Fatalf("waiting for %s: %v", what, b.ctx.Err())
-		case <-time.After(40 * time.Millisecond):
-		}
-	}
-}
-
-// waitText waits until the element's text contains want.
-func (b *browser) waitText(sel, want string) {
-	b.t.Helper()
-	b.waitFor(fmt.Sprintf("%q in %s", want, sel),
-		fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e && e.offsetParent !== null && e.innerText.includes(%q); })()`, sel, want),
-		10*time.Second)
-}
-
-func (b *browser) waitVisible(sel string) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
-		b.shot("timeout-visible")
-		b.t.Fatalf("waiting for %s to be visible: %v\npage: %s", sel, err, b.bodyText())
-	}
-}
-
-func (b *browser) text(sel string) string {
-	b.t.Helper()
-	return eval[string](b, fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e ? e.innerText : ""; })()`, sel))
-}
-
-// shot writes a full-page screenshot, numbered in the order taken.
-func (b *browser) shot(name string) {
-	b.t.Helper()
-	b.n++
-	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
-	defer cancel()
-	// The mouse rests where the last click was; moved aside, no hover state shows.
-	_ = chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 1, 1))
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.t.Logf("screenshot %s: %v", name, err)
-		return
-	}
-	p := filepath.Join(b.shots, fmt.Sprintf("%s-%02d-%s.png", b.name, b.n, name))
-	if err := os.WriteFile(p, buf, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-	b.t.Logf("%5.1fs screenshot %s", time.Since(b.start).Seconds(), p)
-}
-
-// imgLoaded is a JS condition: the image matched by sel has loaded with real pixels.
-func imgLoaded(sel string) string {
-	return fmt.Sprintf(`(() => { const i = document.querySelector(%q); return i && i.complete && i.naturalWidth > 0; })()`, sel)
-}
-
-// scanQR draws the page's QR <img> to a canvas and decodes it, so the code is what the
-// person sees. The page swaps the image when a QR lapses, so the drawing is taken only of a
-// loaded image of a live QR, and taken again (polling the page) until one decodes.
-func (b *browser) scanQR() (text, pairingID string) {
-	b.t.Helper()
-	type qr struct {
-		OK      bool   `json:"ok"`
-		URL     string `json:"url"`
-		Pairing string `json:"pairing"`
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	var lastErr error
-	for time.Now().Before(deadline) {
-		out := eval[qr](b, `(() => {
-			const img = document.querySelector('#qr-img');
-			const live = document.querySelector('#qr-box').dataset.state === 'live';
-			if (!img || !live || !img.complete || img.naturalWidth === 0) return {ok: false};
-			const c = document.createElement('canvas');
-			c.width = img.naturalWidth + 40; c.height = img.naturalHeight + 40;
-			const g = c.getContext('2d');
-			g.fillStyle = '#fff'; g.fillRect(0, 0, c.width, c.height);
-			g.drawImage(img, 20, 20);
-			return {ok: true, url: c.toDataURL('image/png'), pairing: img.dataset.pairing};
-		})()`)
-		if out.OK {
-			data, _ := strings.CutPrefix(out.URL, "data:image/png;base64,")
-			png, err := base64.StdEncoding.DecodeString(data)
-			if err == nil {
-				if text, err = phone.DecodeQR(png); err == nil {
-					return text, out.Pairing
-				}
-			}
-			lastErr = err
-		}
-		// Polling interval of a DOM wait, not a synchronisation sleep.
-		select {
-		case <-b.ctx.Done():
-			b.t.Fatalf("reading the QR: %v", b.ctx.Err())
-		case <-time.After(40 * time.Millisecond):
-		}
-	}
-	b.t.Fatalf("no decodable live QR on the page within 15s: %v", lastErr)
-	return "", ""
-}
-
-// createOrderInPage creates an order the way the page does (so the browser holds the
-// desktop cookie) and returns its id and the desktop token from the answer.
-func (b *browser) createOrderInPage(body string) (id, token string) {
-	b.t.Helper()
-	type created struct {
-		ID    string `json:"id"`
-		Token string `json:"token"`
-		Err   string `json:"err"`
-	}
-	out := eval[created](b, `fetch('/api/v1/orders', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(`+body+`)})
-		.then(r => r.json()).then(j => j.order ? {id: j.order.id, token: j.desktop_token} : {err: JSON.stringify(j)})`)
-	if out.ID == "" {
-		b.t.Fatalf("create order: %s", out.Err)
-	}
-	return out.ID, out.Token
-}
-
-func startServer(t *testing.T, cfg server.Config) *server.Main {
-	t.Helper()
-	if cfg.Addr == "" {
-		cfg.Addr = "127.0.0.1:0"
-	}
-	if cfg.DataDir == "" {
-		cfg.DataDir = t.TempDir()
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if cfg.EncryptionKeys == "" && cfg.RedisURL != "" {
-		// Production mode needs keys shared by every instance, like the JWT secret.
-		cfg.EncryptionKeys = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
-	}
-	m, err := server.Open(cfg)
-	if err != nil {
-		t.Fatalf("server: %v", err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
-}
-
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // grayscale re-encodes a sample as a black-and-white JPEG, which the server flags with the
 // grayscale warning.
@@ -346,18 +39,6 @@ func grayscale(t *testing.T, jpg []byte) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
-}
-
-// noTokenInURLs fails if any URL the page loaded carries a token: the desktop token lives
-// in an HttpOnly cookie, the page URL holds only the order id.
-func (b *browser) noTokenInURLs(token string) {
-	b.t.Helper()
-	urls := eval[[]string](b, `[location.href, ...performance.getEntriesByType('resource').map(e => e.name)]`)
-	for _, u := range urls {
-		if strings.Contains(strings.ToLower(u), "token") || (token != "" && strings.Contains(u, token)) || strings.Contains(u, "eyJ") {
-			b.t.Errorf("a URL carries a token: %s", u)
-		}
-	}
 }
 
 // TestBrowserAppUpload is a Guangdong individual's whole app path: the form as a person
@@ -412,7 +93,7 @@ func TestBrowserAppUpload(t *testing.T) {
 	// The app: a QR code with its countdown.
 	b.run(chromedp.Click(chromedp.CSS("#choose-app")))
 	b.waitVisible("#view-app")
-	b.waitFor("QR shown", imgLoaded("#qr-img")+` && document.querySelector('#qr-box').dataset.state === 'live'`, 10*time.Second)
+	b.waitFor("QR shown", qrLive, 10*time.Second)
 	b.waitText("#qr-countdown", "后失效")
 	b.waitText(".howto", "3.16.0")
 	b.waitText(".howto", "扫描订单二维码")
@@ -528,14 +209,7 @@ func TestBrowserAppUpload(t *testing.T) {
 		strings.NewReader(fmt.Sprintf(`{"approved":false,"reason":%q}`, reason)))
 	req.Header.Set("X-Api-Key", "operator-key-for-tests")
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("review-result: %s", resp.Status)
-	}
+	mustDo(t, "review-result", req, http.StatusOK)
 	b.waitText("#status-title", "审核未通过")
 	b.waitText("#reject-reason", reason)
 	b.shot("rejected")
@@ -560,16 +234,7 @@ func TestBrowserPCUpload(t *testing.T) {
 	m := startServer(t, server.Config{})
 	ctx := testCtx(t)
 
-	b.run(chromedp.Navigate(m.URL + "/"))
-	b.waitVisible("#view-form")
-	id, token := b.createOrderInPage(`{
-		"subject_type": "organization", "province": "CN-BJ", "subject_name": "北京示例科技有限公司",
-		"organization_certificate_type": "business_license",
-		"subject_leader": {"name": "John Smith", "id_type": "passport", "id_number": "E12345678", "id_valid_until": "2031-08-31"},
-		"website_leader": {"name": "李华", "id_type": "resident_id", "id_number": "11010519491231002X", "id_valid_until": "long_term"},
-		"domains": ["example-bj.com.cn"]}`)
-	b.run(chromedp.Navigate(m.URL + "/?order=" + id))
-	b.waitVisible("#view-method")
+	id, token := b.startOrder(m, beijingOrganization)
 	b.waitText("#method-app-reason", "其他省份 app 核验开放时间待定")
 	appDisabled := eval[bool](b, `document.querySelector('#choose-app').disabled`)
 	if !appDisabled {
@@ -588,14 +253,7 @@ func TestBrowserPCUpload(t *testing.T) {
 	}
 	b.shot("pc-empty")
 
-	dir := t.TempDir()
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := tempFiles(t)
 	// Over 4 MB: a JPEG header and padding; the page refuses it by its size alone.
 	big := append([]byte{0xff, 0xd8, 0xff, 0xe0}, make([]byte, 4*1024*1024+200*1024)...)
 	b.run(chromedp.SetUploadFiles(chromedp.CSS("#file-organization_certificate"), []string{write("营业执照-大图.jpg", big)}))
@@ -624,9 +282,7 @@ func TestBrowserPCUpload(t *testing.T) {
 
 	slots := []string{"organization_certificate", "subject_leader_id_front", "website_leader_id_front", "website_leader_id_back", "verification_form"}
 	for i, slot := range slots {
-		p := write(slot+".jpg", phone.SampleImage(slot, int64(100+i)))
-		b.run(chromedp.SetUploadFiles(chromedp.CSS("#file-"+slot), []string{p}))
-		b.waitFor(slot+" preview", imgLoaded(fmt.Sprintf(`.slot-card[data-slot=%q] img.preview`, slot)), 10*time.Second)
+		b.pickFile(slot, write(slot+".jpg", phone.SampleImage(slot, int64(100+i))))
 		b.waitText(fmt.Sprintf(`.slot-card[data-slot=%q] .slot-status`, slot), "来自电脑")
 	}
 	b.waitText("#submit-summary", "资料已齐全")
@@ -651,20 +307,13 @@ func TestBrowserQRRenews(t *testing.T) {
 	m := startServer(t, server.Config{PairingTTL: 2 * time.Second})
 	ctx := testCtx(t)
 
-	b.run(chromedp.Navigate(m.URL + "/"))
-	b.waitVisible("#view-form")
-	id, _ := b.createOrderInPage(`{
-		"subject_type": "individual", "province": "CN-GD", "subject_name": "王芳",
-		"subject_leader": {"name": "王芳", "id_type": "resident_id", "id_number": "11010519491231002X", "id_valid_until": "long_term"},
-		"website_leader_same_as_subject_leader": true, "domains": ["wangfang.cn"]}`)
-	b.run(chromedp.Navigate(m.URL + "/?order=" + id))
-	b.waitVisible("#view-method")
+	b.startOrder(m, individualOrder("CN-GD", "王芳", "wangfang.cn"))
 	b.run(chromedp.Click(chromedp.CSS("#choose-app")))
-	b.waitFor("first QR", imgLoaded("#qr-img")+` && document.querySelector('#qr-box').dataset.state === 'live'`, 10*time.Second)
+	b.waitFor("first QR", qrLive, 10*time.Second)
 	url1, p1 := b.scanQR()
 
 	b.waitFor("a new QR", fmt.Sprintf(`document.querySelector('#qr-img').dataset.pairing !== %q && `, p1)+
-		imgLoaded("#qr-img")+` && document.querySelector('#qr-box').dataset.state === 'live'`, 15*time.Second)
+		qrLive, 15*time.Second)
 	b.shot("renewed")
 
 	client := &phone.Client{DeviceID: "renew-test-phone"}
@@ -679,7 +328,7 @@ func TestBrowserQRRenews(t *testing.T) {
 	// current one, and read again if it lapsed in between.
 	var claimed bool
 	for attempt := 0; attempt < 5 && !claimed; attempt++ {
-		b.waitFor("a live QR", imgLoaded("#qr-img")+` && document.querySelector('#qr-box').dataset.state === 'live'`, 10*time.Second)
+		b.waitFor("a live QR", qrLive, 10*time.Second)
 		u, _ := b.scanQR()
 		if u == url1 {
 			t.Fatal("the page still shows the lapsed QR")
@@ -725,14 +374,7 @@ func TestBrowserReconnects(t *testing.T) {
 	m := startServer(t, cfg)
 	ctx := testCtx(t)
 
-	b.run(chromedp.Navigate(m.URL + "/"))
-	b.waitVisible("#view-form")
-	id, token := b.createOrderInPage(`{
-		"subject_type": "individual", "province": "CN-SH", "subject_name": "赵磊",
-		"subject_leader": {"name": "赵磊", "id_type": "resident_id", "id_number": "11010519491231002X", "id_valid_until": "long_term"},
-		"website_leader_same_as_subject_leader": true, "domains": ["zhaolei.cn"]}`)
-	b.run(chromedp.Navigate(m.URL + "/?order=" + id))
-	b.waitVisible("#view-method")
+	id, token := b.startOrder(m, individualOrder("CN-SH", "赵磊", "zhaolei.cn"))
 	b.run(chromedp.Click(chromedp.CSS("#choose-pc")))
 	b.waitVisible("#view-review")
 
@@ -747,14 +389,7 @@ func TestBrowserReconnects(t *testing.T) {
 		bytes.NewReader(phone.SampleImage("verification_form", 7)))
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "image/jpeg")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("upload through the other instance: %s", resp.Status)
-	}
+	mustDo(t, "upload through the other instance", req, http.StatusCreated)
 
 	// The first instance comes back on its address; the page reconnects and resyncs.
 	back := cfg

@@ -10,9 +10,6 @@ import (
 	"image/jpeg"
 	"math/rand"
 	"net/http"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -24,57 +21,6 @@ import (
 	"github.com/beianscan/beianscan/internal/phone"
 	"github.com/beianscan/beianscan/internal/server"
 )
-
-// axePath finds axe-core's axe.min.js: $BEIANSCAN_AXE, or where .ci/run installs it
-// (npm install axe-core in testoutput/axe, which git ignores).
-func axePath() string {
-	if p := os.Getenv("BEIANSCAN_AXE"); p != "" {
-		return p
-	}
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "testoutput", "axe", "node_modules", "axe-core", "axe.min.js")
-}
-
-// axe injects axe-core into the page and fails the test on any serious or critical
-// accessibility violation (contrast, names, labels, …). Without axe-core it logs how to get
-// it and checks nothing.
-func (b *browser) axe(stage string) {
-	b.t.Helper()
-	src, err := os.ReadFile(axePath())
-	if err != nil {
-		b.t.Logf("axe-core not found at %s: accessibility check of %q skipped (mkdir -p testoutput/axe && cd testoutput/axe && npm install axe-core, or set BEIANSCAN_AXE)", axePath(), stage)
-		return
-	}
-	// Evaluated through the DevTools protocol, which the page's Content-Security-Policy does
-	// not govern: the page itself never loads it.
-	eval[bool](b, `(() => { if (!window.axe) { `+string(src)+` } return true; })()`)
-	type result struct {
-		Bad    []string `json:"bad"`
-		Passes int      `json:"passes"`
-	}
-	out := eval[result](b, `axe.run(document).then(r => ({passes: r.passes.length, bad: r.violations
-		.filter(v => v.impact === 'serious' || v.impact === 'critical')
-		.map(v => v.impact + ' ' + v.id + ': ' + v.help + ' — ' + v.nodes.slice(0, 4).map(n => n.target.join(' ') + (n.any[0] ? ' (' + n.any[0].message + ')' : '')).join('; '))}))`)
-	if out.Passes == 0 {
-		b.t.Errorf("axe, %s: no rule passed; did axe-core run?", stage)
-	}
-	for _, v := range out.Bad {
-		b.t.Errorf("axe, %s: %s", stage, v)
-	}
-	b.t.Logf("axe, %s: %d rules pass, %d serious or critical violations", stage, out.Passes, len(out.Bad))
-}
-
-// mobile switches to a 390×844 phone screen; desktop back to 1366×900.
-func (b *browser) mobile() {
-	b.t.Helper()
-	// Scale 1 keeps the full-page screenshots readable; the layout is the same.
-	b.run(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
-}
-
-func (b *browser) desktop() {
-	b.t.Helper()
-	b.run(chromedp.EmulateViewport(1366, 900))
-}
 
 // solidJPEG is a plain colour page, so the stitched image shows the order of its parts.
 func solidJPEG(t *testing.T, w, h int, c color.RGBA) []byte {
@@ -126,14 +72,7 @@ func TestBrowserStitchReview(t *testing.T) {
 	b.run(chromedp.Navigate(m.URL + "/"))
 	b.waitVisible("#view-form")
 	b.axe("form")
-	id, _ := b.createOrderInPage(`{
-		"subject_type": "organization", "province": "CN-BJ", "subject_name": "北京示例科技有限公司",
-		"organization_certificate_type": "business_license",
-		"subject_leader": {"name": "John Smith", "id_type": "passport", "id_number": "E12345678", "id_valid_until": "2031-08-31"},
-		"website_leader": {"name": "李华", "id_type": "resident_id", "id_number": "11010519491231002X", "id_valid_until": "long_term"},
-		"domains": ["example-bj.com.cn"]}`)
-	b.run(chromedp.Navigate(m.URL + "/?order=" + id))
-	b.waitVisible("#view-method")
+	id, _ := b.startOrder(m, beijingOrganization)
 	b.waitText("#method-pc", "初审人员电话核实")
 	b.axe("method")
 	b.run(chromedp.Click(chromedp.CSS("#choose-pc")))
@@ -203,14 +142,7 @@ func TestBrowserStitchReview(t *testing.T) {
 	b.axe("pc empty")
 	b.shot("pc-empty")
 
-	dir := t.TempDir()
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := tempFiles(t)
 
 	// Add a page: three pages, reordered, one removed, stitched.
 	red, green, blue := color.RGBA{220, 30, 30, 255}, color.RGBA{30, 170, 60, 255}, color.RGBA{30, 60, 220, 255}
@@ -323,9 +255,7 @@ func TestBrowserStitchReview(t *testing.T) {
 	}
 
 	for i, slot := range []string{"website_leader_id_front", "website_leader_id_back", "verification_form"} {
-		p := write(slot+".jpg", phone.SampleImage(slot, int64(200+i)))
-		b.run(chromedp.SetUploadFiles(chromedp.CSS("#file-"+slot), []string{p}))
-		b.waitFor(slot+" preview", imgLoaded(fmt.Sprintf(`.slot-card[data-slot=%q] img.preview`, slot)), 10*time.Second)
+		b.pickFile(slot, write(slot+".jpg", phone.SampleImage(slot, int64(200+i))))
 	}
 	b.waitText("#submit-summary", "资料已齐全")
 	b.waitText("#review-title", "核对已上传资料")
@@ -409,14 +339,7 @@ func TestBrowserSecondTab(t *testing.T) {
 	b := newBrowser(t, "tabs")
 	m := startServer(t, server.Config{})
 
-	b.run(chromedp.Navigate(m.URL + "/"))
-	b.waitVisible("#view-form")
-	id, _ := b.createOrderInPage(`{
-		"subject_type": "individual", "province": "CN-GD", "subject_name": "陈静",
-		"subject_leader": {"name": "陈静", "id_type": "resident_id", "id_number": "11010519491231002X", "id_valid_until": "long_term"},
-		"website_leader_same_as_subject_leader": true, "domains": ["chenjing.cn"]}`)
-	b.run(chromedp.Navigate(m.URL + "/?order=" + id))
-	b.waitVisible("#view-method")
+	id, _ := b.startOrder(m, individualOrder("CN-GD", "陈静", "chenjing.cn"))
 
 	tabCtx, cancel := chromedp.NewContext(b.ctx)
 	defer cancel()
@@ -433,9 +356,9 @@ func TestBrowserSecondTab(t *testing.T) {
 	b.run(chromedp.Click(chromedp.CSS("#change-method")))
 	b.waitVisible("#view-method")
 	b.run(chromedp.Click(chromedp.CSS("#choose-app")))
-	b.waitFor("QR in the first tab", imgLoaded("#qr-img")+` && document.querySelector('#qr-box').dataset.state === 'live'`, 10*time.Second)
+	b.waitFor("QR in the first tab", qrLive, 10*time.Second)
 	two.waitVisible("#view-app")
-	two.waitFor("QR in the second tab", imgLoaded("#qr-img")+` && document.querySelector('#qr-box').dataset.state === 'live'`, 10*time.Second)
+	two.waitFor("QR in the second tab", qrLive, 10*time.Second)
 	// One QR for the order: the tabs do not replace each other's.
 	deadline := time.Now().Add(8 * time.Second)
 	for {
@@ -447,8 +370,7 @@ func TestBrowserSecondTab(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the tabs show different QRs: %s and %s", p1, p2)
 		}
-		// Polling interval of a DOM wait, not a synchronisation sleep.
-		time.Sleep(50 * time.Millisecond)
+		b.pause("comparing the tabs' QRs")
 	}
 	two.shot("followed-app")
 }
@@ -460,19 +382,12 @@ func TestBrowserScanPage(t *testing.T) {
 	m := startServer(t, server.Config{AppDownloadURL: "https://app.example.com/download"})
 	ctx := testCtx(t)
 
-	b.run(chromedp.Navigate(m.URL + "/"))
-	b.waitVisible("#view-form")
-	id, token := b.createOrderInPage(`{
-		"subject_type": "individual", "province": "CN-GD", "subject_name": "周敏",
-		"subject_leader": {"name": "周敏", "id_type": "resident_id", "id_number": "11010519491231002X", "id_valid_until": "long_term"},
-		"website_leader_same_as_subject_leader": true, "domains": ["zhoumin.cn"]}`)
-	b.run(chromedp.Navigate(m.URL + "/?order=" + id))
-	b.waitVisible("#view-method")
+	b.startOrder(m, individualOrder("CN-GD", "周敏", "zhoumin.cn"))
 	b.run(chromedp.Click(chromedp.CSS("#choose-app")))
-	b.waitFor("QR", imgLoaded("#qr-img")+` && document.querySelector('#qr-box').dataset.state === 'live'`, 10*time.Second)
+	b.waitFor("QR", qrLive, 10*time.Second)
 	old, p1 := b.scanQR()
 	b.run(chromedp.Click(chromedp.CSS("#qr-refresh")))
-	b.waitFor("a new QR", fmt.Sprintf(`document.querySelector('#qr-img').dataset.pairing !== %q && `, p1)+imgLoaded("#qr-img")+` && document.querySelector('#qr-box').dataset.state === 'live'`, 10*time.Second)
+	b.waitFor("a new QR", fmt.Sprintf(`document.querySelector('#qr-img').dataset.pairing !== %q && `, p1)+qrLive, 10*time.Second)
 	live, _ := b.scanQR()
 
 	// The old code answers 410 pairing_expired to a claim, and its page says so.
@@ -483,7 +398,6 @@ func TestBrowserScanPage(t *testing.T) {
 	if _, err := (&phone.Client{DeviceID: "scan-test"}).Claim(ctx, base, code); phone.ErrorCode(err) != "pairing_expired" && phone.ErrorCode(err) != "pairing_not_found" {
 		t.Fatalf("claim of the replaced code: %v", err)
 	}
-	_ = token
 
 	b.mobile()
 	b.run(chromedp.Navigate(old))

@@ -190,6 +190,25 @@ async function api(method, path, body) {
   return { ok: false, status: res.status, error };
 }
 
+// sendFile sends a material with XMLHttpRequest, which (unlike fetch) reports the upload's
+// progress to onProgress as a fraction, and resolves to {ok, status, data}: ok means 201
+// Created, data is the parsed JSON answer (null if there is none), status 0 a network failure.
+function sendFile(method, path, body, contentType, onProgress) {
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(method, path);
+    if (contentType) xhr.setRequestHeader('Content-Type', contentType);
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
+    xhr.onload = () => {
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch { data = null; }
+      resolve({ ok: xhr.status === 201, status: xhr.status, data });
+    };
+    xhr.onerror = () => resolve({ ok: false, status: 0, data: null });
+    xhr.send(body);
+  });
+}
+
 // noteServerClock keeps the QR countdown honest on a computer whose clock is off: the
 // Date header has a one-second resolution, so only a larger difference is taken.
 function noteServerClock(date) {
@@ -1019,18 +1038,8 @@ async function uploadStitch(slot) {
   for (const p of st.pages) fd.append('file', p.file, p.name);
   st.progress = 0;
   renderReview();
-  const res = await new Promise((resolve) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open('POST', orderPath('/materials/' + encodeURIComponent(slot) + '/stitch'));
-    xhr.upload.onprogress = (e) => { if (e.lengthComputable && S.stitch === st) { st.progress = e.loaded / e.total; renderReview(); } };
-    xhr.onload = () => {
-      let data = null;
-      try { data = JSON.parse(xhr.responseText); } catch { data = null; }
-      resolve({ ok: xhr.status === 201, status: xhr.status, data });
-    };
-    xhr.onerror = () => resolve({ ok: false, status: 0, data: null });
-    xhr.send(fd);
-  });
+  const res = await sendFile('POST', orderPath('/materials/' + encodeURIComponent(slot) + '/stitch'), fd, '',
+    (f) => { if (S.stitch === st) { st.progress = f; renderReview(); } });
   delete st.progress;
   if (res.ok && res.data && res.data.material) {
     if (S.stitch === st) closeStitch();
@@ -1109,21 +1118,8 @@ async function uploadFile(slot, file, fit = false) {
   }
   up.progress = 0;
   renderReview();
-  const res = await new Promise((resolve) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open('PUT', orderPath('/materials/' + encodeURIComponent(slot)) + (fit ? '?fit=1' : ''));
-    xhr.setRequestHeader('Content-Type', 'image/' + fmt);
-    xhr.upload.onprogress = (e) => {
-      if (e.lengthComputable) { up.progress = e.loaded / e.total; renderReview(); }
-    };
-    xhr.onload = () => {
-      let data = null;
-      try { data = JSON.parse(xhr.responseText); } catch { data = null; }
-      resolve({ ok: xhr.status === 201, status: xhr.status, data });
-    };
-    xhr.onerror = () => resolve({ ok: false, status: 0, data: null });
-    xhr.send(file);
-  });
+  const res = await sendFile('PUT', orderPath('/materials/' + encodeURIComponent(slot)) + (fit ? '?fit=1' : ''), file, 'image/' + fmt,
+    (f) => { up.progress = f; renderReview(); });
   delete up.progress;
   if (res.ok && res.data && res.data.material) {
     setMaterial(res.data.material);
