@@ -1,18 +1,11 @@
 package hub
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/beianscan/beianscan/internal/broker"
+	"github.com/beianscan/beianscan/internal/wstest"
 )
 
 // BenchmarkIdleConnections measures what an idle desktop websocket costs: it opens N
@@ -52,14 +46,7 @@ import (
 //	HUB_BENCH_CONNS=10000 go test ./internal/hub -run '^$' -bench 'IdleConnections/.*raw' -benchtime=1x
 //	go test ./internal/hub -run '^$' -bench IdleConnections -benchtime=1x
 func BenchmarkIdleConnections(b *testing.B) {
-	n := 2000
-	if s := os.Getenv("HUB_BENCH_CONNS"); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil || v <= 0 {
-			b.Fatalf("HUB_BENCH_CONNS=%q", s)
-		}
-		n = v
-	}
+	n := wstest.EnvCount(b, "HUB_BENCH_CONNS", 2000)
 	pool := websocket.Upgrader{ReadBufferSize: 128, WriteBufferSize: 4096, WriteBufferPool: &sync.Pool{}}
 	cases := []struct {
 		name   string
@@ -135,25 +122,20 @@ func benchIdle(b *testing.B, n int, up websocket.Upgrader, server string, raw bo
 	// goroutines are not counted.
 	closers := []func(){openIdle(b, dialer, srv.URL, addr, prefix+"w", raw)}
 
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	start := time.Now()
-	if raw {
-		closers = append(closers, openRawChild(b, addr, prefix, n))
-	} else {
-		for i := range n {
-			closers = append(closers, openIdle(b, dialer, srv.URL, addr, prefix+strconv.Itoa(i), raw))
+	var opened time.Duration
+	wstest.ReportGrowth(b, n, "conn", os.Getenv("HUB_BENCH_HEAPPROFILE"), func() {
+		start := time.Now()
+		if raw {
+			closers = append(closers, wstest.StartChild(b, "TestIdleClientsHelper",
+				"HUB_IDLE_CLIENTS="+addr+" "+prefix+" "+strconv.Itoa(n)))
+		} else {
+			for i := range n {
+				closers = append(closers, openIdle(b, dialer, srv.URL, addr, prefix+strconv.Itoa(i), raw))
+			}
 		}
-	}
-	opened := time.Since(start)
-	// Each GC may halve a goroutine stack that uses under a quarter of it: a few GCs show
-	// the steady state of an idle connection.
-	for range 5 {
-		runtime.GC()
-	}
-	runtime.ReadMemStats(&after)
+		opened = time.Since(start)
+	})
+	b.ReportMetric(float64(opened.Microseconds())/float64(n), "µs/open")
 	if server == "go" || server == "blocking" {
 		if got := h.Connections(); got != n+1 {
 			b.Fatalf("Connections() = %d, want %d", got, n+1)
@@ -165,20 +147,6 @@ func benchIdle(b *testing.B, n int, up websocket.Upgrader, server string, raw bo
 		if got != n+1 {
 			b.Fatalf("reference connections = %d, want %d", got, n+1)
 		}
-	}
-	per := func(a, bb uint64) float64 { return (float64(a) - float64(bb)) / float64(n) }
-	b.ReportMetric(per(after.HeapInuse+after.StackInuse, before.HeapInuse+before.StackInuse), "B/conn")
-	b.ReportMetric(per(after.HeapInuse, before.HeapInuse), "heapB/conn")
-	b.ReportMetric(per(after.StackInuse, before.StackInuse), "stackB/conn")
-	b.ReportMetric(float64(opened.Microseconds())/float64(n), "µs/open")
-
-	if f := os.Getenv("HUB_BENCH_HEAPPROFILE"); f != "" {
-		out, _ := os.Create(f)
-		_ = pprof.Lookup("heap").WriteTo(out, 0)
-		_ = out.Close()
-		out, _ = os.Create(f + ".goroutines")
-		_ = pprof.Lookup("goroutine").WriteTo(out, 1)
-		_ = out.Close()
 	}
 	b.StopTimer()
 	h.Close()
@@ -193,36 +161,6 @@ func benchIdle(b *testing.B, n int, up websocket.Upgrader, server string, raw bo
 	srv.Close()
 	cancel()
 	<-runDone
-}
-
-// openRawChild has a child process open n raw websockets to addr (orders prefix0 … prefixN-1)
-// and waits until each has its snapshot; it returns how to close them all.
-func openRawChild(b *testing.B, addr, prefix string, n int) func() {
-	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleClientsHelper$")
-	cmd.Env = append(os.Environ(), "HUB_IDLE_CLIENTS="+addr+" "+prefix+" "+strconv.Itoa(n))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if line != "ready\n" {
-		_ = stdin.Close()
-		_ = cmd.Wait()
-		b.Fatalf("client process: %q, %v", line, err)
-	}
-	return func() {
-		_ = stdin.Close()
-		_ = cmd.Wait()
-	}
 }
 
 // TestIdleClientsHelper is BenchmarkIdleConnections' client process: it opens the raw
@@ -240,11 +178,7 @@ func TestIdleClientsHelper(t *testing.T) {
 	for i := range n {
 		conns = append(conns, dialRaw(t, spec[0], spec[1]+strconv.Itoa(i)))
 	}
-	fmt.Println("ready")
-	_, _ = io.Copy(io.Discard, os.Stdin)
-	for _, c := range conns {
-		_ = c.Close()
-	}
+	wstest.Hold(conns)
 }
 
 // openIdle opens one websocket for orderID and waits for its snapshot; it returns how to
@@ -260,35 +194,8 @@ func openIdle(b *testing.B, d *websocket.Dialer, srvURL, addr, orderID string, r
 	return func() { _ = conn.Close() }
 }
 
-// dialRaw does a websocket handshake by hand over TCP and reads up to the snapshot frame.
+// dialRaw opens a raw websocket to the test server's order.
 func dialRaw(tb testing.TB, addr, orderID string) net.Conn {
 	tb.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		tb.Fatalf("dial: %v", err)
-	}
-	req := "GET /?order=" + orderID + " HTTP/1.1\r\nHost: " + addr +
-		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	if _, err := conn.Write([]byte(req)); err != nil {
-		tb.Fatalf("handshake: %v", err)
-	}
-	// Read the 101 response and the snapshot frame (unmasked text frame from the server).
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	var buf [2048]byte
-	got := 0
-	for !bytes.Contains(buf[:got], []byte(`"type":"snapshot"`)) {
-		if got == len(buf) {
-			tb.Fatal("no snapshot in the first 2 KiB")
-		}
-		m, err := conn.Read(buf[got:])
-		if err != nil {
-			tb.Fatalf("read: %v", err)
-		}
-		got += m
-	}
-	if !strings.HasPrefix(string(buf[:got]), "HTTP/1.1 101") {
-		tb.Fatalf("handshake answered %q", buf[:min(got, 40)])
-	}
-	_ = conn.SetReadDeadline(time.Time{})
-	return conn
+	return wstest.DialRaw(tb, addr, "/?order="+orderID, "")
 }
