@@ -180,6 +180,14 @@ type hubOpts struct {
 	noRun bool
 }
 
+// newHub starts a Hub as startHub does, on its own Redis client and fake store.
+func newHub(tb testing.TB, o hubOpts) (*testHub, *redis.Client, *fakeStore) {
+	tb.Helper()
+	rdb := newTestRedis(tb).client(tb, "")
+	store := newFakeStore()
+	return startHub(tb, rdb, store, o), rdb, store
+}
+
 // startHub starts a Hub with Run, behind an httptest server whose handler upgrades
 // /?order=ID and serves it.
 func startHub(tb testing.TB, rdb redis.UniversalClient, store *fakeStore, o hubOpts) *testHub {

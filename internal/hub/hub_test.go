@@ -16,10 +16,7 @@ import (
 )
 
 func TestSnapshotThenEventsInOrder(t *testing.T) {
-	tr := newTestRedis(t)
-	rdb := tr.client(t, "")
-	store := newFakeStore()
-	th := startHub(t, rdb, store, hubOpts{})
+	th, rdb, store := newHub(t, hubOpts{})
 	order := uniqueID(t)
 	store.set(order, 3, nil)
 
@@ -53,10 +50,7 @@ func TestVersionFiltering(t *testing.T) {
 		{"stale after forwarding dropped", 0, []int64{3, 2, 3, 1, 4}, []int64{3, 3, 4}},
 		{"same version of one change kept", 1, []int64{2, 2, 2, 3}, []int64{2, 2, 2, 3}},
 	}
-	tr := newTestRedis(t)
-	rdb := tr.client(t, "")
-	store := newFakeStore()
-	th := startHub(t, rdb, store, hubOpts{})
+	th, rdb, store := newHub(t, hubOpts{})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			order := uniqueID(t)
@@ -78,10 +72,7 @@ func TestVersionFiltering(t *testing.T) {
 }
 
 func TestTwoClientsOfOneOrder(t *testing.T) {
-	tr := newTestRedis(t)
-	rdb := tr.client(t, "")
-	store := newFakeStore()
-	th := startHub(t, rdb, store, hubOpts{})
+	th, rdb, _ := newHub(t, hubOpts{})
 	order := uniqueID(t)
 	a, b := th.dial(t, order), th.dial(t, order)
 	expectFrame(t, a, "snapshot", 0)
@@ -92,10 +83,7 @@ func TestTwoClientsOfOneOrder(t *testing.T) {
 }
 
 func TestOtherOrderNotDelivered(t *testing.T) {
-	tr := newTestRedis(t)
-	rdb := tr.client(t, "")
-	store := newFakeStore()
-	th := startHub(t, rdb, store, hubOpts{})
+	th, rdb, _ := newHub(t, hubOpts{})
 	mine, other := uniqueID(t), uniqueID(t)
 	a, b := th.dial(t, mine), th.dial(t, other)
 	expectFrame(t, a, "snapshot", 0)
@@ -124,12 +112,9 @@ func TestTwoInstances(t *testing.T) {
 }
 
 func TestSlowClientDisconnected(t *testing.T) {
-	tr := newTestRedis(t)
-	rdb := tr.client(t, "")
-	store := newFakeStore()
 	// Small socket buffers on both sides of the slow connection make its writer block after
 	// a few frames, so that its queue fills.
-	th := startHub(t, rdb, store, hubOpts{
+	th, rdb, _ := newHub(t, hubOpts{
 		cfg: Config{SendQueue: 16, WriteWait: 500 * time.Millisecond},
 		onUpgrade: func(c *websocket.Conn, r *http.Request) {
 			if tc, ok := c.UnderlyingConn().(*net.TCPConn); ok && r.URL.Query().Has("slow") {
@@ -191,11 +176,8 @@ func TestSlowClientDisconnected(t *testing.T) {
 }
 
 func TestLastClientLeavingUnsubscribes(t *testing.T) {
-	tr := newTestRedis(t)
-	rdb := tr.client(t, "")
-	store := newFakeStore()
 	unsub := make(chan string, 16)
-	th := startHub(t, rdb, store, hubOpts{onUnsubscribed: func(ch string) { unsub <- ch }})
+	th, rdb, _ := newHub(t, hubOpts{onUnsubscribed: func(ch string) { unsub <- ch }})
 	order := uniqueID(t)
 	a, b := th.dial(t, order), th.dial(t, order)
 	expectFrame(t, a, "snapshot", 0)
@@ -225,10 +207,7 @@ func TestLastClientLeavingUnsubscribes(t *testing.T) {
 
 // A join right after the last leave must not be undone by the leave's UNSUBSCRIBE.
 func TestRejoinAfterLeave(t *testing.T) {
-	tr := newTestRedis(t)
-	rdb := tr.client(t, "")
-	store := newFakeStore()
-	th := startHub(t, rdb, store, hubOpts{})
+	th, rdb, store := newHub(t, hubOpts{})
 	order := uniqueID(t)
 	for i := 1; i <= 20; i++ {
 		c := th.dial(t, order)
@@ -307,11 +286,8 @@ func killPubSub(tb testing.TB, tr *testRedis, admin *redis.Client, name string) 
 // TestPairingWatch: the hub tells Expiry each room's pending pairing as its snapshot and
 // events show it, in version order, and forgets it when the room empties.
 func TestPairingWatch(t *testing.T) {
-	tr := newTestRedis(t)
-	rdb := tr.client(t, "")
-	store := newFakeStore()
 	exp := newFakeExpiry()
-	th := startHub(t, rdb, store, hubOpts{expiry: exp})
+	th, rdb, store := newHub(t, hubOpts{expiry: exp})
 	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	created := func(id string) string {
 		return fmt.Sprintf(`{"id":%q,"expires_at":%q}`, id, at.Format(time.RFC3339Nano))
@@ -393,10 +369,7 @@ func waitRoomGone(tb testing.TB, h *Hub, order string) {
 }
 
 func TestCloseSendsGoingAway(t *testing.T) {
-	tr := newTestRedis(t)
-	rdb := tr.client(t, "")
-	store := newFakeStore()
-	th := startHub(t, rdb, store, hubOpts{})
+	th, _, _ := newHub(t, hubOpts{})
 	order := uniqueID(t)
 	a, b := th.dial(t, order), th.dial(t, uniqueID(t))
 	expectFrame(t, a, "snapshot", 0)
@@ -418,10 +391,8 @@ func TestCloseSendsGoingAway(t *testing.T) {
 }
 
 func TestSubscribeTimeout(t *testing.T) {
-	tr := newTestRedis(t)
-	store := newFakeStore()
 	// Without Run nobody subscribes, so Redis never confirms.
-	th := startHub(t, tr.client(t, ""), store, hubOpts{noRun: true, cfg: Config{SubscribeTimeout: 100 * time.Millisecond}})
+	th, _, _ := newHub(t, hubOpts{noRun: true, cfg: Config{SubscribeTimeout: 100 * time.Millisecond}})
 	c := th.dial(t, uniqueID(t))
 	if code := expectClosed(t, c); code != websocket.CloseInternalServerErr {
 		t.Fatalf("close code %d, want 1011", code)
@@ -429,11 +400,8 @@ func TestSubscribeTimeout(t *testing.T) {
 }
 
 func TestPingPong(t *testing.T) {
-	tr := newTestRedis(t)
-	rdb := tr.client(t, "")
-	store := newFakeStore()
 	const pongWait = 500 * time.Millisecond
-	th := startHub(t, rdb, store, hubOpts{cfg: Config{PingInterval: 50 * time.Millisecond, PongWait: pongWait}})
+	th, rdb, _ := newHub(t, hubOpts{cfg: Config{PingInterval: 50 * time.Millisecond, PongWait: pongWait}})
 	order := uniqueID(t)
 
 	// The silent client sees pings but does not answer them.

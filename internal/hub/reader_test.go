@@ -65,10 +65,7 @@ var errPong = errors.New("pong")
 // byte where it matters, and checks what the hub answers: a pong, the close code of RFC 6455
 // (1002 protocol error, 1009 too big, the client's own code echoed), or nothing.
 func TestClientFrames(t *testing.T) {
-	tr := newTestRedis(t)
-	rdb := tr.client(t, "")
-	store := newFakeStore()
-	th := startHub(t, rdb, store, hubOpts{})
+	th, _, _ := newHub(t, hubOpts{})
 	cat := func(fs ...[]byte) []byte { return bytes.Join(fs, nil) }
 	ping := clientFrame(finPing, []byte("p1"), false)
 	tests := []struct {
