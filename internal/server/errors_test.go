@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -701,13 +700,7 @@ func reviewReq(o order, key string) req {
 // pair creates a pairing for an app order and returns the code its QR code carries.
 func pair(t testing.TB, o order) string {
 	t.Helper()
-	p := createPairing(t, o)
-	scan, _ := p["scan_url"].(string)
-	u, err := url.Parse(scan)
-	if err != nil || u.Query().Get("code") == "" {
-		t.Fatalf("pairing has no usable scan_url: %v", p)
-	}
-	return u.Query().Get("code")
+	return codeOf(t, createPairing(t, o))
 }
 
 // claimReq is the app's claim; an empty version leaves the header out, an empty ip sends
