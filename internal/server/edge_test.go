@@ -43,21 +43,11 @@ func slowRequest(t *testing.T, base, head string, start []byte) (*http.Response,
 	}
 	stop := make(chan struct{})
 	defer close(stop)
-	go func() {
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				// A space: valid inside a JSON body as in an image's bytes.
-				if _, err := conn.Write([]byte{' '}); err != nil {
-					return
-				}
-			}
-		}
-	}()
+	go every(100*time.Millisecond, stop, func() bool {
+		// A space: valid inside a JSON body as in an image's bytes.
+		_, err := conn.Write([]byte{' '})
+		return err == nil
+	})
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
