@@ -5,19 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
+	"github.com/beianscan/beianscan/internal/apitest"
 	"github.com/beianscan/beianscan/internal/appversion"
 	"github.com/beianscan/beianscan/internal/auth"
 	"github.com/beianscan/beianscan/internal/filing"
-	"github.com/beianscan/beianscan/internal/httperr"
 	"github.com/beianscan/beianscan/internal/orders"
 )
 
@@ -55,12 +52,7 @@ var errStop = errors.New("stop")
 
 func serve(t *testing.T, svc Service) *httptest.Server {
 	t.Helper()
-	e := echo.New()
-	e.HTTPErrorHandler = httperr.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	New(svc, Config{}).Register(e)
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	return srv
+	return apitest.Serve(t, New(svc, Config{}).Register)
 }
 
 func call(t *testing.T, srv *httptest.Server, method, path, body string, header map[string]string) (int, string) {
@@ -69,17 +61,7 @@ func call(t *testing.T, srv *httptest.Server, method, path, body string, header 
 	for k, v := range header {
 		r.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var env struct {
-		Error struct{ Code string } `json:"error"`
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	_ = json.Unmarshal(raw, &env)
-	return resp.StatusCode, env.Error.Code
+	return apitest.Send(t, r)
 }
 
 // TestRefusedBeforeTheService: what the edge can refuse on its own (app version, body,

@@ -139,7 +139,7 @@ func (a *API) Register(e *echo.Echo) {
 	g := e.Group("/api/v1")
 	g.POST("/orders", a.createOrder)
 	o := g.Group("/orders/:id", a.desktopAuth)
-	o.GET("", a.getOrder)
+	o.GET("", a.orderCall(Service.Load))
 	o.PUT("/upload-method", a.chooseMethod)
 	o.POST("/pairing", a.createPairing)
 	o.GET("/pairing/qr.png", a.qrPNG)
@@ -148,8 +148,8 @@ func (a *API) Register(e *echo.Echo) {
 	o.PUT("/materials/:slot", a.putMaterial, deadline.Body(a.cfg.UploadTimeout))
 	o.DELETE("/materials/:slot", a.deleteMaterial)
 	o.POST("/materials/:slot/stitch", a.stitch, deadline.Body(a.cfg.UploadTimeout))
-	o.POST("/submit", a.submit)
-	o.POST("/withdraw", a.withdraw)
+	o.POST("/submit", a.orderCall(Service.Submit))
+	o.POST("/withdraw", a.orderCall(Service.Withdraw))
 	o.GET("/verification-form", a.verificationForm)
 	o.GET("/events", a.serveEvents)
 	g.POST("/orders/:id/review-result", a.reviewResult)
@@ -255,6 +255,25 @@ func (a *API) orderBody(snap *orders.Snapshot) map[string]any {
 	return map[string]any{"order": a.svc.ViewOrder(snap)}
 }
 
+// orderReply answers a call on an order with the order as the call left it, or with the
+// call's error.
+func (a *API) orderReply(c echo.Context, snap *orders.Snapshot, err error) error {
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, a.orderBody(snap))
+}
+
+// orderCall is the handler of a call that takes nothing but the order's ID (read, submit,
+// withdraw) and answers the order. call is a method expression (Service.Submit), taken
+// from the service when a request comes.
+func (a *API) orderCall(call func(s Service, ctx context.Context, orderID string) (*orders.Snapshot, error)) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		snap, err := call(a.svc, c.Request().Context(), c.Param("id"))
+		return a.orderReply(c, snap, err)
+	}
+}
+
 func (a *API) createOrder(c echo.Context) error {
 	// Every attempt counts, valid or not: admission comes before any work.
 	if err := a.cfg.Limits.AllowOrder(c.Request().Context(), c.RealIP()); err != nil {
@@ -276,14 +295,6 @@ func (a *API) createOrder(c echo.Context) error {
 	return c.JSON(http.StatusCreated, map[string]any{"order": a.svc.ViewOrder(snap), "desktop_token": token})
 }
 
-func (a *API) getOrder(c echo.Context) error {
-	snap, err := a.svc.Load(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, a.orderBody(snap))
-}
-
 func (a *API) chooseMethod(c echo.Context) error {
 	var in struct {
 		Method filing.UploadMethod `json:"method"`
@@ -292,10 +303,7 @@ func (a *API) chooseMethod(c echo.Context) error {
 		return err
 	}
 	snap, err := a.svc.ChooseMethod(c.Request().Context(), c.Param("id"), in.Method)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, a.orderBody(snap))
+	return a.orderReply(c, snap, err)
 }
 
 func (a *API) createPairing(c echo.Context) error {
@@ -479,22 +487,6 @@ func (a *API) deleteMaterial(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-func (a *API) submit(c echo.Context) error {
-	snap, err := a.svc.Submit(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, a.orderBody(snap))
-}
-
-func (a *API) withdraw(c echo.Context) error {
-	snap, err := a.svc.Withdraw(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, a.orderBody(snap))
-}
-
 // reviewResult is the operator's endpoint, guarded by the operator key rather than a
 // desktop token; it does not exist unless a key is configured.
 func (a *API) reviewResult(c echo.Context) error {
@@ -512,10 +504,7 @@ func (a *API) reviewResult(c echo.Context) error {
 		return filing.ErrInvalidRequest.WithMessage("\"approved\" (true or false) is required.", "请给出审核结果 approved。")
 	}
 	snap, err := a.svc.Review(c.Request().Context(), c.Param("id"), *in.Approved, in.Reason)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, a.orderBody(snap))
+	return a.orderReply(c, snap, err)
 }
 
 // serveEvents authorizes and checks the Origin before upgrading, then hands the connection to

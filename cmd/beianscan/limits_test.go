@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/beianscan/beianscan/internal/limits"
+	"github.com/beianscan/beianscan/internal/server"
 )
 
 // TestConfigFromLimits reads the abuse limits of DESIGN §5: BEIANSCAN_ORDER_RATE,
@@ -14,13 +15,7 @@ func TestConfigFromLimits(t *testing.T) {
 		order, pairing limits.Rate
 		ws             int
 	}
-	tests := []struct {
-		name    string
-		args    []string
-		env     map[string]string
-		want    view
-		wantErr string
-	}{
+	runConfigCases(t, func(c server.Config) view { return view{c.OrderRate, c.PairingRate, c.WebsocketsPerOrder} }, []configCase[view]{
 		{name: "defaults", want: view{limits.Rate{N: 30, Per: time.Hour}, limits.Rate{N: 60, Per: time.Hour}, 20}},
 		{name: "environment", env: map[string]string{
 			"BEIANSCAN_ORDER_RATE": "5/m", "BEIANSCAN_PAIRING_RATE": "2/s", "BEIANSCAN_WS_PER_ORDER": "3"},
@@ -35,16 +30,5 @@ func TestConfigFromLimits(t *testing.T) {
 		{name: "pairing rate per day", env: map[string]string{"BEIANSCAN_PAIRING_RATE": "60/d"}, wantErr: "BEIANSCAN_PAIRING_RATE"},
 		{name: "negative websockets", env: map[string]string{"BEIANSCAN_WS_PER_ORDER": "-1"}, wantErr: "BEIANSCAN_WS_PER_ORDER"},
 		{name: "websockets not a number", env: map[string]string{"BEIANSCAN_WS_PER_ORDER": "many"}, wantErr: "BEIANSCAN_WS_PER_ORDER"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg, ok := loadConfig(t, tt.args, tt.env, tt.wantErr)
-			if !ok {
-				return
-			}
-			if got := (view{cfg.OrderRate, cfg.PairingRate, cfg.WebsocketsPerOrder}); got != tt.want {
-				t.Errorf("got %+v, want %+v", got, tt.want)
-			}
-		})
-	}
+	})
 }

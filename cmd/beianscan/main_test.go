@@ -107,101 +107,85 @@ type configView struct {
 
 // TestConfigFromEdge covers the variables of DESIGN §5's slow clients and trusted proxies.
 func TestConfigFromEdge(t *testing.T) {
-	tests := []struct {
-		name        string
-		args        []string
-		env         map[string]string
-		wantProxies []string
-		wantTimeout time.Duration
-		wantErr     string
-	}{
-		{name: "defaults", wantProxies: nil, wantTimeout: 2 * time.Minute},
+	type view struct {
+		proxies []string
+		timeout time.Duration
+	}
+	runConfigCases(t, func(c server.Config) view {
+		var got []string
+		for _, p := range c.TrustedProxies {
+			got = append(got, p.String())
+		}
+		return view{got, c.UploadTimeout}
+	}, []configCase[view]{
+		{name: "defaults", want: view{nil, 2 * time.Minute}},
 		{name: "environment", env: map[string]string{
 			"BEIANSCAN_TRUSTED_PROXIES": "172.28.0.0/16, 10.1.2.3 ,fd00::/8,192.168.7.9/24", "BEIANSCAN_UPLOAD_TIMEOUT": "45s",
-		}, wantProxies: []string{"172.28.0.0/16", "10.1.2.3/32", "fd00::/8", "192.168.7.0/24"}, wantTimeout: 45 * time.Second},
+		}, want: view{[]string{"172.28.0.0/16", "10.1.2.3/32", "fd00::/8", "192.168.7.0/24"}, 45 * time.Second}},
 		{name: "flags", args: []string{"-trusted-proxies", "127.0.0.1/8", "-upload-timeout", "1m30s"},
-			env:         map[string]string{"BEIANSCAN_TRUSTED_PROXIES": "10.0.0.0/8", "BEIANSCAN_UPLOAD_TIMEOUT": "45s"},
-			wantProxies: []string{"127.0.0.0/8"}, wantTimeout: 90 * time.Second},
+			env:  map[string]string{"BEIANSCAN_TRUSTED_PROXIES": "10.0.0.0/8", "BEIANSCAN_UPLOAD_TIMEOUT": "45s"},
+			want: view{[]string{"127.0.0.0/8"}, 90 * time.Second}},
 		{name: "bad CIDR", env: map[string]string{"BEIANSCAN_TRUSTED_PROXIES": "10.0.0.0/33"}, wantErr: "BEIANSCAN_TRUSTED_PROXIES"},
 		{name: "not an address", env: map[string]string{"BEIANSCAN_TRUSTED_PROXIES": "nginx"}, wantErr: "BEIANSCAN_TRUSTED_PROXIES"},
 		{name: "bad timeout", env: map[string]string{"BEIANSCAN_UPLOAD_TIMEOUT": "2 minutes"}, wantErr: "BEIANSCAN_UPLOAD_TIMEOUT"},
 		{name: "zero timeout", env: map[string]string{"BEIANSCAN_UPLOAD_TIMEOUT": "0s"}, wantErr: "BEIANSCAN_UPLOAD_TIMEOUT"},
+	})
+}
+
+func TestConfigRedisReplicas(t *testing.T) {
+	type view struct {
+		n       int
+		timeout time.Duration
 	}
-	for _, tt := range tests {
+	runConfigCases(t, func(c server.Config) view { return view{c.RedisMinReplicas, c.RedisWaitTimeout} }, []configCase[view]{
+		{name: "defaults", want: view{0, time.Second}},
+		{name: "set", env: map[string]string{"BEIANSCAN_REDIS_MIN_REPLICAS": "1", "BEIANSCAN_REDIS_WAIT_TIMEOUT": "250ms"}, want: view{1, 250 * time.Millisecond}},
+		{name: "negative", env: map[string]string{"BEIANSCAN_REDIS_MIN_REPLICAS": "-1"}, wantErr: "BEIANSCAN_REDIS_MIN_REPLICAS"},
+		{name: "not a number", env: map[string]string{"BEIANSCAN_REDIS_MIN_REPLICAS": "one"}, wantErr: "BEIANSCAN_REDIS_MIN_REPLICAS"},
+		{name: "bad timeout", env: map[string]string{"BEIANSCAN_REDIS_WAIT_TIMEOUT": "0s"}, wantErr: "BEIANSCAN_REDIS_WAIT_TIMEOUT"},
+	})
+}
+
+func TestConfigFromImageAdmission(t *testing.T) {
+	type view struct {
+		memory  int64
+		workers int
+	}
+	runConfigCases(t, func(c server.Config) view { return view{c.DecodeMemory, c.ImageWorkers} }, []configCase[view]{
+		{name: "defaults", want: view{512 << 20, admission.DefaultWorkers()}},
+		{name: "environment", env: map[string]string{"BEIANSCAN_DECODE_MEMORY": "1GiB", "BEIANSCAN_IMAGE_WORKERS": "3"},
+			want: view{1 << 30, 3}},
+		{name: "decimal units", env: map[string]string{"BEIANSCAN_DECODE_MEMORY": "300MB"}, want: view{300e6, admission.DefaultWorkers()}},
+		{name: "flags win", args: []string{"-decode-memory", "256MiB", "-image-workers", "1"},
+			env: map[string]string{"BEIANSCAN_DECODE_MEMORY": "1GiB", "BEIANSCAN_IMAGE_WORKERS": "3"}, want: view{256 << 20, 1}},
+		{name: "bad size", env: map[string]string{"BEIANSCAN_DECODE_MEMORY": "lots"}, wantErr: "BEIANSCAN_DECODE_MEMORY"},
+		{name: "too small", env: map[string]string{"BEIANSCAN_DECODE_MEMORY": "1MiB"}, wantErr: "BEIANSCAN_DECODE_MEMORY"},
+		{name: "zero workers", env: map[string]string{"BEIANSCAN_IMAGE_WORKERS": "0"}, wantErr: "BEIANSCAN_IMAGE_WORKERS"},
+		{name: "bad workers", env: map[string]string{"BEIANSCAN_IMAGE_WORKERS": "two"}, wantErr: "BEIANSCAN_IMAGE_WORKERS"},
+	})
+}
+
+// configCase is one run of configFrom on args and env: it must fail with an error naming
+// wantErr or, without wantErr, succeed with a config whose view is want.
+type configCase[V any] struct {
+	name    string
+	args    []string
+	env     map[string]string
+	want    V
+	wantErr string
+}
+
+// runConfigCases runs each case as a subtest, comparing view of the config with want.
+func runConfigCases[V any](t *testing.T, view func(server.Config) V, cases []configCase[V]) {
+	t.Helper()
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg, ok := loadConfig(t, tt.args, tt.env, tt.wantErr)
 			if !ok {
 				return
 			}
-			var got []string
-			for _, p := range cfg.TrustedProxies {
-				got = append(got, p.String())
-			}
-			if !reflect.DeepEqual(got, tt.wantProxies) || cfg.UploadTimeout != tt.wantTimeout {
-				t.Errorf("proxies %q timeout %v, want %q %v", got, cfg.UploadTimeout, tt.wantProxies, tt.wantTimeout)
-			}
-		})
-	}
-}
-
-func TestConfigRedisReplicas(t *testing.T) {
-	tests := []struct {
-		name    string
-		env     map[string]string
-		n       int
-		timeout time.Duration
-		wantErr string
-	}{
-		{name: "defaults", n: 0, timeout: time.Second},
-		{name: "set", env: map[string]string{"BEIANSCAN_REDIS_MIN_REPLICAS": "1", "BEIANSCAN_REDIS_WAIT_TIMEOUT": "250ms"}, n: 1, timeout: 250 * time.Millisecond},
-		{name: "negative", env: map[string]string{"BEIANSCAN_REDIS_MIN_REPLICAS": "-1"}, wantErr: "BEIANSCAN_REDIS_MIN_REPLICAS"},
-		{name: "not a number", env: map[string]string{"BEIANSCAN_REDIS_MIN_REPLICAS": "one"}, wantErr: "BEIANSCAN_REDIS_MIN_REPLICAS"},
-		{name: "bad timeout", env: map[string]string{"BEIANSCAN_REDIS_WAIT_TIMEOUT": "0s"}, wantErr: "BEIANSCAN_REDIS_WAIT_TIMEOUT"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := configFrom(nil, func(k string) string { return tt.env[k] })
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err %v, want one naming %s", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cfg.RedisMinReplicas != tt.n || cfg.RedisWaitTimeout != tt.timeout {
-				t.Fatalf("min replicas %d, timeout %v; want %d, %v", cfg.RedisMinReplicas, cfg.RedisWaitTimeout, tt.n, tt.timeout)
-			}
-		})
-	}
-}
-
-func TestConfigFromImageAdmission(t *testing.T) {
-	tests := []struct {
-		name    string
-		args    []string
-		env     map[string]string
-		memory  int64
-		workers int
-		wantErr string
-	}{
-		{name: "defaults", memory: 512 << 20, workers: admission.DefaultWorkers()},
-		{name: "environment", env: map[string]string{"BEIANSCAN_DECODE_MEMORY": "1GiB", "BEIANSCAN_IMAGE_WORKERS": "3"},
-			memory: 1 << 30, workers: 3},
-		{name: "decimal units", env: map[string]string{"BEIANSCAN_DECODE_MEMORY": "300MB"}, memory: 300e6, workers: admission.DefaultWorkers()},
-		{name: "flags win", args: []string{"-decode-memory", "256MiB", "-image-workers", "1"},
-			env: map[string]string{"BEIANSCAN_DECODE_MEMORY": "1GiB", "BEIANSCAN_IMAGE_WORKERS": "3"}, memory: 256 << 20, workers: 1},
-		{name: "bad size", env: map[string]string{"BEIANSCAN_DECODE_MEMORY": "lots"}, wantErr: "BEIANSCAN_DECODE_MEMORY"},
-		{name: "too small", env: map[string]string{"BEIANSCAN_DECODE_MEMORY": "1MiB"}, wantErr: "BEIANSCAN_DECODE_MEMORY"},
-		{name: "zero workers", env: map[string]string{"BEIANSCAN_IMAGE_WORKERS": "0"}, wantErr: "BEIANSCAN_IMAGE_WORKERS"},
-		{name: "bad workers", env: map[string]string{"BEIANSCAN_IMAGE_WORKERS": "two"}, wantErr: "BEIANSCAN_IMAGE_WORKERS"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg, ok := loadConfig(t, tt.args, tt.env, tt.wantErr)
-			if ok && (cfg.DecodeMemory != tt.memory || cfg.ImageWorkers != tt.workers) {
-				t.Fatalf("memory %d workers %d, want %d %d", cfg.DecodeMemory, cfg.ImageWorkers, tt.memory, tt.workers)
+			if got := view(cfg); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
 	}

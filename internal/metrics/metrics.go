@@ -48,66 +48,62 @@ type Metrics struct {
 func New() *Metrics {
 	r := prometheus.NewRegistry()
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	f := func(c prometheus.Collector) { r.MustRegister(c) }
 	m := &Metrics{Registry: r}
-	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: ns, Name: "http_requests_total",
-		Help: "HTTP requests answered, by route pattern, method, status and the contract's error code (\"\" when none).",
-	}, []string{"route", "method", "status", "code"})
-	m.httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: ns, Name: "http_request_duration_seconds",
-		Help:    "Time from the request's arrival to the end of its answer, by route pattern and method.",
-		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
-	}, []string{"route", "method"})
-	m.uploads = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: ns, Name: "uploads_total",
-		Help: "Material uploads (app, desktop, stitch) by slot, via (app|pc) and outcome (ok or the contract's error code).",
-	}, []string{"slot", "via", "outcome"})
-	m.imageStep = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: ns, Name: "image_step_duration_seconds",
-		Help:    "Image processing time by step (header, decode, analyse, strip, fit, stitch).",
-		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
-	}, []string{"step"})
-	m.eventDelivery = prometheus.NewHistogram(prometheus.HistogramOpts{
+	m.httpRequests = counterVec(m, "http_requests_total",
+		"HTTP requests answered, by route pattern, method, status and the contract's error code (\"\" when none).",
+		"route", "method", "status", "code")
+	m.httpDuration = histogramVec(m, "http_request_duration_seconds",
+		"Time from the request's arrival to the end of its answer, by route pattern and method.",
+		[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}, "route", "method")
+	m.uploads = counterVec(m, "uploads_total",
+		"Material uploads (app, desktop, stitch) by slot, via (app|pc) and outcome (ok or the contract's error code).",
+		"slot", "via", "outcome")
+	m.imageStep = histogramVec(m, "image_step_duration_seconds",
+		"Image processing time by step (header, decode, analyse, strip, fit, stitch).",
+		[]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}, "step")
+	m.eventDelivery = register(m, prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: ns, Name: "event_delivery_seconds",
 		Help:    "From an event's publication (its \"at\") to its websocket frame being written, on this instance.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-	})
-	m.eventsWritten = prometheus.NewCounter(prometheus.CounterOpts{
+	}))
+	m.eventsWritten = register(m, prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: ns, Name: "websocket_event_frames_total",
 		Help: "Event frames (not snapshots or pings) written to desktop websockets.",
-	})
-	m.claims = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: ns, Name: "claims_total",
-		Help: "Pairing claims by outcome (ok or the contract's error code).",
-	}, []string{"outcome"})
-	m.pairingsMade = prometheus.NewCounter(prometheus.CounterOpts{
+	}))
+	m.claims = counterVec(m, "claims_total", "Pairing claims by outcome (ok or the contract's error code).", "outcome")
+	m.pairingsMade = register(m, prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: ns, Name: "pairings_created_total", Help: "QR pairings created.",
-	})
-	m.pairingsEnded = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: ns, Name: "pairings_expired_total",
-		Help: "Unclaimed pairings that ended, by reason (expired: the QR lapsed; replaced or revoked by the desktop).",
-	}, []string{"reason"})
-	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: ns, Name: "events_published_total", Help: "Order events published, by type.",
-	}, []string{"type"})
-	m.redisErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: ns, Name: "redis_errors_total",
-		Help: "Redis commands or pipelines that failed (not a missing key, not a lost optimistic transaction), by command.",
-	}, []string{"command"})
-	m.blobErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: ns, Name: "blob_errors_total", Help: "Blob store operations that failed, by operation (put, open, delete).",
-	}, []string{"op"})
-	m.retentionGone = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: ns, Name: "retention_deletions_total", Help: "Blobs deleted by the sweep, by kind: blob (no stored material refers to it: an expired order's image, or a replaced one), leftover (a crashed write).",
-	}, []string{"kind"})
-	own := []prometheus.Collector{m.httpRequests, m.httpDuration, m.uploads, m.imageStep, m.eventDelivery,
-		m.eventsWritten, m.claims, m.pairingsMade, m.pairingsEnded, m.events, m.redisErrors, m.blobErrors, m.retentionGone}
-	for _, c := range own {
-		f(c)
-	}
-	m.own = append(m.own, own...)
+	}))
+	m.pairingsEnded = counterVec(m, "pairings_expired_total",
+		"Unclaimed pairings that ended, by reason (expired: the QR lapsed; replaced or revoked by the desktop).", "reason")
+	m.events = counterVec(m, "events_published_total", "Order events published, by type.", "type")
+	m.redisErrors = counterVec(m, "redis_errors_total",
+		"Redis commands or pipelines that failed (not a missing key, not a lost optimistic transaction), by command.", "command")
+	m.blobErrors = counterVec(m, "blob_errors_total", "Blob store operations that failed, by operation (put, open, delete).", "op")
+	m.retentionGone = counterVec(m, "retention_deletions_total",
+		"Blobs deleted by the sweep, by kind: blob (no stored material refers to it: an expired order's image, or a replaced one), leftover (a crashed write).",
+		"kind")
 	return m
+}
+
+// register adds one of beianscan's own collectors to the registry and to the list Names
+// reads, in one step, so that no metric can be registered and missing from Names.
+func register[C prometheus.Collector](m *Metrics, c C) C {
+	m.Registry.MustRegister(c)
+	m.own = append(m.own, c)
+	return c
+}
+
+// counterVec registers a counter with labels; name lacks the namespace.
+func counterVec(m *Metrics, name, help string, labels ...string) *prometheus.CounterVec {
+	return register(m, prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: name, Help: help}, labels))
+}
+
+// histogramVec registers a histogram with labels; name lacks the namespace.
+func histogramVec(m *Metrics, name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	return register(m, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: ns, Name: name, Help: help, Buckets: buckets,
+	}, labels))
 }
 
 // Handler serves the registry in the Prometheus exposition format.
@@ -222,9 +218,7 @@ func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
 	if m == nil {
 		return
 	}
-	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: name, Help: help}, f)
-	m.Registry.MustRegister(g)
-	m.own = append(m.own, g)
+	register(m, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: name, Help: help}, f))
 }
 
 // DecodeBudget is the hook of the decode memory budget (BEIANSCAN_DECODE_MEMORY):

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -28,16 +27,8 @@ import (
 	"github.com/beianscan/beianscan/internal/server"
 )
 
-var (
-	photo12Once sync.Once
-	photo12     []byte
-)
-
 // photo12MP is a 4000×3000 JPEG of about 3.5 MB, like a phone's photo.
-func photo12MP(tb testing.TB) []byte {
-	photo12Once.Do(func() { photo12 = photoJPEG(tb, 4000, 3000, 40, 85) })
-	return photo12
-}
+var photo12MP = lazyPhoto(func(tb testing.TB) []byte { return photoJPEG(tb, 4000, 3000, 40, 85) })
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
@@ -145,18 +136,10 @@ func eventsUnderLoad(b *testing.B, img []byte, n, workers int) {
 		}
 	}()
 	loadDone := make(chan struct{})
-	go func() {
-		t := time.NewTicker(2 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-loadDone:
-				return
-			case <-t.C:
-				rdb.Publish(ctx, ch, strconv.FormatInt(time.Now().UnixNano(), 10))
-			}
-		}
-	}()
+	go every(2*time.Millisecond, loadDone, func() bool {
+		rdb.Publish(ctx, ch, strconv.FormatInt(time.Now().UnixNano(), 10))
+		return true
+	})
 
 	// The same round trip from another process, which the server's goroutines cannot
 	// crowd out of the Go scheduler: only the machine's load and Redis stand in its way.
@@ -283,17 +266,10 @@ func TestHelperPubSubProbe(t *testing.T) {
 			d = append(d, time.Duration(time.Now().UnixNano()-sent))
 		}
 	}()
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-loop:
-	for {
-		select {
-		case <-stop:
-			break loop
-		case <-tick.C:
-			rdb.Publish(ctx, ch, strconv.FormatInt(time.Now().UnixNano(), 10))
-		}
-	}
+	every(2*time.Millisecond, stop, func() bool {
+		rdb.Publish(ctx, ch, strconv.FormatInt(time.Now().UnixNano(), 10))
+		return true
+	})
 	time.Sleep(50 * time.Millisecond) // the last messages in flight
 	ps.Close()
 	for _, d := range <-got {
@@ -395,16 +371,7 @@ func vmKB(field string) int64 {
 //	go test ./internal/server -run '^$' -bench Ack12MP -benchtime 10x -count 3
 func BenchmarkAck12MP(b *testing.B) {
 	img := photo12MP(b)
-	b.Run("ack", func(b *testing.B) {
-		_, _, s := paired(b, func(c *server.Config) { c.DataDir = benchDir(b) })
-		b.SetBytes(int64(len(img)))
-		b.ResetTimer()
-		for range b.N {
-			if _, err := s.Upload(context.Background(), "subject_leader_id_front", img, "image/jpeg", ""); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	b.Run("ack", func(b *testing.B) { benchUploadAck(b, img) })
 	b.Run("decode", func(b *testing.B) {
 		b.SetBytes(int64(len(img)))
 		for range b.N {
@@ -413,21 +380,5 @@ func BenchmarkAck12MP(b *testing.B) {
 			}
 		}
 	})
-	b.Run("write+fsync", func(b *testing.B) {
-		dir := benchDir(b)
-		b.SetBytes(int64(len(img)))
-		for i := range b.N {
-			f, err := os.Create(filepath.Join(dir, fmt.Sprintf("raw-%d", i%4)))
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := f.Write(img); err != nil {
-				b.Fatal(err)
-			}
-			if err := f.Sync(); err != nil {
-				b.Fatal(err)
-			}
-			f.Close()
-		}
-	})
+	b.Run("write+fsync", func(b *testing.B) { benchWriteFsync(b, img) })
 }

@@ -52,16 +52,24 @@ func photoJPEG(tb testing.TB, w, h int, noise int, q int) []byte {
 	return buf.Bytes()
 }
 
-var (
-	photo36Once sync.Once
-	photo36     []byte
-)
+// lazyPhoto returns a getter of the photo that build makes: made once, by the first test
+// that asks (encoding one takes seconds), and shared by every test after it. If the first
+// build failed, every later caller fails too rather than getting no bytes.
+func lazyPhoto(build func(tb testing.TB) []byte) func(tb testing.TB) []byte {
+	var once sync.Once
+	var photo []byte
+	return func(tb testing.TB) []byte {
+		tb.Helper()
+		once.Do(func() { photo = build(tb) })
+		if photo == nil {
+			tb.Fatal("the test photo could not be made (see the first test that asked for it)")
+		}
+		return photo
+	}
+}
 
 // photo36MP is a 6936×5200 (36 MP) JPEG: 54 MB once decoded.
-func photo36MP(tb testing.TB) []byte {
-	photo36Once.Do(func() { photo36 = photoJPEG(tb, 6936, 5200, 6, 80) })
-	return photo36
-}
+var photo36MP = lazyPhoto(func(tb testing.TB) []byte { return photoJPEG(tb, 6936, 5200, 6, 80) })
 
 // rawPut uploads body to a desktop slot and returns the status and decoded body; it is
 // safe from any goroutine.

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,38 +21,32 @@ import (
 	"github.com/beianscan/beianscan/internal/server"
 )
 
-var (
-	bigJPEGOnce sync.Once
-	bigJPEG     []byte
-)
-
 // photo35MB is a 3.5 MB-class JPEG photo: a colourful, textured scene at a size and
 // quality that put it just under 4 MiB, like a phone's photo of a document.
-func photo35MB(tb testing.TB) []byte {
-	bigJPEGOnce.Do(func() {
-		const w, h = 3000, 2250
-		img := image.NewRGBA(image.Rect(0, 0, w, h))
-		rng := rand.New(rand.NewSource(35))
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				n := uint8(rng.Intn(48))
-				img.Set(x, y, color.RGBA{uint8(x*255/w) + n/2, uint8(y*255/h) + n/2, 128 + n, 255})
-			}
+var photo35MB = lazyPhoto(func(tb testing.TB) []byte {
+	const w, h = 3000, 2250
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	rng := rand.New(rand.NewSource(35))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			n := uint8(rng.Intn(48))
+			img.Set(x, y, color.RGBA{uint8(x*255/w) + n/2, uint8(y*255/h) + n/2, 128 + n, 255})
 		}
-		for q := 95; q >= 50; q -= 5 {
-			var buf bytes.Buffer
-			jpeg.Encode(&buf, img, &jpeg.Options{Quality: q})
-			bigJPEG = buf.Bytes()
-			if len(bigJPEG) < 4<<20 {
-				break
-			}
-		}
-	})
-	if len(bigJPEG) >= 4<<20 || len(bigJPEG) < 3<<20 {
-		tb.Fatalf("test photo is %d bytes, want 3–4 MiB", len(bigJPEG))
 	}
-	return bigJPEG
-}
+	var photo []byte
+	for q := 95; q >= 50; q -= 5 {
+		var buf bytes.Buffer
+		jpeg.Encode(&buf, img, &jpeg.Options{Quality: q})
+		photo = buf.Bytes()
+		if len(photo) < 4<<20 {
+			break
+		}
+	}
+	if len(photo) >= 4<<20 || len(photo) < 3<<20 {
+		tb.Fatalf("test photo is %d bytes, want 3–4 MiB", len(photo))
+	}
+	return photo
+})
 
 // paired returns a server and a phone session on an app order.
 func paired(b *testing.B, mutate func(*server.Config)) (*server.Main, order, *phone.Session) {
@@ -79,8 +72,11 @@ func pairedOrder(b *testing.B, m *server.Main) (order, *phone.Session) {
 // BenchmarkUploadAck is the phone's view of a 3.5 MB upload: sent, validated, written,
 // fsynced, recorded, acknowledged. BenchmarkRawWriteFsync writes the same bytes to the same
 // disk with one fsync, the floor any durable upload stands on.
-func BenchmarkUploadAck(b *testing.B) {
-	img := photo35MB(b)
+func BenchmarkUploadAck(b *testing.B) { benchUploadAck(b, photo35MB(b)) }
+
+// benchUploadAck uploads img from one phone b.N times, on a server whose blobs are on the
+// repository's disk (benchDir), each until its acknowledgment.
+func benchUploadAck(b *testing.B, img []byte) {
 	_, _, s := paired(b, func(c *server.Config) { c.DataDir = benchDir(b) })
 	ctx := context.Background()
 	b.SetBytes(int64(len(img)))
@@ -115,8 +111,11 @@ func BenchmarkUploadAckParallel(b *testing.B) {
 	})
 }
 
-func BenchmarkRawWriteFsync(b *testing.B) {
-	img := photo35MB(b)
+func BenchmarkRawWriteFsync(b *testing.B) { benchWriteFsync(b, photo35MB(b)) }
+
+// benchWriteFsync writes img to a file on the repository's disk (benchDir) and fsyncs it,
+// b.N times: the floor under any durable upload of those bytes.
+func benchWriteFsync(b *testing.B, img []byte) {
 	dir := benchDir(b)
 	b.SetBytes(int64(len(img)))
 	b.ResetTimer()

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -283,9 +282,7 @@ func TestContractErrors(t *testing.T) {
 		contractCase{name: "submit/materials_incomplete: app order without face photo", status: 422, code: "materials_incomplete",
 			setup: func(t *testing.T) (order, req) {
 				o := orderWith(t, m, "app")
-				for _, s := range []string{"subject_leader_id_front", "subject_leader_id_back", "verification_form"} {
-					putPC(t, o, s, jpegBody)
-				}
+				putStd(t, o, jpegBody)
 				return o, req{method: "POST", url: o.url("/submit"), token: o.Token}
 			}, check: wantMissing("face_photo")},
 		contractCase{name: "submit/invalid_state: already submitted", status: 409, code: "invalid_state",
@@ -296,9 +293,7 @@ func TestContractErrors(t *testing.T) {
 		contractCase{name: "submit/invalid_state: all present but no method chosen", status: 409, code: "invalid_state",
 			setup: func(t *testing.T) (order, req) {
 				o := createOrder(t, m, gdIndividual())
-				for _, s := range []string{"subject_leader_id_front", "subject_leader_id_back", "verification_form"} {
-					putPC(t, o, s, jpegBody)
-				}
+				putStd(t, o, jpegBody)
 				return o, req{method: "POST", url: o.url("/submit"), token: o.Token}
 			}},
 		contractCase{name: "withdraw/invalid_state: from draft", status: 409, code: "invalid_state",
@@ -701,13 +696,7 @@ func reviewReq(o order, key string) req {
 // pair creates a pairing for an app order and returns the code its QR code carries.
 func pair(t testing.TB, o order) string {
 	t.Helper()
-	p := createPairing(t, o)
-	scan, _ := p["scan_url"].(string)
-	u, err := url.Parse(scan)
-	if err != nil || u.Query().Get("code") == "" {
-		t.Fatalf("pairing has no usable scan_url: %v", p)
-	}
-	return u.Query().Get("code")
+	return codeOf(t, createPairing(t, o))
 }
 
 // claimReq is the app's claim; an empty version leaves the header out, an empty ip sends
@@ -761,14 +750,20 @@ func putPC(t testing.TB, o order, slot string, body []byte) {
 
 var stdSlots = []string{"subject_leader_id_front", "subject_leader_id_back", "verification_form"}
 
+// putStd uploads img from the desktop to each of stdSlots: every material a Guangdong
+// individual order needs, but the app's face photo.
+func putStd(t testing.TB, o order, img []byte) {
+	t.Helper()
+	for _, s := range stdSlots {
+		putPC(t, o, s, img)
+	}
+}
+
 // submittedPC is a PC order with every material, submitted.
 func submittedPC(t testing.TB, m *server.Main) order {
 	t.Helper()
 	o := orderWith(t, m, "pc")
-	img := testJPEG(t, 400, 400)
-	for _, s := range stdSlots {
-		putPC(t, o, s, img)
-	}
+	putStd(t, o, testJPEG(t, 400, 400))
 	must(t, do(t, req{method: "POST", url: o.url("/submit"), token: o.Token}), http.StatusOK)
 	return o
 }

@@ -21,7 +21,7 @@ import (
 // Retry-After (never 500) and is not ready; once Redis is back it serves again by itself,
 // with nothing changed, and the open websocket gets a fresh snapshot, then live events.
 func TestRedisDown(t *testing.T) {
-	rs := redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always")
+	rs := durableRedis(t)
 	m := start(t, func(c *server.Config) { c.RedisURL = "redis://" + rs.Addr + "/0" })
 	o := createOrder(t, m, gdIndividual())
 	pc := createOrder(t, m, gdIndividual())

@@ -14,6 +14,7 @@ import (
 
 	"github.com/beianscan/beianscan/internal/phone"
 	"github.com/beianscan/beianscan/internal/server"
+	"github.com/beianscan/beianscan/internal/testclock"
 )
 
 // gdOrganization needs every kind of slot: the organization's certificate, two people
@@ -375,7 +376,7 @@ func TestPairingExpiry(t *testing.T) {
 func TestPairingLapsedUnwatched(t *testing.T) {
 	// The service's clock runs an hour behind, so that the hub's timer (wall clock) is due
 	// at once for a pairing the service's clock sees lapse.
-	clk := &clock{t: time.Now().Add(-time.Hour)}
+	clk := testclock.New(time.Now().Add(-time.Hour))
 	m := start(t, func(c *server.Config) { c.Now = clk.Now })
 	o := createOrder(t, m, gdIndividual())
 	p := pairApp(t, o)

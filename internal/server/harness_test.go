@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/beianscan/beianscan/internal/redistest"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -25,6 +26,28 @@ func redisURL() string {
 		return u
 	}
 	return os.Getenv("REDIS_URL")
+}
+
+// every calls f every d until stop is closed or f returns false; it returns then.
+func every(d time.Duration, stop <-chan struct{}, f func() bool) {
+	tick := time.NewTicker(d)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			if !f() {
+				return
+			}
+		}
+	}
+}
+
+// durableRedis is a private redis-server that writes every change to its append-only file
+// before answering (appendfsync always), as production's is configured.
+func durableRedis(tb testing.TB) *redistest.Server {
+	return redistest.Start(tb, "--appendonly", "yes", "--appendfsync", "always")
 }
 
 const testSecret = "test-secret-0123456789-0123456789-0123456789"

@@ -23,38 +23,32 @@ import (
 // (routes, statuses, error codes, uploads, claims), wrappers of the store and the blob store,
 // and a Redis hook. Only the hub and the image pipeline have hooks inside.
 
-// metricsMiddleware records every answered request. It renders a handler's error itself
-// (as requestLog does) so that the status it records is the one the client got, and takes
-// the code from the error rather than parsing the body.
+// metricsMiddleware records every answered request, once answered (afterAnswer, as
+// requestLog), so that the status it records is the one the client got; it takes the code
+// from the error rather than parsing the body.
 func metricsMiddleware(m *metrics.Metrics) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			start := time.Now()
-			err := next(c)
-			code := ""
-			if err != nil {
-				fe, _ := httperr.Coded(err)
-				code = fe.Code
-				c.Error(err)
-			}
-			route, method, status := routeOf(c), c.Request().Method, c.Response().Status
-			m.Request(route, method, status, code, time.Since(start))
-			outcome := code
-			if outcome == "" {
-				outcome = "ok"
-			}
-			switch {
-			case route == "/m/v1/pairings/claim":
-				m.Claim(outcome)
-			case method == http.MethodPut && route == "/m/v1/materials/:slot":
-				m.Upload(slotLabel(c.Param("slot")), string(filing.ViaApp), outcome)
-			case method == http.MethodPut && route == "/api/v1/orders/:id/materials/:slot",
-				route == "/api/v1/orders/:id/materials/:slot/stitch":
-				m.Upload(slotLabel(c.Param("slot")), string(filing.ViaPC), outcome)
-			}
-			return nil
+	return afterAnswer(func(c echo.Context, err error, took time.Duration) {
+		code := ""
+		if err != nil {
+			fe, _ := httperr.Coded(err)
+			code = fe.Code
 		}
-	}
+		route, method, status := routeOf(c), c.Request().Method, c.Response().Status
+		m.Request(route, method, status, code, took)
+		outcome := code
+		if outcome == "" {
+			outcome = "ok"
+		}
+		switch {
+		case route == "/m/v1/pairings/claim":
+			m.Claim(outcome)
+		case method == http.MethodPut && route == "/m/v1/materials/:slot":
+			m.Upload(slotLabel(c.Param("slot")), string(filing.ViaApp), outcome)
+		case method == http.MethodPut && route == "/api/v1/orders/:id/materials/:slot",
+			route == "/api/v1/orders/:id/materials/:slot/stitch":
+			m.Upload(slotLabel(c.Param("slot")), string(filing.ViaPC), outcome)
+		}
+	})
 }
 
 // routeOf is the request's route pattern (bounded: the router's, never the URL); requests

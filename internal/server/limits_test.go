@@ -14,6 +14,7 @@ import (
 
 	"github.com/beianscan/beianscan/internal/limits"
 	"github.com/beianscan/beianscan/internal/server"
+	"github.com/beianscan/beianscan/internal/testclock"
 )
 
 // TestGuessLimitIsAtomic sends many wrong codes at once: counting and refusing are one step,
@@ -115,7 +116,7 @@ func TestClaimOfRetiredCodes(t *testing.T) {
 // TestReclaimUntilExpiry: the same device may claim again (a retry after a lost reply) only
 // until the pairing's expires_at.
 func TestReclaimUntilExpiry(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	m := start(t, func(c *server.Config) { c.Now = clk.Now; c.PairingTTL = 5 * time.Minute })
 	o := orderWith(t, m, "app")
 	code := pair(t, o)

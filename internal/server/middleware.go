@@ -14,9 +14,11 @@ import (
 	"github.com/beianscan/beianscan/internal/orders"
 )
 
-// requestLog logs one line per request with the request id and the route pattern, never
-// the URL itself: a URL could carry a code, and IDs and tokens stay out of logs.
-func requestLog(log *slog.Logger) echo.MiddlewareFunc {
+// afterAnswer is a middleware that calls done once the request has been answered. A
+// handler's error is rendered first (c.Error), so that done sees the status the client got;
+// done also gets that error (nil when none) and how long the answer took. The middlewares
+// further out then see no error: it has been answered.
+func afterAnswer(done func(c echo.Context, err error, took time.Duration)) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -24,15 +26,23 @@ func requestLog(log *slog.Logger) echo.MiddlewareFunc {
 			if err != nil {
 				c.Error(err)
 			}
-			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
-				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
-				slog.String("method", c.Request().Method),
-				slog.String("route", c.Path()),
-				slog.Int("status", c.Response().Status),
-				slog.Duration("duration", time.Since(start)))
+			done(c, err, time.Since(start))
 			return nil
 		}
 	}
+}
+
+// requestLog logs one line per request with the request id and the route pattern, never
+// the URL itself: a URL could carry a code, and IDs and tokens stay out of logs.
+func requestLog(log *slog.Logger) echo.MiddlewareFunc {
+	return afterAnswer(func(c echo.Context, _ error, took time.Duration) {
+		log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+			slog.String("method", c.Request().Method),
+			slog.String("route", c.Path()),
+			slog.Int("status", c.Response().Status),
+			slog.Duration("duration", took))
+	})
 }
 
 // noteClientIP notes the client's address (see clientIP) on the request's context for the

@@ -20,7 +20,7 @@ import (
 //
 //	go test ./internal/server -run '^$' -bench ReplicaWait -benchtime 300x
 func BenchmarkReplicaWait(b *testing.B) {
-	master := redistest.Start(b, "--appendonly", "yes", "--appendfsync", "always")
+	master := durableRedis(b)
 	master.StartReplica(b)
 	for _, op := range []string{"claim", "upload", "create"} {
 		for round := 1; round <= 3; round++ {

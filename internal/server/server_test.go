@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"github.com/beianscan/beianscan/internal/phone"
 	"github.com/beianscan/beianscan/internal/server"
+	"github.com/beianscan/beianscan/internal/testclock"
 )
 
 // TestProductionNeedsSecret: with a Redis URL the server refuses to start without a shared
@@ -237,19 +237,10 @@ func TestScanPageStates(t *testing.T) {
 	}
 }
 
-// clock is a settable time source for a test server.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 // TestGuessWindowPasses: an IP blocked for guessing is let through again once its
 // 10-minute window has passed, by the server's clock rather than a Redis TTL.
 func TestGuessWindowPasses(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	m := start(t, func(c *server.Config) { c.ClaimGuessLimit = 2; c.Now = clk.Now })
 	ip := fmt.Sprintf("192.0.2.%d", time.Now().UnixNano()%250+1)
 	m.Redis.Del(context.Background(), "beian:guess:{"+ip+"}")
