@@ -289,63 +289,67 @@ func TestPairingWatch(t *testing.T) {
 	exp := newFakeExpiry()
 	th, rdb, store := newHub(t, hubOpts{expiry: exp})
 	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	created := func(id string) string {
-		return fmt.Sprintf(`{"id":%q,"expires_at":%q}`, id, at.Format(time.RFC3339Nano))
-	}
 	const watchAt = "@2026-11-29T10:00:00Z"
-	connected := `{"device":"d","app_version":"3.16.0"}`
-
-	t.Run("from snapshot", func(t *testing.T) {
-		order := uniqueID(t)
-		store.set(order, 1, &PendingPairing{ID: "p1", ExpiresAt: at})
-		conn := th.dial(t, order)
-		expectFrame(t, conn, "snapshot", 1)
-		exp.wait(t, order, "watch p1"+watchAt)
-	})
-
-	t.Run("from pairing_created", func(t *testing.T) {
-		order := uniqueID(t)
-		conn := th.dial(t, order)
-		expectFrame(t, conn, "snapshot", 0)
-		publish(t, rdb, order, "pairing_created", 1, created("p2"))
-		expectFrame(t, conn, "pairing_created", 1)
-		exp.wait(t, order, "forget", "watch p2"+watchAt)
-	})
-
-	t.Run("phone_connected, then a new pairing", func(t *testing.T) {
-		order := uniqueID(t)
-		store.set(order, 1, &PendingPairing{ID: "p3", ExpiresAt: at})
-		conn := th.dial(t, order)
-		expectFrame(t, conn, "snapshot", 1)
-		publish(t, rdb, order, "phone_connected", 2, connected)
-		expectFrame(t, conn, "phone_connected", 2)
-		publish(t, rdb, order, "pairing_created", 3, created("p4"))
-		expectFrame(t, conn, "pairing_created", 3)
-		exp.wait(t, order, "watch p3"+watchAt, "forget", "watch p4"+watchAt)
-	})
-
-	t.Run("events older than the snapshot change nothing", func(t *testing.T) {
-		order := uniqueID(t)
-		store.set(order, 5, &PendingPairing{ID: "p5", ExpiresAt: at})
-		conn := th.dial(t, order)
-		expectFrame(t, conn, "snapshot", 5)
-		publish(t, rdb, order, "pairing_created", 3, created("old"))
-		publish(t, rdb, order, "phone_connected", 4, connected)
-		publish(t, rdb, order, "phone_connected", 6, connected)
-		expectFrame(t, conn, "phone_connected", 6)
-		exp.wait(t, order, "watch p5"+watchAt, "forget")
-	})
-
-	t.Run("forgotten when the room empties", func(t *testing.T) {
-		order := uniqueID(t)
-		store.set(order, 1, &PendingPairing{ID: "p6", ExpiresAt: at})
-		conn := th.dial(t, order)
-		expectFrame(t, conn, "snapshot", 1)
-		exp.wait(t, order, "watch p6"+watchAt)
-		_ = conn.Close()
-		waitRoomGone(t, th.Hub, order)
-		exp.wait(t, order, "watch p6"+watchAt, "forget")
-	})
+	type event struct {
+		typ     string
+		version int64
+		pairing string // pairing_created's
+		stale   bool   // older than the snapshot: neither followed nor forwarded
+	}
+	for _, tc := range []struct {
+		name     string
+		version  int64  // the snapshot's
+		pairing  string // the snapshot's pending pairing, if any
+		events   []event
+		leave    bool // the desktop closes once it has had every frame
+		wantTold []string
+	}{
+		{name: "from snapshot", version: 1, pairing: "p1",
+			wantTold: []string{"watch p1" + watchAt}},
+		{name: "from pairing_created",
+			events:   []event{{typ: "pairing_created", version: 1, pairing: "p2"}},
+			wantTold: []string{"forget", "watch p2" + watchAt}},
+		{name: "phone_connected, then a new pairing", version: 1, pairing: "p3",
+			events:   []event{{typ: "phone_connected", version: 2}, {typ: "pairing_created", version: 3, pairing: "p4"}},
+			wantTold: []string{"watch p3" + watchAt, "forget", "watch p4" + watchAt}},
+		{name: "events older than the snapshot change nothing", version: 5, pairing: "p5",
+			events: []event{
+				{typ: "pairing_created", version: 3, pairing: "old", stale: true},
+				{typ: "phone_connected", version: 4, stale: true},
+				{typ: "phone_connected", version: 6},
+			},
+			wantTold: []string{"watch p5" + watchAt, "forget"}},
+		{name: "forgotten when the room empties", version: 1, pairing: "p6", leave: true,
+			wantTold: []string{"watch p6" + watchAt, "forget"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			order := uniqueID(t)
+			var pending *PendingPairing
+			if tc.pairing != "" {
+				pending = &PendingPairing{ID: tc.pairing, ExpiresAt: at}
+			}
+			store.set(order, tc.version, pending)
+			conn := th.dial(t, order)
+			expectFrame(t, conn, "snapshot", tc.version)
+			for _, ev := range tc.events {
+				data := `{"device":"d","app_version":"3.16.0"}`
+				if ev.pairing != "" {
+					data = fmt.Sprintf(`{"id":%q,"expires_at":%q}`, ev.pairing, at.Format(time.RFC3339Nano))
+				}
+				publish(t, rdb, order, ev.typ, ev.version, data)
+			}
+			for _, ev := range tc.events {
+				if !ev.stale {
+					expectFrame(t, conn, ev.typ, ev.version)
+				}
+			}
+			if tc.leave {
+				_ = conn.Close()
+				waitRoomGone(t, th.Hub, order)
+			}
+			exp.wait(t, order, tc.wantTold...)
+		})
+	}
 }
 
 func room0(h *Hub, order string) *room {
