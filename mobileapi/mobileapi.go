@@ -19,6 +19,7 @@ import (
 	"github.com/beianscan/beianscan/internal/deadline"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
+	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // Service is what the app API needs of the orders service.
@@ -53,9 +54,7 @@ type API struct {
 
 // New returns the app API.
 func New(svc Service, cfg Config) *API {
-	if cfg.UploadTimeout <= 0 {
-		cfg.UploadTimeout = deadline.DefaultUpload
-	}
+	cfg.UploadTimeout = positive.Or(cfg.UploadTimeout, deadline.DefaultUpload)
 	return &API{svc: svc, cfg: cfg}
 }
 

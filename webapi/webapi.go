@@ -21,6 +21,7 @@ import (
 	"github.com/beianscan/beianscan/internal/deadline"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
+	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // Service is what the desktop API needs of the orders service.
@@ -99,15 +100,11 @@ type API struct {
 
 // New returns the desktop API.
 func New(svc Service, blobs Blobs, events Events, cfg Config) *API {
-	if cfg.DesktopTokenTTL <= 0 {
-		cfg.DesktopTokenTTL = orders.DefaultDesktopTokenTTL
-	}
+	cfg.DesktopTokenTTL = positive.Or(cfg.DesktopTokenTTL, orders.DefaultDesktopTokenTTL)
 	if cfg.Limits == nil {
 		cfg.Limits = noLimits{}
 	}
-	if cfg.UploadTimeout <= 0 {
-		cfg.UploadTimeout = deadline.DefaultUpload
-	}
+	cfg.UploadTimeout = positive.Or(cfg.UploadTimeout, deadline.DefaultUpload)
 	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg, qr: newQRCache(1024)}
 	a.upgrader = websocket.Upgrader{
 		// Desktops only listen and the hub reads the connection itself, so gorilla's read

@@ -19,6 +19,9 @@
 package blob
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+
 	"github.com/beianscan/beianscan/internal/filing"
 
 	"context"
@@ -304,6 +307,16 @@ func (d *Disk) Delete(ctx context.Context, key string) error {
 // splitKey validates key and returns its order and hash parts. Only the characters
 // [A-Za-z0-9_-] and lowercase hex can pass, so neither part can be ".", "..", empty or
 // contain a separator: a key always names a file two levels under the root.
+// Key is the key of the blob of an order whose content hashes to sum (SHA-256, lowercase
+// hex).
+func Key(orderID, sum string) string { return orderID + "/" + sum }
+
+// KeyOf is the key of data stored for an order.
+func KeyOf(orderID string, data []byte) string {
+	sum := sha256.Sum256(data)
+	return Key(orderID, hex.EncodeToString(sum[:]))
+}
+
 func splitKey(key string) (order, sum string, err error) {
 	order, sum, ok := strings.Cut(key, "/")
 	if !ok || !validOrderID(order) || !validSHA256Hex(sum) {

@@ -30,12 +30,12 @@ func BenchmarkPut3_5MB(b *testing.B) {
 	ctx := context.Background()
 	// The order directory is created (and its parent synced) once, as for one order
 	// receiving many uploads.
-	if err := d.Put(ctx, keyOf("bench", []byte("warm")), []byte("warm")); err != nil {
+	if err := d.Put(ctx, KeyOf("bench", []byte("warm")), []byte("warm")); err != nil {
 		b.Fatal(err)
 	}
 	keys := make([]string, b.N)
 	for i := range keys {
-		keys[i] = keyOf("bench", []byte(strconv.Itoa(i)))
+		keys[i] = KeyOf("bench", []byte(strconv.Itoa(i)))
 	}
 	b.SetBytes(size35MB)
 	b.ResetTimer()

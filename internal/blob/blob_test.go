@@ -3,8 +3,6 @@ package blob
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -30,11 +28,6 @@ func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-func keyOf(order string, data []byte) string {
-	sum := sha256.Sum256(data)
-	return order + "/" + hex.EncodeToString(sum[:])
 }
 
 func readAll(t *testing.T, d *Disk, key string) []byte {
@@ -74,7 +67,7 @@ func TestRoundTrip(t *testing.T) {
 	d, dir := newDisk(t)
 	ctx := testCtx(t)
 	data := []byte("\xff\xd8\xff an image")
-	key := keyOf("ord_123-A", data)
+	key := KeyOf("ord_123-A", data)
 	if err := d.Put(ctx, key, data); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
@@ -105,7 +98,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestEmptyBlob(t *testing.T) {
 	d, _ := newDisk(t)
-	key := keyOf("o", nil)
+	key := KeyOf("o", nil)
 	if err := d.Put(testCtx(t), key, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +110,7 @@ func TestEmptyBlob(t *testing.T) {
 func TestOverwrite(t *testing.T) {
 	d, _ := newDisk(t)
 	ctx := testCtx(t)
-	key := keyOf("o1", []byte("first"))
+	key := KeyOf("o1", []byte("first"))
 	// The store does not check that the key matches the content (the caller hashes); an
 	// overwrite must replace the bytes whole.
 	for _, data := range [][]byte{[]byte("first"), []byte("first"), []byte("second, longer")} {
@@ -134,12 +127,12 @@ func TestNotFound(t *testing.T) {
 	d, _ := newDisk(t)
 	ctx := testCtx(t)
 	for name, key := range map[string]string{
-		"no order dir": keyOf("nobody", []byte("x")),
-		"no file":      keyOf("o1", []byte("y")),
+		"no order dir": KeyOf("nobody", []byte("x")),
+		"no file":      KeyOf("o1", []byte("y")),
 	} {
 		t.Run(name, func(t *testing.T) {
 			if name == "no file" {
-				if err := d.Put(ctx, keyOf("o1", []byte("x")), []byte("x")); err != nil {
+				if err := d.Put(ctx, KeyOf("o1", []byte("x")), []byte("x")); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -158,8 +151,8 @@ func TestDelete(t *testing.T) {
 	d, _ := newDisk(t)
 	ctx := testCtx(t)
 	data := []byte("to delete")
-	key := keyOf("o1", data)
-	other := keyOf("o1", []byte("keep"))
+	key := KeyOf("o1", data)
+	other := KeyOf("o1", []byte("keep"))
 	if err := d.Put(ctx, key, data); err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +172,7 @@ func TestDelete(t *testing.T) {
 	if err := d.Delete(ctx, key); err != nil {
 		t.Errorf("second Delete: %v", err)
 	}
-	if err := d.Delete(ctx, keyOf("never", data)); err != nil {
+	if err := d.Delete(ctx, KeyOf("never", data)); err != nil {
 		t.Errorf("Delete of unknown order: %v", err)
 	}
 }
@@ -252,12 +245,12 @@ func TestNoTempFilesRemain(t *testing.T) {
 	ctx := testCtx(t)
 	for i := range 5 {
 		data := bytes.Repeat([]byte{byte(i)}, 1000*(i+1))
-		if err := d.Put(ctx, keyOf("o1", data), data); err != nil {
+		if err := d.Put(ctx, KeyOf("o1", data), data); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// A Put whose rename fails (the target name is a non-empty directory) must clean up.
-	blocked := keyOf("o1", []byte("blocked"))
+	blocked := KeyOf("o1", []byte("blocked"))
 	if err := os.MkdirAll(filepath.Join(dir, "blobs", blocked, "x"), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +282,7 @@ func TestCanceledContext(t *testing.T) {
 	d, _ := newDisk(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	key := keyOf("o1", []byte("x"))
+	key := KeyOf("o1", []byte("x"))
 	if err := d.Put(ctx, key, []byte("x")); !errors.Is(err, context.Canceled) {
 		t.Errorf("Put err = %v, want context.Canceled", err)
 	}
@@ -299,7 +292,7 @@ func TestConcurrentPutsSameKey(t *testing.T) {
 	d, dir := newDisk(t)
 	ctx := testCtx(t)
 	data := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB
-	key := keyOf("busy-order", data)
+	key := KeyOf("busy-order", data)
 	const n = 16
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*n)

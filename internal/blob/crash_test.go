@@ -39,7 +39,7 @@ func TestCrashChild(t *testing.T) {
 		select {} // wait for SIGKILL
 	})
 	data := []byte("an ID card image that will never be renamed into place")
-	d.Put(context.Background(), key("crashorder", data), data)
+	d.Put(context.Background(), blob.KeyOf("crashorder", data), data)
 	os.Exit(1)
 }
 

@@ -14,11 +14,11 @@ func TestPutSyncsFileThenDirectory(t *testing.T) {
 	d, _ := newDisk(t)
 	ctx := testCtx(t)
 	// Create the order folder first, so that only the Put's own fsyncs are recorded.
-	if err := d.Put(ctx, keyOf("order1", []byte("warm")), []byte("warm")); err != nil {
+	if err := d.Put(ctx, KeyOf("order1", []byte("warm")), []byte("warm")); err != nil {
 		t.Fatal(err)
 	}
 	data := []byte("face photo bytes")
-	key := keyOf("order1", data)
+	key := KeyOf("order1", data)
 	final := filepath.Join(d.root, filepath.FromSlash(key))
 	orderDir := filepath.Dir(final)
 

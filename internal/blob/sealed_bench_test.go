@@ -21,7 +21,7 @@ func BenchmarkSealedPut3_5MB(b *testing.B) {
 	s := NewSealed(d, sealbox.Random())
 	data := benchData(b)
 	ctx := context.Background()
-	if err := d.Put(ctx, keyOf("bench", []byte("warm")), []byte("warm")); err != nil {
+	if err := d.Put(ctx, KeyOf("bench", []byte("warm")), []byte("warm")); err != nil {
 		b.Fatal(err)
 	}
 	var plain, sealed []time.Duration
@@ -29,11 +29,11 @@ func BenchmarkSealedPut3_5MB(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
-		if err := d.Put(ctx, keyOf("bench", []byte("p"+strconv.Itoa(i))), data); err != nil {
+		if err := d.Put(ctx, KeyOf("bench", []byte("p"+strconv.Itoa(i))), data); err != nil {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
-		if err := s.Put(ctx, keyOf("bench", []byte("s"+strconv.Itoa(i))), data); err != nil {
+		if err := s.Put(ctx, KeyOf("bench", []byte("s"+strconv.Itoa(i))), data); err != nil {
 			b.Fatal(err)
 		}
 		plain, sealed = append(plain, t1.Sub(t0)), append(sealed, time.Since(t1))
@@ -64,7 +64,7 @@ func BenchmarkSealedOpen3_5MB(b *testing.B) {
 	s := NewSealed(d, sealbox.Random())
 	data := benchData(b)
 	ctx := context.Background()
-	key := keyOf("bench", data)
+	key := KeyOf("bench", data)
 	if err := s.Put(ctx, key, data); err != nil {
 		b.Fatal(err)
 	}

@@ -3,8 +3,6 @@ package blob_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net"
 	"os"
@@ -24,11 +22,6 @@ func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-func key(order string, data []byte) string {
-	s := sha256.Sum256(data)
-	return order + "/" + hex.EncodeToString(s[:])
 }
 
 // rawStore is a store under test and the folder where its bytes end up on this machine.
@@ -75,15 +68,15 @@ func TestStores(t *testing.T) {
 			s, ctx := rs.store, ctxT(t)
 			a, b := []byte("first blob"), bytes.Repeat([]byte{7}, 3<<20)
 			for _, d := range [][]byte{a, b} {
-				if err := s.Put(ctx, key("o1", d), d); err != nil {
+				if err := s.Put(ctx, blob.KeyOf("o1", d), d); err != nil {
 					t.Fatalf("put: %v", err)
 				}
 			}
-			got, err := s.Get(ctx, key("o1", b))
+			got, err := s.Get(ctx, blob.KeyOf("o1", b))
 			if err != nil || !bytes.Equal(got, b) {
 				t.Fatalf("get: %d bytes, %v", len(got), err)
 			}
-			if _, err := s.Get(ctx, key("o2", a)); !errors.Is(err, blob.ErrNotFound) {
+			if _, err := s.Get(ctx, blob.KeyOf("o2", a)); !errors.Is(err, blob.ErrNotFound) {
 				t.Fatalf("missing blob: %v, want ErrNotFound", err)
 			}
 			if err := s.Put(ctx, "../x/"+strings.Repeat("a", 64), a); err == nil {
@@ -98,25 +91,25 @@ func TestStores(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			if len(listed) != 2 || listed[key("o1", a)].Size != int64(len(a)) || time.Since(listed[key("o1", a)].ModTime) > time.Minute {
+			if len(listed) != 2 || listed[blob.KeyOf("o1", a)].Size != int64(len(a)) || time.Since(listed[blob.KeyOf("o1", a)].ModTime) > time.Minute {
 				t.Fatalf("listed %v", listed)
 			}
 			// Remove refuses what was written again after it was listed.
-			stale := listed[key("o1", a)]
+			stale := listed[blob.KeyOf("o1", a)]
 			stale.ModTime = stale.ModTime.Add(-time.Hour)
 			if err := s.Remove(ctx, stale); !errors.Is(err, blob.ErrChanged) {
 				t.Fatalf("remove of a rewritten blob: %v, want ErrChanged", err)
 			}
-			if err := s.Remove(ctx, listed[key("o1", a)]); err != nil {
+			if err := s.Remove(ctx, listed[blob.KeyOf("o1", a)]); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Get(ctx, key("o1", a)); !errors.Is(err, blob.ErrNotFound) {
+			if _, err := s.Get(ctx, blob.KeyOf("o1", a)); !errors.Is(err, blob.ErrNotFound) {
 				t.Fatalf("removed blob: %v", err)
 			}
-			if err := s.Delete(ctx, key("o1", b)); err != nil {
+			if err := s.Delete(ctx, blob.KeyOf("o1", b)); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Delete(ctx, key("o1", b)); err != nil {
+			if err := s.Delete(ctx, blob.KeyOf("o1", b)); err != nil {
 				t.Fatalf("delete of a missing blob: %v", err)
 			}
 		})
@@ -131,7 +124,7 @@ func TestOutageIsUnavailable(t *testing.T) {
 			rs := open(t)
 			ctx := ctxT(t)
 			kept := []byte("kept")
-			if err := rs.store.Put(ctx, key("o1", kept), kept); err != nil {
+			if err := rs.store.Put(ctx, blob.KeyOf("o1", kept), kept); err != nil {
 				t.Fatal(err)
 			}
 			restore := rs.outage()
@@ -139,14 +132,14 @@ func TestOutageIsUnavailable(t *testing.T) {
 				restore()
 				t.Skip("running as root: file modes cannot make the disk fail (the server test puts a file in the way instead)")
 			}
-			if err := rs.store.Put(ctx, key("o1", []byte("x")), []byte("x")); !errors.Is(err, filing.ErrUnavailable) {
+			if err := rs.store.Put(ctx, blob.KeyOf("o1", []byte("x")), []byte("x")); !errors.Is(err, filing.ErrUnavailable) {
 				t.Errorf("put during outage: %v, want unavailable", err)
 			}
-			if _, err := rs.store.Get(ctx, key("o1", kept)); !errors.Is(err, filing.ErrUnavailable) {
+			if _, err := rs.store.Get(ctx, blob.KeyOf("o1", kept)); !errors.Is(err, filing.ErrUnavailable) {
 				t.Errorf("get during outage: %v, want unavailable", err)
 			}
 			restore()
-			if got, err := rs.store.Get(ctx, key("o1", kept)); err != nil || !bytes.Equal(got, kept) {
+			if got, err := rs.store.Get(ctx, blob.KeyOf("o1", kept)); err != nil || !bytes.Equal(got, kept) {
 				t.Fatalf("after the outage: %q, %v", got, err)
 			}
 		})
@@ -212,10 +205,10 @@ func TestSealedAtRest(t *testing.T) {
 			ctx := ctxT(t)
 			s := blob.NewSealed(rs.store, ring(t, "k1"))
 			for _, img := range [][]byte{jpeg, png} {
-				if err := s.Put(ctx, key("o1", img), img); err != nil {
+				if err := s.Put(ctx, blob.KeyOf("o1", img), img); err != nil {
 					t.Fatal(err)
 				}
-				rc, size, err := s.Open(ctx, key("o1", img))
+				rc, size, err := s.Open(ctx, blob.KeyOf("o1", img))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -253,25 +246,25 @@ func TestSealedAtRest(t *testing.T) {
 				t.Fatalf("%d stored files, want 2", files)
 			}
 			// Swapped: the bytes of one blob stored under another's key.
-			other := key("o2", jpeg)
-			sealed, _ := rs.store.Get(ctx, key("o1", jpeg))
+			other := blob.KeyOf("o2", jpeg)
+			sealed, _ := rs.store.Get(ctx, blob.KeyOf("o1", jpeg))
 			rs.store.Put(ctx, other, sealed)
 			if _, _, err := s.Open(ctx, other); !errors.Is(err, sealbox.ErrCorrupt) {
 				t.Fatalf("swapped blob: %v, want ErrCorrupt", err)
 			}
 			// Flipped byte.
 			sealed[len(sealed)/2] ^= 1
-			rs.store.Put(ctx, key("o1", jpeg), sealed)
-			if _, _, err := s.Open(ctx, key("o1", jpeg)); !errors.Is(err, sealbox.ErrCorrupt) {
+			rs.store.Put(ctx, blob.KeyOf("o1", jpeg), sealed)
+			if _, _, err := s.Open(ctx, blob.KeyOf("o1", jpeg)); !errors.Is(err, sealbox.ErrCorrupt) {
 				t.Fatalf("flipped byte: %v, want ErrCorrupt", err)
 			}
 			// A plaintext blob from before encryption opens only if it is what its key says.
-			rs.store.Put(ctx, key("o3", png), png)
-			if got, err := s.Get(ctx, key("o3", png)); err != nil || !bytes.Equal(got, png) {
+			rs.store.Put(ctx, blob.KeyOf("o3", png), png)
+			if got, err := s.Get(ctx, blob.KeyOf("o3", png)); err != nil || !bytes.Equal(got, png) {
 				t.Fatalf("legacy plaintext: %v", err)
 			}
-			rs.store.Put(ctx, key("o3", jpeg), png)
-			if _, err := s.Get(ctx, key("o3", jpeg)); !errors.Is(err, sealbox.ErrCorrupt) {
+			rs.store.Put(ctx, blob.KeyOf("o3", jpeg), png)
+			if _, err := s.Get(ctx, blob.KeyOf("o3", jpeg)); !errors.Is(err, sealbox.ErrCorrupt) {
 				t.Fatalf("planted plaintext: %v, want ErrCorrupt", err)
 			}
 		})
@@ -288,15 +281,15 @@ func TestReseal(t *testing.T) {
 			old := blob.NewSealed(rs.store, ring(t, "k1"))
 			imgs := [][]byte{[]byte("image one"), []byte("image two")}
 			for _, img := range imgs {
-				old.Put(ctx, key("o1", img), img)
+				old.Put(ctx, blob.KeyOf("o1", img), img)
 			}
 			legacy := []byte("plaintext from before encryption")
-			rs.store.Put(ctx, key("o1", legacy), legacy)
+			rs.store.Put(ctx, blob.KeyOf("o1", legacy), legacy)
 			imgs = append(imgs, legacy)
 			rotated := blob.NewSealed(rs.store, ring(t, "k2", "k1"))
 			for pass, want := range []bool{true, false} {
 				for _, img := range imgs {
-					changed, err := rotated.Reseal(ctx, key("o1", img))
+					changed, err := rotated.Reseal(ctx, blob.KeyOf("o1", img))
 					if err != nil || changed != want {
 						t.Fatalf("pass %d: changed %v, err %v; want changed %v", pass, changed, err, want)
 					}
@@ -304,11 +297,11 @@ func TestReseal(t *testing.T) {
 			}
 			only := blob.NewSealed(rs.store, ring(t, "k2"))
 			for _, img := range imgs {
-				raw, _ := rs.store.Get(ctx, key("o1", img))
+				raw, _ := rs.store.Get(ctx, blob.KeyOf("o1", img))
 				if id, _ := sealbox.KeyID(raw); id != "k2" {
 					t.Errorf("key id %q after reseal", id)
 				}
-				if got, err := only.Get(ctx, key("o1", img)); err != nil || !bytes.Equal(got, img) {
+				if got, err := only.Get(ctx, blob.KeyOf("o1", img)); err != nil || !bytes.Equal(got, img) {
 					t.Fatalf("k2 alone: %q, %v", got, err)
 				}
 			}

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/beianscan/beianscan/internal/positive"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 )
 
@@ -79,12 +81,8 @@ type cmd struct {
 
 // NewRedis returns a broker on rdb.
 func NewRedis(rdb redis.UniversalClient, o RedisOptions) *Redis {
-	if o.PollInterval <= 0 {
-		o.PollInterval = 500 * time.Millisecond
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
+	o.PollInterval = positive.Or(o.PollInterval, 500*time.Millisecond)
+	o.Logger = cmp.Or(o.Logger, slog.Default())
 	return &Redis{
 		rdb: rdb, opts: o, log: o.Logger.With("component", "broker"),
 		wake: make(chan struct{}, 1), wanted: make(map[string]struct{}), switched: make(chan string, 1),

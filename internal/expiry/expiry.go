@@ -8,10 +8,13 @@
 package expiry
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // Config tunes Timers. Zero fields take the documented defaults.
@@ -65,18 +68,10 @@ func New(expire func(ctx context.Context, orderID, pairingID string) error, cfg 
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Retries <= 0 {
-		cfg.Retries = 5
-	}
-	if cfg.RetryDelay <= 0 {
-		cfg.RetryDelay = time.Second
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 10 * time.Second
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.Retries = positive.Or(cfg.Retries, 5)
+	cfg.RetryDelay = positive.Or(cfg.RetryDelay, time.Second)
+	cfg.Timeout = positive.Or(cfg.Timeout, 10*time.Second)
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	t := &Timers{
 		expire:  expire,
 		cfg:     cfg,

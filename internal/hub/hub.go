@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"hash/maphash"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/beianscan/beianscan/internal/broker"
 	"github.com/beianscan/beianscan/internal/events"
+	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // Snapshot is an order's full state as a desktop first sees it.
@@ -124,28 +126,16 @@ func New(b broker.Broker, snapshot func(ctx context.Context, orderID string) (*S
 	if b == nil || snapshot == nil {
 		panic("hub: New needs a broker and a snapshot func")
 	}
-	if cfg.PingInterval <= 0 {
-		cfg.PingInterval = 30 * time.Second
-	}
-	if cfg.PongWait <= 0 {
-		cfg.PongWait = 60 * time.Second
-	}
+	cfg.PingInterval = positive.Or(cfg.PingInterval, 30*time.Second)
+	cfg.PongWait = positive.Or(cfg.PongWait, 60*time.Second)
 	if cfg.PingInterval >= cfg.PongWait {
 		// A ping must have time to be answered before the read deadline passes.
 		cfg.PingInterval = cfg.PongWait * 9 / 10
 	}
-	if cfg.WriteWait <= 0 {
-		cfg.WriteWait = 10 * time.Second
-	}
-	if cfg.SendQueue <= 0 {
-		cfg.SendQueue = 32
-	}
-	if cfg.SubscribeTimeout <= 0 {
-		cfg.SubscribeTimeout = 5 * time.Second
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.WriteWait = positive.Or(cfg.WriteWait, 10*time.Second)
+	cfg.SendQueue = positive.Or(cfg.SendQueue, 32)
+	cfg.SubscribeTimeout = positive.Or(cfg.SubscribeTimeout, 5*time.Second)
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	h := &Hub{
 		broker:   b,
 		snapshot: snapshot,

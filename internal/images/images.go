@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // Format is an accepted image format, named as the contract's MATERIAL "format" field.
@@ -156,29 +157,21 @@ const (
 )
 
 func (o Options) withDefaults() Options {
-	setDefault(&o.MaxBytes, DefaultMaxBytes)
-	setDefault(&o.MinShortSide, DefaultMinShortSide)
-	setDefault(&o.MaxPixels, DefaultMaxPixels)
-	setDefault(&o.FitMaxBytes, DefaultFitMaxBytes)
+	o.MaxBytes = positive.Or(o.MaxBytes, DefaultMaxBytes)
+	o.MinShortSide = positive.Or(o.MinShortSide, DefaultMinShortSide)
+	o.MaxPixels = positive.Or(o.MaxPixels, DefaultMaxPixels)
+	o.FitMaxBytes = positive.Or(o.FitMaxBytes, DefaultFitMaxBytes)
 	o.Thresholds = o.Thresholds.withDefaults()
 	return o
 }
 
 func (t Thresholds) withDefaults() Thresholds {
-	setDefault(&t.Blur, DefaultBlur)
-	setDefault(&t.Dark, DefaultDark)
-	setDefault(&t.Bright, DefaultBright)
-	setDefault(&t.Gray, DefaultGray)
-	setDefault(&t.WhiteBackground, DefaultWhiteBackground)
+	t.Blur = positive.Or(t.Blur, DefaultBlur)
+	t.Dark = positive.Or(t.Dark, DefaultDark)
+	t.Bright = positive.Or(t.Bright, DefaultBright)
+	t.Gray = positive.Or(t.Gray, DefaultGray)
+	t.WhiteBackground = positive.Or(t.WhiteBackground, DefaultWhiteBackground)
 	return t
-}
-
-// setDefault puts def in *v when *v is zero or negative: a limit or threshold of zero
-// means "not set", and a negative one would refuse or flag everything.
-func setDefault[T int | int64 | float64](v *T, def T) {
-	if *v <= 0 {
-		*v = def
-	}
 }
 
 // ReadLimited reads all of r, failing with filing.ErrTooLarge (details max_bytes = limit)

@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	_ "embed"
@@ -16,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/positive"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 )
 
@@ -68,15 +70,11 @@ type Limits struct {
 // New returns the limits on rdb and starts renewing the leases this instance will hold;
 // Close stops that.
 func New(rdb redis.UniversalClient, cfg Config) *Limits {
-	if cfg.LeaseTTL <= 0 {
-		cfg.LeaseTTL = time.Minute
-	}
+	cfg.LeaseTTL = positive.Or(cfg.LeaseTTL, time.Minute)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	b := make([]byte, 8)
 	rand.Read(b)
 	l := &Limits{

@@ -22,6 +22,7 @@ import (
 	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/images"
+	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // ErrUnchanged, returned by an Update's change function, ends the update without writing
@@ -83,15 +84,15 @@ type Service struct {
 // the tokens, so every instance derives the same code for a pairing.
 func New(cfg Config, store Store, blobs Blobs, signer *auth.Signer, secret []byte) *Service {
 	cfg.PublicURL = strings.TrimRight(cmp.Or(cfg.PublicURL, DefaultPublicURL), "/")
-	cfg.PairingTTL = positiveOr(cfg.PairingTTL, DefaultPairingTTL)
-	cfg.PhoneTokenTTL = positiveOr(cfg.PhoneTokenTTL, DefaultPhoneTokenTTL)
-	cfg.DesktopTokenTTL = positiveOr(cfg.DesktopTokenTTL, DefaultDesktopTokenTTL)
+	cfg.PairingTTL = positive.Or(cfg.PairingTTL, DefaultPairingTTL)
+	cfg.PhoneTokenTTL = positive.Or(cfg.PhoneTokenTTL, DefaultPhoneTokenTTL)
+	cfg.DesktopTokenTTL = positive.Or(cfg.DesktopTokenTTL, DefaultDesktopTokenTTL)
 	cfg.MinAppVersion = cmp.Or(cfg.MinAppVersion, DefaultMinAppVersion)
 	if cfg.AppProvinces == nil {
 		cfg.AppProvinces = filing.DefaultAppProvinces
 	}
-	cfg.GuessWindow = positiveOr(cfg.GuessWindow, 10*time.Minute)
-	cfg.IdempotencyTTL = positiveOr(cfg.IdempotencyTTL, 24*time.Hour)
+	cfg.GuessWindow = positive.Or(cfg.GuessWindow, 10*time.Minute)
+	cfg.IdempotencyTTL = positive.Or(cfg.IdempotencyTTL, 24*time.Hour)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -99,14 +100,6 @@ func New(cfg Config, store Store, blobs Blobs, signer *auth.Signer, secret []byt
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte("beianscan pairing code v1"))
 	return &Service{cfg: cfg, store: store, blobs: blobs, signer: signer, codeKey: mac.Sum(nil)}
-}
-
-// positiveOr is d, or def when d is not positive: a zero or negative life is unset.
-func positiveOr(d, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return d
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }

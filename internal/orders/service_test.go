@@ -3,8 +3,6 @@ package orders
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"image"
 	"image/color"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/beianscan/beianscan/internal/auth"
+	"github.com/beianscan/beianscan/internal/blob"
 	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 )
@@ -170,11 +169,6 @@ func photo(t *testing.T, seed uint64) []byte {
 	return b.Bytes()
 }
 
-func key(orderID string, data []byte) string {
-	sum := sha256.Sum256(data)
-	return blobKey(orderID, hex.EncodeToString(sum[:]))
-}
-
 // TestUploadRechecksAfterValidation: an image is checked outside the store's transaction,
 // so the order may move on meanwhile; the write must check again, answer the new state's
 // error, record nothing and delete the bytes it had stored.
@@ -216,7 +210,7 @@ func TestUploadRechecksAfterValidation(t *testing.T) {
 			if got := blobs.keys(); len(got) != 0 {
 				t.Fatalf("refused upload left blobs %v", got)
 			}
-			if !slices.Contains(blobs.deleted, key(snap.Order.ID, img)) {
+			if !slices.Contains(blobs.deleted, blob.KeyOf(snap.Order.ID, img)) {
 				t.Fatalf("the stored bytes were not deleted: %v", blobs.deleted)
 			}
 		})
@@ -242,21 +236,21 @@ func TestForget(t *testing.T) {
 	put(front, a)
 	put(back, a) // the same bytes in two slots: one blob
 	put(front, b)
-	if got, want := blobs.keys(), slices.Sorted(slices.Values([]string{key(snap.Order.ID, a), key(snap.Order.ID, b)})); !slices.Equal(got, want) {
+	if got, want := blobs.keys(), slices.Sorted(slices.Values([]string{blob.KeyOf(snap.Order.ID, a), blob.KeyOf(snap.Order.ID, b)})); !slices.Equal(got, want) {
 		t.Fatalf("after replacing one of two slots holding A: blobs %v, want %v (A is still in the back slot)", got, want)
 	}
 	if err := svc.RemoveMaterial(ctx, snap.Order.ID, back); err != nil {
 		t.Fatal(err)
 	}
-	if got := blobs.keys(); !slices.Equal(got, []string{key(snap.Order.ID, b)}) {
+	if got := blobs.keys(); !slices.Equal(got, []string{blob.KeyOf(snap.Order.ID, b)}) {
 		t.Fatalf("after removing the last slot holding A: blobs %v, want only B", got)
 	}
 	put(front, b) // the same image again: nothing to forget
-	if got := blobs.keys(); !slices.Equal(got, []string{key(snap.Order.ID, b)}) {
+	if got := blobs.keys(); !slices.Equal(got, []string{blob.KeyOf(snap.Order.ID, b)}) {
 		t.Fatalf("re-uploading the same image lost it: blobs %v", got)
 	}
 	put(front, a) // B replaced and held nowhere else: gone
-	if got := blobs.keys(); !slices.Equal(got, []string{key(snap.Order.ID, a)}) {
+	if got := blobs.keys(); !slices.Equal(got, []string{blob.KeyOf(snap.Order.ID, a)}) {
 		t.Fatalf("after replacing the only slot holding B: blobs %v, want only A", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/beianscan/beianscan/internal/auth"
+	"github.com/beianscan/beianscan/internal/blob"
 	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/images"
@@ -154,14 +155,12 @@ func (s *Service) remembered(ctx context.Context, snap *Snapshot, idem string, s
 	return &r.Material, nil
 }
 
-func blobKey(orderID, sha string) string { return orderID + "/" + sha }
-
 // save writes a validated image and its metadata, in that order, so that metadata never
 // points at bytes that are not on disk.
 func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.Result) (*filing.Material, error) {
 	sum := sha256.Sum256(res.Data)
 	sha := hex.EncodeToString(sum[:])
-	if err := s.blobs.Put(ctx, blobKey(u.OrderID, sha), res.Data); err != nil {
+	if err := s.blobs.Put(ctx, blob.Key(u.OrderID, sha), res.Data); err != nil {
 		return nil, err
 	}
 	m := filing.Material{
@@ -231,7 +230,7 @@ func (s *Service) forget(ctx context.Context, orderID, sha string, snap *Snapsho
 			return
 		}
 	}
-	if err := s.blobs.Delete(ctx, blobKey(orderID, sha)); err != nil {
+	if err := s.blobs.Delete(ctx, blob.Key(orderID, sha)); err != nil {
 		s.cfg.Logger.WarnContext(ctx, "blob delete failed", "order", orderID, "err", err)
 	}
 }
@@ -249,7 +248,7 @@ func (s *Service) Material(ctx context.Context, orderID string, slot filing.Slot
 	if !ok {
 		return nil, "", filing.ErrMaterialNotFound
 	}
-	return &m, blobKey(orderID, m.SHA256), nil
+	return &m, blob.Key(orderID, m.SHA256), nil
 }
 
 // RemoveMaterial removes a slot's material.

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // DriverLogger takes go-redis's own log lines (redis.SetLogger) into slog, at most one line
@@ -33,9 +35,7 @@ const maxKinds = 256
 // NewDriverLogger returns a DriverLogger writing to log at warn level, one line per kind
 // every interval (default 10s).
 func NewDriverLogger(log *slog.Logger, every time.Duration) *DriverLogger {
-	if every <= 0 {
-		every = 10 * time.Second
-	}
+	every = positive.Or(every, 10*time.Second)
 	return &DriverLogger{log: log, every: every, now: time.Now, kinds: make(map[string]*kindState)}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/beianscan/beianscan/internal/positive"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 )
 
@@ -30,9 +31,7 @@ const DefaultWaitTimeout = time.Second
 
 // SetReplication makes every acknowledged change wait for r. Call it before use.
 func (s *Store) SetReplication(r Replication) {
-	if r.Timeout <= 0 {
-		r.Timeout = DefaultWaitTimeout
-	}
+	r.Timeout = positive.Or(r.Timeout, DefaultWaitTimeout)
 	s.repl = r
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
+	"github.com/beianscan/beianscan/internal/positive"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 	"github.com/beianscan/beianscan/internal/sealbox"
 )
@@ -90,9 +91,7 @@ const auditCap = 1000
 // New returns a store on rdb. keepClaimed is the phone token's life (default
 // orders.DefaultPhoneTokenTTL).
 func New(rdb redis.UniversalClient, keepClaimed time.Duration, opts ...Option) *Store {
-	if keepClaimed <= 0 {
-		keepClaimed = orders.DefaultPhoneTokenTTL
-	}
+	keepClaimed = positive.Or(keepClaimed, orders.DefaultPhoneTokenTTL)
 	s := &Store{rdb: rdb, keepClaimed: keepClaimed}
 	for _, o := range opts {
 		o(s)
@@ -100,9 +99,7 @@ func New(rdb redis.UniversalClient, keepClaimed time.Duration, opts ...Option) *
 	if s.ring == nil {
 		s.ring = sealbox.Random()
 	}
-	if s.retention <= 0 {
-		s.retention = DefaultRetention
-	}
+	s.retention = positive.Or(s.retention, DefaultRetention)
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/beianscan/beianscan/internal/deadline"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
+	"github.com/beianscan/beianscan/internal/positive"
 	"github.com/beianscan/beianscan/internal/redisstore"
 )
 
@@ -38,25 +39,17 @@ func (cfg *Config) withDefaults() error {
 		cfg.AppProvinces = filing.DefaultAppProvinces
 	}
 	// Zero or negative durations are unset, as in the packages that own them.
-	cfg.UploadTimeout = positiveOr(cfg.UploadTimeout, deadline.DefaultUpload)
-	cfg.PairingTTL = positiveOr(cfg.PairingTTL, orders.DefaultPairingTTL)
-	cfg.PhoneTokenTTL = positiveOr(cfg.PhoneTokenTTL, orders.DefaultPhoneTokenTTL)
-	cfg.DesktopTokenTTL = positiveOr(cfg.DesktopTokenTTL, orders.DefaultDesktopTokenTTL)
-	cfg.Retention = positiveOr(cfg.Retention, redisstore.DefaultRetention)
-	cfg.RedisWaitTimeout = positiveOr(cfg.RedisWaitTimeout, redisstore.DefaultWaitTimeout)
-	cfg.DecodeWait = positiveOr(cfg.DecodeWait, admission.DefaultWait)
+	cfg.UploadTimeout = positive.Or(cfg.UploadTimeout, deadline.DefaultUpload)
+	cfg.PairingTTL = positive.Or(cfg.PairingTTL, orders.DefaultPairingTTL)
+	cfg.PhoneTokenTTL = positive.Or(cfg.PhoneTokenTTL, orders.DefaultPhoneTokenTTL)
+	cfg.DesktopTokenTTL = positive.Or(cfg.DesktopTokenTTL, orders.DefaultDesktopTokenTTL)
+	cfg.Retention = positive.Or(cfg.Retention, redisstore.DefaultRetention)
+	cfg.RedisWaitTimeout = positive.Or(cfg.RedisWaitTimeout, redisstore.DefaultWaitTimeout)
+	cfg.DecodeWait = positive.Or(cfg.DecodeWait, admission.DefaultWait)
 	// Only zero: a negative Memory or Workers turns the bound off (benchmarks only).
 	cfg.DecodeMemory = cmp.Or(cfg.DecodeMemory, admission.DefaultMemory)
 	cfg.ImageWorkers = cmp.Or(cfg.ImageWorkers, admission.DefaultWorkers())
 	return cfg.validate()
-}
-
-// positiveOr is d, or def when d is not positive.
-func positiveOr(d, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return d
 }
 
 // validate refuses what cannot run. The encryption keys are checked where they are parsed

@@ -12,6 +12,7 @@
 package sweep
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -24,6 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/beianscan/beianscan/internal/blob"
+	"github.com/beianscan/beianscan/internal/positive"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 )
 
@@ -61,18 +63,12 @@ type Sweeper struct {
 
 // New returns a sweeper.
 func New(cfg Config) *Sweeper {
-	if cfg.Age <= 0 {
-		cfg.Age = 4 * time.Minute
-	}
-	if cfg.Every <= 0 {
-		cfg.Every = time.Minute
-	}
+	cfg.Age = positive.Or(cfg.Age, 4*time.Minute)
+	cfg.Every = positive.Or(cfg.Every, time.Minute)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	sum := sha256.Sum256([]byte(cfg.StoreName))
 	return &Sweeper{cfg: cfg, lockKey: rediskeys.Prefix + "sweep-lock:" + hex.EncodeToString(sum[:8])}
 }

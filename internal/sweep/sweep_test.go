@@ -3,7 +3,6 @@ package sweep
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"os"
@@ -25,11 +24,6 @@ func randomID(t *testing.T) string {
 	b := make([]byte, 8)
 	rand.Read(b)
 	return "sweep" + hex.EncodeToString(b)
-}
-
-func key(order string, data []byte) string {
-	s := sha256.Sum256(data)
-	return order + "/" + hex.EncodeToString(s[:])
 }
 
 // fixture is a store with a leftover of an interrupted write in it.
@@ -99,13 +93,13 @@ func TestSweep(t *testing.T) {
 				t.Fatal(err)
 			}
 			ref, unref, orphan := []byte("referenced"), []byte("replaced long ago"), []byte("of a deleted order")
-			for k, d := range map[string][]byte{key(live, ref): ref, key(live, unref): unref, key(gone, orphan): orphan} {
+			for k, d := range map[string][]byte{blob.KeyOf(live, ref): ref, blob.KeyOf(live, unref): unref, blob.KeyOf(gone, orphan): orphan} {
 				if err := f.store.Put(ctx, k, d); err != nil {
 					t.Fatal(err)
 				}
 			}
 			_, err := rs.Update(ctx, live, func(s *orders.Snapshot) ([]orders.Event, error) {
-				s.Materials["subject_leader_id_front"] = filing.Material{SHA256: key(live, ref)[len(live)+1:]}
+				s.Materials["subject_leader_id_front"] = filing.Material{SHA256: blob.KeyOf(live, ref)[len(live)+1:]}
 				return nil, nil
 			})
 			if err != nil {
@@ -128,7 +122,7 @@ func TestSweep(t *testing.T) {
 			if err != nil || r != (Result{}) {
 				t.Fatalf("young: %+v, %v; want nothing swept", r, err)
 			}
-			if !exists(key(live, unref)) || !exists(key(gone, orphan)) || !leftover() {
+			if !exists(blob.KeyOf(live, unref)) || !exists(blob.KeyOf(gone, orphan)) || !leftover() {
 				t.Fatal("a young blob or leftover was swept")
 			}
 
@@ -138,7 +132,7 @@ func TestSweep(t *testing.T) {
 			if r, err := s.Once(ctx); err != nil || !r.Skipped {
 				t.Fatalf("locked: %+v, %v", r, err)
 			}
-			if !exists(key(live, unref)) {
+			if !exists(blob.KeyOf(live, unref)) {
 				t.Fatal("swept while another instance held the lock")
 			}
 			rdb.Del(ctx, s.lockKey)
@@ -154,10 +148,10 @@ func TestSweep(t *testing.T) {
 			if len(told) != 2 || told[1] != r {
 				t.Fatalf("Swept heard %+v, want the two sweeps run, the last %+v", told, r)
 			}
-			if !exists(key(live, ref)) {
+			if !exists(blob.KeyOf(live, ref)) {
 				t.Fatal("a referenced blob was swept")
 			}
-			if exists(key(live, unref)) || exists(key(gone, orphan)) || leftover() {
+			if exists(blob.KeyOf(live, unref)) || exists(blob.KeyOf(gone, orphan)) || leftover() {
 				t.Fatal("an old unreferenced blob or leftover is still there")
 			}
 			if n, _ := rdb.Exists(ctx, s.lockKey).Result(); n != 0 {
