@@ -2,21 +2,13 @@ package hub
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"runtime"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/beianscan/beianscan/internal/broker"
 )
 
 // clientFrame builds a frame as a client sends it: b0 is FIN, RSV and opcode; masked unless
@@ -137,71 +129,5 @@ func TestClientFrames(t *testing.T) {
 	// go of all of them.
 	if n := th.Connections(); n != 0 {
 		t.Fatalf("Connections() = %d after every client went", n)
-	}
-}
-
-// TestIdleConnectionCost opens idle connections the way webapi does (Start, handler returns,
-// pooled write buffer) and checks that each holds one goroutine on the minimum 2 KiB stack:
-// gorilla's reader under Serve held a 4 KiB one.
-func TestIdleConnectionCost(t *testing.T) {
-	if testing.Short() {
-		t.Skip("opens 500 connections")
-	}
-	const n = 500
-	tr := newTestRedis(t)
-	rdb := tr.client(t, "")
-	store := newFakeStore()
-	h := New(broker.NewRedis(rdb, broker.RedisOptions{Logger: testLogger()}), store.snapshot, nil, Config{Logger: testLogger()})
-	ctx, cancel := context.WithCancel(context.Background())
-	runDone := make(chan struct{})
-	go func() { defer close(runDone); _ = h.Run(ctx) }()
-	up := websocket.Upgrader{ReadBufferSize: 128, WriteBufferPool: &sync.Pool{}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		h.Start(context.Background(), conn, r.URL.Query().Get("order"), nil)
-	}))
-	t.Cleanup(func() {
-		h.Close()
-		srv.Close()
-		cancel()
-		<-runDone
-	})
-	addr := strings.TrimPrefix(srv.URL, "http://")
-	prefix := uniqueID(t)
-	warm := dialRaw(t, addr, prefix+"w") // warm-up, not counted
-	t.Cleanup(func() { _ = warm.Close() })
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	g0 := runtime.NumGoroutine()
-	for i := range n {
-		c := dialRaw(t, addr, prefix+strconv.Itoa(i))
-		t.Cleanup(func() { _ = c.Close() })
-	}
-	if got := h.Connections(); got != n+1 {
-		t.Fatalf("Connections() = %d, want %d", got, n+1)
-	}
-	// The writers exit once the snapshots are written; each GC may halve a stack.
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine()-g0 > n && time.Now().Before(deadline) {
-		runtime.Gosched()
-	}
-	if d := runtime.NumGoroutine() - g0; d > n {
-		t.Fatalf("%d goroutines for %d idle connections, want one each", d, n)
-	}
-	for range 3 {
-		runtime.GC()
-	}
-	runtime.ReadMemStats(&after)
-	perConn := (float64(after.StackInuse) - float64(before.StackInuse)) / n
-	t.Logf("stack per idle connection: %.0f B", perConn)
-	if raceEnabled {
-		return // the race detector's instrumentation makes every frame larger
-	}
-	if perConn > 2.5*1024 {
-		t.Fatalf("stack per idle connection %.0f B, want the 2 KiB minimum", perConn)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,23 +73,70 @@ func BenchmarkIdleConnections(b *testing.B) {
 }
 
 func benchIdle(b *testing.B, n int, up websocket.Upgrader, server string, raw bool) {
-	tr := newTestRedis(b)
-	rdb := tr.client(b, "")
+	is := startIdleServer(b, up, server)
+	addr := is.addr
+	dialer := &websocket.Dialer{ReadBufferSize: 1024, WriteBufferPool: &sync.Pool{}}
+	prefix := uniqueID(b)
+
+	// Warm up: one connection first, so that pools, the PubSub connection and the server's
+	// goroutines are not counted.
+	closers := []func(){openIdle(b, dialer, is.srv.URL, addr, prefix+"w", raw)}
+
+	var opened time.Duration
+	wstest.ReportGrowth(b, n, "conn", os.Getenv("HUB_BENCH_HEAPPROFILE"), func() {
+		start := time.Now()
+		if raw {
+			closers = append(closers, wstest.StartChild(b, "TestIdleClientsHelper",
+				"HUB_IDLE_CLIENTS="+addr+" "+prefix+" "+strconv.Itoa(n)))
+		} else {
+			for i := range n {
+				closers = append(closers, openIdle(b, dialer, is.srv.URL, addr, prefix+strconv.Itoa(i), raw))
+			}
+		}
+		opened = time.Since(start)
+	})
+	b.ReportMetric(float64(opened.Microseconds())/float64(n), "µs/open")
+	if got := is.connections(); got != n+1 {
+		b.Fatalf("%s connections = %d, want %d", server, got, n+1)
+	}
+	b.StopTimer()
+	is.stop()
+	for _, c := range closers {
+		c()
+	}
+}
+
+// idleServer is a hub behind an httptest server whose handler upgrades /?order=ID with up
+// and then, by mode: "go" calls Start and returns, as webapi does; "blocking" calls Serve;
+// "gorilla-bare" and "gorilla-reader" are BenchmarkIdleConnections' references without the
+// hub, the connections kept in refs.
+type idleServer struct {
+	*Hub
+	mode string
+	srv  *httptest.Server
+	addr string
+	stop func()
+
+	mu   sync.Mutex
+	refs []*websocket.Conn
+}
+
+func startIdleServer(tb testing.TB, up websocket.Upgrader, mode string) *idleServer {
+	tb.Helper()
+	rdb := newTestRedis(tb).client(tb, "")
 	store := newFakeStore()
 	h := New(broker.NewRedis(rdb, broker.RedisOptions{Logger: testLogger()}), store.snapshot, nil, Config{Logger: testLogger()})
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	runDone := make(chan struct{})
 	go func() { defer close(runDone); _ = h.Run(ctx) }()
-	var refMu sync.Mutex
-	var refConns []*websocket.Conn
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	is := &idleServer{Hub: h, mode: mode}
+	is.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
 		}
 		orderID := r.URL.Query().Get("order")
-		switch server {
+		switch mode {
 		case "go":
 			// The handler returns at once: net/http lets go of the request and of the
 			// hijacked connection's buffers. The request's context ends when the handler
@@ -99,10 +147,10 @@ func benchIdle(b *testing.B, n int, up websocket.Upgrader, server string, raw bo
 		default:
 			snap, _ := store.snapshot(r.Context(), orderID)
 			_ = conn.WriteMessage(websocket.TextMessage, snap.Payload)
-			refMu.Lock()
-			refConns = append(refConns, conn)
-			refMu.Unlock()
-			if server == "gorilla-reader" {
+			is.mu.Lock()
+			is.refs = append(is.refs, conn)
+			is.mu.Unlock()
+			if mode == "gorilla-reader" {
 				go func() {
 					for {
 						if _, _, err := conn.NextReader(); err != nil {
@@ -114,53 +162,29 @@ func benchIdle(b *testing.B, n int, up websocket.Upgrader, server string, raw bo
 			}
 		}
 	}))
-	addr := srv.Listener.Addr().String()
-	dialer := &websocket.Dialer{ReadBufferSize: 1024, WriteBufferPool: &sync.Pool{}}
-	prefix := uniqueID(b)
+	is.addr = is.srv.Listener.Addr().String()
+	is.stop = func() {
+		h.Close()
+		is.mu.Lock()
+		for _, c := range is.refs {
+			_ = c.Close()
+		}
+		is.mu.Unlock()
+		is.srv.Close()
+		cancel()
+		<-runDone
+	}
+	return is
+}
 
-	// Warm up: one connection first, so that pools, the PubSub connection and the server's
-	// goroutines are not counted.
-	closers := []func(){openIdle(b, dialer, srv.URL, addr, prefix+"w", raw)}
-
-	var opened time.Duration
-	wstest.ReportGrowth(b, n, "conn", os.Getenv("HUB_BENCH_HEAPPROFILE"), func() {
-		start := time.Now()
-		if raw {
-			closers = append(closers, wstest.StartChild(b, "TestIdleClientsHelper",
-				"HUB_IDLE_CLIENTS="+addr+" "+prefix+" "+strconv.Itoa(n)))
-		} else {
-			for i := range n {
-				closers = append(closers, openIdle(b, dialer, srv.URL, addr, prefix+strconv.Itoa(i), raw))
-			}
-		}
-		opened = time.Since(start)
-	})
-	b.ReportMetric(float64(opened.Microseconds())/float64(n), "µs/open")
-	if server == "go" || server == "blocking" {
-		if got := h.Connections(); got != n+1 {
-			b.Fatalf("Connections() = %d, want %d", got, n+1)
-		}
-	} else {
-		refMu.Lock()
-		got := len(refConns)
-		refMu.Unlock()
-		if got != n+1 {
-			b.Fatalf("reference connections = %d, want %d", got, n+1)
-		}
+// connections is how many websockets the server holds: the hub's, or the references'.
+func (is *idleServer) connections() int {
+	if is.mode == "go" || is.mode == "blocking" {
+		return is.Connections()
 	}
-	b.StopTimer()
-	h.Close()
-	refMu.Lock()
-	for _, c := range refConns {
-		_ = c.Close()
-	}
-	refMu.Unlock()
-	for _, c := range closers {
-		c()
-	}
-	srv.Close()
-	cancel()
-	<-runDone
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	return len(is.refs)
 }
 
 // TestIdleClientsHelper is BenchmarkIdleConnections' client process: it opens the raw
@@ -198,4 +222,51 @@ func openIdle(b *testing.B, d *websocket.Dialer, srvURL, addr, orderID string, r
 func dialRaw(tb testing.TB, addr, orderID string) net.Conn {
 	tb.Helper()
 	return wstest.DialRaw(tb, addr, "/?order="+orderID, "")
+}
+
+// TestIdleConnectionCost opens idle connections the way webapi does (Start, handler returns,
+// pooled write buffer) and checks that each holds one goroutine on the minimum 2 KiB stack:
+// gorilla's reader under Serve held a 4 KiB one.
+func TestIdleConnectionCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 500 connections")
+	}
+	const n = 500
+	is := startIdleServer(t, websocket.Upgrader{ReadBufferSize: 128, WriteBufferPool: &sync.Pool{}}, "go")
+	t.Cleanup(is.stop)
+	h, addr := is.Hub, is.addr
+	prefix := uniqueID(t)
+	warm := dialRaw(t, addr, prefix+"w") // warm-up, not counted
+	t.Cleanup(func() { _ = warm.Close() })
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	g0 := runtime.NumGoroutine()
+	for i := range n {
+		c := dialRaw(t, addr, prefix+strconv.Itoa(i))
+		t.Cleanup(func() { _ = c.Close() })
+	}
+	if got := h.Connections(); got != n+1 {
+		t.Fatalf("Connections() = %d, want %d", got, n+1)
+	}
+	// The writers exit once the snapshots are written; each GC may halve a stack.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine()-g0 > n && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	if d := runtime.NumGoroutine() - g0; d > n {
+		t.Fatalf("%d goroutines for %d idle connections, want one each", d, n)
+	}
+	for range 3 {
+		runtime.GC()
+	}
+	runtime.ReadMemStats(&after)
+	perConn := (float64(after.StackInuse) - float64(before.StackInuse)) / n
+	t.Logf("stack per idle connection: %.0f B", perConn)
+	if raceEnabled {
+		return // the race detector's instrumentation makes every frame larger
+	}
+	if perConn > 2.5*1024 {
+		t.Fatalf("stack per idle connection %.0f B, want the 2 KiB minimum", perConn)
+	}
 }
