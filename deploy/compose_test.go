@@ -84,18 +84,32 @@ func env(s types.ServiceConfig, key string) string {
 	return *v
 }
 
-func TestRedis(t *testing.T) {
-	p := mustLoad(t, "BEIANSCAN_JWT_SECRET="+testSecret)
-	r := service(t, p, "redis")
+// redisServer is the Redis 7 service name, which must run redis-server durably (AOF,
+// fsync on every write) with the extra arguments too.
+func redisServer(t *testing.T, p *types.Project, name string, extra ...string) types.ServiceConfig {
+	t.Helper()
+	r := service(t, p, name)
 	if !strings.HasPrefix(r.Image, "redis:7") {
-		t.Errorf("redis image = %q, want redis:7*", r.Image)
+		t.Errorf("%s image = %q, want redis:7*", name, r.Image)
 	}
-	cmd := strings.Join(r.Command, " ")
-	for _, want := range []string{"redis-server", "--appendonly yes", "--appendfsync always"} {
-		if !strings.Contains(cmd, want) {
-			t.Errorf("redis command %q lacks %q", cmd, want)
+	wantCommand(t, r, append([]string{"redis-server", "--appendonly yes", "--appendfsync always"}, extra...)...)
+	return r
+}
+
+// wantCommand checks that the service's command holds each of want.
+func wantCommand(t *testing.T, s types.ServiceConfig, want ...string) {
+	t.Helper()
+	cmd := strings.Join(s.Command, " ")
+	for _, w := range want {
+		if !strings.Contains(cmd, w) {
+			t.Errorf("%s command %q lacks %q", s.Name, cmd, w)
 		}
 	}
+}
+
+func TestRedis(t *testing.T) {
+	p := mustLoad(t, "BEIANSCAN_JWT_SECRET="+testSecret)
+	r := redisServer(t, p, "redis")
 	if !hasVolumeAt(r, "/data") {
 		t.Errorf("redis keeps /data in no named volume: %+v", r.Volumes)
 	}
@@ -408,16 +422,7 @@ func hasVolumeAt(s types.ServiceConfig, target string) bool {
 // monitoring the master under the name the instances ask for, with a quorum of two.
 func TestReplication(t *testing.T) {
 	p := mustLoad(t, "BEIANSCAN_JWT_SECRET="+testSecret)
-	r := service(t, p, "redis-replica")
-	if !strings.HasPrefix(r.Image, "redis:7") {
-		t.Errorf("replica image = %q, want redis:7*", r.Image)
-	}
-	cmd := strings.Join(r.Command, " ")
-	for _, want := range []string{"redis-server", "--replicaof redis 6379", "--appendonly yes", "--appendfsync always"} {
-		if !strings.Contains(cmd, want) {
-			t.Errorf("replica command %q lacks %q", cmd, want)
-		}
-	}
+	r := redisServer(t, p, "redis-replica", "--replicaof redis 6379")
 	if !hasVolumeAt(r, "/data") {
 		t.Errorf("replica keeps /data in no named volume: %+v", r.Volumes)
 	}
@@ -425,13 +430,7 @@ func TestReplication(t *testing.T) {
 		t.Error("replica has no healthcheck, which the instances wait for")
 	}
 	for _, name := range sentinels {
-		s := service(t, p, name)
-		cmd := strings.Join(s.Command, " ")
-		for _, want := range []string{"--sentinel", "sentinel monitor beianscan redis 6379 2", "port 26379"} {
-			if !strings.Contains(cmd, want) {
-				t.Errorf("%s command %q lacks %q", name, cmd, want)
-			}
-		}
+		wantCommand(t, service(t, p, name), "--sentinel", "sentinel monitor beianscan redis 6379 2", "port 26379")
 	}
 	u, err := url.Parse(sentinelURL)
 	if err != nil {
