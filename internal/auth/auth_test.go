@@ -8,33 +8,20 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/testclock"
 )
-
-// clock is a settable clock for tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
-func newSigner(t *testing.T) (*Signer, *clock) {
+func newSigner(t *testing.T) (*Signer, *testclock.Clock) {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC))
 	s, err := NewSigner(testSecret, clk.Now)
 	if err != nil {
 		t.Fatalf("NewSigner: %v", err)
@@ -183,7 +170,7 @@ func TestExpiry(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			clk.Advance(tt.advance)
+			clk.Add(tt.advance)
 			_, errD := s.ParseDesktop(desk)
 			_, errP := s.ParsePhone(phone)
 			for kind, err := range map[string]error{"desktop": errD, "phone": errP} {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/redistest"
+	"github.com/beianscan/beianscan/internal/testclock"
 )
 
 // scope is a fresh scope per test, so that tests sharing a real Redis never share counters.
@@ -112,19 +113,10 @@ func TestPairingRate(t *testing.T) {
 	}
 }
 
-// fakeClock is a settable clock for the leases.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 func TestWebsocketLeases(t *testing.T) {
 	rdb := redistest.Shared(t)
 	ctx := context.Background()
-	clk := &fakeClock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	cfg := Config{WebsocketsPerOrder: 3, Scope: scope(t), LeaseTTL: time.Hour, Now: clk.Now}
 	a, b := New(rdb, cfg), New(rdb, cfg)
 	defer a.Close()
