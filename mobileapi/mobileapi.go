@@ -15,9 +15,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/beianscan/beianscan/internal/auth"
-	"github.com/beianscan/beianscan/internal/csp"
-	"github.com/beianscan/beianscan/internal/deadline"
 	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/positive"
 )
@@ -39,7 +38,7 @@ type Service interface {
 
 // Config of the app API. Zero fields take the defaults given.
 type Config struct {
-	// UploadTimeout bounds the arrival of an upload's body; default deadline.DefaultUpload (2m).
+	// UploadTimeout bounds the arrival of an upload's body; default httpx.DefaultUploadTimeout (2m).
 	UploadTimeout time.Duration
 	// AppDownloadURL is the provider's app download page, linked from the scan page; empty:
 	// the page says to get the app from the phone's app store.
@@ -54,7 +53,7 @@ type API struct {
 
 // New returns the app API.
 func New(svc Service, cfg Config) *API {
-	cfg.UploadTimeout = positive.Or(cfg.UploadTimeout, deadline.DefaultUpload)
+	cfg.UploadTimeout = positive.Or(cfg.UploadTimeout, httpx.DefaultUploadTimeout)
 	return &API{svc: svc, cfg: cfg}
 }
 
@@ -64,7 +63,7 @@ func (a *API) Register(e *echo.Echo) {
 	g := e.Group("/m/v1", a.appVersion)
 	g.POST("/pairings/claim", a.claim)
 	g.GET("/order", a.order, a.phoneAuth)
-	g.PUT("/materials/:slot", a.upload, a.phoneAuth, deadline.Body(a.cfg.UploadTimeout))
+	g.PUT("/materials/:slot", a.upload, a.phoneAuth, httpx.BodyDeadline(a.cfg.UploadTimeout))
 	g.POST("/complete", a.complete, a.phoneAuth)
 }
 
@@ -170,7 +169,7 @@ var scanHTML string
 
 var (
 	scanTemplate = template.Must(template.New("scan").Parse(scanHTML))
-	scanPolicy   = csp.Policy(scanHTML)
+	scanPolicy   = httpx.CSP(scanHTML)
 )
 
 // scanData is what the scan page shows.
@@ -202,7 +201,7 @@ func (a *API) scan(c echo.Context) error {
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set(csp.Header, scanPolicy)
+	h.Set(httpx.CSPHeader, scanPolicy)
 	h.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().WriteHeader(http.StatusOK)
 	return scanTemplate.Execute(c.Response(), d)

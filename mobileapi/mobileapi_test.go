@@ -11,10 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beianscan/beianscan/internal/apitest"
-	"github.com/beianscan/beianscan/internal/appversion"
 	"github.com/beianscan/beianscan/internal/auth"
 	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/httpx/httpxtest"
 	"github.com/beianscan/beianscan/internal/orders"
 )
 
@@ -44,7 +43,7 @@ func (f *fakeService) Upload(_ context.Context, u orders.Upload) (*filing.Materi
 	return f.upload(u)
 }
 func (f *fakeService) ReadLimit(bool) int64                        { return 1 << 20 }
-func (f *fakeService) CheckAppVersion(v string) error              { return appversion.Check(v, "3.16.0") }
+func (f *fakeService) CheckAppVersion(v string) error              { return orders.CheckAppVersion(v, "3.16.0") }
 func (f *fakeService) MinAppVersion() string                       { return "3.16.0" }
 func (f *fakeService) ViewOrder(*orders.Snapshot) orders.OrderView { return orders.OrderView{} }
 
@@ -52,7 +51,7 @@ var errStop = errors.New("stop")
 
 func serve(t *testing.T, svc Service) *httptest.Server {
 	t.Helper()
-	return apitest.Serve(t, New(svc, Config{}).Register)
+	return httpxtest.Serve(t, New(svc, Config{}).Register)
 }
 
 func call(t *testing.T, srv *httptest.Server, method, path, body string, header map[string]string) (int, string) {
@@ -61,7 +60,7 @@ func call(t *testing.T, srv *httptest.Server, method, path, body string, header 
 	for k, v := range header {
 		r.Header.Set(k, v)
 	}
-	return apitest.Send(t, r)
+	return httpxtest.Send(t, r)
 }
 
 // TestRefusedBeforeTheService: what the edge can refuse on its own (app version, body,

@@ -18,8 +18,8 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 
-	"github.com/beianscan/beianscan/internal/deadline"
 	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/positive"
 )
@@ -84,7 +84,7 @@ type Config struct {
 	// DesktopTokenTTL is the cookie's life; default orders.DefaultDesktopTokenTTL (72h).
 	DesktopTokenTTL time.Duration
 	// UploadTimeout bounds the arrival of an upload's body (PUT materials, stitch);
-	// default deadline.DefaultUpload (2m).
+	// default httpx.DefaultUploadTimeout (2m).
 	UploadTimeout time.Duration
 }
 
@@ -104,7 +104,7 @@ func New(svc Service, blobs Blobs, events Events, cfg Config) *API {
 	if cfg.Limits == nil {
 		cfg.Limits = noLimits{}
 	}
-	cfg.UploadTimeout = positive.Or(cfg.UploadTimeout, deadline.DefaultUpload)
+	cfg.UploadTimeout = positive.Or(cfg.UploadTimeout, httpx.DefaultUploadTimeout)
 	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg, qr: newQRCache(1024)}
 	a.upgrader = websocket.Upgrader{
 		// Desktops only listen and the hub reads the connection itself, so gorilla's read
@@ -142,9 +142,9 @@ func (a *API) Register(e *echo.Echo) {
 	o.GET("/pairing/qr.png", a.qrPNG)
 	o.DELETE("/pairing", a.revokePairing)
 	o.GET("/materials", a.listMaterials)
-	o.PUT("/materials/:slot", a.putMaterial, deadline.Body(a.cfg.UploadTimeout))
+	o.PUT("/materials/:slot", a.putMaterial, httpx.BodyDeadline(a.cfg.UploadTimeout))
 	o.DELETE("/materials/:slot", a.deleteMaterial)
-	o.POST("/materials/:slot/stitch", a.stitch, deadline.Body(a.cfg.UploadTimeout))
+	o.POST("/materials/:slot/stitch", a.stitch, httpx.BodyDeadline(a.cfg.UploadTimeout))
 	o.POST("/submit", a.orderCall(Service.Submit))
 	o.POST("/withdraw", a.orderCall(Service.Withdraw))
 	o.GET("/verification-form", a.verificationForm)

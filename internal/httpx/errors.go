@@ -1,8 +1,8 @@
-// Package httperr renders every error of the HTTP API in the contract's envelope
-// {"error":{"code","message","message_zh","details"}} with the status of its code. It is the
-// one place that turns codes into statuses; anything without a code is logged and shown as
-// "Internal error." so no driver's or decoder's message ever reaches a client.
-package httperr
+// The error envelope {"error":{"code","message","message_zh","details"}} with the status
+// of its code. This is the one place that turns codes into statuses; anything without a code
+// is logged and shown as "Internal error." so no driver's or decoder's message reaches a client.
+
+package httpx
 
 import (
 	"errors"
@@ -57,13 +57,13 @@ func Status(code string) int {
 	return http.StatusInternalServerError
 }
 
-// Body is the error envelope.
-type Body struct {
-	Error Detail `json:"error"`
+// ErrorBody is the error envelope.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
 }
 
-// Detail is the inside of the envelope.
-type Detail struct {
+// ErrorDetail is the inside of the envelope.
+type ErrorDetail struct {
 	Code      string         `json:"code"`
 	Message   string         `json:"message"`
 	MessageZh string         `json:"message_zh"`
@@ -101,8 +101,8 @@ func Coded(err error) (*filing.Error, bool) {
 	return internal, false
 }
 
-// Handler is echo's HTTPErrorHandler for the whole service.
-func Handler(log *slog.Logger) echo.HTTPErrorHandler {
+// ErrorHandler is echo's HTTPErrorHandler for the whole service.
+func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
@@ -125,7 +125,7 @@ func Handler(log *slog.Logger) echo.HTTPErrorHandler {
 		if ra, ok := retryAfter(fe); ok {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(ra))
 		}
-		body := Body{Error: Detail{Code: fe.Code, Message: fe.Message, MessageZh: fe.MessageZh, Details: details}}
+		body := ErrorBody{Error: ErrorDetail{Code: fe.Code, Message: fe.Message, MessageZh: fe.MessageZh, Details: details}}
 		if c.Request().Method == http.MethodHead {
 			_ = c.NoContent(status)
 			return

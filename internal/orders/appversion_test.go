@@ -1,4 +1,4 @@
-package appversion
+package orders
 
 import (
 	"errors"
@@ -34,15 +34,15 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Check(tt.v, "3.16.0")
+			err := CheckAppVersion(tt.v, "3.16.0")
 			if tt.want == nil {
 				if err != nil {
-					t.Fatalf("Check(%q) = %v, want nil", tt.v, err)
+					t.Fatalf("CheckAppVersion(%q) = %v, want nil", tt.v, err)
 				}
 				return
 			}
 			if !errors.Is(err, tt.want) {
-				t.Fatalf("Check(%q) = %v, want %s", tt.v, err, tt.want.Code)
+				t.Fatalf("CheckAppVersion(%q) = %v, want %s", tt.v, err, tt.want.Code)
 			}
 			if tt.want == filing.ErrAppVersionTooOld {
 				var fe *filing.Error

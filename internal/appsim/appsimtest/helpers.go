@@ -1,4 +1,4 @@
-package phonetest
+package appsimtest
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package httperr
+package httpx
 
 import (
 	"encoding/json"
@@ -64,11 +64,11 @@ func TestHandler(t *testing.T) {
 			e := echo.New()
 			rec := httptest.NewRecorder()
 			c := e.NewContext(httptest.NewRequest(http.MethodGet, "/x", nil), rec)
-			Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))(tt.err, c)
+			ErrorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)))(tt.err, c)
 			if rec.Code != tt.wantStatus {
 				t.Fatalf("status %d, want %d", rec.Code, tt.wantStatus)
 			}
-			var b Body
+			var b ErrorBody
 			if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil {
 				t.Fatalf("body %q: %v", rec.Body, err)
 			}

@@ -1,7 +1,7 @@
-// Package deadline bounds how long a request's body may take to arrive (DESIGN §5, Slow
-// clients). Without it a client declaring 4 MB and sending a byte every few seconds holds a
-// connection, a goroutine and a growing buffer for as long as it likes.
-package deadline
+// Request-body deadlines: without them a client declaring 4 MB and sending a byte every few
+// seconds holds a connection, a goroutine and a growing buffer for as long as it likes.
+
+package httpx
 
 import (
 	"errors"
@@ -15,9 +15,9 @@ import (
 	"github.com/beianscan/beianscan/internal/filing"
 )
 
-// DefaultUpload is how long an upload's whole body may take to arrive, unless configured
+// DefaultUploadTimeout is how long an upload's whole body may take to arrive, unless configured
 // (BEIANSCAN_UPLOAD_TIMEOUT); the server and both APIs default to it.
-const DefaultUpload = 2 * time.Minute
+const DefaultUploadTimeout = 2 * time.Minute
 
 // Body sets the connection's read deadline to d from now, so the whole body must have
 // arrived by then; a read that hits the deadline fails with filing.ErrRequestTimeout (408
@@ -34,7 +34,7 @@ const DefaultUpload = 2 * time.Minute
 //
 // d <= 0 sets none; so does a ResponseWriter that cannot set deadlines (httptest's recorder
 // in handler tests).
-func Body(d time.Duration) echo.MiddlewareFunc {
+func BodyDeadline(d time.Duration) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()

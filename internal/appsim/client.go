@@ -1,11 +1,11 @@
-// Package phone is a client of the app API (/m, DESIGN §3 "App"): it does what the
-// provider's phone app does — decode the desktop's QR code, claim the pairing, list the
+// Package appsim simulates the provider's phone app, as a client of the app API (/m): it
+// does what the real app does — decode the desktop's QR code, claim the pairing, list the
 // order's materials, upload images and report completion. cmd/phone wraps it as a
 // command-line simulator; tests and load runs use it directly.
 //
 // The package imports nothing of ours on purpose: it speaks the HTTP contract only, so it
 // checks the server from the outside the way a real app would.
-package phone
+package appsim
 
 import (
 	"bytes"

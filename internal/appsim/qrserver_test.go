@@ -1,11 +1,11 @@
-package phone
+package appsim
 
 import (
 	"crypto/rand"
 	"encoding/base64"
 	"testing"
 
-	"github.com/beianscan/beianscan/internal/phone/phonetest"
+	"github.com/beianscan/beianscan/internal/appsim/appsimtest"
 )
 
 // TestDecodeServerQR: every QR the server renders (webapi's qrCache: Medium, 8 px per
@@ -20,7 +20,7 @@ func TestDecodeServerQR(t *testing.T) {
 		mac := make([]byte, 32)
 		rand.Read(mac)
 		u := "http://127.0.0.1:43215/m/scan?code=abcdefghijklmnopqrstuvwxyz." + base64.RawURLEncoding.EncodeToString(mac)
-		got, err := DecodeQR(phonetest.QR(t, u, -8))
+		got, err := DecodeQR(appsimtest.QR(t, u, -8))
 		if err != nil || got != u {
 			t.Fatalf("code %d: %q, %v", i, got, err)
 		}

@@ -1,5 +1,5 @@
 //go:build !race
 
-package phone
+package appsim
 
 const raceEnabled = false

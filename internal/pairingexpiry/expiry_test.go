@@ -1,4 +1,4 @@
-package expiry
+package pairingexpiry
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package deadline_test
+package httpx_test
 
 import (
 	"bufio"
@@ -14,17 +14,17 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/beianscan/beianscan/internal/deadline"
 	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/httpx"
 )
 
 const d = 300 * time.Millisecond
 
-// serve runs h behind deadline.Body(d) on a real server: deadlines need a real connection.
+// serve runs h behind httpx.BodyDeadline(d) on a real server: deadlines need a real connection.
 func serve(t *testing.T, h echo.HandlerFunc) string {
 	t.Helper()
 	e := echo.New()
-	e.Any("/", h, deadline.Body(d))
+	e.Any("/", h, httpx.BodyDeadline(d))
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return srv.Listener.Addr().String()

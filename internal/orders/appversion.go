@@ -1,6 +1,7 @@
-// Package appversion decides whether a phone app's version may pair: the app must be the
-// configured minimum or later, compared as semantic versions.
-package appversion
+// Whether a phone app's version may pair: the app must be the configured minimum or later,
+// compared as semantic versions.
+
+package orders
 
 import (
 	"strings"
@@ -13,10 +14,10 @@ import (
 // maxLen bounds what is parsed; no real version string is longer.
 const maxLen = 64
 
-// Check returns nil when v is min or later. A missing or malformed v is
+// CheckAppVersion returns nil when v is min or later. A missing or malformed v is
 // missing_app_version; an older one (a pre-release of min included) is
 // app_version_too_old with details.min_version.
-func Check(v, min string) error {
+func CheckAppVersion(v, min string) error {
 	v = strings.TrimSpace(v)
 	if v == "" || len(v) > maxLen {
 		return filing.ErrMissingAppVersion

@@ -1,7 +1,7 @@
-// Package csp builds the Content-Security-Policy of the HTML pages (DESIGN §5, Cross-site
-// requests): no page may be framed, and no script runs but the site's own files, so an
-// injected <script> or on* attribute does nothing.
-package csp
+// The pages' Content-Security-Policy: no page may be framed, and no script runs but the
+// site's own files, so an injected <script> or on* attribute does nothing.
+
+package httpx
 
 import (
 	"crypto/sha256"
@@ -12,7 +12,7 @@ import (
 )
 
 // Header is the response header the policy goes in.
-const Header = "Content-Security-Policy"
+const CSPHeader = "Content-Security-Policy"
 
 // styleElement finds the text of each <style> element; a page's inline styles are allowed
 // by their hashes rather than by 'unsafe-inline'.
@@ -24,7 +24,7 @@ var styleElement = regexp.MustCompile(`(?is)<style(?:\s[^>]*)?>(.*?)</style\s*>`
 // hashes as the page it renders). Style attributes stay refused: they cannot be hashed
 // without 'unsafe-hashes'. connect lists further sources for fetch and websockets
 // (e.g. "wss://beian.example.com"); 'self' is always there.
-func Policy(page string, connect ...string) string {
+func CSP(page string, connect ...string) string {
 	style := []string{"'self'"}
 	for _, m := range styleElement.FindAllStringSubmatch(page, -1) {
 		sum := sha256.Sum256([]byte(m[1]))
@@ -53,7 +53,7 @@ func Policy(page string, connect ...string) string {
 }
 
 // Directives splits a policy into its directives' sources, by directive name.
-func Directives(policy string) map[string][]string {
+func CSPDirectives(policy string) map[string][]string {
 	out := map[string][]string{}
 	for _, d := range strings.Split(policy, ";") {
 		f := strings.Fields(d)

@@ -1,4 +1,4 @@
-package csp_test
+package httpx_test
 
 import (
 	"crypto/sha256"
@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/beianscan/beianscan/internal/csp"
+	"github.com/beianscan/beianscan/internal/httpx"
 )
 
 func hash(s string) string {
@@ -34,8 +34,8 @@ func TestPolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := csp.Policy(tt.page, tt.connect...)
-			d := csp.Directives(p)
+			p := httpx.CSP(tt.page, tt.connect...)
+			d := httpx.CSPDirectives(p)
 			for name, want := range map[string][]string{
 				"default-src":     {"'self'"},
 				"script-src":      {"'self'"},
@@ -59,7 +59,7 @@ func TestPolicy(t *testing.T) {
 }
 
 func TestDirectives(t *testing.T) {
-	d := csp.Directives(" Default-Src 'self' ;; script-src a b; script-src c ")
+	d := httpx.CSPDirectives(" Default-Src 'self' ;; script-src a b; script-src c ")
 	if !slices.Equal(d["default-src"], []string{"'self'"}) || !slices.Equal(d["script-src"], []string{"a", "b"}) || len(d) != 2 {
 		t.Errorf("Directives = %q", d)
 	}

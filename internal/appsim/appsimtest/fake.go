@@ -1,11 +1,11 @@
-// Package phonetest is a fake of the app API (/m, DESIGN §3) for testing package phone
+// Package appsimtest is a fake app API server (/m) for testing package appsim
 // and cmd/phone without the real server: an httptest.Server that answers in the
 // contract's shapes, checks the headers the contract asks for, and records what it got.
 //
 // It is deliberately small and strict. It is not the server: rules it does not need to
 // exercise a client (state machine, image quality, rate limits) are left out; the real
 // server's own tests and the integration tests cover those.
-package phonetest
+package appsimtest
 
 import (
 	"bytes"

@@ -1,6 +1,6 @@
 //go:build race
 
-package phone
+package appsim
 
 // raceEnabled: the race detector slows gozxing some twentyfold; TestDecodeServerQR then
 // checks fewer codes (it has no goroutines for the detector to watch).

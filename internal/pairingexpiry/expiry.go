@@ -1,11 +1,11 @@
-// Package expiry asks the store to expire each pending QR pairing when it lapses.
+// Package pairingexpiry asks the store to expire each pending QR pairing when it lapses.
 //
 // The hub tells it, for every order this instance holds desktops of, which pairing is still
 // pending (Watch) and when there is none any more (Forget). A timer per order fires at the
 // pairing's expires_at and calls the store's expire, which decides atomically and publishes
 // pairing_expired once however many instances ask: the timers never make the event up. A
 // failed call is retried a second apart, a few times, unless the pairing has changed since.
-package expiry
+package pairingexpiry
 
 import (
 	"cmp"

@@ -1,7 +1,7 @@
-// Package apitest holds what the handler packages' tests (mobileapi, webapi) share: their
+// Package httpxtest holds what the handler packages' tests (mobileapi, webapi) share: their
 // routes served with the service's real error renderer, and a request whose answer is read
 // as the contract's status and error code.
-package apitest
+package httpxtest
 
 import (
 	"encoding/json"
@@ -13,7 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/beianscan/beianscan/internal/httperr"
+	"github.com/beianscan/beianscan/internal/httpx"
 )
 
 // Serve serves the routes that register adds, with the service's error handler, on a test
@@ -21,7 +21,7 @@ import (
 func Serve(tb testing.TB, register func(*echo.Echo)) *httptest.Server {
 	tb.Helper()
 	e := echo.New()
-	e.HTTPErrorHandler = httperr.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.HTTPErrorHandler = httpx.ErrorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	register(e)
 	srv := httptest.NewServer(e)
 	tb.Cleanup(srv.Close)

@@ -1,4 +1,4 @@
-package phone_test
+package appsim_test
 
 import (
 	"bytes"
@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beianscan/beianscan/internal/phone"
-	"github.com/beianscan/beianscan/internal/phone/phonetest"
+	"github.com/beianscan/beianscan/internal/appsim"
+	"github.com/beianscan/beianscan/internal/appsim/appsimtest"
 )
 
 func TestDecodeQR(t *testing.T) {
@@ -35,14 +35,14 @@ func TestDecodeQR(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var img []byte
 			if tt.size == 0 {
-				img = phone.SampleImage("face_photo", 1)
+				img = appsim.SampleImage("face_photo", 1)
 			} else {
-				img = phonetest.QR(t, tt.text, tt.size)
+				img = appsimtest.QR(t, tt.text, tt.size)
 			}
 			if tt.reframe != nil {
 				img = tt.reframe(t, img)
 			}
-			got, err := phone.DecodeQR(img)
+			got, err := appsim.DecodeQR(img)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("DecodeQR error = %v, want error %t", err, tt.wantErr)
 			}
@@ -51,7 +51,7 @@ func TestDecodeQR(t *testing.T) {
 			}
 		})
 	}
-	if _, err := phone.DecodeQR([]byte("not an image")); err == nil {
+	if _, err := appsim.DecodeQR([]byte("not an image")); err == nil {
 		t.Error("DecodeQR of garbage: want error")
 	}
 }
@@ -103,7 +103,7 @@ func TestParseScanURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			base, code, err := phone.ParseScanURL(tt.in)
+			base, code, err := appsim.ParseScanURL(tt.in)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("ParseScanURL(%q) error = %v, want error %t", tt.in, err, tt.wantErr)
 			}
@@ -123,7 +123,7 @@ func TestSampleImage(t *testing.T) {
 	for _, slot := range slots {
 		t.Run(slot, func(t *testing.T) {
 			t.Parallel()
-			img := phone.SampleImage(slot, 42)
+			img := appsim.SampleImage(slot, 42)
 			if len(img) >= 4<<20 {
 				t.Errorf("size %d, want < 4 MiB", len(img))
 			}
@@ -135,10 +135,10 @@ func TestSampleImage(t *testing.T) {
 			if short := min(b.Dx(), b.Dy()); short < 600 {
 				t.Errorf("short side %d, want >= 600 (server minimum is 300)", short)
 			}
-			if again := phone.SampleImageUncached(slot, 42); !bytes.Equal(img, again) {
+			if again := appsim.SampleImageUncached(slot, 42); !bytes.Equal(img, again) {
 				t.Error("same slot and seed gave different bytes")
 			}
-			if cached := phone.SampleImage(slot, 42); !bytes.Equal(img, cached) || &cached[0] == &img[0] {
+			if cached := appsim.SampleImage(slot, 42); !bytes.Equal(img, cached) || &cached[0] == &img[0] {
 				t.Error("cached sample differs or is shared")
 			}
 			st := stats(t, m)
@@ -161,11 +161,11 @@ func TestSampleImage(t *testing.T) {
 	}
 	t.Run("seeds and slots differ", func(t *testing.T) {
 		t.Parallel()
-		a := phone.SampleImage("subject_leader_id_front", 1)
-		if bytes.Equal(a, phone.SampleImage("subject_leader_id_front", 2)) {
+		a := appsim.SampleImage("subject_leader_id_front", 1)
+		if bytes.Equal(a, appsim.SampleImage("subject_leader_id_front", 2)) {
 			t.Error("another seed gave the same bytes")
 		}
-		if bytes.Equal(a, phone.SampleImage("website_leader_id_front", 1)) {
+		if bytes.Equal(a, appsim.SampleImage("website_leader_id_front", 1)) {
 			t.Error("another slot gave the same bytes")
 		}
 	})
@@ -230,36 +230,36 @@ func abs(v float64) float64 {
 func TestClaim(t *testing.T) {
 	tests := []struct {
 		name       string
-		client     phone.Client
+		client     appsim.Client
 		code       string
-		fail       map[string]*phonetest.Error
+		fail       map[string]*appsimtest.Error
 		wantStatus int
 		wantCode   string
 		wantZh     string
 		wantDetail map[string]any
 	}{
-		{name: "ok", client: phone.Client{DeviceID: "dev-1"}, code: phonetest.Code},
-		{name: "ok random device", code: phonetest.Code},
-		{name: "wrong code", client: phone.Client{DeviceID: "dev-1"}, code: "NOPE",
+		{name: "ok", client: appsim.Client{DeviceID: "dev-1"}, code: appsimtest.Code},
+		{name: "ok random device", code: appsimtest.Code},
+		{name: "wrong code", client: appsim.Client{DeviceID: "dev-1"}, code: "NOPE",
 			wantStatus: 404, wantCode: "pairing_not_found", wantZh: "二维码无效"},
-		{name: "old app", client: phone.Client{DeviceID: "dev-1", AppVersion: "3.9.9"}, code: phonetest.Code,
+		{name: "old app", client: appsim.Client{DeviceID: "dev-1", AppVersion: "3.9.9"}, code: appsimtest.Code,
 			wantStatus: 426, wantCode: "app_version_too_old", wantZh: "3.16.0",
 			wantDetail: map[string]any{"min_version": "3.16.0"}},
-		{name: "expired", client: phone.Client{DeviceID: "dev-1"}, code: phonetest.Code,
-			fail: map[string]*phonetest.Error{"POST /m/v1/pairings/claim": {Status: 410, Code: "pairing_expired",
+		{name: "expired", client: appsim.Client{DeviceID: "dev-1"}, code: appsimtest.Code,
+			fail: map[string]*appsimtest.Error{"POST /m/v1/pairings/claim": {Status: 410, Code: "pairing_expired",
 				Message: "The QR code has expired.", MessageZh: "二维码已过期，请在电脑上刷新。"}},
 			wantStatus: 410, wantCode: "pairing_expired", wantZh: "二维码已过期"},
-		{name: "not json error body", client: phone.Client{DeviceID: "dev-1"}, code: phonetest.Code,
-			fail: map[string]*phonetest.Error{"POST /m/v1/pairings/claim": {Status: 502}}, wantStatus: 502},
+		{name: "not json error body", client: appsim.Client{DeviceID: "dev-1"}, code: appsimtest.Code,
+			fail: map[string]*appsimtest.Error{"POST /m/v1/pairings/claim": {Status: 502}}, wantStatus: 502},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := phonetest.New(t)
+			srv := appsimtest.New(t)
 			srv.Fail = tt.fail
 			c := tt.client
-			s, err := c.Claim(phonetest.Context(t), srv.URL+"/", tt.code)
+			s, err := c.Claim(appsimtest.Context(t), srv.URL+"/", tt.code)
 			if tt.wantStatus != 0 {
-				var ae *phone.APIError
+				var ae *appsim.APIError
 				if !errors.As(err, &ae) {
 					t.Fatalf("Claim error = %v (%T), want *APIError", err, err)
 				}
@@ -312,23 +312,23 @@ func TestClaim(t *testing.T) {
 			if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 				t.Errorf("Content-Type = %q", ct)
 			}
-			if string(r.Body) != `{"code":"`+phonetest.Code+`"}` {
+			if string(r.Body) != `{"code":"`+appsimtest.Code+`"}` {
 				t.Errorf("body = %s", r.Body)
 			}
-			if s.Base != srv.URL || s.Token != phonetest.PhoneToken {
+			if s.Base != srv.URL || s.Token != appsimtest.PhoneToken {
 				t.Errorf("session base %q token %q", s.Base, s.Token)
 			}
 			if want := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC); !s.ExpiresAt.Equal(want) {
 				t.Errorf("ExpiresAt = %v", s.ExpiresAt)
 			}
-			if s.Desktop.IP != phonetest.DesktopIP || s.Desktop.UserAgent != phonetest.DesktopUA || s.Desktop.CreatedAt.IsZero() {
+			if s.Desktop.IP != appsimtest.DesktopIP || s.Desktop.UserAgent != appsimtest.DesktopUA || s.Desktop.CreatedAt.IsZero() {
 				t.Errorf("Desktop = %+v", s.Desktop)
 			}
-			o, err := phone.ParseOrder(s.Order)
-			if err != nil || o.ID != phonetest.OrderID || o.SubjectName != "张三" || len(o.Domains) != 2 {
+			o, err := appsim.ParseOrder(s.Order)
+			if err != nil || o.ID != appsimtest.OrderID || o.SubjectName != "张三" || len(o.Domains) != 2 {
 				t.Errorf("order = %+v, %v", o, err)
 			}
-			if len(s.Materials) != len(phonetest.DefaultSlots) || s.Materials[0].Slot != "subject_leader_id_front" ||
+			if len(s.Materials) != len(appsimtest.DefaultSlots) || s.Materials[0].Slot != "subject_leader_id_front" ||
 				!s.Materials[0].Required || s.Materials[0].GuidanceZh == "" || s.Materials[0].LabelZh == "" {
 				t.Errorf("materials = %+v", s.Materials)
 			}
@@ -337,24 +337,24 @@ func TestClaim(t *testing.T) {
 }
 
 func TestSessionCalls(t *testing.T) {
-	jpg := phone.SampleImage("face_photo", 7)
+	jpg := appsim.SampleImage("face_photo", 7)
 	tests := []struct {
 		name string
 		// call runs one session call and returns its error.
-		call       func(ctx context.Context, s *phone.Session) error
+		call       func(ctx context.Context, s *appsim.Session) error
 		token      string // replaces the session's token when set
 		wantPath   string
 		wantStatus int
 		wantCode   string
 	}{
-		{name: "order", wantPath: "GET /m/v1/order", call: func(ctx context.Context, s *phone.Session) error {
+		{name: "order", wantPath: "GET /m/v1/order", call: func(ctx context.Context, s *appsim.Session) error {
 			o, mats, err := s.GetOrder(ctx)
-			if err == nil && (len(o) == 0 || len(mats) != len(phonetest.DefaultSlots)) {
+			if err == nil && (len(o) == 0 || len(mats) != len(appsimtest.DefaultSlots)) {
 				return errors.New("empty order or materials")
 			}
 			return err
 		}},
-		{name: "upload", wantPath: "PUT /m/v1/materials/face_photo", call: func(ctx context.Context, s *phone.Session) error {
+		{name: "upload", wantPath: "PUT /m/v1/materials/face_photo", call: func(ctx context.Context, s *appsim.Session) error {
 			raw, err := s.Upload(ctx, "face_photo", jpg, "", "idem-1")
 			if err != nil {
 				return err
@@ -365,26 +365,26 @@ func TestSessionCalls(t *testing.T) {
 			return nil
 		}},
 		{name: "upload not allowed", wantPath: "PUT /m/v1/materials/supplementary", wantStatus: 403, wantCode: "slot_not_allowed_in_app",
-			call: func(ctx context.Context, s *phone.Session) error {
+			call: func(ctx context.Context, s *appsim.Session) error {
 				_, err := s.Upload(ctx, "supplementary", jpg, "image/jpeg", "")
 				return err
 			}},
 		{name: "upload not an image", wantPath: "PUT /m/v1/materials/face_photo", wantStatus: 415, wantCode: "unsupported_format",
-			call: func(ctx context.Context, s *phone.Session) error {
+			call: func(ctx context.Context, s *appsim.Session) error {
 				_, err := s.Upload(ctx, "face_photo", []byte("%PDF-1.4"), "", "")
 				return err
 			}},
 		{name: "complete incomplete", wantPath: "POST /m/v1/complete", wantStatus: 422, wantCode: "materials_incomplete",
-			call: func(ctx context.Context, s *phone.Session) error { return s.Complete(ctx) }},
+			call: func(ctx context.Context, s *appsim.Session) error { return s.Complete(ctx) }},
 		{name: "bad token", token: "forged", wantPath: "GET /m/v1/order", wantStatus: 401, wantCode: "unauthorized",
-			call: func(ctx context.Context, s *phone.Session) error { _, _, err := s.GetOrder(ctx); return err }},
+			call: func(ctx context.Context, s *appsim.Session) error { _, _, err := s.GetOrder(ctx); return err }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := phonetest.New(t)
-			ctx := phonetest.Context(t)
-			c := &phone.Client{DeviceID: "dev-9", AppVersion: "3.17.2"}
-			s, err := c.Claim(ctx, srv.URL, phonetest.Code)
+			srv := appsimtest.New(t)
+			ctx := appsimtest.Context(t)
+			c := &appsim.Client{DeviceID: "dev-9", AppVersion: "3.17.2"}
+			s, err := c.Claim(ctx, srv.URL, appsimtest.Code)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -396,12 +396,12 @@ func TestSessionCalls(t *testing.T) {
 				t.Fatalf("call: %v", err)
 			}
 			if tt.wantCode != "" {
-				var ae *phone.APIError
+				var ae *appsim.APIError
 				if !errors.As(err, &ae) || ae.Status != tt.wantStatus || ae.Code != tt.wantCode || ae.MessageZh == "" {
 					t.Fatalf("error = %#v, want %d %s with messages", err, tt.wantStatus, tt.wantCode)
 				}
-				if phone.ErrorCode(err) != tt.wantCode {
-					t.Errorf("ErrorCode = %q", phone.ErrorCode(err))
+				if appsim.ErrorCode(err) != tt.wantCode {
+					t.Errorf("ErrorCode = %q", appsim.ErrorCode(err))
 				}
 			}
 			reqs := srv.Requests()
@@ -433,12 +433,12 @@ func TestSessionCalls(t *testing.T) {
 }
 
 func TestWalk(t *testing.T) {
-	custom := phone.SampleImage("generic", 99)
+	custom := appsim.SampleImage("generic", 99)
 	tests := []struct {
 		name        string
 		images      map[string][]byte
 		skip        bool
-		slots       []phonetest.Slot
+		slots       []appsimtest.Slot
 		wantUploads []string
 		wantDone    bool
 		wantCode    string
@@ -452,7 +452,7 @@ func TestWalk(t *testing.T) {
 		{name: "no complete", skip: true,
 			wantUploads: []string{"face_photo", "subject_leader_id_back", "subject_leader_id_front", "verification_form"}},
 		{name: "desktop-only required slot", wantCode: "materials_incomplete",
-			slots: []phonetest.Slot{
+			slots: []appsimtest.Slot{
 				{Slot: "verification_form", LabelZh: "真实性核验单", Required: true, AppAllowed: true},
 				{Slot: "supplementary", LabelZh: "其他资料", Required: true, AppAllowed: false},
 			},
@@ -460,13 +460,13 @@ func TestWalk(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := phonetest.New(t)
+			srv := appsimtest.New(t)
 			srv.Slots = tt.slots
 			var log []string
-			c := &phone.Client{Log: func(f string, a ...any) { log = append(log, f) }}
-			s, err := phone.WalkWith(phonetest.Context(t), c, srv.ScanURL(), phone.WalkOptions{Images: tt.images, SkipComplete: tt.skip})
+			c := &appsim.Client{Log: func(f string, a ...any) { log = append(log, f) }}
+			s, err := appsim.WalkWith(appsimtest.Context(t), c, srv.ScanURL(), appsim.WalkOptions{Images: tt.images, SkipComplete: tt.skip})
 			if tt.wantCode != "" {
-				if phone.ErrorCode(err) != tt.wantCode || s == nil {
+				if appsim.ErrorCode(err) != tt.wantCode || s == nil {
 					t.Fatalf("Walk error = %v, session %v; want %s and a session", err, s, tt.wantCode)
 				}
 			} else if err != nil {
@@ -497,7 +497,7 @@ func TestWalk(t *testing.T) {
 }
 
 func TestWalkBadURL(t *testing.T) {
-	if _, err := phone.Walk(phonetest.Context(t), &phone.Client{}, "http://x/other?code=1", nil); err == nil {
+	if _, err := appsim.Walk(appsimtest.Context(t), &appsim.Client{}, "http://x/other?code=1", nil); err == nil {
 		t.Fatal("want error for a URL that is not a scan URL")
 	}
 }
@@ -508,15 +508,15 @@ func TestFetchQR(t *testing.T) {
 		token    string
 		wantCode string
 	}{
-		{name: "with desktop token", token: phonetest.DesktopToken},
+		{name: "with desktop token", token: appsimtest.DesktopToken},
 		{name: "without token", wantCode: "unauthorized"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := phonetest.New(t)
-			png, err := (&phone.Client{}).FetchQR(phonetest.Context(t), srv.QRURL(), tt.token)
+			srv := appsimtest.New(t)
+			png, err := (&appsim.Client{}).FetchQR(appsimtest.Context(t), srv.QRURL(), tt.token)
 			if tt.wantCode != "" {
-				if phone.ErrorCode(err) != tt.wantCode {
+				if appsim.ErrorCode(err) != tt.wantCode {
 					t.Fatalf("error = %v, want %s", err, tt.wantCode)
 				}
 				return
@@ -524,7 +524,7 @@ func TestFetchQR(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			text, err := phone.DecodeQR(png)
+			text, err := appsim.DecodeQR(png)
 			if err != nil || text != srv.ScanURL() {
 				t.Fatalf("QR text %q, %v; want %q", text, err, srv.ScanURL())
 			}
@@ -534,7 +534,7 @@ func TestFetchQR(t *testing.T) {
 
 func TestPlan(t *testing.T) {
 	yes, no := true, false
-	mats := []phone.Requirement{
+	mats := []appsim.Requirement{
 		{Slot: "a", Required: true},
 		{Slot: "b", Required: true, Uploaded: true},
 		{Slot: "c", Required: false},
@@ -543,17 +543,17 @@ func TestPlan(t *testing.T) {
 	}
 	tests := []struct {
 		name      string
-		allowed   []phone.Requirement
+		allowed   []appsim.Requirement
 		overrides map[string][]byte
 		want      []string
 	}{
 		{name: "required not uploaded", want: []string{"a", "d"}},
-		{name: "order says d desktop only", allowed: []phone.Requirement{{Slot: "d", AppAllowed: &no}, {Slot: "a", AppAllowed: &yes}}, want: []string{"a"}},
+		{name: "order says d desktop only", allowed: []appsim.Requirement{{Slot: "d", AppAllowed: &no}, {Slot: "a", AppAllowed: &yes}}, want: []string{"a"}},
 		{name: "overrides add optional and re-upload", overrides: map[string][]byte{"b": nil, "c": nil, "e": nil}, want: []string{"a", "b", "c", "d"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := phone.Plan(mats, tt.allowed, tt.overrides); !slices.Equal(got, tt.want) {
+			if got := appsim.Plan(mats, tt.allowed, tt.overrides); !slices.Equal(got, tt.want) {
 				t.Errorf("Plan = %v, want %v", got, tt.want)
 			}
 		})
