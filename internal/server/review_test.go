@@ -361,3 +361,33 @@ func TestReviewRaces(t *testing.T) {
 	must(t, do(t, req{method: "DELETE", url: w.url("/orders/" + o.ID + "/hold"), token: w.as("bob")}), http.StatusNoContent)
 	must(t, do(t, req{method: "POST", url: w.url("/orders/" + o.ID + "/hold"), token: w.as("alice")}), http.StatusOK)
 }
+
+// TestReuploadPairing: while changes are requested, an app order takes a new QR whose
+// claim lists only the flagged slots, and the phone may upload only those.
+func TestReuploadPairing(t *testing.T) {
+	w := startWorkbench(t, nil)
+	o, _ := submittedApp(t, w.m)
+	must(t, do(t, req{method: "POST", url: w.url("/orders/" + o.ID + "/hold"), token: w.as("alice")}), http.StatusOK)
+	must(t, do(t, req{method: "POST", url: w.url("/orders/" + o.ID + "/decision"), token: w.as("alice"), body: map[string]any{
+		"outcome": "changes", "issues": []any{map[string]any{"target": "material", "slot": "face_photo", "code": "face_background"}}}}), http.StatusOK)
+	r := must(t, do(t, claimReq(w.m, pair(t, o), "device-2", appVersionOK, "")), http.StatusOK)
+	var slots []string
+	for _, m := range r.Body["materials"].([]any) {
+		slots = append(slots, m.(map[string]any)["slot"].(string))
+	}
+	if fmt.Sprint(slots) != "[face_photo]" {
+		t.Fatalf("the re-upload claim lists %v, want [face_photo]", slots)
+	}
+	phone := r.Body["phone_token"].(string)
+	img := testJPEG(t, 400, 400)
+	before := stored(t, o)
+	wantError(t, do(t, phoneReq(w.m, "PUT", "/m/v1/materials/verification_form", phone, img)), http.StatusConflict, "slot_locked")
+	if after := stored(t, o); after != before {
+		t.Fatal("a locked slot's upload changed the order")
+	}
+	must(t, do(t, phoneReq(w.m, "PUT", "/m/v1/materials/face_photo", phone, img)), http.StatusCreated)
+	sub := must(t, do(t, req{method: "POST", url: o.url("/submit"), token: o.Token}), http.StatusOK)
+	if ord := orderOf(sub); ord["state"] != "submitted" || ord["round"] != 2.0 {
+		t.Fatalf("after the re-upload: %v", ord)
+	}
+}
