@@ -26,7 +26,7 @@ type workbench struct {
 	keys map[string]string
 }
 
-func startWorkbench(t *testing.T, mutate func(*server.Config)) *workbench {
+func startWorkbench(t testing.TB, mutate func(*server.Config)) *workbench {
 	t.Helper()
 	w := &workbench{file: filepath.Join(t.TempDir(), "reviewers"), keys: map[string]string{}}
 	var lines []string

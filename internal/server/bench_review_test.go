@@ -1,0 +1,67 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/rediskeys"
+)
+
+// seedQueue stores n submitted orders in the workbench's queue, as the write path leaves
+// them (the order's JSON and its queue entry), in pipelines; the orders expire by themselves
+// and the queue key is deleted when the benchmark ends.
+func seedQueue(b *testing.B, w *workbench, from, n int) {
+	b.Helper()
+	ctx := context.Background()
+	base := time.Now().Add(-time.Hour)
+	for start := from; start < from+n; start += 500 {
+		_, err := w.m.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i := start; i < min(start+500, from+n); i++ {
+				id := fmt.Sprintf("benchqueue%s%06d", w.m.Config.LimitScope[:8], i)
+				at := base.Add(time.Duration(i) * time.Millisecond)
+				raw, _ := json.Marshal(filing.Order{ID: id, State: filing.StateSubmitted, Round: 1, SubmittedAt: at,
+					SubjectType: filing.Individual, Province: "CN-GD", SubjectName: "张三", Domains: []string{"example.com"}})
+				p.Set(ctx, rediskeys.Order(id), raw, 10*time.Minute)
+				p.ZAdd(ctx, rediskeys.ReviewQueue(w.m.Config.LimitScope), redis.Z{Score: float64(at.UnixMilli()), Member: rediskeys.ReviewQueueMember(id, 1)})
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Cleanup(func() { w.m.Redis.Del(context.Background(), rediskeys.ReviewQueue(w.m.Config.LimitScope)) })
+}
+
+// BenchmarkReviewQueue answers the queue's first page (50 orders) with 1,000 and then
+// 10,000 orders waiting, beside GET /healthz on the same server and client in the same run
+// (DESIGN §4: at most 3 × /healthz, and flat in the number waiting).
+func BenchmarkReviewQueue(b *testing.B) {
+	w := startWorkbench(b, nil)
+	get := func(url, bearer string) func(b *testing.B) {
+		return func(b *testing.B) {
+			for b.Loop() {
+				r, _ := http.NewRequestWithContext(context.Background(), "GET", url, nil)
+				if bearer != "" {
+					r.Header.Set("Authorization", "Bearer "+bearer)
+				}
+				benchDo(b, r, http.StatusOK)
+			}
+		}
+	}
+	healthz := get(w.m.URL+"/healthz", "")
+	queue := get(w.url("/queue"), w.as("alice"))
+	b.Run("healthz", healthz)
+	seedQueue(b, w, 0, 1000)
+	b.Run("queue-1000", queue)
+	b.Run("healthz-again", healthz)
+	seedQueue(b, w, 1000, 9000)
+	b.Run("queue-10000", queue)
+}
