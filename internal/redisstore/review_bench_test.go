@@ -10,8 +10,8 @@ import (
 	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
-	"github.com/beianscan/beianscan/internal/redistest"
 	"github.com/beianscan/beianscan/internal/rediskeys"
+	"github.com/beianscan/beianscan/internal/redistest"
 )
 
 // BenchmarkReviewWrites compares a reviewer's decision (orders.Service.Decide: the hold
