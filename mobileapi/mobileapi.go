@@ -18,7 +18,6 @@ import (
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/orders"
-	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // Service is what the app API needs of the orders service.
@@ -36,9 +35,10 @@ type Service interface {
 	Now() time.Time
 }
 
-// Config of the app API. Zero fields take the defaults given.
+// Config of the app API, filled in by the server (server.Config.withDefaults applies the
+// defaults).
 type Config struct {
-	// UploadTimeout bounds the arrival of an upload's body; default httpx.DefaultUploadTimeout (2m).
+	// UploadTimeout bounds the arrival of an upload's body; zero: no bound.
 	UploadTimeout time.Duration
 	// AppDownloadURL is the provider's app download page, linked from the scan page; empty:
 	// the page says to get the app from the phone's app store.
@@ -53,7 +53,6 @@ type API struct {
 
 // New returns the app API.
 func New(svc Service, cfg Config) *API {
-	cfg.UploadTimeout = positive.Or(cfg.UploadTimeout, httpx.DefaultUploadTimeout)
 	return &API{svc: svc, cfg: cfg}
 }
 

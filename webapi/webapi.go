@@ -23,7 +23,6 @@ import (
 	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/images"
 	"github.com/beianscan/beianscan/internal/orders"
-	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // Service is what the desktop API needs of the orders service.
@@ -71,7 +70,8 @@ type Limits interface {
 	AcquireWebsocket(ctx context.Context, orderID string) (release func(), err error)
 }
 
-// Config of the desktop API. Zero fields take the defaults given.
+// Config of the desktop API, filled in by the server (server.Config.withDefaults applies
+// the defaults).
 type Config struct {
 	// Limits counts order creations, pairings and websockets; nil limits nothing.
 	Limits Limits
@@ -83,10 +83,10 @@ type Config struct {
 	OperatorKey string
 	// SecureCookie marks the desktop cookie Secure (set when the public URL is https).
 	SecureCookie bool
-	// DesktopTokenTTL is the cookie's life; default orders.DefaultDesktopTokenTTL (72h).
+	// DesktopTokenTTL is the cookie's life, the desktop token's.
 	DesktopTokenTTL time.Duration
-	// UploadTimeout bounds the arrival of an upload's body (PUT materials, stitch);
-	// default httpx.DefaultUploadTimeout (2m).
+	// UploadTimeout bounds the arrival of an upload's body (PUT materials, stitch); zero:
+	// no bound.
 	UploadTimeout time.Duration
 	// Catalog is what GET /api/v1/catalog serves.
 	Catalog filing.Catalog
@@ -105,11 +105,9 @@ type API struct {
 
 // New returns the desktop API.
 func New(svc Service, blobs Blobs, events Events, cfg Config) *API {
-	cfg.DesktopTokenTTL = positive.Or(cfg.DesktopTokenTTL, orders.DefaultDesktopTokenTTL)
 	if cfg.Limits == nil {
 		cfg.Limits = noLimits{}
 	}
-	cfg.UploadTimeout = positive.Or(cfg.UploadTimeout, httpx.DefaultUploadTimeout)
 	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg, qr: newQRCache(1024), catalog: newCatalogAnswer(cfg.Catalog)}
 	a.upgrader = websocket.Upgrader{
 		// Desktops only listen and the hub reads the connection itself, so gorilla's read

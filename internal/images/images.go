@@ -16,6 +16,7 @@ package images
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"image"
@@ -26,7 +27,6 @@ import (
 	"time"
 
 	"github.com/beianscan/beianscan/internal/filing"
-	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // Format is an accepted image format, named as the contract's MATERIAL "format" field.
@@ -164,20 +164,20 @@ func (o Options) Limits() filing.Limits {
 }
 
 func (o Options) withDefaults() Options {
-	o.MaxBytes = positive.Or(o.MaxBytes, DefaultMaxBytes)
-	o.MinShortSide = positive.Or(o.MinShortSide, DefaultMinShortSide)
-	o.MaxPixels = positive.Or(o.MaxPixels, DefaultMaxPixels)
-	o.FitMaxBytes = positive.Or(o.FitMaxBytes, DefaultFitMaxBytes)
+	o.MaxBytes = cmp.Or(o.MaxBytes, DefaultMaxBytes)
+	o.MinShortSide = cmp.Or(o.MinShortSide, DefaultMinShortSide)
+	o.MaxPixels = cmp.Or(o.MaxPixels, DefaultMaxPixels)
+	o.FitMaxBytes = cmp.Or(o.FitMaxBytes, DefaultFitMaxBytes)
 	o.Thresholds = o.Thresholds.withDefaults()
 	return o
 }
 
 func (t Thresholds) withDefaults() Thresholds {
-	t.Blur = positive.Or(t.Blur, DefaultBlur)
-	t.Dark = positive.Or(t.Dark, DefaultDark)
-	t.Bright = positive.Or(t.Bright, DefaultBright)
-	t.Gray = positive.Or(t.Gray, DefaultGray)
-	t.WhiteBackground = positive.Or(t.WhiteBackground, DefaultWhiteBackground)
+	t.Blur = cmp.Or(t.Blur, DefaultBlur)
+	t.Dark = cmp.Or(t.Dark, DefaultDark)
+	t.Bright = cmp.Or(t.Bright, DefaultBright)
+	t.Gray = cmp.Or(t.Gray, DefaultGray)
+	t.WhiteBackground = cmp.Or(t.WhiteBackground, DefaultWhiteBackground)
 	return t
 }
 

@@ -44,10 +44,11 @@ import (
 	"github.com/beianscan/beianscan/webapi"
 )
 
-// Config is the whole service's configuration (DESIGN §3, Configuration). Zero fields take
-// the defaults given, filled in by withDefaults (config.go) from the constants of the
-// package that owns each setting; cmd/beianscan fills it from BEIANSCAN_* variables and
-// flags whose defaults are the same constants.
+// Config is the whole service's configuration (the README's configuration table). Zero
+// fields take the defaults given, filled in by withDefaults (config.go) from the constants
+// of the package that owns each setting; a setting that can be off has an Off value of its
+// own. cmd/beianscan fills it from BEIANSCAN_* variables and flags whose defaults are the
+// same constants.
 type Config struct {
 	// Addr to listen on; default DefaultAddr (":8080").
 	Addr string
@@ -82,16 +83,18 @@ type Config struct {
 	// AppDownloadURL is the provider's app download page, linked from /m/scan; empty: the
 	// page says to get the app from the phone's app store.
 	AppDownloadURL string
-	// ClaimGuessLimit per client IP per 10 minutes; 0 turns it off (the command's default is 20).
+	// ClaimGuessLimit is how many claims of codes never issued one client IP may make per
+	// 10 minutes; default orders.DefaultClaimGuessLimit (20); orders.GuessLimitOff turns
+	// it off.
 	ClaimGuessLimit int
-	// OrderRate is how many orders one client IP may create; zero: off (the command's
-	// default is 30/h).
+	// OrderRate is how many orders one client IP may create; default
+	// limits.DefaultOrderRate (30/h); limits.RateOff turns it off.
 	OrderRate limits.Rate
-	// PairingRate is how many QR pairings one order may create; zero: off (the command's
-	// default is 60/h).
+	// PairingRate is how many QR pairings one order may create; default
+	// limits.DefaultPairingRate (60/h); limits.RateOff turns it off.
 	PairingRate limits.Rate
 	// WebsocketsPerOrder is how many desktop websockets one order may hold at once across
-	// instances; 0: no limit (the command's default is 20).
+	// instances; default limits.DefaultWebsocketsPerOrder (20); limits.Off: no limit.
 	WebsocketsPerOrder int
 	// LimitScope keeps the rate and websocket counters of servers sharing one Redis apart
 	// (tests); empty, as in production, every instance counts together.
@@ -140,8 +143,8 @@ type Config struct {
 	// plaintextBlobs, set only by a benchmark, stores images unencrypted on the file
 	// store: the reference the cost of encryption is measured against.
 	plaintextBlobs bool
-	// MetricsAddr is where Prometheus /metrics listens; empty or "off": nowhere (the
-	// command's default is 127.0.0.1:9464). The metrics are kept either way.
+	// MetricsAddr is where Prometheus /metrics listens; default DefaultMetricsAddr
+	// (127.0.0.1:9464); MetricsOff: nowhere. The metrics are kept either way.
 	MetricsAddr string
 }
 
