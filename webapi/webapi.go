@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 
+	"github.com/beianscan/beianscan/internal/admission"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/orders"
@@ -86,6 +88,9 @@ type Config struct {
 	// UploadTimeout bounds the arrival of an upload's body (PUT materials, stitch);
 	// default httpx.DefaultUploadTimeout (2m).
 	UploadTimeout time.Duration
+	// Bodies is the instance's budget of upload bodies in memory and its caps of uploads
+	// in flight per order and per IP; nil bounds nothing but each body's size.
+	Bodies *admission.Bodies
 }
 
 // API holds the desktop handlers.
@@ -381,13 +386,18 @@ func (a *API) putMaterial(c echo.Context) error {
 	r := c.Request()
 	fit := c.QueryParam("fit") == "1"
 	// A multipart envelope around the image is allowed a little more than the image.
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, a.svc.ReadLimit(fit)+64<<10)
+	held, err := httpx.AdmitBody(c, a.cfg.Bodies, c.Param("id"), a.svc.ReadLimit(fit)+64<<10)
+	if err != nil {
+		return err
+	}
+	defer held.Release()
 	body, err := imageBody(r)
 	if err != nil {
 		return err
 	}
 	m, err := a.svc.Upload(r.Context(), orders.Upload{
 		OrderID: c.Param("id"), Slot: filing.Slot(c.Param("slot")), Via: filing.ViaPC, Body: body, Fit: fit,
+		Size:           held.Size(),
 		IdempotencyKey: r.Header.Get("Idempotency-Key"),
 	})
 	if err != nil {
@@ -433,7 +443,11 @@ const (
 
 func (a *API) stitch(c echo.Context) error {
 	r := c.Request()
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, 2*maxStitchPartSize+1<<20)
+	held, err := httpx.AdmitBody(c, a.cfg.Bodies, c.Param("id"), 2*maxStitchPartSize+1<<20)
+	if err != nil {
+		return err
+	}
+	defer held.Release()
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return filing.ErrInvalidRequest.WithMessage("Send the images as multipart \"file\" parts.", "请以多个 file 字段上传要拼接的图片。")
@@ -453,7 +467,7 @@ func (a *API) stitch(c echo.Context) error {
 		if len(parts) == maxStitchParts {
 			return filing.ErrInvalidRequest.WithMessage("At most 8 images can be combined.", "最多可拼接 8 张图片。")
 		}
-		b, err := readPart(p)
+		b, err := readPart(p, a.svc.ReadLimit(false), len(parts))
 		if err != nil {
 			return err
 		}
@@ -466,13 +480,20 @@ func (a *API) stitch(c echo.Context) error {
 	return c.JSON(http.StatusCreated, map[string]any{"material": m})
 }
 
-func readPart(p io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(p, maxStitchPartSize+1))
+// readPart reads part i of a stitch, refusing it as soon as it reaches limit bytes: every
+// part must be under the plain upload limit (a stitch is never fitted), so reading more of
+// it only holds memory for an answer already known.
+func readPart(p io.Reader, limit int64, i int) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(p, limit))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > maxStitchPartSize {
-		return nil, filing.ErrTooLarge.WithMessage("Each image to combine must be under 20 MB.", "每张待拼接的图片应小于 20 MB。")
+	if int64(len(b)) >= limit {
+		mb := limit >> 20
+		return nil, filing.ErrTooLarge.WithMessage(
+			fmt.Sprintf("Each image to combine must be under %d MB.", mb),
+			fmt.Sprintf("每张待拼接的图片应小于 %d MB。", mb)).
+			WithDetails(map[string]any{"max_bytes": limit, "part": i})
 	}
 	return b, nil
 }

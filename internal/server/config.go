@@ -49,6 +49,9 @@ func (cfg *Config) withDefaults() error {
 	// Only zero: a negative Memory or Workers turns the bound off (benchmarks only).
 	cfg.DecodeMemory = cmp.Or(cfg.DecodeMemory, admission.DefaultMemory)
 	cfg.ImageWorkers = cmp.Or(cfg.ImageWorkers, admission.DefaultWorkers())
+	cfg.BodyMemory = cmp.Or(cfg.BodyMemory, admission.DefaultBodyMemory)
+	cfg.UploadsPerOrder = cmp.Or(cfg.UploadsPerOrder, admission.DefaultUploadsPerOrder)
+	cfg.UploadsPerIP = cmp.Or(cfg.UploadsPerIP, admission.DefaultUploadsPerIP)
 	return cfg.validate()
 }
 
