@@ -416,6 +416,12 @@ func (m *Main) routes(blobs webapi.Blobs) *echo.Echo {
 	m.probes(e)
 	e.GET("/openapi.json", openAPI)
 	static.Register(e)
+	// The route label takes the router's patterns only (internal/metrics, labels.go).
+	var patterns []string
+	for _, r := range e.Routes() {
+		patterns = append(patterns, r.Path)
+	}
+	m.Metrics.SetRoutes(patterns)
 	return e
 }
 
