@@ -43,6 +43,9 @@ func main() {
 		os.Exit(2)
 	}
 	log := cfg.Logger
+	if cfg.RedisURL == "" {
+		cfg.MetricsAddr = tryOutMetricsAddr(cfg.MetricsAddr, log)
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// Peak RSS under the decode budget plus a fixed base (DESIGN §4), not twice it.
 		debug.SetMemoryLimit(admission.SoftLimit(cfg.DecodeMemory))

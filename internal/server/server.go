@@ -15,7 +15,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -399,7 +398,7 @@ func (m *Main) routes(blobs webapi.Blobs) *echo.Echo {
 	webapi.New(m.Service, blobs, m.hub, webapi.Config{
 		Limits:         m.limits,
 		AllowedOrigins: cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
-		SecureCookie: strings.HasPrefix(cfg.PublicURL, "https://"), DesktopTokenTTL: cfg.DesktopTokenTTL,
+		SecureCookie: isHTTPS(cfg.PublicURL), DesktopTokenTTL: cfg.DesktopTokenTTL,
 		UploadTimeout: cfg.UploadTimeout,
 	}).Register(e)
 	mobileapi.New(m.Service, mobileapi.Config{UploadTimeout: cfg.UploadTimeout, AppDownloadURL: cfg.AppDownloadURL}).Register(e)
@@ -512,6 +511,14 @@ func (m *Main) goAdvance(ctx context.Context) {
 			}
 		}
 	}()
+}
+
+// isHTTPS tells whether the public URL is https, however its scheme is written (url.Parse
+// lowercases it): then the desktop cookie is Secure, even though the instance itself
+// speaks plain HTTP behind the TLS proxy.
+func isHTTPS(publicURL string) bool {
+	u, err := url.Parse(publicURL)
+	return err == nil && u.Scheme == "https"
 }
 
 // RedisClient opens BEIANSCAN_REDIS_URL as the service does (plain, Sentinel or Cluster),
