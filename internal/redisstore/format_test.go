@@ -132,6 +132,3 @@ func TestReadPreviousFormat(t *testing.T) {
 		})
 	}
 }
-
-
-
