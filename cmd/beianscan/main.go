@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/beianscan/beianscan/internal/admission"
-	"github.com/beianscan/beianscan/internal/deadline"
 	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/limits"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redisstore"
@@ -100,12 +100,12 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	origins := fs.String("allowed-origins", env("BEIANSCAN_ALLOWED_ORIGINS", ""), "websocket origins, comma separated; empty: the request's own host (BEIANSCAN_ALLOWED_ORIGINS)")
 	retention := fs.String("retention", env("BEIANSCAN_RETENTION", duration(redisstore.DefaultRetention)), "an order and its images are deleted this long after their last change, unless submitted (BEIANSCAN_RETENTION)")
 	appDownload := fs.String("app-download-url", env("BEIANSCAN_APP_DOWNLOAD_URL", ""), "the app's download page, linked from /m/scan; empty: the page says to use the app store (BEIANSCAN_APP_DOWNLOAD_URL)")
-	guesses := fs.String("claim-guess-limit", env("BEIANSCAN_CLAIM_GUESS_LIMIT", "20"), "unmatched claims per IP per 10 minutes; 0 turns it off (BEIANSCAN_CLAIM_GUESS_LIMIT)")
-	orderRate := fs.String("order-rate", env("BEIANSCAN_ORDER_RATE", "30/h"), "orders one client IP may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_ORDER_RATE)")
-	pairingRate := fs.String("pairing-rate", env("BEIANSCAN_PAIRING_RATE", "60/h"), "QR pairings one order may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_PAIRING_RATE)")
-	wsPerOrder := fs.String("ws-per-order", env("BEIANSCAN_WS_PER_ORDER", "20"), "simultaneous websockets on one order across instances; 0 turns it off (BEIANSCAN_WS_PER_ORDER)")
+	guesses := fs.String("claim-guess-limit", env("BEIANSCAN_CLAIM_GUESS_LIMIT", strconv.Itoa(orders.DefaultClaimGuessLimit)), "claims of codes never issued per IP per 10 minutes; 0 turns it off (BEIANSCAN_CLAIM_GUESS_LIMIT)")
+	orderRate := fs.String("order-rate", env("BEIANSCAN_ORDER_RATE", limits.DefaultOrderRate.String()), "orders one client IP may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_ORDER_RATE)")
+	pairingRate := fs.String("pairing-rate", env("BEIANSCAN_PAIRING_RATE", limits.DefaultPairingRate.String()), "QR pairings one order may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_PAIRING_RATE)")
+	wsPerOrder := fs.String("ws-per-order", env("BEIANSCAN_WS_PER_ORDER", strconv.Itoa(limits.DefaultWebsocketsPerOrder)), "simultaneous websockets on one order across instances; 0 turns it off (BEIANSCAN_WS_PER_ORDER)")
 	trusted := fs.String("trusted-proxies", env("BEIANSCAN_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For is believed, CIDRs comma separated; empty: none (BEIANSCAN_TRUSTED_PROXIES)")
-	uploadTimeout := fs.String("upload-timeout", env("BEIANSCAN_UPLOAD_TIMEOUT", duration(deadline.DefaultUpload)), "time an upload's whole body may take to arrive (BEIANSCAN_UPLOAD_TIMEOUT)")
+	uploadTimeout := fs.String("upload-timeout", env("BEIANSCAN_UPLOAD_TIMEOUT", duration(httpx.DefaultUploadTimeout)), "time an upload's whole body may take to arrive (BEIANSCAN_UPLOAD_TIMEOUT)")
 	minReplicas := fs.String("redis-min-replicas", env("BEIANSCAN_REDIS_MIN_REPLICAS", "0"), "Redis replicas that must confirm every acknowledged change (WAIT); 0: off (BEIANSCAN_REDIS_MIN_REPLICAS)")
 	waitTimeout := fs.String("redis-wait-timeout", env("BEIANSCAN_REDIS_WAIT_TIMEOUT", duration(redisstore.DefaultWaitTimeout)), "how long to wait for that confirmation before answering 503 (BEIANSCAN_REDIS_WAIT_TIMEOUT)")
 	decodeMemory := fs.String("decode-memory", env("BEIANSCAN_DECODE_MEMORY", fmt.Sprintf("%dMiB", admission.DefaultMemory>>20)), "decoded image bytes in flight, e.g. 512MiB, 1GiB (BEIANSCAN_DECODE_MEMORY)")
@@ -118,7 +118,7 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	white := fs.String("quality-white-background", env("BEIANSCAN_QUALITY_WHITE_BACKGROUND", "0"), "share (0-1) of near-white border a face photo needs; 0: default 0.6 (BEIANSCAN_QUALITY_WHITE_BACKGROUND)")
 	logLevel := fs.String("log-level", env("BEIANSCAN_LOG_LEVEL", "info"), "debug, info, warn or error (BEIANSCAN_LOG_LEVEL)")
 	logFormat := fs.String("log-format", env("BEIANSCAN_LOG_FORMAT", "text"), "text or json (BEIANSCAN_LOG_FORMAT)")
-	metricsAddr := fs.String("metrics-addr", env("BEIANSCAN_METRICS_ADDR", "127.0.0.1:9464"), "Prometheus /metrics listener; off disables (BEIANSCAN_METRICS_ADDR)")
+	metricsAddr := fs.String("metrics-addr", env("BEIANSCAN_METRICS_ADDR", server.DefaultMetricsAddr), "Prometheus /metrics listener; "+server.MetricsOff+" disables (BEIANSCAN_METRICS_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, err
 	}
@@ -167,6 +167,13 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		setting[int]{"BEIANSCAN_REDIS_MIN_REPLICAS", *minReplicas, &cfg.RedisMinReplicas},
 	); err != nil {
 		return cfg, err
+	}
+	// 0 on the command line is off; in server.Config zero is unset and off has its value.
+	if cfg.ClaimGuessLimit == 0 {
+		cfg.ClaimGuessLimit = orders.GuessLimitOff
+	}
+	if cfg.WebsocketsPerOrder == 0 {
+		cfg.WebsocketsPerOrder = limits.Off
 	}
 	if cfg.OrderRate, err = limits.ParseRate(*orderRate); err != nil {
 		return cfg, fmt.Errorf("BEIANSCAN_ORDER_RATE: %w", err)

@@ -16,6 +16,7 @@ package images
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"image"
@@ -26,7 +27,6 @@ import (
 	"time"
 
 	"github.com/beianscan/beianscan/internal/filing"
-	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // Format is an accepted image format, named as the contract's MATERIAL "format" field.
@@ -147,30 +147,37 @@ type Result struct {
 	OriginalSize int64
 }
 
-// Warning names, in the order Result.Warnings lists them.
+// Warning names, in the order Result.Warnings lists them; their texts are filing.Warnings.
 const (
-	WarnGrayscale          = "grayscale"
-	WarnBlurry             = "blurry"
-	WarnTooDark            = "too_dark"
-	WarnOverexposed        = "overexposed"
-	WarnBackgroundNotWhite = "background_not_white"
+	WarnGrayscale          = filing.WarningGrayscale
+	WarnBlurry             = filing.WarningBlurry
+	WarnTooDark            = filing.WarningTooDark
+	WarnOverexposed        = filing.WarningOverexposed
+	WarnBackgroundNotWhite = filing.WarningBackgroundNotWhite
 )
 
+// Limits are the options' size limits with their defaults applied, as the catalogue
+// publishes them and the edge bounds a request body.
+func (o Options) Limits() filing.Limits {
+	o = o.withDefaults()
+	return filing.Limits{MaxBytes: o.MaxBytes, FitMaxBytes: o.FitMaxBytes, StitchMaxParts: StitchMaxParts, MinShortSide: o.MinShortSide}
+}
+
 func (o Options) withDefaults() Options {
-	o.MaxBytes = positive.Or(o.MaxBytes, DefaultMaxBytes)
-	o.MinShortSide = positive.Or(o.MinShortSide, DefaultMinShortSide)
-	o.MaxPixels = positive.Or(o.MaxPixels, DefaultMaxPixels)
-	o.FitMaxBytes = positive.Or(o.FitMaxBytes, DefaultFitMaxBytes)
+	o.MaxBytes = cmp.Or(o.MaxBytes, DefaultMaxBytes)
+	o.MinShortSide = cmp.Or(o.MinShortSide, DefaultMinShortSide)
+	o.MaxPixels = cmp.Or(o.MaxPixels, DefaultMaxPixels)
+	o.FitMaxBytes = cmp.Or(o.FitMaxBytes, DefaultFitMaxBytes)
 	o.Thresholds = o.Thresholds.withDefaults()
 	return o
 }
 
 func (t Thresholds) withDefaults() Thresholds {
-	t.Blur = positive.Or(t.Blur, DefaultBlur)
-	t.Dark = positive.Or(t.Dark, DefaultDark)
-	t.Bright = positive.Or(t.Bright, DefaultBright)
-	t.Gray = positive.Or(t.Gray, DefaultGray)
-	t.WhiteBackground = positive.Or(t.WhiteBackground, DefaultWhiteBackground)
+	t.Blur = cmp.Or(t.Blur, DefaultBlur)
+	t.Dark = cmp.Or(t.Dark, DefaultDark)
+	t.Bright = cmp.Or(t.Bright, DefaultBright)
+	t.Gray = cmp.Or(t.Gray, DefaultGray)
+	t.WhiteBackground = cmp.Or(t.WhiteBackground, DefaultWhiteBackground)
 	return t
 }
 

@@ -28,14 +28,14 @@ import (
 	"github.com/beianscan/beianscan/internal/auth"
 	"github.com/beianscan/beianscan/internal/blob"
 	"github.com/beianscan/beianscan/internal/broker"
-	"github.com/beianscan/beianscan/internal/deadline"
-	"github.com/beianscan/beianscan/internal/expiry"
-	"github.com/beianscan/beianscan/internal/httperr"
+	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/hub"
 	"github.com/beianscan/beianscan/internal/images"
 	"github.com/beianscan/beianscan/internal/limits"
 	"github.com/beianscan/beianscan/internal/metrics"
 	"github.com/beianscan/beianscan/internal/orders"
+	"github.com/beianscan/beianscan/internal/pairingexpiry"
 	"github.com/beianscan/beianscan/internal/redisstore"
 	"github.com/beianscan/beianscan/internal/sealbox"
 	"github.com/beianscan/beianscan/internal/sweep"
@@ -44,10 +44,11 @@ import (
 	"github.com/beianscan/beianscan/webapi"
 )
 
-// Config is the whole service's configuration (DESIGN §3, Configuration). Zero fields take
-// the defaults given, filled in by withDefaults (config.go) from the constants of the
-// package that owns each setting; cmd/beianscan fills it from BEIANSCAN_* variables and
-// flags whose defaults are the same constants.
+// Config is the whole service's configuration (the README's configuration table). Zero
+// fields take the defaults given, filled in by withDefaults (config.go) from the constants
+// of the package that owns each setting; a setting that can be off has an Off value of its
+// own. cmd/beianscan fills it from BEIANSCAN_* variables and flags whose defaults are the
+// same constants.
 type Config struct {
 	// Addr to listen on; default DefaultAddr (":8080").
 	Addr string
@@ -82,16 +83,18 @@ type Config struct {
 	// AppDownloadURL is the provider's app download page, linked from /m/scan; empty: the
 	// page says to get the app from the phone's app store.
 	AppDownloadURL string
-	// ClaimGuessLimit per client IP per 10 minutes; 0 turns it off (the command's default is 20).
+	// ClaimGuessLimit is how many claims of codes never issued one client IP may make per
+	// 10 minutes; default orders.DefaultClaimGuessLimit (20); orders.GuessLimitOff turns
+	// it off.
 	ClaimGuessLimit int
-	// OrderRate is how many orders one client IP may create; zero: off (the command's
-	// default is 30/h).
+	// OrderRate is how many orders one client IP may create; default
+	// limits.DefaultOrderRate (30/h); limits.RateOff turns it off.
 	OrderRate limits.Rate
-	// PairingRate is how many QR pairings one order may create; zero: off (the command's
-	// default is 60/h).
+	// PairingRate is how many QR pairings one order may create; default
+	// limits.DefaultPairingRate (60/h); limits.RateOff turns it off.
 	PairingRate limits.Rate
 	// WebsocketsPerOrder is how many desktop websockets one order may hold at once across
-	// instances; 0: no limit (the command's default is 20).
+	// instances; default limits.DefaultWebsocketsPerOrder (20); limits.Off: no limit.
 	WebsocketsPerOrder int
 	// LimitScope keeps the rate and websocket counters of servers sharing one Redis apart
 	// (tests); empty, as in production, every instance counts together.
@@ -100,7 +103,7 @@ type Config struct {
 	// the peer's address is the client's.
 	TrustedProxies []netip.Prefix
 	// UploadTimeout bounds the arrival of an upload's whole body; default
-	// deadline.DefaultUpload (2m). Other
+	// httpx.DefaultUploadTimeout (2m). Other
 	// requests' bodies get the shorter of it and 30s. Blob files no material refers to are
 	// swept once twice as old.
 	UploadTimeout time.Duration
@@ -140,8 +143,8 @@ type Config struct {
 	// plaintextBlobs, set only by a benchmark, stores images unencrypted on the file
 	// store: the reference the cost of encryption is measured against.
 	plaintextBlobs bool
-	// MetricsAddr is where Prometheus /metrics listens; empty or "off": nowhere (the
-	// command's default is 127.0.0.1:9464). The metrics are kept either way.
+	// MetricsAddr is where Prometheus /metrics listens; default DefaultMetricsAddr
+	// (127.0.0.1:9464); MetricsOff: nowhere. The metrics are kept either way.
 	MetricsAddr string
 }
 
@@ -171,7 +174,7 @@ type Main struct {
 	srv      *http.Server
 	msrv     *http.Server
 	hub      *hub.Hub
-	expiry   *expiry.Timers
+	expiry   *pairingexpiry.Timers
 	limits   *limits.Limits
 	ln       net.Listener
 	cancel   context.CancelFunc
@@ -423,7 +426,7 @@ func (m *Main) startHub(ctx context.Context, sentinel *broker.Sentinel) {
 		hcfg.FrameWritten = m.Metrics.FrameWritten
 	}
 	svc := m.Service
-	m.expiry = expiry.New(svc.ExpirePairing, expiry.Config{Now: cfg.Now, Logger: log})
+	m.expiry = pairingexpiry.New(svc.ExpirePairing, pairingexpiry.Config{Now: cfg.Now, Logger: log})
 	b := broker.NewRedis(m.Redis, broker.RedisOptions{Sentinel: sentinel, Logger: log})
 	m.hub = hub.New(b, func(ctx context.Context, orderID string) (*hub.Snapshot, error) {
 		return snapshot(ctx, svc, orderID)
@@ -444,7 +447,7 @@ func (m *Main) routes(blobs webapi.Blobs) *echo.Echo {
 	cfg := &m.Config
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = httperr.Handler(cfg.Logger)
+	e.HTTPErrorHandler = httpx.ErrorHandler(cfg.Logger)
 	e.IPExtractor = clientIP(cfg.TrustedProxies)
 	m.middleware(e)
 	m.limits = limits.New(m.Redis, limits.Config{
@@ -456,6 +459,7 @@ func (m *Main) routes(blobs webapi.Blobs) *echo.Echo {
 		AllowedOrigins: cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
 		SecureCookie: isHTTPS(cfg.PublicURL), DesktopTokenTTL: cfg.DesktopTokenTTL,
 		UploadTimeout: cfg.UploadTimeout,
+		Catalog:       filing.NewCatalog(m.Service.AppAvailable, cfg.Images.Limits()),
 	}).Register(e)
 	mobileapi.New(m.Service, mobileapi.Config{UploadTimeout: cfg.UploadTimeout, AppDownloadURL: cfg.AppDownloadURL}).Register(e)
 	m.probes(e)
@@ -483,7 +487,7 @@ func (m *Main) middleware(e *echo.Echo) {
 	e.Use(contentSecurityPolicy(static.Index(), cfg.PublicURL, cfg.AllowedOrigins))
 	// Small bodies (JSON, or one refused before it is read, which net/http then drains) get
 	// the shorter of 30s and the upload timeout; the upload routes extend it.
-	e.Use(deadline.Body(min(30*time.Second, cfg.UploadTimeout)))
+	e.Use(httpx.BodyDeadline(min(30*time.Second, cfg.UploadTimeout)))
 }
 
 // probes adds the liveness and readiness endpoints.
@@ -506,7 +510,7 @@ func (m *Main) probes(e *echo.Echo) {
 // serve starts answering on the bound listener.
 func (m *Main) serve() {
 	// No ReadTimeout: one value for all would hold uploads to a JSON call's time or JSON
-	// calls to an upload's; internal/deadline bounds bodies per route instead, and turns a
+	// calls to an upload's; internal/httpx (deadline.go) bounds bodies per route instead, and turns a
 	// slow one into the contract's 408.
 	m.srv = &http.Server{Handler: m.echo, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	// Hijacked websocket connections are not drained by Shutdown: the hub closes them
