@@ -1,7 +1,9 @@
 // Command beianscan runs the backend of the "upload filing materials" step of ICP filing.
 // With no configuration it runs the embedded default (in-process Redis, blobs under
 // ./data) and prints the URL to open; see the README for production. `beianscan reencrypt`
-// moves everything encrypted at rest to the first encryption key (reencrypt.go).
+// moves everything encrypted at rest to the first encryption key (reencrypt.go); `beianscan
+// backup` takes a consistent snapshot of Redis (backup.go); `beianscan restore-check` finds
+// what a restore's orders refer to that the blob store no longer has (restorecheck.go).
 package main
 
 import (
@@ -34,6 +36,18 @@ func main() {
 		stop()
 		os.Exit(code)
 	}
+	if len(os.Args) > 1 && os.Args[1] == "backup" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := runBackup(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	if len(os.Args) > 1 && os.Args[1] == "restore-check" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := runRestoreCheck(ctx, os.Args[2:], os.Getenv, os.Stdout)
+		stop()
+		os.Exit(code)
+	}
 	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
 		os.Exit(healthcheck(os.Args[2:], os.Getenv, os.Stderr))
 	}
@@ -43,6 +57,9 @@ func main() {
 		os.Exit(2)
 	}
 	log := cfg.Logger
+	if cfg.RedisURL == "" {
+		cfg.MetricsAddr = tryOutMetricsAddr(cfg.MetricsAddr, log)
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// Peak RSS under the decode budget plus a fixed base (DESIGN §4), not twice it.
 		debug.SetMemoryLimit(admission.SoftLimit(cfg.DecodeMemory))

@@ -77,3 +77,7 @@ func scopeSuffix(scope string) string {
 	}
 	return "@" + scope
 }
+
+// Format holds the version of the layout of everything under Prefix (redisstore.Format):
+// one key for the whole data set, read and set by every instance at start.
+const Format = Prefix + "format"

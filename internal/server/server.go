@@ -15,8 +15,8 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -190,6 +190,9 @@ type Main struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	closeOne sync.Once
+	// badFormat is set when Redis was found to hold a format this version cannot read
+	// after the start (checkFormat); /readyz then answers 503.
+	badFormat atomic.Bool
 }
 
 // Open builds everything and starts listening; it serves until Close.
@@ -226,6 +229,9 @@ func (m *Main) open() error {
 		return err
 	}
 	rstore, store := m.openStore()
+	if err := m.checkFormat(ctx, rstore); err != nil {
+		return err
+	}
 	m.startSweeper(ctx, raw, storeName, rstore)
 	m.openService(store, blobs, signer, secret)
 	m.startHub(ctx, sentinel)
@@ -332,6 +338,55 @@ func (m *Main) openStore() (*redisstore.Store, meteredStore) {
 	return rstore, meteredStore{rstore, m.Metrics}
 }
 
+// checkFormat refuses to start on data of a format this version cannot read
+// (redisstore.Format). Redis not answering does not stop the start (an instance comes up
+// during a failover and recovers by itself): the check is then made again in the
+// background until Redis answers, and a format found unreadable then is logged as an error
+// and makes /readyz answer 503 (the container is marked unhealthy).
+func (m *Main) checkFormat(ctx context.Context, rstore *redisstore.Store) error {
+	check := func() (bool, error) {
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		found, err := rstore.CheckFormat(cctx)
+		if errors.Is(err, redisstore.ErrFormat) {
+			return true, err
+		}
+		if err != nil {
+			return false, err
+		}
+		if found < redisstore.Format {
+			m.Config.Logger.Info("redis format recorded", "found", found, "format", redisstore.Format)
+		}
+		return true, nil
+	}
+	done, err := check()
+	if done {
+		return err
+	}
+	m.Config.Logger.Warn("cannot check the redis format yet; checking again until redis answers", "err", err)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if done, err := check(); done {
+				if err != nil {
+					m.Config.Logger.Error("stored data unreadable by this version: stop this instance", "err", err)
+					m.badFormat.Store(true)
+				}
+				return
+			}
+		}
+	}()
+	return nil
+}
+
 // startSweeper starts sweeping the blob files no material refers to.
 func (m *Main) startSweeper(ctx context.Context, raw blob.Store, storeName string, refs *redisstore.Store) {
 	m.Sweeper = sweep.New(sweep.Config{
@@ -413,7 +468,7 @@ func (m *Main) routes(blobs webapi.Blobs) *echo.Echo {
 	webapi.New(m.Service, blobs, m.hub, webapi.Config{
 		Limits:         m.limits,
 		AllowedOrigins: cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
-		SecureCookie: strings.HasPrefix(cfg.PublicURL, "https://"), DesktopTokenTTL: cfg.DesktopTokenTTL,
+		SecureCookie: isHTTPS(cfg.PublicURL), DesktopTokenTTL: cfg.DesktopTokenTTL,
 		UploadTimeout: cfg.UploadTimeout, Bodies: m.Bodies,
 		Catalog: filing.NewCatalog(m.Service.AppAvailable, cfg.Images.Limits()),
 	}).Register(e)
@@ -459,6 +514,9 @@ func (m *Main) probes(e *echo.Echo) {
 	e.GET("/readyz", func(c echo.Context) error {
 		rctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
+		if m.badFormat.Load() {
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "stored format unreadable by this version"})
+		}
 		if err := svc.Ready(rctx); err != nil {
 			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "redis not answering"})
 		}
@@ -533,6 +591,14 @@ func (m *Main) goAdvance(ctx context.Context) {
 			}
 		}
 	}()
+}
+
+// isHTTPS tells whether the public URL is https, however its scheme is written (url.Parse
+// lowercases it): then the desktop cookie is Secure, even though the instance itself
+// speaks plain HTTP behind the TLS proxy.
+func isHTTPS(publicURL string) bool {
+	u, err := url.Parse(publicURL)
+	return err == nil && u.Scheme == "https"
 }
 
 // RedisClient opens BEIANSCAN_REDIS_URL as the service does (plain, Sentinel or Cluster),
