@@ -91,9 +91,18 @@ type Thresholds struct {
 	// an image with fewer than 0.2% coloured pixels is "grayscale". Default 16.
 	Gray float64
 	// WhiteBackground: for the face photo, the share (0–1) of near-white pixels
-	// (luma >= 180, chroma <= 40) that the top strip and the side strips of the image
-	// must reach; below it the photo gets "background_not_white". Default 0.6.
+	// (luma >= 180, chroma <= 40) that the frame's border (a tenth of the width at the
+	// left and right, of the height at the top and bottom), less the person (each face's
+	// box and the column below it), must reach; below it the photo gets
+	// "background_not_white". With no face found the whole border is judged. Default 0.6.
 	WhiteBackground float64
+	// FaceMinShare: the face photo's face box (brow to chin) under this share of the
+	// image's short side is "face_too_small". Default 0.16 (BEIANSCAN_FACE_MIN_SHARE).
+	FaceMinShare float64
+	// FaceCenterTolerance: the face box's centre further than this share of the width
+	// from the vertical midline, or of the height from the middle, is "face_not_centered".
+	// Default 0.25 (BEIANSCAN_FACE_CENTER_TOLERANCE).
+	FaceCenterTolerance float64
 }
 
 // Options are the limits of one call. A zero field takes its default.
@@ -111,8 +120,12 @@ type Options struct {
 	Fit bool
 	// FitMaxBytes: with Fit, input of more than this is too_large. Default 20 MiB.
 	FitMaxBytes int64
-	// Face: the image is the face photo; also check for a white background.
+	// Face: the image is the face photo: check for a white background and for exactly
+	// one clear, centred face (the same as Faces = filing.FaceCheckPhoto).
 	Face bool
+	// Faces is the face check of the slot (filing.Order.FaceCheck): none, the face photo,
+	// an ID's portrait side (no_face) or an emblem side (wrong_side).
+	Faces filing.FaceCheck
 	// Thresholds of the quality warnings; zero fields take their defaults.
 	Thresholds Thresholds
 	// Observe, when set, is told how long each step took: "header", "decode", "strip",
@@ -139,7 +152,8 @@ type Result struct {
 	// image has its orientation applied and no EXIF.
 	Width, Height int
 	// Warnings is a subset of "grayscale", "blurry", "too_dark", "overexposed",
-	// "background_not_white", in that order; never nil.
+	// "background_not_white", "no_face", "multiple_faces", "face_too_small",
+	// "face_not_centered", "wrong_side", in that order; never nil.
 	Warnings []string
 	// Fitted is true when the image was re-encoded by Fit.
 	Fitted bool
@@ -171,7 +185,17 @@ func (t Thresholds) withDefaults() Thresholds {
 	t.Bright = positive.Or(t.Bright, DefaultBright)
 	t.Gray = positive.Or(t.Gray, DefaultGray)
 	t.WhiteBackground = positive.Or(t.WhiteBackground, DefaultWhiteBackground)
+	t.FaceMinShare = positive.Or(t.FaceMinShare, DefaultFaceMinShare)
+	t.FaceCenterTolerance = positive.Or(t.FaceCenterTolerance, DefaultFaceCenterTolerance)
 	return t
+}
+
+// faceCheck is the face check the options ask for: Faces, or the face photo's when Face.
+func (o Options) faceCheck() filing.FaceCheck {
+	if o.Face {
+		return filing.FaceCheckPhoto
+	}
+	return o.Faces
 }
 
 // ReadLimited reads all of r, failing with filing.ErrTooLarge (details max_bytes = limit)
@@ -404,7 +428,7 @@ func Process(data []byte, opts Options) (*Result, error) {
 		w, ht = ht, w
 	}
 	done = opts.timed("analyse")
-	warnings := analyze(img, opts.Face, opts.Thresholds)
+	warnings := analyze(img, opts, h.orientation)
 	done()
 	return &Result{
 		Data:         out,

@@ -32,10 +32,10 @@ type Upload struct {
 	Snapshot *Snapshot
 }
 
-func (s *Service) imageOptions(slot filing.Slot, fit bool) images.Options {
+func (s *Service) imageOptions(ord *filing.Order, slot filing.Slot, fit bool) images.Options {
 	o := s.cfg.Images
 	o.Fit = fit
-	o.Face = slot == filing.SlotFacePhoto
+	o.Faces = ord.FaceCheck(slot)
 	return o
 }
 
@@ -97,7 +97,7 @@ func (s *Service) Upload(ctx context.Context, u Upload) (*filing.Material, error
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.process(ctx, data, s.imageOptions(u.Slot, u.Fit))
+	res, err := s.process(ctx, data, s.imageOptions(snap.Order, u.Slot, u.Fit))
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ func (s *Service) Stitch(ctx context.Context, orderID string, slot filing.Slot, 
 	if err := snap.Order.CheckUpload(slot, filing.ViaPC); err != nil {
 		return nil, err
 	}
-	res, err := s.stitch(ctx, parts, s.imageOptions(slot, false))
+	res, err := s.stitch(ctx, parts, s.imageOptions(snap.Order, slot, false))
 	if err != nil {
 		return nil, err
 	}
