@@ -389,10 +389,40 @@ func checkShortSide(w, h int, opts Options) error {
 // the image is always re-encoded as a JPEG under opts.MaxBytes (even when it already is
 // under it), so that a fitted material is always an upright JPEG without metadata.
 func Process(data []byte, opts Options) (*Result, error) {
-	opts = opts.withDefaults()
 	if opts.Fit {
+		opts = opts.withDefaults()
 		defer opts.timed("fit")()
 		return fit(data, opts)
+	}
+	p, err := Prepare(data, opts)
+	if err != nil {
+		return nil, err
+	}
+	return p.Check()
+}
+
+// Prepared is an upload (without Fit) whose stored bytes are known and whose pixels are not
+// yet decoded: the stored bytes do not depend on the decode, so a caller can start writing
+// them durably while Check decodes and analyses (the acknowledgment then costs one decode
+// plus one write, not their sum).
+type Prepared struct {
+	// Data is what to store if Check accepts the image: the input less its metadata.
+	Data        []byte
+	h           header
+	orientation int
+	size        int64
+	input       []byte
+	opts        Options
+}
+
+// Prepare does what Process does before decoding: the size limit, the header checks
+// (format, pixel flood, decode memory, animation) and the lossless strip. It allocates no
+// more than the stripped copy. With opts.Fit it refuses to work: the stored bytes of a
+// fitted image are the re-encode's.
+func Prepare(data []byte, opts Options) (*Prepared, error) {
+	opts = opts.withDefaults()
+	if opts.Fit {
+		return nil, errors.New("images: Prepare with Fit")
 	}
 	if int64(len(data)) >= opts.MaxBytes {
 		return nil, tooLarge(opts.MaxBytes, true)
@@ -401,15 +431,6 @@ func Process(data []byte, opts Options) (*Result, error) {
 	h, err := checkHeader(data, opts)
 	done()
 	if err != nil {
-		return nil, err
-	}
-	done = opts.timed("decode")
-	img, err := decode(h.format, data)
-	done()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkShortSide(h.width, h.height, opts); err != nil {
 		return nil, err
 	}
 	done = opts.timed("strip")
@@ -421,22 +442,49 @@ func Process(data []byte, opts Options) (*Result, error) {
 	// The stripped image must still be the same image; a cheap header check guards
 	// against a stripping bug storing something a browser cannot show.
 	if !sameConfig(h.format, out, h.width, h.height) {
+		// Stripping runs before the decode: a broken image must still answer
+		// corrupt_image, and only a stripping bug the internal error.
+		if _, err := decode(h.format, data); err != nil {
+			return nil, err
+		}
 		return nil, errors.New("images: stripped image does not decode to the same size")
 	}
+	return &Prepared{Data: out, h: h, orientation: orientation, size: int64(len(data)), input: data, opts: opts}, nil
+}
+
+// Plausible reports whether the header leaves the image a chance to be accepted (it is
+// not too small); a caller writes the bytes ahead of Check only then.
+func (p *Prepared) Plausible() bool {
+	return checkShortSide(p.h.width, p.h.height, p.opts) == nil
+}
+
+// Check decodes the whole image (corrupt_image), checks its short side (image_too_small)
+// and computes its warnings, quality and faces: the rest of Process.
+func (p *Prepared) Check() (*Result, error) {
+	h, opts := p.h, p.opts
+	done := opts.timed("decode")
+	img, err := decode(h.format, p.input)
+	done()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkShortSide(h.width, h.height, opts); err != nil {
+		return nil, err
+	}
 	w, ht := h.width, h.height
-	if orientation >= 5 && orientation <= 8 {
+	if p.orientation >= 5 && p.orientation <= 8 {
 		w, ht = ht, w
 	}
 	done = opts.timed("analyse")
 	warnings := analyze(img, opts, h.orientation)
 	done()
 	return &Result{
-		Data:         out,
+		Data:         p.Data,
 		Format:       h.format,
 		Width:        w,
 		Height:       ht,
 		Warnings:     warnings,
-		OriginalSize: int64(len(data)),
+		OriginalSize: p.size,
 	}, nil
 }
 
