@@ -14,7 +14,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/chromedp/chromedp"
 
-	"github.com/beianscan/beianscan/internal/phone"
+	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -118,11 +118,11 @@ func TestBrowserAppUpload(t *testing.T) {
 	b.desktop()
 
 	scanURL, _ := b.scanQR()
-	base, code, err := phone.ParseScanURL(scanURL)
+	base, code, err := appsim.ParseScanURL(scanURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := &phone.Client{DeviceID: "browser-test-phone", AppVersion: "3.17.1"}
+	client := &appsim.Client{DeviceID: "browser-test-phone", AppVersion: "3.17.1"}
 	sess, err := client.Claim(ctx, base, code)
 	if err != nil {
 		t.Fatalf("claim: %v", err)
@@ -141,7 +141,7 @@ func TestBrowserAppUpload(t *testing.T) {
 		if !req.Required {
 			continue
 		}
-		img := phone.SampleImage(req.Slot, int64(i))
+		img := appsim.SampleImage(req.Slot, int64(i))
 		if req.Slot == "verification_form" {
 			img = grayscale(t, img)
 		}
@@ -282,7 +282,7 @@ func TestBrowserPCUpload(t *testing.T) {
 
 	slots := []string{"organization_certificate", "subject_leader_id_front", "website_leader_id_front", "website_leader_id_back", "verification_form"}
 	for i, slot := range slots {
-		b.pickFile(slot, write(slot+".jpg", phone.SampleImage(slot, int64(100+i))))
+		b.pickFile(slot, write(slot+".jpg", appsim.SampleImage(slot, int64(100+i))))
 		b.waitText(fmt.Sprintf(`.slot-card[data-slot=%q] .slot-status`, slot), "来自电脑")
 	}
 	b.waitText("#submit-summary", "资料已齐全")
@@ -316,8 +316,8 @@ func TestBrowserQRRenews(t *testing.T) {
 		qrLive, 15*time.Second)
 	b.shot("renewed")
 
-	client := &phone.Client{DeviceID: "renew-test-phone"}
-	base, code1, err := phone.ParseScanURL(url1)
+	client := &appsim.Client{DeviceID: "renew-test-phone"}
+	base, code1, err := appsim.ParseScanURL(url1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,9 +333,9 @@ func TestBrowserQRRenews(t *testing.T) {
 		if u == url1 {
 			t.Fatal("the page still shows the lapsed QR")
 		}
-		_, code, _ := phone.ParseScanURL(u)
+		_, code, _ := appsim.ParseScanURL(u)
 		_, err = client.Claim(ctx, base, code)
-		switch c := phone.ErrorCode(err); {
+		switch c := appsim.ErrorCode(err); {
 		case err == nil:
 			claimed = true
 		case c == "pairing_expired" || c == "pairing_not_found":
@@ -386,7 +386,7 @@ func TestBrowserReconnects(t *testing.T) {
 	// Another instance stores a material while the page cannot hear about it.
 	other := startServer(t, server.Config{RedisURL: cfg.RedisURL, JWTSecret: cfg.JWTSecret, DataDir: data, EncryptionKeys: cfg.EncryptionKeys})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, other.URL+"/api/v1/orders/"+id+"/materials/verification_form",
-		bytes.NewReader(phone.SampleImage("verification_form", 7)))
+		bytes.NewReader(appsim.SampleImage("verification_form", 7)))
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "image/jpeg")
 	mustDo(t, "upload through the other instance", req, http.StatusCreated)

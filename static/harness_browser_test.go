@@ -19,7 +19,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
-	"github.com/beianscan/beianscan/internal/phone"
+	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -269,7 +269,7 @@ func (b *browser) scanQR() (text, pairingID string) {
 			data, _ := strings.CutPrefix(out.URL, "data:image/png;base64,")
 			png, err := base64.StdEncoding.DecodeString(data)
 			if err == nil {
-				if text, err = phone.DecodeQR(png); err == nil {
+				if text, err = appsim.DecodeQR(png); err == nil {
 					return text, out.Pairing
 				}
 			}

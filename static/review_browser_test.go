@@ -18,7 +18,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
-	"github.com/beianscan/beianscan/internal/phone"
+	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -213,7 +213,7 @@ func TestBrowserStitchReview(t *testing.T) {
 	b.waitFor("panel closed", `document.querySelector('`+strings.ReplaceAll(org, `"`, `\"`)+` .stitch').hidden`, 5*time.Second)
 
 	// A file dropped onto a slot.
-	front := base64.StdEncoding.EncodeToString(phone.SampleImage("subject_leader_id_front", 3))
+	front := base64.StdEncoding.EncodeToString(appsim.SampleImage("subject_leader_id_front", 3))
 	eval[bool](b, `(() => {
 		const bytes = Uint8Array.from(atob('`+front+`'), c => c.charCodeAt(0));
 		const dt = new DataTransfer();
@@ -255,7 +255,7 @@ func TestBrowserStitchReview(t *testing.T) {
 	}
 
 	for i, slot := range []string{"website_leader_id_front", "website_leader_id_back", "verification_form"} {
-		b.pickFile(slot, write(slot+".jpg", phone.SampleImage(slot, int64(200+i))))
+		b.pickFile(slot, write(slot+".jpg", appsim.SampleImage(slot, int64(200+i))))
 	}
 	b.waitText("#submit-summary", "资料已齐全")
 	b.waitText("#review-title", "核对已上传资料")
@@ -391,11 +391,11 @@ func TestBrowserScanPage(t *testing.T) {
 	live, _ := b.scanQR()
 
 	// The old code answers 410 pairing_expired to a claim, and its page says so.
-	base, code, err := phone.ParseScanURL(old)
+	base, code, err := appsim.ParseScanURL(old)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := (&phone.Client{DeviceID: "scan-test"}).Claim(ctx, base, code); phone.ErrorCode(err) != "pairing_expired" && phone.ErrorCode(err) != "pairing_not_found" {
+	if _, err := (&appsim.Client{DeviceID: "scan-test"}).Claim(ctx, base, code); appsim.ErrorCode(err) != "pairing_expired" && appsim.ErrorCode(err) != "pairing_not_found" {
 		t.Fatalf("claim of the replaced code: %v", err)
 	}
 

@@ -31,7 +31,7 @@ func Register(e *echo.Echo) {
 }
 
 // Index is the desktop page's HTML, for its Content-Security-Policy (inline <style>
-// elements are allowed by their hashes; see internal/csp).
+// elements are allowed by their hashes; see internal/httpx/csp.go).
 func Index() string {
 	b, _ := files.ReadFile("web/index.html")
 	return string(b)

@@ -7,8 +7,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/beianscan/beianscan/internal/csp"
 	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/httpx"
 )
 
 //go:embed form.html
@@ -16,7 +16,7 @@ var formHTML string
 
 var (
 	formTemplate = template.Must(template.New("form").Parse(formHTML))
-	formPolicy   = csp.Policy(formHTML)
+	formPolicy   = httpx.CSP(formHTML)
 )
 
 // formPerson is a responsible person as the printed form shows them: with the full ID
@@ -55,7 +55,7 @@ func (a *API) verificationForm(c echo.Context) error {
 		SubjectLeader: printed(o.SubjectLeader), WebsiteLeader: printed(o.WebsiteLeader),
 	}
 	noStore(c)
-	c.Response().Header().Set(csp.Header, formPolicy)
+	c.Response().Header().Set(httpx.CSPHeader, formPolicy)
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().WriteHeader(http.StatusOK)
 	return formTemplate.Execute(c.Response(), d)

@@ -24,7 +24,7 @@ func newQRCache(max int) *qrCache {
 	return &qrCache{png: map[string][]byte{}, max: max, render: func(u string) ([]byte, error) {
 		// Whole pixels per module (a negative size), not a fixed 320 px: a code scaled to a
 		// size its modules do not divide is harder to read, and gozxing then missed about
-		// one code in 200 (internal/phone's TestDecodeServerQR).
+		// one code in 200 (internal/appsim's TestDecodeServerQR).
 		return qrcode.Encode(u, qrcode.Medium, -8)
 	}}
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -18,8 +19,9 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 
-	"github.com/beianscan/beianscan/internal/deadline"
 	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/httpx"
+	"github.com/beianscan/beianscan/internal/images"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/positive"
 )
@@ -84,8 +86,10 @@ type Config struct {
 	// DesktopTokenTTL is the cookie's life; default orders.DefaultDesktopTokenTTL (72h).
 	DesktopTokenTTL time.Duration
 	// UploadTimeout bounds the arrival of an upload's body (PUT materials, stitch);
-	// default deadline.DefaultUpload (2m).
+	// default httpx.DefaultUploadTimeout (2m).
 	UploadTimeout time.Duration
+	// Catalog is what GET /api/v1/catalog serves.
+	Catalog filing.Catalog
 }
 
 // API holds the desktop handlers.
@@ -96,6 +100,7 @@ type API struct {
 	cfg      Config
 	upgrader websocket.Upgrader
 	qr       *qrCache
+	catalog  catalogAnswer
 }
 
 // New returns the desktop API.
@@ -104,8 +109,8 @@ func New(svc Service, blobs Blobs, events Events, cfg Config) *API {
 	if cfg.Limits == nil {
 		cfg.Limits = noLimits{}
 	}
-	cfg.UploadTimeout = positive.Or(cfg.UploadTimeout, deadline.DefaultUpload)
-	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg, qr: newQRCache(1024)}
+	cfg.UploadTimeout = positive.Or(cfg.UploadTimeout, httpx.DefaultUploadTimeout)
+	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg, qr: newQRCache(1024), catalog: newCatalogAnswer(cfg.Catalog)}
 	a.upgrader = websocket.Upgrader{
 		// Desktops only listen and the hub reads the connection itself, so gorilla's read
 		// buffer is never used: 128 is the smallest it takes. Write buffers are pooled: an
@@ -135,6 +140,7 @@ func (noLimits) AcquireWebsocket(context.Context, string) (func(), error) {
 func (a *API) Register(e *echo.Echo) {
 	g := e.Group("/api/v1")
 	g.POST("/orders", a.createOrder)
+	g.GET("/catalog", a.serveCatalog)
 	o := g.Group("/orders/:id", a.desktopAuth)
 	o.GET("", a.orderCall(Service.Load))
 	o.PUT("/upload-method", a.chooseMethod)
@@ -142,9 +148,9 @@ func (a *API) Register(e *echo.Echo) {
 	o.GET("/pairing/qr.png", a.qrPNG)
 	o.DELETE("/pairing", a.revokePairing)
 	o.GET("/materials", a.listMaterials)
-	o.PUT("/materials/:slot", a.putMaterial, deadline.Body(a.cfg.UploadTimeout))
+	o.PUT("/materials/:slot", a.putMaterial, httpx.BodyDeadline(a.cfg.UploadTimeout))
 	o.DELETE("/materials/:slot", a.deleteMaterial)
-	o.POST("/materials/:slot/stitch", a.stitch, deadline.Body(a.cfg.UploadTimeout))
+	o.POST("/materials/:slot/stitch", a.stitch, httpx.BodyDeadline(a.cfg.UploadTimeout))
 	o.POST("/submit", a.orderCall(Service.Submit))
 	o.POST("/withdraw", a.orderCall(Service.Withdraw))
 	o.GET("/verification-form", a.verificationForm)
@@ -426,14 +432,11 @@ func missingFile(err error) error {
 	return filing.ErrInvalidRequest.WithMessage("The multipart body has no \"file\" part.", "请选择要上传的图片文件。")
 }
 
-const (
-	maxStitchParts    = 8
-	maxStitchPartSize = 20 << 20
-)
-
 func (a *API) stitch(c echo.Context) error {
 	r := c.Request()
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, 2*maxStitchPartSize+1<<20)
+	// Each page may be as large as a fitted upload.
+	partSize := a.svc.ReadLimit(true)
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, 2*partSize+1<<20)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return filing.ErrInvalidRequest.WithMessage("Send the images as multipart \"file\" parts.", "请以多个 file 字段上传要拼接的图片。")
@@ -450,10 +453,11 @@ func (a *API) stitch(c echo.Context) error {
 		if p.FormName() != "file" {
 			continue
 		}
-		if len(parts) == maxStitchParts {
-			return filing.ErrInvalidRequest.WithMessage("At most 8 images can be combined.", "最多可拼接 8 张图片。")
+		if len(parts) == images.StitchMaxParts {
+			return filing.ErrInvalidRequest.WithMessage(fmt.Sprintf("At most %d images can be combined.", images.StitchMaxParts),
+				fmt.Sprintf("最多可拼接 %d 张图片。", images.StitchMaxParts))
 		}
-		b, err := readPart(p)
+		b, err := readPart(p, partSize)
 		if err != nil {
 			return err
 		}
@@ -466,13 +470,15 @@ func (a *API) stitch(c echo.Context) error {
 	return c.JSON(http.StatusCreated, map[string]any{"material": m})
 }
 
-func readPart(p io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(p, maxStitchPartSize+1))
+func readPart(p io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(p, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > maxStitchPartSize {
-		return nil, filing.ErrTooLarge.WithMessage("Each image to combine must be under 20 MB.", "每张待拼接的图片应小于 20 MB。")
+	if int64(len(b)) > limit {
+		mb := limit >> 20
+		return nil, filing.ErrTooLarge.WithMessage(fmt.Sprintf("Each image to combine must be under %d MB.", mb),
+			fmt.Sprintf("每张待拼接的图片应小于 %d MB。", mb))
 	}
 	return b, nil
 }

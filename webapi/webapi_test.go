@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/beianscan/beianscan/internal/apitest"
 	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/httpx/httpxtest"
 	"github.com/beianscan/beianscan/internal/orders"
 )
 
@@ -45,7 +45,7 @@ const orderID = "aaaaaaaaaaaaaaaaaaaaaaaaaa"
 // server serves the desktop API on svc with the service's real error handler.
 func server(t *testing.T, svc Service, cfg Config) *httptest.Server {
 	t.Helper()
-	return apitest.Serve(t, New(svc, nil, nil, cfg).Register)
+	return httpxtest.Serve(t, New(svc, nil, nil, cfg).Register)
 }
 
 // TestDesktopAuth: the desktop token comes from the Authorization header or the cookie,
@@ -89,7 +89,7 @@ func TestDesktopAuth(t *testing.T) {
 			srv := server(t, svc, Config{})
 			r, _ := http.NewRequest(http.MethodPut, srv.URL+"/api/v1/orders/"+orderID+"/materials/verification_form", strings.NewReader("x"))
 			tt.prepare(r)
-			status, _ := apitest.Send(t, r)
+			status, _ := httpxtest.Send(t, r)
 			if status != tt.wantStatus || asked != tt.wantToken {
 				t.Fatalf("status %d with token %q, want %d with %q", status, asked, tt.wantStatus, tt.wantToken)
 			}
@@ -154,7 +154,7 @@ func TestImageBody(t *testing.T) {
 			r, _ := http.NewRequest(http.MethodPut, srv.URL+"/api/v1/orders/"+orderID+"/materials/verification_form"+tt.query, bytes.NewReader(tt.body))
 			r.Header.Set("Authorization", "Bearer t")
 			r.Header.Set("Content-Type", tt.contentType)
-			status, code := apitest.Send(t, r)
+			status, code := httpxtest.Send(t, r)
 			if status != tt.wantStatus || code != tt.wantCode {
 				t.Fatalf("status %d %q, want %d %q", status, code, tt.wantStatus, tt.wantCode)
 			}
@@ -196,7 +196,7 @@ func TestReviewResultKey(t *testing.T) {
 			srv := server(t, svc, Config{OperatorKey: tt.configured})
 			r, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/orders/"+orderID+"/review-result", strings.NewReader(`{"approved":false,"reason":"模糊"}`))
 			r.Header.Set("X-Api-Key", tt.sent)
-			status, _ := apitest.Send(t, r)
+			status, _ := httpxtest.Send(t, r)
 			if status != tt.wantStatus || reviewed != (tt.wantStatus == 200) {
 				t.Fatalf("status %d reviewed %v, want %d", status, reviewed, tt.wantStatus)
 			}
@@ -227,7 +227,7 @@ func TestWebsocketOrigin(t *testing.T) {
 			r.Header.Set("Upgrade", "websocket")
 			r.Header.Set("Sec-WebSocket-Version", "13")
 			r.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
-			status, code := apitest.Send(t, r)
+			status, code := httpxtest.Send(t, r)
 			if status != tt.wantStatus || code != "origin_not_allowed" {
 				t.Fatalf("status %d %q, want %d origin_not_allowed", status, code, tt.wantStatus)
 			}

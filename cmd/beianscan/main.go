@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/beianscan/beianscan/internal/admission"
-	"github.com/beianscan/beianscan/internal/deadline"
 	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/images"
 	"github.com/beianscan/beianscan/internal/limits"
 	"github.com/beianscan/beianscan/internal/orders"
@@ -89,7 +89,7 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	pairingRate := fs.String("pairing-rate", env("BEIANSCAN_PAIRING_RATE", "60/h"), "QR pairings one order may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_PAIRING_RATE)")
 	wsPerOrder := fs.String("ws-per-order", env("BEIANSCAN_WS_PER_ORDER", "20"), "simultaneous websockets on one order across instances; 0 turns it off (BEIANSCAN_WS_PER_ORDER)")
 	trusted := fs.String("trusted-proxies", env("BEIANSCAN_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For is believed, CIDRs comma separated; empty: none (BEIANSCAN_TRUSTED_PROXIES)")
-	uploadTimeout := fs.String("upload-timeout", env("BEIANSCAN_UPLOAD_TIMEOUT", duration(deadline.DefaultUpload)), "time an upload's whole body may take to arrive (BEIANSCAN_UPLOAD_TIMEOUT)")
+	uploadTimeout := fs.String("upload-timeout", env("BEIANSCAN_UPLOAD_TIMEOUT", duration(httpx.DefaultUploadTimeout)), "time an upload's whole body may take to arrive (BEIANSCAN_UPLOAD_TIMEOUT)")
 	minReplicas := fs.String("redis-min-replicas", env("BEIANSCAN_REDIS_MIN_REPLICAS", "0"), "Redis replicas that must confirm every acknowledged change (WAIT); 0: off (BEIANSCAN_REDIS_MIN_REPLICAS)")
 	waitTimeout := fs.String("redis-wait-timeout", env("BEIANSCAN_REDIS_WAIT_TIMEOUT", duration(redisstore.DefaultWaitTimeout)), "how long to wait for that confirmation before answering 503 (BEIANSCAN_REDIS_WAIT_TIMEOUT)")
 	decodeMemory := fs.String("decode-memory", env("BEIANSCAN_DECODE_MEMORY", fmt.Sprintf("%dMiB", admission.DefaultMemory>>20)), "decoded image bytes in flight, e.g. 512MiB, 1GiB (BEIANSCAN_DECODE_MEMORY)")

@@ -45,7 +45,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/beianscan/beianscan/internal/phone"
+	"github.com/beianscan/beianscan/internal/appsim"
 )
 
 func main() {
@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "order's materials and completes. Fetching a QR PNG from its URL needs -desktop-token.\n\n")
 		fs.PrintDefaults()
 	}
-	appVersion := fs.String("app-version", phone.DefaultAppVersion, "X-App-Version to send")
+	appVersion := fs.String("app-version", appsim.DefaultAppVersion, "X-App-Version to send")
 	device := fs.String("device", "", "X-Device-Id to send (default: a random phone-sim-… id)")
 	deviceName := fs.String("device-name", "", "X-Device-Name to send, shown on the desktop (e.g. \"iPhone 15\")")
 	desktopToken := fs.String("desktop-token", "", "desktop token (Authorization: Bearer), only to fetch a QR PNG from its URL")
@@ -94,21 +94,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "phone: %v\n", err)
 		return 2
 	}
-	c := &phone.Client{
+	c := &appsim.Client{
 		AppVersion: *appVersion,
 		DeviceID:   *device,
 		DeviceName: *deviceName,
 		Log:        func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) },
 	}
 	if c.DeviceID == "" {
-		c.DeviceID = phone.RandomDeviceID()
+		c.DeviceID = appsim.RandomDeviceID()
 	}
 
 	scanURL, err := resolve(ctx, c, fs.Arg(0), *desktopToken, stdout)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	_, err = phone.WalkWith(ctx, c, scanURL, phone.WalkOptions{Images: images, Seed: *seed, SkipComplete: *noComplete})
+	_, err = appsim.WalkWith(ctx, c, scanURL, appsim.WalkOptions{Images: images, Seed: *seed, SkipComplete: *noComplete})
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -117,8 +117,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // resolve turns the argument into a scan URL: as given, decoded from a QR image file, or
 // decoded from a QR PNG fetched with the desktop token.
-func resolve(ctx context.Context, c *phone.Client, arg, desktopToken string, stdout io.Writer) (string, error) {
-	if phone.IsScanURL(arg) {
+func resolve(ctx context.Context, c *appsim.Client, arg, desktopToken string, stdout io.Writer) (string, error) {
+	if appsim.IsScanURL(arg) {
 		return arg, nil
 	}
 	var img []byte
@@ -138,11 +138,11 @@ func resolve(ctx context.Context, c *phone.Client, arg, desktopToken string, std
 			return "", err
 		}
 	}
-	text, err := phone.DecodeQR(img)
+	text, err := appsim.DecodeQR(img)
 	if err != nil {
 		return "", err
 	}
-	base, _, err := phone.ParseScanURL(text)
+	base, _, err := appsim.ParseScanURL(text)
 	if err != nil {
 		return "", fmt.Errorf("the QR code does not hold a scan URL: %w", err)
 	}
@@ -184,7 +184,7 @@ func readDir(dir string) (map[string][]byte, error) {
 
 // fail prints err — for a server error, its code and both messages — and returns 1.
 func fail(stderr io.Writer, err error) int {
-	var ae *phone.APIError
+	var ae *appsim.APIError
 	if !errors.As(err, &ae) {
 		fmt.Fprintf(stderr, "phone: %v\n", err)
 		return 1

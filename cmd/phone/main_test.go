@@ -7,16 +7,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/beianscan/beianscan/internal/phone"
-	"github.com/beianscan/beianscan/internal/phone/phonetest"
+	"github.com/beianscan/beianscan/internal/appsim"
+	"github.com/beianscan/beianscan/internal/appsim/appsimtest"
 )
 
 func TestRun(t *testing.T) {
-	custom := phone.SampleImage("custom", 5)
+	custom := appsim.SampleImage("custom", 5)
 	tests := []struct {
 		name string
 		// args builds the command line for a fake server and a scratch folder.
-		args       func(tb testing.TB, srv *phonetest.Server, dir string) []string
+		args       func(tb testing.TB, srv *appsimtest.Server, dir string) []string
 		wantExit   int
 		wantOut    []string
 		wantErr    []string
@@ -25,39 +25,39 @@ func TestRun(t *testing.T) {
 		wantUpload map[string][]byte
 	}{
 		{name: "scan url", wantDone: true,
-			args: func(tb testing.TB, srv *phonetest.Server, dir string) []string {
+			args: func(tb testing.TB, srv *appsimtest.Server, dir string) []string {
 				return []string{"-device", "dev-cmd", srv.ScanURL()}
 			},
-			wantOut: []string{"claimed order " + phonetest.OrderID, "张三", "example.cn, www.example.cn",
-				phonetest.DesktopIP, phonetest.DesktopUA, "uploaded face_photo", "sha256 ", "warnings: none", "complete"},
-			notOut: []string{phonetest.Code}},
+			wantOut: []string{"claimed order " + appsimtest.OrderID, "张三", "example.cn, www.example.cn",
+				appsimtest.DesktopIP, appsimtest.DesktopUA, "uploaded face_photo", "sha256 ", "warnings: none", "complete"},
+			notOut: []string{appsimtest.Code}},
 		{name: "qr png file", wantDone: true,
-			args: func(tb testing.TB, srv *phonetest.Server, dir string) []string {
+			args: func(tb testing.TB, srv *appsimtest.Server, dir string) []string {
 				p := filepath.Join(dir, "qr.png")
-				if err := os.WriteFile(p, phonetest.QR(tb, srv.ScanURL(), 256), 0o600); err != nil {
+				if err := os.WriteFile(p, appsimtest.QR(tb, srv.ScanURL(), 256), 0o600); err != nil {
 					tb.Fatal(err)
 				}
 				return []string{p}
 			},
 			wantOut: []string{"QR code points at ", "uploaded verification_form", "complete"}},
 		{name: "qr url with desktop token", wantDone: true,
-			args: func(tb testing.TB, srv *phonetest.Server, dir string) []string {
-				return []string{"-desktop-token", phonetest.DesktopToken, srv.QRURL()}
+			args: func(tb testing.TB, srv *appsimtest.Server, dir string) []string {
+				return []string{"-desktop-token", appsimtest.DesktopToken, srv.QRURL()}
 			},
 			wantOut: []string{"fetched QR code image", "complete"}},
 		{name: "qr url without desktop token", wantExit: 1,
-			args: func(tb testing.TB, srv *phonetest.Server, dir string) []string {
+			args: func(tb testing.TB, srv *appsimtest.Server, dir string) []string {
 				return []string{srv.QRURL()}
 			},
 			wantOut: []string{"-desktop-token"},
 			wantErr: []string{"unauthorized", "HTTP 401", "en: ", "zh: 未登录"}},
 		{name: "old app version", wantExit: 1,
-			args: func(tb testing.TB, srv *phonetest.Server, dir string) []string {
+			args: func(tb testing.TB, srv *appsimtest.Server, dir string) []string {
 				return []string{"-app-version", "3.15.9", srv.ScanURL()}
 			},
 			wantErr: []string{"app_version_too_old", "HTTP 426", "zh: 请将 app 升级", `"min_version":"3.16.0"`}},
 		{name: "dir overrides and no complete",
-			args: func(tb testing.TB, srv *phonetest.Server, dir string) []string {
+			args: func(tb testing.TB, srv *appsimtest.Server, dir string) []string {
 				if err := os.WriteFile(filepath.Join(dir, "face_photo.JPG"), custom, 0o600); err != nil {
 					tb.Fatal(err)
 				}
@@ -69,33 +69,33 @@ func TestRun(t *testing.T) {
 			wantOut:    []string{"uploaded face_photo (your image)", "uploaded verification_form (sample image)", "not completing"},
 			wantUpload: map[string][]byte{"face_photo": custom}},
 		{name: "not a QR image", wantExit: 1,
-			args: func(tb testing.TB, srv *phonetest.Server, dir string) []string {
+			args: func(tb testing.TB, srv *appsimtest.Server, dir string) []string {
 				p := filepath.Join(dir, "photo.jpg")
-				if err := os.WriteFile(p, phone.SampleImage("face_photo", 1), 0o600); err != nil {
+				if err := os.WriteFile(p, appsim.SampleImage("face_photo", 1), 0o600); err != nil {
 					tb.Fatal(err)
 				}
 				return []string{p}
 			},
 			wantErr: []string{"no QR code found"}},
 		{name: "missing file", wantExit: 1,
-			args: func(tb testing.TB, srv *phonetest.Server, dir string) []string {
+			args: func(tb testing.TB, srv *appsimtest.Server, dir string) []string {
 				return []string{filepath.Join(dir, "nope.png")}
 			},
 			wantErr: []string{"nope.png"}},
 		{name: "no argument", wantExit: 2,
-			args:    func(tb testing.TB, srv *phonetest.Server, dir string) []string { return nil },
+			args:    func(tb testing.TB, srv *appsimtest.Server, dir string) []string { return nil },
 			wantErr: []string{"usage: phone"}},
 		{name: "empty dir", wantExit: 2,
-			args: func(tb testing.TB, srv *phonetest.Server, dir string) []string {
+			args: func(tb testing.TB, srv *appsimtest.Server, dir string) []string {
 				return []string{"-dir", dir, srv.ScanURL()}
 			},
 			wantErr: []string{"no <slot>"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := phonetest.New(t)
+			srv := appsimtest.New(t)
 			var stdout, stderr bytes.Buffer
-			code := run(phonetest.Context(t), tt.args(t, srv, t.TempDir()), &stdout, &stderr)
+			code := run(appsimtest.Context(t), tt.args(t, srv, t.TempDir()), &stdout, &stderr)
 			out, errOut := stdout.String(), stderr.String()
 			if code != tt.wantExit {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantExit, out, errOut)

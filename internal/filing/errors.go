@@ -3,7 +3,7 @@ package filing
 import "errors"
 
 // Error codes of the contract (DESIGN §3). The HTTP status of each is decided at the
-// edge (internal/httperr); here a code is only a name with its two messages.
+// edge (internal/httpx); here a code is only a name with its two messages.
 const (
 	CodeInvalidRequest          = "invalid_request"
 	CodeInvalidProvince         = "invalid_province"

@@ -35,7 +35,7 @@ type PendingPairing struct {
 }
 
 // Expiry is told the pending pairing of every order this hub holds a room of, in version
-// order, so that a pairing is expired when it lapses while a desktop watches (internal/expiry).
+// order, so that a pairing is expired when it lapses while a desktop watches (internal/pairingexpiry).
 type Expiry interface {
 	Watch(orderID, pairingID string, expiresAt time.Time)
 	Forget(orderID string)

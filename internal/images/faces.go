@@ -10,11 +10,11 @@ import (
 // Face warnings (api/openapi.json, MATERIAL warnings; the README, "Faces"), in the order Result.Warnings lists
 // them, after the quality warnings.
 const (
-	WarnNoFace          = "no_face"
-	WarnMultipleFaces   = "multiple_faces"
-	WarnFaceTooSmall    = "face_too_small"
-	WarnFaceNotCentered = "face_not_centered"
-	WarnWrongSide       = "wrong_side"
+	WarnNoFace          = filing.WarningNoFace
+	WarnMultipleFaces   = filing.WarningMultipleFaces
+	WarnFaceTooSmall    = filing.WarningFaceTooSmall
+	WarnFaceNotCentered = filing.WarningFaceNotCentered
+	WarnWrongSide       = filing.WarningWrongSide
 )
 
 // Defaults of the face thresholds (BEIANSCAN_FACE_MIN_SHARE, BEIANSCAN_FACE_CENTER_TOLERANCE).

@@ -276,15 +276,17 @@ func TestFaceDetectionRates(t *testing.T) {
 	}
 }
 
-// TestWarningsHaveTexts: every warning Process can give has its Chinese text in the one
-// table of internal/filing, which the pages show.
+// TestWarningsHaveTexts: every warning Process can give is in the one table of
+// internal/filing, with its Chinese text, in the same order (the pages show them from it).
 func TestWarningsHaveTexts(t *testing.T) {
-	for _, w := range warningOrder {
-		if filing.WarningZh(w, filing.SlotFacePhoto) == "" {
-			t.Errorf("%s has no text in filing.WarningTexts", w)
+	var codes []string
+	for _, w := range filing.Warnings() {
+		if w.MessageZh == "" {
+			t.Errorf("%s has no text", w.Code)
 		}
+		codes = append(codes, w.Code)
 	}
-	if len(filing.WarningTexts) != len(warningOrder) {
-		t.Errorf("filing.WarningTexts has %d codes, images gives %d", len(filing.WarningTexts), len(warningOrder))
+	if !slices.Equal(codes, warningOrder) {
+		t.Errorf("filing.Warnings() %v, images gives %v", codes, warningOrder)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/beianscan/beianscan/internal/appversion"
 	"github.com/beianscan/beianscan/internal/auth"
 	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
@@ -199,7 +198,7 @@ func deviceName(raw string) string {
 // phone cannot lock it out. Only a code this server never issued is counted as a guess, and
 // refused with rate_limited instead of pairing_not_found once the address is past the limit.
 func (s *Service) Claim(ctx context.Context, in ClaimInput) (*ClaimResult, error) {
-	if err := appversion.Check(in.AppVersion, s.cfg.MinAppVersion); err != nil {
+	if err := CheckAppVersion(in.AppVersion, s.cfg.MinAppVersion); err != nil {
 		return nil, err
 	}
 	deviceID := strings.TrimSpace(in.DeviceID)

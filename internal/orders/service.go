@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/beianscan/beianscan/internal/appversion"
 	"github.com/beianscan/beianscan/internal/auth"
 	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
@@ -177,7 +176,7 @@ func (s *Service) settle(snap *Snapshot, evs []Event) []Event {
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ready(ctx) }
 
 // CheckAppVersion refuses a missing, malformed or too old app version.
-func (s *Service) CheckAppVersion(v string) error { return appversion.Check(v, s.cfg.MinAppVersion) }
+func (s *Service) CheckAppVersion(v string) error { return CheckAppVersion(v, s.cfg.MinAppVersion) }
 
 // MinAppVersion is the oldest app version that may pair.
 func (s *Service) MinAppVersion() string { return s.cfg.MinAppVersion }

@@ -333,9 +333,14 @@ func (s *Store) Update(ctx context.Context, id string, change func(*orders.Snaps
 			if err != nil {
 				return err
 			}
-			if err := s.write(ctx, tx, before, snap, evs, &result); err != nil {
+			c, err := s.prepare(before, snap, evs)
+			if err != nil {
 				return err
 			}
+			if err := s.write(ctx, tx, c); err != nil {
+				return err
+			}
+			result = snap
 			// tx holds one connection for the whole Watch, so this WAIT covers the EXEC
 			// above. (WAIT is refused inside MULTI, hence a round trip of its own.)
 			return s.confirmOn(ctx, tx, id, false)
@@ -351,85 +356,135 @@ func (s *Store) Update(ctx context.Context, id string, change func(*orders.Snaps
 	return nil, fmt.Errorf("redisstore: update of %s kept conflicting", id)
 }
 
-func (s *Store) write(ctx context.Context, tx *redis.Tx, before, snap *orders.Snapshot, evs []orders.Event, result **orders.Snapshot) error {
-	id := snap.Order.ID
+// change is one committed update of an order, as the write path's steps see it: what was
+// read, what is to be stored, the events to publish and the retention every key gets.
+type change struct {
+	id            string
+	before, after *orders.Snapshot
+	orderJSON     []byte
+	payloads      [][]byte
+	now           time.Time
+	// keep is the retention all the order's keys get; 0 means none (a submitted order
+	// waits for its review however long that takes).
+	keep time.Duration
+}
+
+// prepare numbers the new version and encodes what the transaction writes, so nothing in
+// the MULTI can fail half way for want of an encoding.
+func (s *Store) prepare(before, snap *orders.Snapshot, evs []orders.Event) (*change, error) {
+	c := &change{id: snap.Order.ID, before: before, after: snap, now: s.now(), keep: s.retention}
 	snap.Order.Version = before.Order.Version + 1
-	orderJSON, err := s.encodeOrder(snap.Order)
-	if err != nil {
-		return err
+	var err error
+	if c.orderJSON, err = s.encodeOrder(snap.Order); err != nil {
+		return nil, err
 	}
-	payloads := make([][]byte, len(evs))
+	c.payloads = make([][]byte, len(evs))
 	for i := range evs {
 		evs[i].Version = snap.Order.Version
-		if payloads[i], err = json.Marshal(evs[i]); err != nil {
-			return err
+		if c.payloads[i], err = json.Marshal(evs[i]); err != nil {
+			return nil, err
 		}
 	}
-	now := s.now()
 	// Every change starts the retention again for all the order's keys at once: order,
 	// version, materials and audit trail live exactly as long as the order; the pairing has
 	// a shorter life of its own (pairingTTL), capped by the retention, and so have the
-	// idempotency records (Remember). A submitted order waits for its review however long
-	// that takes.
-	keep := s.retention
+	// idempotency records (Remember).
 	if snap.Order.State == filing.StateSubmitted {
-		keep = 0
+		c.keep = 0
 	}
-	_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, rediskeys.Order(id), orderJSON, keep)
-		p.Set(ctx, rediskeys.Version(id), snap.Order.Version, keep)
-		for slot, m := range snap.Materials {
-			if old, ok := before.Materials[slot]; ok && sameMaterial(old, m) {
-				continue
-			}
-			b, err := json.Marshal(m)
-			if err != nil {
-				return err
-			}
-			p.HSet(ctx, rediskeys.Materials(id), string(slot), b)
+	return c, nil
+}
+
+// write commits c in one MULTI/EXEC, step by step; each step adds its commands to the same
+// transaction, so a reader sees all of a change or none of it.
+func (s *Store) write(ctx context.Context, tx *redis.Tx, c *change) error {
+	_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		s.writeOrder(ctx, p, c)
+		if err := writeMaterials(ctx, p, c); err != nil {
+			return err
 		}
-		for slot := range before.Materials {
-			if _, ok := snap.Materials[slot]; !ok {
-				p.HDel(ctx, rediskeys.Materials(id), string(slot))
-			}
-		}
-		s.retire(ctx, p, id, before.Pairing, snap.Pairing, now)
-		if snap.Pairing == nil {
-			if before.Pairing != nil {
-				p.Del(ctx, rediskeys.Pairing(id))
-			}
-		} else if before.Pairing == nil || *before.Pairing != *snap.Pairing {
-			if before.Pairing != nil && before.Pairing.ID != snap.Pairing.ID {
-				p.Del(ctx, rediskeys.Pairing(id))
-			}
-			p.HSet(ctx, rediskeys.Pairing(id), encodePairing(snap.Pairing))
-		}
-		if snap.Pairing != nil {
-			ttl := s.pairingTTL(snap.Pairing, now)
-			if keep > 0 && keep < ttl {
-				ttl = keep
-			}
-			p.PExpire(ctx, rediskeys.Pairing(id), ttl)
-		}
-		for _, e := range snap.Audit {
-			addAudit(ctx, p, id, e)
-		}
-		for _, k := range []string{rediskeys.Materials(id), rediskeys.Audit(id)} {
-			if keep > 0 {
-				p.PExpire(ctx, k, keep)
-			} else {
-				p.Persist(ctx, k)
-			}
-		}
-		for _, b := range payloads {
-			p.Publish(ctx, rediskeys.Events(id), b)
-		}
+		s.writePairing(ctx, p, c)
+		writeAudit(ctx, p, c)
+		expireWithOrder(ctx, p, c)
+		publish(ctx, p, c)
 		return nil
 	})
-	if err == nil {
-		*result = snap
-	}
 	return err
+}
+
+func (s *Store) writeOrder(ctx context.Context, p redis.Pipeliner, c *change) {
+	p.Set(ctx, rediskeys.Order(c.id), c.orderJSON, c.keep)
+	p.Set(ctx, rediskeys.Version(c.id), c.after.Order.Version, c.keep)
+}
+
+// writeMaterials writes the slots whose material changed and deletes the removed ones.
+func writeMaterials(ctx context.Context, p redis.Pipeliner, c *change) error {
+	for slot, m := range c.after.Materials {
+		if old, ok := c.before.Materials[slot]; ok && sameMaterial(old, m) {
+			continue
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		p.HSet(ctx, rediskeys.Materials(c.id), string(slot), b)
+	}
+	for slot := range c.before.Materials {
+		if _, ok := c.after.Materials[slot]; !ok {
+			p.HDel(ctx, rediskeys.Materials(c.id), string(slot))
+		}
+	}
+	return nil
+}
+
+// writePairing stores the pairing as it now stands (or deletes it), retires a replaced
+// one's code, and gives it its own life, capped by the order's retention.
+func (s *Store) writePairing(ctx context.Context, p redis.Pipeliner, c *change) {
+	id, before, after := c.id, c.before.Pairing, c.after.Pairing
+	s.retire(ctx, p, id, before, after, c.now)
+	if after == nil {
+		if before != nil {
+			p.Del(ctx, rediskeys.Pairing(id))
+		}
+		return
+	}
+	if before == nil || *before != *after {
+		if before != nil && before.ID != after.ID {
+			p.Del(ctx, rediskeys.Pairing(id))
+		}
+		p.HSet(ctx, rediskeys.Pairing(id), encodePairing(after))
+	}
+	ttl := s.pairingTTL(after, c.now)
+	if c.keep > 0 && c.keep < ttl {
+		ttl = c.keep
+	}
+	p.PExpire(ctx, rediskeys.Pairing(id), ttl)
+}
+
+func writeAudit(ctx context.Context, p redis.Pipeliner, c *change) {
+	for _, e := range c.after.Audit {
+		addAudit(ctx, p, c.id, e)
+	}
+}
+
+// expireWithOrder gives the order's other keys the order's life (set with the order's own
+// SET above).
+func expireWithOrder(ctx context.Context, p redis.Pipeliner, c *change) {
+	for _, k := range []string{rediskeys.Materials(c.id), rediskeys.Audit(c.id)} {
+		if c.keep > 0 {
+			p.PExpire(ctx, k, c.keep)
+		} else {
+			p.Persist(ctx, k)
+		}
+	}
+}
+
+// publish sends the change's events inside the transaction, so they leave in the order of
+// the versions they carry.
+func publish(ctx context.Context, p redis.Pipeliner, c *change) {
+	for _, b := range c.payloads {
+		p.Publish(ctx, rediskeys.Events(c.id), b)
+	}
 }
 
 func sameMaterial(a, b filing.Material) bool {

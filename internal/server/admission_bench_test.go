@@ -23,7 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/beianscan/beianscan/internal/admission"
-	"github.com/beianscan/beianscan/internal/phone"
+	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -76,7 +76,7 @@ func eventsUnderLoad(b *testing.B, img []byte, n, workers int) {
 		defer debug.SetMemoryLimit(old)
 	}
 	type slot struct {
-		s       *phone.Session
+		s       *appsim.Session
 		frameAt atomic.Int64
 		ackAt   int64
 		tries   int
@@ -170,7 +170,7 @@ func eventsUnderLoad(b *testing.B, img []byte, n, workers int) {
 					sl.ackAt = time.Now().UnixNano()
 					return
 				}
-				var ae *phone.APIError
+				var ae *appsim.APIError
 				if errors.As(err, &ae) && ae.Code == "unavailable" && sl.tries < 100 {
 					refused.Add(1)
 					wait := time.Second // Retry-After, as the app obeys it

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/beianscan/beianscan/internal/phone"
+	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -44,7 +44,7 @@ func BenchmarkClaimHTTP(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		o := createOrder(b, m, gdIndividual())
 		p := pairApp(b, o)
-		_, code, _ := phone.ParseScanURL(p["scan_url"].(string))
+		_, code, _ := appsim.ParseScanURL(p["scan_url"].(string))
 		body, _ := json.Marshal(map[string]string{"code": code})
 		codes <- body
 	}

@@ -16,8 +16,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/orders"
-	"github.com/beianscan/beianscan/internal/phone"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -49,7 +49,7 @@ var photo35MB = lazyPhoto(func(tb testing.TB) []byte {
 })
 
 // paired returns a server and a phone session on an app order.
-func paired(b *testing.B, mutate func(*server.Config)) (*server.Main, order, *phone.Session) {
+func paired(b *testing.B, mutate func(*server.Config)) (*server.Main, order, *appsim.Session) {
 	b.Helper()
 	m := start(b, mutate)
 	o, s := pairedOrder(b, m)
@@ -57,12 +57,12 @@ func paired(b *testing.B, mutate func(*server.Config)) (*server.Main, order, *ph
 }
 
 // pairedOrder creates an app order on m and claims its QR as a phone.
-func pairedOrder(b *testing.B, m *server.Main) (order, *phone.Session) {
+func pairedOrder(b *testing.B, m *server.Main) (order, *appsim.Session) {
 	b.Helper()
 	o := createOrder(b, m, gdIndividual())
 	p := pairApp(b, o)
-	_, code, _ := phone.ParseScanURL(p["scan_url"].(string))
-	s, err := (&phone.Client{DeviceID: "bench"}).Claim(context.Background(), m.URL, code)
+	_, code, _ := appsim.ParseScanURL(p["scan_url"].(string))
+	s, err := (&appsim.Client{DeviceID: "bench"}).Claim(context.Background(), m.URL, code)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func benchUploadAck(b *testing.B, img []byte) {
 func BenchmarkUploadAckParallel(b *testing.B) {
 	img := photo35MB(b)
 	m := start(b, func(c *server.Config) { c.DataDir = benchDir(b) })
-	sessions := make(chan *phone.Session, 64)
+	sessions := make(chan *appsim.Session, 64)
 	for i := 0; i < cap(sessions); i++ {
 		_, s := pairedOrder(b, m)
 		sessions <- s
@@ -153,7 +153,7 @@ func benchDir(b *testing.B) string {
 func BenchmarkEventLatency(b *testing.B) {
 	m, o, s := paired(b, nil)
 	conn, _ := dial(b, m.URL, o)
-	small := phone.SampleImage("subject_leader_id_front", 1)
+	small := appsim.SampleImage("subject_leader_id_front", 1)
 	ctx := context.Background()
 	frames := make(chan time.Time, 1)
 	go func() {
@@ -209,7 +209,7 @@ func BenchmarkClaim(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		o := createOrder(b, m, gdIndividual())
 		p := pairApp(b, o)
-		_, code, _ := phone.ParseScanURL(p["scan_url"].(string))
+		_, code, _ := appsim.ParseScanURL(p["scan_url"].(string))
 		codes <- code
 	}
 	close(codes)

@@ -7,15 +7,15 @@ import (
 	"time"
 
 	"github.com/beianscan/beianscan/internal/admission"
-	"github.com/beianscan/beianscan/internal/deadline"
 	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/positive"
 	"github.com/beianscan/beianscan/internal/redisstore"
 )
 
 // Defaults of the settings the server itself owns. Every other default is a constant of
-// the package that owns its setting (orders.Default…, deadline.DefaultUpload,
+// the package that owns its setting (orders.Default…, httpx.DefaultUploadTimeout,
 // redisstore.DefaultRetention, admission.DefaultMemory, …); withDefaults and the command's
 // flags both take them from there, so each is defined once.
 const (
@@ -39,7 +39,7 @@ func (cfg *Config) withDefaults() error {
 		cfg.AppProvinces = filing.DefaultAppProvinces
 	}
 	// Zero or negative durations are unset, as in the packages that own them.
-	cfg.UploadTimeout = positive.Or(cfg.UploadTimeout, deadline.DefaultUpload)
+	cfg.UploadTimeout = positive.Or(cfg.UploadTimeout, httpx.DefaultUploadTimeout)
 	cfg.PairingTTL = positive.Or(cfg.PairingTTL, orders.DefaultPairingTTL)
 	cfg.PhoneTokenTTL = positive.Or(cfg.PhoneTokenTTL, orders.DefaultPhoneTokenTTL)
 	cfg.DesktopTokenTTL = positive.Or(cfg.DesktopTokenTTL, orders.DefaultDesktopTokenTTL)

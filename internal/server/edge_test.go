@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beianscan/beianscan/internal/csp"
+	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -357,11 +357,11 @@ func TestHTMLPagesHaveCSP(t *testing.T) {
 			if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
 				t.Fatalf("Content-Type %q", r.Header.Get("Content-Type"))
 			}
-			policies := r.Header.Values(csp.Header)
+			policies := r.Header.Values(httpx.CSPHeader)
 			if len(policies) != 1 {
 				t.Fatalf("%d Content-Security-Policy headers, want 1: %q", len(policies), policies)
 			}
-			d := csp.Directives(policies[0])
+			d := httpx.CSPDirectives(policies[0])
 			for name, want := range map[string]string{
 				"frame-ancestors": "'none'", "default-src": "'self'", "script-src": "'self'",
 				"object-src": "'none'", "base-uri": "'none'",
@@ -379,8 +379,8 @@ func TestHTMLPagesHaveCSP(t *testing.T) {
 			}
 			html := string(r.Raw)
 			for _, el := range styleEl.FindAllStringSubmatch(html, -1) {
-				sum := csp.Policy(el[0])
-				want := csp.Directives(sum)["style-src"][1]
+				sum := httpx.CSP(el[0])
+				want := httpx.CSPDirectives(sum)["style-src"][1]
 				if !slices.Contains(d["style-src"], want) {
 					t.Errorf("inline <style> (%.40q…) not allowed by style-src %q", el[1], d["style-src"])
 				}
@@ -403,7 +403,7 @@ func TestHTMLPagesHaveCSP(t *testing.T) {
 	}
 	// The desktop page's websocket is allowed to the public URL's host.
 	r := must(t, do(t, req{method: "GET", url: m.URL + "/"}), http.StatusOK)
-	if c := csp.Directives(r.Header.Get(csp.Header))["connect-src"]; !slices.Equal(c, []string{"'self'", "wss://beian.example.com"}) {
+	if c := httpx.CSPDirectives(r.Header.Get(httpx.CSPHeader))["connect-src"]; !slices.Equal(c, []string{"'self'", "wss://beian.example.com"}) {
 		t.Errorf("connect-src %q, want 'self' wss://beian.example.com", c)
 	}
 	// The verification form's print button lives in a script file.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/beianscan/beianscan/internal/phone"
+	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/redistest"
 	"github.com/beianscan/beianscan/internal/server"
 )
@@ -33,7 +33,7 @@ func TestRedisDown(t *testing.T) {
 	before := stored(t, o)
 
 	rs.Stop()
-	img := phone.SampleImage("subject_leader_id_front", 1)
+	img := appsim.SampleImage("subject_leader_id_front", 1)
 	for _, r := range []req{
 		{method: "POST", url: m.URL + "/api/v1/orders", body: gdIndividual()},
 		{method: "GET", url: o.url(""), token: o.Token},
@@ -171,7 +171,7 @@ func TestSentinelFailover(t *testing.T) {
 	const numOrders = 12
 	type paired struct {
 		o     order
-		s     *phone.Session
+		s     *appsim.Session
 		slots []string
 	}
 	ps := make([]paired, numOrders)
@@ -182,7 +182,7 @@ func TestSentinelFailover(t *testing.T) {
 		o := createOrder(t, m, gdIndividual())
 		pairApp(t, o)
 		claimedCodes[i] = pair(t, o)
-		s, err := (&phone.Client{DeviceID: fmt.Sprintf("phone-%d", i)}).Claim(ctx, m.URL, claimedCodes[i])
+		s, err := (&appsim.Client{DeviceID: fmt.Sprintf("phone-%d", i)}).Claim(ctx, m.URL, claimedCodes[i])
 		if err != nil {
 			t.Fatalf("claim %d: %v", i, err)
 		}
@@ -228,7 +228,7 @@ func TestSentinelFailover(t *testing.T) {
 				}
 				p := ps[i]
 				slot := p.slots[n%len(p.slots)]
-				img := phone.SampleImage(slot, int64(1000*w+n))
+				img := appsim.SampleImage(slot, int64(1000*w+n))
 				_, err := p.s.Upload(ctx, slot, img, "image/jpeg", "")
 				mu.Lock()
 				acks = append(acks, ack{p.o, slot, sum(img), err == nil})
@@ -238,7 +238,7 @@ func TestSentinelFailover(t *testing.T) {
 						afterAck.Add(1)
 					}
 				} else {
-					failures["upload "+phone.ErrorCode(err)]++
+					failures["upload "+appsim.ErrorCode(err)]++
 				}
 				mu.Unlock()
 			}
@@ -256,12 +256,12 @@ func TestSentinelFailover(t *testing.T) {
 			case <-tick.C:
 			}
 			dev := fmt.Sprintf("second-%d", i)
-			_, err := (&phone.Client{DeviceID: dev}).Claim(ctx, []*server.Main{a, b}[i%2].URL, codes[i])
+			_, err := (&appsim.Client{DeviceID: dev}).Claim(ctx, []*server.Main{a, b}[i%2].URL, codes[i])
 			mu.Lock()
 			if err == nil {
 				claimed[i] = dev
 			} else {
-				failures["claim "+phone.ErrorCode(err)]++
+				failures["claim "+appsim.ErrorCode(err)]++
 			}
 			mu.Unlock()
 		}
@@ -300,7 +300,7 @@ func TestSentinelFailover(t *testing.T) {
 	for i, l := range []*frameLog{logA, logB} {
 		p := ps[i]
 		from := l.len()
-		img := phone.SampleImage(p.slots[0], 999)
+		img := appsim.SampleImage(p.slots[0], 999)
 		want := sum(img)
 		if _, err := p.s.Upload(ctx, p.slots[0], img, "image/jpeg", ""); err != nil {
 			t.Fatalf("upload after the failover: %v", err)
@@ -356,10 +356,10 @@ func TestSentinelFailover(t *testing.T) {
 			check[codes[i]] = dev
 		}
 		for code, dev := range check {
-			_, err := (&phone.Client{DeviceID: "intruder"}).Claim(ctx, a.URL, code)
+			_, err := (&appsim.Client{DeviceID: "intruder"}).Claim(ctx, a.URL, code)
 			if err == nil {
 				t.Errorf("order %d: a code claimed by %s was claimed again by another device", i, dev)
-			} else if c := phone.ErrorCode(err); c != "pairing_already_claimed" {
+			} else if c := appsim.ErrorCode(err); c != "pairing_already_claimed" {
 				t.Errorf("order %d: second claim answered %q, want pairing_already_claimed", i, c)
 			}
 		}

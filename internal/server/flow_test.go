@@ -12,7 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/beianscan/beianscan/internal/phone"
+	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/server"
 	"github.com/beianscan/beianscan/internal/testclock"
 )
@@ -59,7 +59,7 @@ func scanQR(t testing.TB, o order) string {
 	if ct := r.Header.Get("Content-Type"); ct != "image/png" {
 		t.Fatalf("qr.png Content-Type %q", ct)
 	}
-	text, err := phone.DecodeQR(r.Raw)
+	text, err := appsim.DecodeQR(r.Raw)
 	if err != nil {
 		t.Fatalf("decode QR: %v", err)
 	}
@@ -114,7 +114,7 @@ func wholeFlow(t *testing.T, st blobStore) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	base, code, err := phone.ParseScanURL(scanURL)
+	base, code, err := appsim.ParseScanURL(scanURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func wholeFlow(t *testing.T, st blobStore) {
 	if base != m.URL {
 		t.Fatalf("scan URL base %q, want %q", base, m.URL)
 	}
-	c := &phone.Client{AppVersion: "3.16.0", DeviceID: "test-phone-1"}
+	c := &appsim.Client{AppVersion: "3.16.0", DeviceID: "test-phone-1"}
 	s, err := c.Claim(ctx, base, code)
 	if err != nil {
 		t.Fatalf("claim: %v", err)
@@ -154,7 +154,7 @@ func wholeFlow(t *testing.T, st blobStore) {
 		t.Fatalf("required slots %v, want 7 for an organization with two two-sided IDs and the app", required)
 	}
 	for i, slot := range required {
-		img := phone.SampleImage(slot, int64(i))
+		img := appsim.SampleImage(slot, int64(i))
 		raw, err := s.Upload(ctx, slot, img, "image/jpeg", "")
 		if err != nil {
 			t.Fatalf("upload %s: %v", slot, err)
@@ -227,7 +227,7 @@ func wholeFlow(t *testing.T, st blobStore) {
 	if version(gone) != version(cleared) || version(cleared) != version(back) || version(back) != int64(wo["version"].(float64)) {
 		t.Fatalf("withdraw events at versions %d, %d, %d; order at %v", version(gone), version(cleared), version(back), wo["version"])
 	}
-	if _, _, err := s.GetOrder(ctx); phone.ErrorCode(err) != "token_revoked" {
+	if _, _, err := s.GetOrder(ctx); appsim.ErrorCode(err) != "token_revoked" {
 		t.Fatalf("phone after withdraw: %v, want token_revoked", err)
 	}
 	// Materials are kept for the next attempt.
@@ -265,25 +265,25 @@ func twoInstances(t *testing.T, st blobStore) {
 	ob := order{ID: o.ID, Token: o.Token, Base: b.URL}
 	pairApp(t, ob)
 	nextOf(t, conn, "pairing_created")
-	_, code, err := phone.ParseScanURL(scanQR(t, ob))
+	_, code, err := appsim.ParseScanURL(scanQR(t, ob))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := (&phone.Client{DeviceID: "phone-b"}).Claim(ctx, b.URL, code)
+	s, err := (&appsim.Client{DeviceID: "phone-b"}).Claim(ctx, b.URL, code)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"phone_connected"}
 	for _, r := range s.Materials {
 		if r.Required {
-			if _, err := s.Upload(ctx, r.Slot, phone.SampleImage(r.Slot, 1), "image/jpeg", ""); err != nil {
+			if _, err := s.Upload(ctx, r.Slot, appsim.SampleImage(r.Slot, 1), "image/jpeg", ""); err != nil {
 				t.Fatalf("upload %s: %v", r.Slot, err)
 			}
 			want = append(want, "material_uploaded")
-			wantSameImage(t, o, r.Slot, phone.SampleImage(r.Slot, 1))
-			wantSameImage(t, ob, r.Slot, phone.SampleImage(r.Slot, 1))
+			wantSameImage(t, o, r.Slot, appsim.SampleImage(r.Slot, 1))
+			wantSameImage(t, ob, r.Slot, appsim.SampleImage(r.Slot, 1))
 		}
 	}
 	want = append(want, "state_changed")
@@ -303,7 +303,7 @@ func TestConcurrentClaims(t *testing.T) {
 	m := start(t, nil)
 	o := createOrder(t, m, gdIndividual())
 	pairApp(t, o)
-	_, code, err := phone.ParseScanURL(scanQR(t, o))
+	_, code, err := appsim.ParseScanURL(scanQR(t, o))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,9 +316,9 @@ func TestConcurrentClaims(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-startGun
-			c := &phone.Client{DeviceID: "racer-" + string(rune('a'+i))}
+			c := &appsim.Client{DeviceID: "racer-" + string(rune('a'+i))}
 			_, err := c.Claim(context.Background(), m.URL, code)
-			codes[i] = phone.ErrorCode(err)
+			codes[i] = appsim.ErrorCode(err)
 		}()
 	}
 	close(startGun)
@@ -345,7 +345,7 @@ func TestPairingExpiry(t *testing.T) {
 	o := createOrder(t, m, gdIndividual())
 	conn, _ := dial(t, m.URL, o)
 	p := pairApp(t, o)
-	_, code, err := phone.ParseScanURL(p["scan_url"].(string))
+	_, code, err := appsim.ParseScanURL(p["scan_url"].(string))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,12 +354,12 @@ func TestPairingExpiry(t *testing.T) {
 	if ev["type"] != "pairing_expired" || ev["data"].(map[string]any)["pairing_id"] != p["id"] {
 		t.Fatalf("after the TTL got %v, want pairing_expired of %v", ev, p["id"])
 	}
-	_, err = (&phone.Client{DeviceID: "late"}).Claim(context.Background(), m.URL, code)
-	if phone.ErrorCode(err) != "pairing_expired" {
+	_, err = (&appsim.Client{DeviceID: "late"}).Claim(context.Background(), m.URL, code)
+	if appsim.ErrorCode(err) != "pairing_expired" {
 		t.Fatalf("late claim: %v, want pairing_expired", err)
 	}
-	var apiErr *phone.APIError
-	if e, ok := err.(*phone.APIError); ok {
+	var apiErr *appsim.APIError
+	if e, ok := err.(*appsim.APIError); ok {
 		apiErr = e
 	}
 	if apiErr == nil || apiErr.Status != http.StatusGone {
@@ -421,7 +421,7 @@ func TestConcurrentUploads(t *testing.T) {
 		"website_leader_id_front", "website_leader_id_back", "verification_form"}
 	imgs := make([][]byte, len(slots))
 	for i, s := range slots {
-		imgs[i] = phone.SampleImage(s, int64(i))
+		imgs[i] = appsim.SampleImage(s, int64(i))
 	}
 	var wg sync.WaitGroup
 	status := make([]int, len(slots))

@@ -13,7 +13,7 @@ import (
 
 	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
-	"github.com/beianscan/beianscan/internal/httperr"
+	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/metrics"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redisstore"
@@ -30,7 +30,7 @@ func metricsMiddleware(m *metrics.Metrics) echo.MiddlewareFunc {
 	return afterAnswer(func(c echo.Context, err error, took time.Duration) {
 		code := ""
 		if err != nil {
-			fe, _ := httperr.Coded(err)
+			fe, _ := httpx.Coded(err)
 			code = fe.Code
 		}
 		route, method, status := routeOf(c), c.Request().Method, c.Response().Status

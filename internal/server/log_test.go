@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/beianscan/beianscan/internal/phone"
+	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -23,7 +23,7 @@ func TestAccessLog(t *testing.T) {
 	code := pair(t, func() order { pairApp(t, o); return o }())
 	r := must(t, do(t, claimReq(m, code, "device-1", appVersionOK, "")), http.StatusOK)
 	tok := r.Body["phone_token"].(string)
-	must(t, do(t, phoneReq(m, "PUT", "/m/v1/materials/subject_leader_id_front", tok, phone.SampleImage("id", 1))), http.StatusCreated)
+	must(t, do(t, phoneReq(m, "PUT", "/m/v1/materials/subject_leader_id_front", tok, appsim.SampleImage("id", 1))), http.StatusCreated)
 	smuggled := "Bearer " + tok
 	got := do(t, req{method: "GET", url: o.url(""), token: o.Token, header: map[string]string{"X-Request-Id": smuggled}})
 	must(t, got, http.StatusOK)

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beianscan/beianscan/internal/phone"
+	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -101,21 +101,21 @@ func walkEverything(t *testing.T, m *server.Main) map[string]string {
 	conn, _ := dial(t, m.URL, o)
 	pairApp(t, o)
 	scanURL := scanQR(t, o)
-	_, code, err := phone.ParseScanURL(scanURL)
+	_, code, err := appsim.ParseScanURL(scanURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	secrets["pairing code"] = code
 	secrets["pairing code's secret part"] = code[strings.Index(code, ".")+1:]
 	// A guessed code and a wrong device's second claim.
-	(&phone.Client{DeviceID: "guesser"}).Claim(ctx, m.URL, code+"x")
-	s, err := phone.Walk(ctx, &phone.Client{DeviceID: "log-phone"}, scanURL, nil)
+	(&appsim.Client{DeviceID: "guesser"}).Claim(ctx, m.URL, code+"x")
+	s, err := appsim.Walk(ctx, &appsim.Client{DeviceID: "log-phone"}, scanURL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	secrets["phone token"] = s.Token
-	(&phone.Client{DeviceID: "another"}).Claim(ctx, m.URL, code)
-	img := phone.SampleImage("verification_form", 7)
+	(&appsim.Client{DeviceID: "another"}).Claim(ctx, m.URL, code)
+	img := appsim.SampleImage("verification_form", 7)
 	secrets["image bytes (hex)"] = hex.EncodeToString(img[20:40])
 	secrets["image bytes (base64)"] = base64.StdEncoding.EncodeToString(img[21:45])
 	if _, err := s.Upload(ctx, "verification_form", img, "image/jpeg", "idem-1"); err != nil {

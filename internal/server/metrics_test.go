@@ -15,7 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/beianscan/beianscan/internal/phone"
+	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -87,7 +87,7 @@ func TestMetricsAfterFlow(t *testing.T) {
 	wantError(t, do(t, claimReq(m, o.ID+".not-a-code", "device-1", appVersionOK, "")), 404, "pairing_not_found")
 	r := must(t, do(t, claimReq(m, code, "device-1", appVersionOK, "")), http.StatusOK)
 	tok := r.Body["phone_token"].(string)
-	jpeg := phone.SampleImage("id", 1)
+	jpeg := appsim.SampleImage("id", 1)
 	must(t, do(t, phoneReq(m, "PUT", "/m/v1/materials/subject_leader_id_front", tok, jpeg)), http.StatusCreated)
 	nextOf(t, conn, "material_uploaded")
 	wantError(t, do(t, phoneReq(m, "PUT", "/m/v1/materials/subject_leader_id_back", tok, []byte("not an image at all"))), 415, "unsupported_format")

@@ -10,7 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/beianscan/beianscan/internal/csp"
+	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/orders"
 )
 
@@ -87,10 +87,10 @@ func contentSecurityPolicy(page, publicURL string, allowedOrigins []string) echo
 			ws = append(ws, "wss://"+u.Host)
 		}
 	}
-	policy := csp.Policy(page, ws...)
+	policy := httpx.CSP(page, ws...)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			c.Response().Header().Set(csp.Header, policy)
+			c.Response().Header().Set(httpx.CSPHeader, policy)
 			return next(c)
 		}
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/beianscan/beianscan/api"
-	"github.com/beianscan/beianscan/internal/httperr"
+	"github.com/beianscan/beianscan/internal/httpx"
 )
 
 // The OpenAPI document is checked against the server from both sides: every request the
@@ -241,4 +241,4 @@ var serverCodes = []string{
 	"unknown_slot", "slot_not_allowed_in_app", "not_found", "unavailable", "request_timeout", "internal",
 }
 
-func statusOf(code string) string { return strconv.Itoa(httperr.Status(code)) }
+func statusOf(code string) string { return strconv.Itoa(httpx.Status(code)) }

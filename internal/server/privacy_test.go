@@ -13,7 +13,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/beianscan/beianscan/internal/phone"
+	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 	"github.com/beianscan/beianscan/internal/server"
 )
@@ -26,13 +26,13 @@ const (
 
 // walkApp runs an order through the app path: method, QR, a phone that uploads every
 // material and completes. It returns the phone's session and the scan URL.
-func walkApp(t testing.TB, o order) (*phone.Session, string) {
+func walkApp(t testing.TB, o order) (*appsim.Session, string) {
 	t.Helper()
 	pairApp(t, o)
 	scanURL := scanQR(t, o)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := phone.Walk(ctx, &phone.Client{DeviceID: "privacy-phone"}, scanURL, nil)
+	s, err := appsim.Walk(ctx, &appsim.Client{DeviceID: "privacy-phone"}, scanURL, nil)
 	if err != nil {
 		t.Fatalf("phone walk: %v", err)
 	}
@@ -284,15 +284,15 @@ func TestRetentionRealRedis(t *testing.T) {
 	ctx := context.Background()
 	o := createOrder(t, m, gdIndividual())
 	pairApp(t, o)
-	_, code, err := phone.ParseScanURL(scanQR(t, o))
+	_, code, err := appsim.ParseScanURL(scanQR(t, o))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := (&phone.Client{DeviceID: "retention-phone"}).Claim(ctx, m.URL, code)
+	s, err := (&appsim.Client{DeviceID: "retention-phone"}).Claim(ctx, m.URL, code)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Upload(ctx, "verification_form", phone.SampleImage("verification_form", 1), "image/jpeg", "idem-retention"); err != nil {
+	if _, err := s.Upload(ctx, "verification_form", appsim.SampleImage("verification_form", 1), "image/jpeg", "idem-retention"); err != nil {
 		t.Fatal(err)
 	}
 	must(t, do(t, req{method: "GET", url: o.url("/materials/verification_form"), header: map[string]string{"X-Api-Key": "operator-key"}}), http.StatusOK)

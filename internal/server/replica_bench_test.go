@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/orders"
-	"github.com/beianscan/beianscan/internal/phone"
 	"github.com/beianscan/beianscan/internal/redistest"
 	"github.com/beianscan/beianscan/internal/server"
 )
@@ -44,7 +44,7 @@ func benchReplicaWait(b *testing.B, master *redistest.Server, op string, n, roun
 			codes := make([]string, b.N)
 			for i := range codes {
 				p := pairApp(b, createOrder(b, m, gdIndividual()))
-				_, codes[i], _ = phone.ParseScanURL(p["scan_url"].(string))
+				_, codes[i], _ = appsim.ParseScanURL(p["scan_url"].(string))
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -55,7 +55,7 @@ func benchReplicaWait(b *testing.B, master *redistest.Server, op string, n, roun
 		case "upload":
 			// A small image, so that the decode does not hide the metadata write.
 			_, s := pairedOrder(b, m)
-			img := phone.SampleImage("subject_leader_id_front", 1)
+			img := appsim.SampleImage("subject_leader_id_front", 1)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if _, err := s.Upload(ctx, "subject_leader_id_front", img, "image/jpeg", ""); err != nil {

@@ -28,14 +28,14 @@ import (
 	"github.com/beianscan/beianscan/internal/auth"
 	"github.com/beianscan/beianscan/internal/blob"
 	"github.com/beianscan/beianscan/internal/broker"
-	"github.com/beianscan/beianscan/internal/deadline"
-	"github.com/beianscan/beianscan/internal/expiry"
-	"github.com/beianscan/beianscan/internal/httperr"
+	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/hub"
 	"github.com/beianscan/beianscan/internal/images"
 	"github.com/beianscan/beianscan/internal/limits"
 	"github.com/beianscan/beianscan/internal/metrics"
 	"github.com/beianscan/beianscan/internal/orders"
+	"github.com/beianscan/beianscan/internal/pairingexpiry"
 	"github.com/beianscan/beianscan/internal/redisstore"
 	"github.com/beianscan/beianscan/internal/sealbox"
 	"github.com/beianscan/beianscan/internal/sweep"
@@ -100,7 +100,7 @@ type Config struct {
 	// the peer's address is the client's.
 	TrustedProxies []netip.Prefix
 	// UploadTimeout bounds the arrival of an upload's whole body; default
-	// deadline.DefaultUpload (2m). Other
+	// httpx.DefaultUploadTimeout (2m). Other
 	// requests' bodies get the shorter of it and 30s. Blob files no material refers to are
 	// swept once twice as old.
 	UploadTimeout time.Duration
@@ -171,7 +171,7 @@ type Main struct {
 	srv      *http.Server
 	msrv     *http.Server
 	hub      *hub.Hub
-	expiry   *expiry.Timers
+	expiry   *pairingexpiry.Timers
 	limits   *limits.Limits
 	ln       net.Listener
 	cancel   context.CancelFunc
@@ -368,7 +368,7 @@ func (m *Main) startHub(ctx context.Context, sentinel *broker.Sentinel) {
 		hcfg.FrameWritten = m.Metrics.FrameWritten
 	}
 	svc := m.Service
-	m.expiry = expiry.New(svc.ExpirePairing, expiry.Config{Now: cfg.Now, Logger: log})
+	m.expiry = pairingexpiry.New(svc.ExpirePairing, pairingexpiry.Config{Now: cfg.Now, Logger: log})
 	b := broker.NewRedis(m.Redis, broker.RedisOptions{Sentinel: sentinel, Logger: log})
 	m.hub = hub.New(b, func(ctx context.Context, orderID string) (*hub.Snapshot, error) {
 		return snapshot(ctx, svc, orderID)
@@ -389,7 +389,7 @@ func (m *Main) routes(blobs webapi.Blobs) *echo.Echo {
 	cfg := &m.Config
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = httperr.Handler(cfg.Logger)
+	e.HTTPErrorHandler = httpx.ErrorHandler(cfg.Logger)
 	e.IPExtractor = clientIP(cfg.TrustedProxies)
 	m.middleware(e)
 	m.limits = limits.New(m.Redis, limits.Config{
@@ -401,6 +401,7 @@ func (m *Main) routes(blobs webapi.Blobs) *echo.Echo {
 		AllowedOrigins: cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
 		SecureCookie: strings.HasPrefix(cfg.PublicURL, "https://"), DesktopTokenTTL: cfg.DesktopTokenTTL,
 		UploadTimeout: cfg.UploadTimeout,
+		Catalog:       filing.NewCatalog(m.Service.AppAvailable, cfg.Images.Limits()),
 	}).Register(e)
 	mobileapi.New(m.Service, mobileapi.Config{UploadTimeout: cfg.UploadTimeout, AppDownloadURL: cfg.AppDownloadURL}).Register(e)
 	m.probes(e)
@@ -428,7 +429,7 @@ func (m *Main) middleware(e *echo.Echo) {
 	e.Use(contentSecurityPolicy(static.Index(), cfg.PublicURL, cfg.AllowedOrigins))
 	// Small bodies (JSON, or one refused before it is read, which net/http then drains) get
 	// the shorter of 30s and the upload timeout; the upload routes extend it.
-	e.Use(deadline.Body(min(30*time.Second, cfg.UploadTimeout)))
+	e.Use(httpx.BodyDeadline(min(30*time.Second, cfg.UploadTimeout)))
 }
 
 // probes adds the liveness and readiness endpoints.
@@ -448,7 +449,7 @@ func (m *Main) probes(e *echo.Echo) {
 // serve starts answering on the bound listener.
 func (m *Main) serve() {
 	// No ReadTimeout: one value for all would hold uploads to a JSON call's time or JSON
-	// calls to an upload's; internal/deadline bounds bodies per route instead, and turns a
+	// calls to an upload's; internal/httpx (deadline.go) bounds bodies per route instead, and turns a
 	// slow one into the contract's 408.
 	m.srv = &http.Server{Handler: m.echo, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	// Hijacked websocket connections are not drained by Shutdown: the hub closes them

@@ -16,7 +16,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 
-	"github.com/beianscan/beianscan/internal/phone"
+	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/server"
 	"github.com/beianscan/beianscan/internal/testclock"
 )
@@ -52,19 +52,19 @@ func TestIdempotentUpload(t *testing.T) {
 	m := start(t, nil)
 	o := createOrder(t, m, gdIndividual())
 	p := pairApp(t, o)
-	_, code, _ := phone.ParseScanURL(p["scan_url"].(string))
+	_, code, _ := appsim.ParseScanURL(p["scan_url"].(string))
 	ctx := context.Background()
-	s, err := (&phone.Client{DeviceID: "retry"}).Claim(ctx, m.URL, code)
+	s, err := (&appsim.Client{DeviceID: "retry"}).Claim(ctx, m.URL, code)
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := s.Upload(ctx, "subject_leader_id_front", phone.SampleImage("a", 1), "image/jpeg", "key-1")
+	first, err := s.Upload(ctx, "subject_leader_id_front", appsim.SampleImage("a", 1), "image/jpeg", "key-1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	before := stored(t, o)
 	// The retry carries other bytes, as a confused client might: the first answer stands.
-	again, err := s.Upload(ctx, "subject_leader_id_front", phone.SampleImage("b", 2), "image/jpeg", "key-1")
+	again, err := s.Upload(ctx, "subject_leader_id_front", appsim.SampleImage("b", 2), "image/jpeg", "key-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestIdempotentUpload(t *testing.T) {
 		t.Fatalf("retry changed the order:\n%s\n%s", before, after)
 	}
 	// Another key is another upload.
-	third, err := s.Upload(ctx, "subject_leader_id_front", phone.SampleImage("b", 2), "image/jpeg", "key-2")
+	third, err := s.Upload(ctx, "subject_leader_id_front", appsim.SampleImage("b", 2), "image/jpeg", "key-2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,16 +110,16 @@ func TestDesktopUploads(t *testing.T) {
 
 	// Raw body.
 	r := must(t, do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_front"), token: o.Token,
-		body: phone.SampleImage("subject_leader_id_front", 1), header: map[string]string{"Content-Type": "image/jpeg"}}), http.StatusCreated)
+		body: appsim.SampleImage("subject_leader_id_front", 1), header: map[string]string{"Content-Type": "image/jpeg"}}), http.StatusCreated)
 	if mat := r.Body["material"].(map[string]any); mat["via"] != "pc" || mat["fitted"] != false {
 		t.Fatalf("raw upload material %v", mat)
 	}
 	// Multipart field "file".
-	ct, body := multipartFiles(t, "file", phone.SampleImage("subject_leader_id_back", 2))
+	ct, body := multipartFiles(t, "file", appsim.SampleImage("subject_leader_id_back", 2))
 	must(t, do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_back"), token: o.Token,
 		body: body, header: map[string]string{"Content-Type": ct}}), http.StatusCreated)
 	// Stitched: the verification form with an authorization letter, as the FAQ asks.
-	ct, body = multipartFiles(t, "file", phone.SampleImage("verification_form", 3), phone.SampleImage("supplementary", 4))
+	ct, body = multipartFiles(t, "file", appsim.SampleImage("verification_form", 3), appsim.SampleImage("supplementary", 4))
 	st := must(t, do(t, req{method: "POST", url: o.url("/materials/verification_form/stitch"), token: o.Token,
 		body: body, header: map[string]string{"Content-Type": ct}}), http.StatusCreated)
 	sm := st.Body["material"].(map[string]any)
@@ -277,11 +277,11 @@ func TestReplacedImagesLeaveTheDisk(t *testing.T) {
 		r := must(t, do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_front"), token: o.Token, body: img}), http.StatusCreated)
 		return r.Body["material"].(map[string]any)["sha256"].(string)
 	}
-	first := put(phone.SampleImage("x", 1))
+	first := put(appsim.SampleImage("x", 1))
 	if !onDisk(first) {
 		t.Fatal("uploaded image is not on disk")
 	}
-	second := put(phone.SampleImage("x", 2))
+	second := put(appsim.SampleImage("x", 2))
 	if onDisk(first) || !onDisk(second) {
 		t.Fatalf("after replacing: first on disk %v, second on disk %v", onDisk(first), onDisk(second))
 	}
@@ -301,11 +301,11 @@ func diskFailure(t *testing.T, st blobStore) {
 	in := gdIndividual()
 	in["province"] = "CN-BJ"
 	o := createOrder(t, m, in)
-	kept := phone.SampleImage("x", 2)
+	kept := appsim.SampleImage("x", 2)
 	must(t, do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_back"), token: o.Token, body: kept}), http.StatusCreated)
 	restore := st.fail(t, o.ID)
 	before := stored(t, o)
-	r := do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_front"), token: o.Token, body: phone.SampleImage("x", 1)})
+	r := do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_front"), token: o.Token, body: appsim.SampleImage("x", 1)})
 	wantError(t, r, http.StatusServiceUnavailable, "unavailable")
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatal("503 without Retry-After")
@@ -316,5 +316,5 @@ func diskFailure(t *testing.T, st blobStore) {
 	wantError(t, do(t, req{method: "GET", url: o.url("/materials/subject_leader_id_back"), token: o.Token}), http.StatusServiceUnavailable, "unavailable")
 	restore()
 	wantSameImage(t, o, "subject_leader_id_back", kept)
-	must(t, do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_front"), token: o.Token, body: phone.SampleImage("x", 1)}), http.StatusCreated)
+	must(t, do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_front"), token: o.Token, body: appsim.SampleImage("x", 1)}), http.StatusCreated)
 }

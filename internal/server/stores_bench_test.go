@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/blob/s3test"
-	"github.com/beianscan/beianscan/internal/phone"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -28,7 +28,7 @@ func BenchmarkUploadAckStores(b *testing.B) {
 		{"enc", func(c *server.Config) { c.DataDir = benchDir(b) }},
 		{"s3", func(c *server.Config) { c.BlobURL = srv.URL(bucket, "bench") }},
 	}
-	sessions := make([]*phone.Session, len(stores))
+	sessions := make([]*appsim.Session, len(stores))
 	for i, st := range stores {
 		_, _, sessions[i] = paired(b, st.use)
 	}

@@ -15,9 +15,9 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 
+	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/blob"
 	"github.com/beianscan/beianscan/internal/blob/s3test"
-	"github.com/beianscan/beianscan/internal/phone"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 	"github.com/beianscan/beianscan/internal/redisstore"
 	"github.com/beianscan/beianscan/internal/sealbox"
@@ -163,7 +163,7 @@ func sweepGoneOrders(t *testing.T, st blobStore) {
 	in := gdIndividual()
 	in["province"] = "CN-BJ"
 	live, gone := createOrder(t, m, in), createOrder(t, m, in)
-	img := phone.SampleImage("x", 3)
+	img := appsim.SampleImage("x", 3)
 	for _, o := range []order{live, gone} {
 		must(t, do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_front"), token: o.Token, body: img}), http.StatusCreated)
 	}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package appsim
+
+const raceEnabled = false

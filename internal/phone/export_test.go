@@ -1,4 +1,0 @@
-package phone
-
-// SampleImageUncached draws the sample afresh, so tests see real determinism, not the cache.
-var SampleImageUncached = sampleImage

@@ -1,7 +1,0 @@
-//go:build race
-
-package phone
-
-// raceEnabled: the race detector slows gozxing some twentyfold; TestDecodeServerQR then
-// checks fewer codes (it has no goroutines for the detector to watch).
-const raceEnabled = true
