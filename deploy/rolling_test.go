@@ -31,8 +31,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/beianscan/beianscan/internal/desktoptest"
 	"github.com/beianscan/beianscan/internal/appsim"
+	"github.com/beianscan/beianscan/internal/desktoptest"
 	"github.com/beianscan/beianscan/internal/redistest"
 )
 

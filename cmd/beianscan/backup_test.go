@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beianscan/beianscan/internal/desktoptest"
 	"github.com/beianscan/beianscan/internal/appsim"
+	"github.com/beianscan/beianscan/internal/desktoptest"
 	"github.com/beianscan/beianscan/internal/redistest"
 	"github.com/beianscan/beianscan/internal/server"
 )

@@ -23,6 +23,7 @@ import (
 	"github.com/beianscan/beianscan/internal/admission"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/httpx"
+	"github.com/beianscan/beianscan/internal/images"
 	"github.com/beianscan/beianscan/internal/limits"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redisstore"
@@ -119,6 +120,8 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	bright := fs.String("quality-bright", env("BEIANSCAN_QUALITY_BRIGHT", "0"), "mean luma over which an image is overexposed; 0: default 215 (BEIANSCAN_QUALITY_BRIGHT)")
 	gray := fs.String("quality-gray", env("BEIANSCAN_QUALITY_GRAY", "0"), "chroma under which a pixel counts as gray; 0: default 16 (BEIANSCAN_QUALITY_GRAY)")
 	white := fs.String("quality-white-background", env("BEIANSCAN_QUALITY_WHITE_BACKGROUND", "0"), "share (0-1) of near-white border a face photo needs; 0: default 0.6 (BEIANSCAN_QUALITY_WHITE_BACKGROUND)")
+	faceShare := fs.String("face-min-share", env("BEIANSCAN_FACE_MIN_SHARE", strconv.FormatFloat(images.DefaultFaceMinShare, 'g', -1, 64)), "face box (brow to chin) of the face photo under this share of the short side: face_too_small (BEIANSCAN_FACE_MIN_SHARE)")
+	faceCentre := fs.String("face-center-tolerance", env("BEIANSCAN_FACE_CENTER_TOLERANCE", strconv.FormatFloat(images.DefaultFaceCenterTolerance, 'g', -1, 64)), "face centre further than this share of the width or height from the middle: face_not_centered (BEIANSCAN_FACE_CENTER_TOLERANCE)")
 	logLevel := fs.String("log-level", env("BEIANSCAN_LOG_LEVEL", "info"), "debug, info, warn or error (BEIANSCAN_LOG_LEVEL)")
 	logFormat := fs.String("log-format", env("BEIANSCAN_LOG_FORMAT", "text"), "text or json (BEIANSCAN_LOG_FORMAT)")
 	metricsAddr := fs.String("metrics-addr", env("BEIANSCAN_METRICS_ADDR", server.DefaultMetricsAddr), "Prometheus /metrics listener; "+server.MetricsOff+" disables (BEIANSCAN_METRICS_ADDR)")
@@ -161,6 +164,8 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		setting[float64]{"BEIANSCAN_QUALITY_BRIGHT", *bright, &th.Bright},
 		setting[float64]{"BEIANSCAN_QUALITY_GRAY", *gray, &th.Gray},
 		setting[float64]{"BEIANSCAN_QUALITY_WHITE_BACKGROUND", *white, &th.WhiteBackground},
+		setting[float64]{"BEIANSCAN_FACE_MIN_SHARE", *faceShare, &th.FaceMinShare},
+		setting[float64]{"BEIANSCAN_FACE_CENTER_TOLERANCE", *faceCentre, &th.FaceCenterTolerance},
 	); err != nil {
 		return cfg, err
 	}
