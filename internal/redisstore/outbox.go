@@ -398,8 +398,12 @@ func (s *Store) Finish(ctx context.Context, d webhook.Delivery, o webhook.Outcom
 // Deliveries lists up to limit deliveries in status (pending, failed or dead) for the
 // operator: pending and failed ones from the orders of the due index, soonest first; dead
 // ones from the dead index, latest first.
-func (s *Store) Deliveries(ctx context.Context, status string, now time.Time, limit int) (_ []webhook.Delivery, err error) {
+func (s *Store) Deliveries(ctx context.Context, status string, limit int) (_ []webhook.Delivery, err error) {
 	defer translate(&err)
+	if s.webhooks == nil {
+		return []webhook.Delivery{}, nil
+	}
+	now := s.now()
 	type ref struct{ order, id string }
 	var refs []ref
 	if status == webhook.StatusDead {
@@ -454,8 +458,9 @@ func (s *Store) Deliveries(ctx context.Context, status string, now time.Time, li
 // RetryDelivery makes a dead delivery pending again, with 3 more days of retries. The
 // order goes into the due index first, so a crash between the steps leaves at most an
 // order a deliverer finds nothing due in.
-func (s *Store) RetryDelivery(ctx context.Context, id string, now time.Time) (err error) {
+func (s *Store) RetryDelivery(ctx context.Context, id string) (err error) {
 	defer translate(&err)
+	now := s.now()
 	orderID, ok := OrderOfDelivery(id)
 	if !ok || s.webhooks == nil {
 		return errDeliveryNotFound
@@ -503,8 +508,9 @@ var errDeliveryNotFound = filing.ErrNotFound
 
 // WebhookBacklog returns how many orders have deliveries due at now and since when the
 // oldest of them has been due, for the metrics.
-func (s *Store) WebhookBacklog(ctx context.Context, now time.Time) (n int64, oldest time.Duration, err error) {
+func (s *Store) WebhookBacklog(ctx context.Context) (n int64, oldest time.Duration, err error) {
 	defer translate(&err)
+	now := s.now()
 	due := s.dueKey()
 	var count *redis.IntCmd
 	var first *redis.ZSliceCmd

@@ -237,7 +237,7 @@ func (r *rig) setState(store *redisstore.Store, id string, st filing.State) {
 
 // attempts is how many attempts the first failed delivery has had (0: none failed).
 func (r *rig) attempts() int {
-	ds, err := r.store.Deliveries(context.Background(), webhook.StatusFailed, r.clock.Now(), 100)
+	ds, err := r.store.Deliveries(context.Background(), webhook.StatusFailed, 100)
 	if err != nil || len(ds) == 0 {
 		return 0
 	}
