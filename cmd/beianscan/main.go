@@ -125,6 +125,7 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	logLevel := fs.String("log-level", env("BEIANSCAN_LOG_LEVEL", "info"), "debug, info, warn or error (BEIANSCAN_LOG_LEVEL)")
 	logFormat := fs.String("log-format", env("BEIANSCAN_LOG_FORMAT", "text"), "text or json (BEIANSCAN_LOG_FORMAT)")
 	metricsAddr := fs.String("metrics-addr", env("BEIANSCAN_METRICS_ADDR", server.DefaultMetricsAddr), "Prometheus /metrics listener; "+server.MetricsOff+" disables (BEIANSCAN_METRICS_ADDR)")
+	webhookURL := fs.String("webhook-url", env("BEIANSCAN_WEBHOOK_URL", ""), "the back office's webhook endpoint, https (http only to loopback); empty: no webhooks (BEIANSCAN_WEBHOOK_URL; its secret BEIANSCAN_WEBHOOK_SECRET is read from the environment only)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, err
 	}
@@ -137,6 +138,8 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		EncryptionKeys: getenv("BEIANSCAN_ENCRYPTION_KEYS"),
 		MinAppVersion:  *minApp, AppProvinces: list(*provinces), AllowedOrigins: list(*origins),
 		AppDownloadURL: *appDownload,
+		// The webhook secret, like the others, from the environment only.
+		WebhookURL: *webhookURL, WebhookSecret: getenv("BEIANSCAN_WEBHOOK_SECRET"),
 	}
 	// The link is put in front of people who scanned a code: only an absolute web address.
 	if u, err := url.Parse(cfg.AppDownloadURL); cfg.AppDownloadURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
