@@ -131,7 +131,12 @@ func newService(t *testing.T, store Store, blobs Blobs) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(Config{Now: clock}, store, blobs, signer, []byte(secret))
+	// What server.Config.withDefaults would hand the service.
+	return New(Config{
+		PublicURL: DefaultPublicURL, PairingTTL: DefaultPairingTTL, PhoneTokenTTL: DefaultPhoneTokenTTL,
+		DesktopTokenTTL: DefaultDesktopTokenTTL, MinAppVersion: DefaultMinAppVersion, AppProvinces: filing.DefaultAppProvinces,
+		Now: clock,
+	}, store, blobs, signer, []byte(secret))
 }
 
 // pcOrder is a Guangdong individual's order with the PC method chosen: it needs the ID's
