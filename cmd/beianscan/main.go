@@ -92,6 +92,9 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	minReplicas := fs.String("redis-min-replicas", env("BEIANSCAN_REDIS_MIN_REPLICAS", "0"), "Redis replicas that must confirm every acknowledged change (WAIT); 0: off (BEIANSCAN_REDIS_MIN_REPLICAS)")
 	waitTimeout := fs.String("redis-wait-timeout", env("BEIANSCAN_REDIS_WAIT_TIMEOUT", duration(redisstore.DefaultWaitTimeout)), "how long to wait for that confirmation before answering 503 (BEIANSCAN_REDIS_WAIT_TIMEOUT)")
 	decodeMemory := fs.String("decode-memory", env("BEIANSCAN_DECODE_MEMORY", fmt.Sprintf("%dMiB", admission.DefaultMemory>>20)), "decoded image bytes in flight, e.g. 512MiB, 1GiB (BEIANSCAN_DECODE_MEMORY)")
+	bodyMemory := fs.String("body-memory", env("BEIANSCAN_BODY_MEMORY", fmt.Sprintf("%dMiB", admission.DefaultBodyMemory>>20)), "request body bytes held in memory at once, e.g. 256MiB (BEIANSCAN_BODY_MEMORY)")
+	uploadsPerOrder := fs.String("uploads-per-order", env("BEIANSCAN_UPLOADS_PER_ORDER", strconv.Itoa(admission.DefaultUploadsPerOrder)), "uploads in flight on one order in this instance (BEIANSCAN_UPLOADS_PER_ORDER)")
+	uploadsPerIP := fs.String("uploads-per-ip", env("BEIANSCAN_UPLOADS_PER_IP", strconv.Itoa(admission.DefaultUploadsPerIP)), "uploads in flight from one client IP in this instance (BEIANSCAN_UPLOADS_PER_IP)")
 	imageWorkers := fs.String("image-workers", env("BEIANSCAN_IMAGE_WORKERS", ""), "images processed at once; empty: cores - 1, at least 1 (BEIANSCAN_IMAGE_WORKERS)")
 	// Quality thresholds of the image warnings (0: the images package's default).
 	blur := fs.String("quality-blur", env("BEIANSCAN_QUALITY_BLUR", "0"), "Laplacian variance under which an image is blurry; 0: default 20 (BEIANSCAN_QUALITY_BLUR)")
@@ -169,6 +172,15 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	}
 	if cfg.DecodeMemory, err = admission.ParseBytes(*decodeMemory); err != nil || cfg.DecodeMemory < 16<<20 {
 		return cfg, fmt.Errorf("BEIANSCAN_DECODE_MEMORY: %q is not a size of at least 16MiB such as 512MiB or 1GiB", *decodeMemory)
+	}
+	if cfg.BodyMemory, err = admission.ParseBytes(*bodyMemory); err != nil || cfg.BodyMemory < 16<<20 {
+		return cfg, fmt.Errorf("BEIANSCAN_BODY_MEMORY: %q is not a size of at least 16MiB such as 256MiB or 1GiB", *bodyMemory)
+	}
+	if err := parseEach(strconv.Atoi, func(n int) bool { return n >= 1 }, "a whole number >= 1",
+		setting[int]{"BEIANSCAN_UPLOADS_PER_ORDER", *uploadsPerOrder, &cfg.UploadsPerOrder},
+		setting[int]{"BEIANSCAN_UPLOADS_PER_IP", *uploadsPerIP, &cfg.UploadsPerIP},
+	); err != nil {
+		return cfg, err
 	}
 	cfg.ImageWorkers = admission.DefaultWorkers()
 	if *imageWorkers != "" {

@@ -187,12 +187,22 @@ func (t Thresholds) withDefaults() Thresholds {
 // upload pass MaxBytes-1 (the stored image must be under MaxBytes); with Fit pass
 // FitMaxBytes. Errors of r other than io.EOF are returned as they are.
 func ReadLimited(r io.Reader, limit int64) ([]byte, error) {
+	return ReadSized(r, -1, limit)
+}
+
+// ReadSized is ReadLimited for a body whose size is known (Content-Length; negative when
+// it is not): the buffer is that size plus the one byte that sees the end, allocated once,
+// instead of grown by doubling, whose copies leave up to twice the body as garbage.
+func ReadSized(r io.Reader, size, limit int64) ([]byte, error) {
 	if limit < 0 {
 		limit = 0
 	}
 	// Grow by doubling but never past limit+1: one byte more than the limit is
 	// enough to know the body is too large.
 	capacity := int64(64 << 10)
+	if size >= 0 {
+		capacity = size + 1
+	}
 	if capacity > limit+1 {
 		capacity = limit + 1
 	}

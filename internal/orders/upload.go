@@ -20,7 +20,10 @@ type Upload struct {
 	Slot    filing.Slot
 	Via     filing.Via
 	Body    io.Reader
-	Fit     bool
+	// Size is the body's declared length (Content-Length, or what the edge reserved for
+	// it), which sizes the buffer it is read into; 0 or negative when unknown.
+	Size int64
+	Fit  bool
 	// IdempotencyKey makes a retry return the first answer.
 	IdempotencyKey string
 	// Phone is set for app uploads (AuthorizePhone's session): the upload counts only while
@@ -79,7 +82,7 @@ func (s *Service) Upload(ctx context.Context, u Upload) (*filing.Material, error
 			return m, err
 		}
 	}
-	data, err := images.ReadLimited(u.Body, s.ReadLimit(u.Fit))
+	data, err := s.readBody(u)
 	if err != nil {
 		return nil, err
 	}

@@ -135,6 +135,14 @@ type Config struct {
 	// DecodeWait is how long an upload waits for the budget and a worker before 503
 	// unavailable; default admission.DefaultWait, 10 s (DESIGN §3; shorter in tests).
 	DecodeWait time.Duration
+	// BodyMemory is the budget of request body bytes held in memory at once
+	// (BEIANSCAN_BODY_MEMORY); default admission.DefaultBodyMemory (256 MiB); negative: no
+	// budget (benchmarks only).
+	BodyMemory int64
+	// UploadsPerOrder and UploadsPerIP cap the uploads in flight on one order and from one
+	// client IP in this instance (BEIANSCAN_UPLOADS_PER_ORDER, BEIANSCAN_UPLOADS_PER_IP);
+	// defaults admission.DefaultUploadsPerOrder (8) and DefaultUploadsPerIP (32); negative: off.
+	UploadsPerOrder, UploadsPerIP int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger default slog.Default().
@@ -169,6 +177,8 @@ type Main struct {
 
 	// Images bounds image work (internal/admission); its Stats are the gauges.
 	Images *admission.Gate
+	// Bodies bounds upload bodies held in memory and uploads in flight per order and IP.
+	Bodies *admission.Bodies
 
 	echo     *echo.Echo
 	srv      *http.Server
@@ -350,6 +360,7 @@ func (m *Main) openService(store orders.Store, blobs orders.Blobs, signer *auth.
 	}
 	m.Images = admission.New(admission.Config{Memory: cfg.DecodeMemory, Workers: cfg.ImageWorkers, Wait: cfg.DecodeWait})
 	m.Metrics.DecodeBudget(func() int64 { return m.Images.Stats().BytesInFlight }, m.Images.Memory())
+	m.Bodies = admission.NewBodies(admission.BodyConfig{Memory: cfg.BodyMemory, PerOrder: cfg.UploadsPerOrder, PerIP: cfg.UploadsPerIP})
 	m.Service = orders.New(orders.Config{
 		PublicURL: cfg.PublicURL, PairingTTL: cfg.PairingTTL, PhoneTokenTTL: cfg.PhoneTokenTTL,
 		DesktopTokenTTL: cfg.DesktopTokenTTL, MinAppVersion: cfg.MinAppVersion, AppProvinces: cfg.AppProvinces,
@@ -403,13 +414,19 @@ func (m *Main) routes(blobs webapi.Blobs) *echo.Echo {
 		Limits:         m.limits,
 		AllowedOrigins: cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
 		SecureCookie: strings.HasPrefix(cfg.PublicURL, "https://"), DesktopTokenTTL: cfg.DesktopTokenTTL,
-		UploadTimeout: cfg.UploadTimeout,
-		Catalog:       filing.NewCatalog(m.Service.AppAvailable, cfg.Images.Limits()),
+		UploadTimeout: cfg.UploadTimeout, Bodies: m.Bodies,
+		Catalog: filing.NewCatalog(m.Service.AppAvailable, cfg.Images.Limits()),
 	}).Register(e)
-	mobileapi.New(m.Service, mobileapi.Config{UploadTimeout: cfg.UploadTimeout, AppDownloadURL: cfg.AppDownloadURL}).Register(e)
+	mobileapi.New(m.Service, mobileapi.Config{UploadTimeout: cfg.UploadTimeout, AppDownloadURL: cfg.AppDownloadURL, Bodies: m.Bodies}).Register(e)
 	m.probes(e)
 	e.GET("/openapi.json", openAPI)
 	static.Register(e)
+	// The route label takes the router's patterns only (internal/metrics, labels.go).
+	var patterns []string
+	for _, r := range e.Routes() {
+		patterns = append(patterns, r.Path)
+	}
+	m.Metrics.SetRoutes(patterns)
 	return e
 }
 
