@@ -93,5 +93,5 @@ func (cfg *Config) validate() error {
 	if cfg.JWTSecret != "" && len(cfg.JWTSecret) < 32 {
 		return errors.New("BEIANSCAN_JWT_SECRET must be at least 32 bytes")
 	}
-	return nil
+	return cfg.validateWebhooks()
 }
