@@ -77,3 +77,10 @@ func scopeSuffix(scope string) string {
 	}
 	return "@" + scope
 }
+
+// SecretGuesses counts one client IP's presentations of a secret of one kind (the operator
+// key, a reviewer's key) in the current window (internal/limits.Guesses). Not tied to an
+// order: a hash tag of its own.
+func SecretGuesses(scope, kind, ip string) string {
+	return Prefix + "secret-guess:" + kind + scopeSuffix(scope) + ":{" + ip + "}"
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -21,6 +22,8 @@ import (
 const (
 	DefaultAddr    = ":8080"
 	DefaultDataDir = "./data"
+	// MinOperatorKey is the shortest operator key production starts with.
+	MinOperatorKey = 32
 )
 
 // withDefaults fills every zero field that has a default, and refuses a configuration the
@@ -64,6 +67,11 @@ func (cfg *Config) validate() error {
 	// Empty is allowed only in the embedded mode, which then draws a random secret.
 	if cfg.JWTSecret != "" && len(cfg.JWTSecret) < 32 {
 		return errors.New("BEIANSCAN_JWT_SECRET must be at least 32 bytes")
+	}
+	// With a Redis URL (production) the operator key, which reads every order's images,
+	// must not be guessable; the embedded mode lets a short one through for trying out.
+	if cfg.RedisURL != "" && cfg.OperatorKey != "" && len(cfg.OperatorKey) < MinOperatorKey {
+		return fmt.Errorf("BEIANSCAN_OPERATOR_KEY must be at least %d bytes (e.g. $(openssl rand -hex 32))", MinOperatorKey)
 	}
 	return nil
 }

@@ -407,8 +407,9 @@ func (m *Main) routes(blobs webapi.Blobs) *echo.Echo {
 		Scope: cfg.LimitScope, Now: cfg.Now, Logger: cfg.Logger,
 	})
 	webapi.New(m.Service, blobs, m.hub, webapi.Config{
-		Limits:         m.limits,
-		AllowedOrigins: cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
+		Limits:          m.limits,
+		OperatorGuesses: limits.NewGuesses(m.Redis, "operator", cfg.LimitScope, 0, 0),
+		AllowedOrigins:  cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
 		SecureCookie: strings.HasPrefix(cfg.PublicURL, "https://"), DesktopTokenTTL: cfg.DesktopTokenTTL,
 		UploadTimeout: cfg.UploadTimeout, Bodies: m.Bodies,
 	}).Register(e)
