@@ -31,8 +31,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/desktoptest"
-	"github.com/beianscan/beianscan/internal/phone"
 	"github.com/beianscan/beianscan/internal/redistest"
 )
 
@@ -273,7 +273,7 @@ var appSlots = []string{"subject_leader_id_front", "subject_leader_id_back", "ve
 // answers (after Retry-After) until an answer acknowledges the upload.
 type uploader struct {
 	http    *http.Client
-	session *phone.Session
+	session *appsim.Session
 	mu      sync.Mutex
 	acked   map[string]string // slot → sha256 of the last acknowledged upload
 	count   int               // acknowledged uploads
@@ -289,7 +289,7 @@ func (u *uploader) run(ctx context.Context, stop <-chan struct{}, seed int64) er
 		default:
 		}
 		slot := appSlots[i%len(appSlots)]
-		img := phone.SampleImage(slot, seed+int64(i))
+		img := appsim.SampleImage(slot, seed+int64(i))
 		sum := sha256.Sum256(img)
 		key := fmt.Sprintf("roll-%d-%d", seed, i)
 		for attempt := 0; ; attempt++ {
@@ -349,7 +349,7 @@ func (u *uploader) put(ctx context.Context, slot string, img []byte, key string)
 	}
 	req.Header.Set("Authorization", "Bearer "+u.session.Token)
 	req.Header.Set("X-Device-Id", u.session.DeviceID)
-	req.Header.Set("X-App-Version", phone.DefaultAppVersion)
+	req.Header.Set("X-App-Version", appsim.DefaultAppVersion)
 	req.Header.Set("Content-Type", "image/jpeg")
 	req.Header.Set("Idempotency-Key", key)
 	resp, err := u.http.Do(req)
@@ -533,11 +533,11 @@ func TestRollingUpgrade(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		base, code, err := phone.ParseScanURL(scan)
+		base, code, err := appsim.ParseScanURL(scan)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := (&phone.Client{HTTP: client}).Claim(ctx, base, code)
+		s, err := (&appsim.Client{HTTP: client}).Claim(ctx, base, code)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/desktoptest"
-	"github.com/beianscan/beianscan/internal/phone"
+	"github.com/beianscan/beianscan/internal/limits"
 	"github.com/beianscan/beianscan/internal/redistest"
 	"github.com/beianscan/beianscan/internal/server"
 )
@@ -30,7 +31,8 @@ func instance(t *testing.T, redisAddr, blobs string) *server.Main {
 	t.Helper()
 	m, err := server.Open(server.Config{
 		Addr: "127.0.0.1:0", RedisURL: "redis://" + redisAddr + "/0", DataDir: blobs,
-		JWTSecret: restoreSecret, EncryptionKeys: restoreKeys, MetricsAddr: "off",
+		JWTSecret: restoreSecret, EncryptionKeys: restoreKeys, MetricsAddr: server.MetricsOff,
+		OrderRate: limits.RateOff, PairingRate: limits.RateOff, WebsocketsPerOrder: limits.Off,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -89,7 +91,7 @@ func TestBackupRestore(t *testing.T) {
 			t.Fatal(err)
 		}
 		for j, slot := range slots {
-			if _, err := ca.Put(ctx, o, slot, phone.SampleImage(slot, int64(10*i+j))); err != nil {
+			if _, err := ca.Put(ctx, o, slot, appsim.SampleImage(slot, int64(10*i+j))); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -105,7 +107,7 @@ func TestBackupRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ca.Put(ctx, busy, slots[0], phone.SampleImage(slots[0], 99)); err != nil {
+	if _, err := ca.Put(ctx, busy, slots[0], appsim.SampleImage(slots[0], 99)); err != nil {
 		t.Fatal(err)
 	}
 	stop := make(chan struct{})
@@ -120,7 +122,7 @@ func TestBackupRestore(t *testing.T) {
 				return
 			default:
 			}
-			if _, err := ca.Put(ctx, busy, slots[i%2], phone.SampleImage(slots[i%2], int64(100+i))); err != nil {
+			if _, err := ca.Put(ctx, busy, slots[i%2], appsim.SampleImage(slots[i%2], int64(100+i))); err != nil {
 				busyErr = err
 				return
 			}
@@ -147,15 +149,15 @@ func TestBackupRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lateMat, err := ca.Put(ctx, late, slots[0], phone.SampleImage(slots[0], 900))
+	lateMat, err := ca.Put(ctx, late, slots[0], appsim.SampleImage(slots[0], 900))
 	if err != nil {
 		t.Fatal(err)
 	}
-	added, err := ca.Put(ctx, before[0], "verification_form", phone.SampleImage("verification_form", 901))
+	added, err := ca.Put(ctx, before[0], "verification_form", appsim.SampleImage("verification_form", 901))
 	if err != nil {
 		t.Fatal(err)
 	}
-	replaced, err := ca.Put(ctx, before[1], slots[0], phone.SampleImage(slots[0], 902))
+	replaced, err := ca.Put(ctx, before[1], slots[0], appsim.SampleImage(slots[0], 902))
 	if err != nil {
 		t.Fatal(err)
 	}
