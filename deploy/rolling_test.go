@@ -629,4 +629,18 @@ func TestRollingUpgrade(t *testing.T) {
 			}
 		}
 	}
+
+	// With no instance answering at all, nginx answers the API's 503 with Retry-After.
+	for _, p := range procs {
+		p.stop()
+	}
+	ans, err := desk.Do(context.Background(), "PUT", "/m/v1/materials/face_photo", phones[0].session.Token, []byte("x"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Status != http.StatusServiceUnavailable || ans.Code() != "unavailable" || ans.Header.Get("Retry-After") == "" ||
+		ans.Header.Get("Strict-Transport-Security") == "" {
+		t.Errorf("with both instances down nginx answered %d %q, Retry-After %q, HSTS %q; want 503 unavailable with both",
+			ans.Status, ans.Body, ans.Header.Get("Retry-After"), ans.Header.Get("Strict-Transport-Security"))
+	}
 }
