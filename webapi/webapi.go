@@ -19,6 +19,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 
+	"github.com/beianscan/beianscan/internal/admission"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/images"
@@ -90,6 +91,9 @@ type Config struct {
 	UploadTimeout time.Duration
 	// Catalog is what GET /api/v1/catalog serves.
 	Catalog filing.Catalog
+	// Bodies is the instance's budget of upload bodies in memory and its caps of uploads
+	// in flight per order and per IP; nil bounds nothing but each body's size.
+	Bodies *admission.Bodies
 }
 
 // API holds the desktop handlers.
@@ -385,13 +389,18 @@ func (a *API) putMaterial(c echo.Context) error {
 	r := c.Request()
 	fit := c.QueryParam("fit") == "1"
 	// A multipart envelope around the image is allowed a little more than the image.
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, a.svc.ReadLimit(fit)+64<<10)
+	held, err := httpx.AdmitBody(c, a.cfg.Bodies, c.Param("id"), a.svc.ReadLimit(fit)+64<<10)
+	if err != nil {
+		return err
+	}
+	defer held.Release()
 	body, err := imageBody(r)
 	if err != nil {
 		return err
 	}
 	m, err := a.svc.Upload(r.Context(), orders.Upload{
 		OrderID: c.Param("id"), Slot: filing.Slot(c.Param("slot")), Via: filing.ViaPC, Body: body, Fit: fit,
+		Size:           held.Size(),
 		IdempotencyKey: r.Header.Get("Idempotency-Key"),
 	})
 	if err != nil {
@@ -432,9 +441,11 @@ func missingFile(err error) error {
 
 func (a *API) stitch(c echo.Context) error {
 	r := c.Request()
-	// Each page may be as large as a fitted upload.
-	partSize := a.svc.ReadLimit(true)
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, 2*partSize+1<<20)
+	held, err := httpx.AdmitBody(c, a.cfg.Bodies, c.Param("id"), int64(images.StitchMaxParts)*a.svc.ReadLimit(false)+1<<20)
+	if err != nil {
+		return err
+	}
+	defer held.Release()
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return filing.ErrInvalidRequest.WithMessage("Send the images as multipart \"file\" parts.", "请以多个 file 字段上传要拼接的图片。")
@@ -455,7 +466,7 @@ func (a *API) stitch(c echo.Context) error {
 			return filing.ErrInvalidRequest.WithMessage(fmt.Sprintf("At most %d images can be combined.", images.StitchMaxParts),
 				fmt.Sprintf("最多可拼接 %d 张图片。", images.StitchMaxParts))
 		}
-		b, err := readPart(p, partSize)
+		b, err := readPart(p, a.svc.ReadLimit(false), len(parts))
 		if err != nil {
 			return err
 		}
@@ -468,15 +479,20 @@ func (a *API) stitch(c echo.Context) error {
 	return c.JSON(http.StatusCreated, map[string]any{"material": m})
 }
 
-func readPart(p io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(p, limit+1))
+// readPart reads part i of a stitch, refusing it as soon as it reaches limit bytes: every
+// part must be under the plain upload limit (a stitch is never fitted), so reading more of
+// it only holds memory for an answer already known.
+func readPart(p io.Reader, limit int64, i int) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(p, limit))
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(b)) > limit {
+	if int64(len(b)) >= limit {
 		mb := limit >> 20
-		return nil, filing.ErrTooLarge.WithMessage(fmt.Sprintf("Each image to combine must be under %d MB.", mb),
-			fmt.Sprintf("每张待拼接的图片应小于 %d MB。", mb))
+		return nil, filing.ErrTooLarge.WithMessage(
+			fmt.Sprintf("Each image to combine must be under %d MB.", mb),
+			fmt.Sprintf("每张待拼接的图片应小于 %d MB。", mb)).
+			WithDetails(map[string]any{"max_bytes": limit, "part": i})
 	}
 	return b, nil
 }

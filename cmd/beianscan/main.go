@@ -23,6 +23,7 @@ import (
 	"github.com/beianscan/beianscan/internal/admission"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/httpx"
+	"github.com/beianscan/beianscan/internal/images"
 	"github.com/beianscan/beianscan/internal/limits"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redisstore"
@@ -109,6 +110,9 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	minReplicas := fs.String("redis-min-replicas", env("BEIANSCAN_REDIS_MIN_REPLICAS", "0"), "Redis replicas that must confirm every acknowledged change (WAIT); 0: off (BEIANSCAN_REDIS_MIN_REPLICAS)")
 	waitTimeout := fs.String("redis-wait-timeout", env("BEIANSCAN_REDIS_WAIT_TIMEOUT", duration(redisstore.DefaultWaitTimeout)), "how long to wait for that confirmation before answering 503 (BEIANSCAN_REDIS_WAIT_TIMEOUT)")
 	decodeMemory := fs.String("decode-memory", env("BEIANSCAN_DECODE_MEMORY", fmt.Sprintf("%dMiB", admission.DefaultMemory>>20)), "decoded image bytes in flight, e.g. 512MiB, 1GiB (BEIANSCAN_DECODE_MEMORY)")
+	bodyMemory := fs.String("body-memory", env("BEIANSCAN_BODY_MEMORY", fmt.Sprintf("%dMiB", admission.DefaultBodyMemory>>20)), "request body bytes held in memory at once, e.g. 256MiB (BEIANSCAN_BODY_MEMORY)")
+	uploadsPerOrder := fs.String("uploads-per-order", env("BEIANSCAN_UPLOADS_PER_ORDER", strconv.Itoa(admission.DefaultUploadsPerOrder)), "uploads in flight on one order in this instance (BEIANSCAN_UPLOADS_PER_ORDER)")
+	uploadsPerIP := fs.String("uploads-per-ip", env("BEIANSCAN_UPLOADS_PER_IP", strconv.Itoa(admission.DefaultUploadsPerIP)), "uploads in flight from one client IP in this instance (BEIANSCAN_UPLOADS_PER_IP)")
 	imageWorkers := fs.String("image-workers", env("BEIANSCAN_IMAGE_WORKERS", ""), "images processed at once; empty: cores - 1, at least 1 (BEIANSCAN_IMAGE_WORKERS)")
 	// Quality thresholds of the image warnings (0: the images package's default).
 	blur := fs.String("quality-blur", env("BEIANSCAN_QUALITY_BLUR", "0"), "Laplacian variance under which an image is blurry; 0: default 20 (BEIANSCAN_QUALITY_BLUR)")
@@ -116,9 +120,12 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	bright := fs.String("quality-bright", env("BEIANSCAN_QUALITY_BRIGHT", "0"), "mean luma over which an image is overexposed; 0: default 215 (BEIANSCAN_QUALITY_BRIGHT)")
 	gray := fs.String("quality-gray", env("BEIANSCAN_QUALITY_GRAY", "0"), "chroma under which a pixel counts as gray; 0: default 16 (BEIANSCAN_QUALITY_GRAY)")
 	white := fs.String("quality-white-background", env("BEIANSCAN_QUALITY_WHITE_BACKGROUND", "0"), "share (0-1) of near-white border a face photo needs; 0: default 0.6 (BEIANSCAN_QUALITY_WHITE_BACKGROUND)")
+	faceShare := fs.String("face-min-share", env("BEIANSCAN_FACE_MIN_SHARE", strconv.FormatFloat(images.DefaultFaceMinShare, 'g', -1, 64)), "face box (brow to chin) of the face photo under this share of the short side: face_too_small (BEIANSCAN_FACE_MIN_SHARE)")
+	faceCentre := fs.String("face-center-tolerance", env("BEIANSCAN_FACE_CENTER_TOLERANCE", strconv.FormatFloat(images.DefaultFaceCenterTolerance, 'g', -1, 64)), "face centre further than this share of the width or height from the middle: face_not_centered (BEIANSCAN_FACE_CENTER_TOLERANCE)")
 	logLevel := fs.String("log-level", env("BEIANSCAN_LOG_LEVEL", "info"), "debug, info, warn or error (BEIANSCAN_LOG_LEVEL)")
 	logFormat := fs.String("log-format", env("BEIANSCAN_LOG_FORMAT", "text"), "text or json (BEIANSCAN_LOG_FORMAT)")
 	metricsAddr := fs.String("metrics-addr", env("BEIANSCAN_METRICS_ADDR", server.DefaultMetricsAddr), "Prometheus /metrics listener; "+server.MetricsOff+" disables (BEIANSCAN_METRICS_ADDR)")
+	webhookURL := fs.String("webhook-url", env("BEIANSCAN_WEBHOOK_URL", ""), "the back office's webhook endpoint, https (http only to loopback); empty: no webhooks (BEIANSCAN_WEBHOOK_URL; its secret BEIANSCAN_WEBHOOK_SECRET is read from the environment only)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, err
 	}
@@ -131,6 +138,8 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		EncryptionKeys: getenv("BEIANSCAN_ENCRYPTION_KEYS"),
 		MinAppVersion:  *minApp, AppProvinces: list(*provinces), AllowedOrigins: list(*origins),
 		AppDownloadURL: *appDownload,
+		// The webhook secret, like the others, from the environment only.
+		WebhookURL: *webhookURL, WebhookSecret: getenv("BEIANSCAN_WEBHOOK_SECRET"),
 	}
 	// The link is put in front of people who scanned a code: only an absolute web address.
 	if u, err := url.Parse(cfg.AppDownloadURL); cfg.AppDownloadURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
@@ -158,6 +167,8 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		setting[float64]{"BEIANSCAN_QUALITY_BRIGHT", *bright, &th.Bright},
 		setting[float64]{"BEIANSCAN_QUALITY_GRAY", *gray, &th.Gray},
 		setting[float64]{"BEIANSCAN_QUALITY_WHITE_BACKGROUND", *white, &th.WhiteBackground},
+		setting[float64]{"BEIANSCAN_FACE_MIN_SHARE", *faceShare, &th.FaceMinShare},
+		setting[float64]{"BEIANSCAN_FACE_CENTER_TOLERANCE", *faceCentre, &th.FaceCenterTolerance},
 	); err != nil {
 		return cfg, err
 	}
@@ -186,6 +197,15 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	}
 	if cfg.DecodeMemory, err = admission.ParseBytes(*decodeMemory); err != nil || cfg.DecodeMemory < 16<<20 {
 		return cfg, fmt.Errorf("BEIANSCAN_DECODE_MEMORY: %q is not a size of at least 16MiB such as 512MiB or 1GiB", *decodeMemory)
+	}
+	if cfg.BodyMemory, err = admission.ParseBytes(*bodyMemory); err != nil || cfg.BodyMemory < 16<<20 {
+		return cfg, fmt.Errorf("BEIANSCAN_BODY_MEMORY: %q is not a size of at least 16MiB such as 256MiB or 1GiB", *bodyMemory)
+	}
+	if err := parseEach(strconv.Atoi, func(n int) bool { return n >= 1 }, "a whole number >= 1",
+		setting[int]{"BEIANSCAN_UPLOADS_PER_ORDER", *uploadsPerOrder, &cfg.UploadsPerOrder},
+		setting[int]{"BEIANSCAN_UPLOADS_PER_IP", *uploadsPerIP, &cfg.UploadsPerIP},
+	); err != nil {
+		return cfg, err
 	}
 	cfg.ImageWorkers = admission.DefaultWorkers()
 	if *imageWorkers != "" {

@@ -20,7 +20,10 @@ type Upload struct {
 	Slot    filing.Slot
 	Via     filing.Via
 	Body    io.Reader
-	Fit     bool
+	// Size is the body's declared length (Content-Length, or what the edge reserved for
+	// it), which sizes the buffer it is read into; 0 or negative when unknown.
+	Size int64
+	Fit  bool
 	// IdempotencyKey makes a retry return the first answer.
 	IdempotencyKey string
 	// Phone is set for app uploads (AuthorizePhone's session): the upload counts only while
@@ -29,10 +32,10 @@ type Upload struct {
 	Phone *PhoneSession
 }
 
-func (s *Service) imageOptions(slot filing.Slot, fit bool) images.Options {
+func (s *Service) imageOptions(ord *filing.Order, slot filing.Slot, fit bool) images.Options {
 	o := s.cfg.Images
 	o.Fit = fit
-	o.Face = slot == filing.SlotFacePhoto
+	o.Faces = ord.FaceCheck(slot)
 	return o
 }
 
@@ -79,15 +82,15 @@ func (s *Service) Upload(ctx context.Context, u Upload) (*filing.Material, error
 			return m, err
 		}
 	}
-	data, err := images.ReadLimited(u.Body, s.ReadLimit(u.Fit))
+	data, err := s.readBody(u)
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.process(ctx, data, s.imageOptions(u.Slot, u.Fit))
+	res, w, err := s.process(ctx, u.OrderID, data, s.imageOptions(snap.Order, u.Slot, u.Fit))
 	if err != nil {
 		return nil, err
 	}
-	return s.save(ctx, u, idem, res)
+	return s.save(ctx, u, idem, res, w)
 }
 
 // uploadSnapshot is the order the pre-checks judge: the phone session's, if it is of this
@@ -123,11 +126,11 @@ func (s *Service) Stitch(ctx context.Context, orderID string, slot filing.Slot, 
 	if err := snap.Order.CheckUpload(slot, filing.ViaPC); err != nil {
 		return nil, err
 	}
-	res, err := s.stitch(ctx, parts, s.imageOptions(slot, false))
+	res, err := s.stitch(ctx, parts, s.imageOptions(snap.Order, slot, false))
 	if err != nil {
 		return nil, err
 	}
-	return s.save(ctx, Upload{OrderID: orderID, Slot: slot, Via: filing.ViaPC}, "", res)
+	return s.save(ctx, Upload{OrderID: orderID, Slot: slot, Via: filing.ViaPC}, "", res, nil)
 }
 
 // remembered returns the first answer to an upload with this idempotency key, but only
@@ -156,11 +159,10 @@ func (s *Service) remembered(ctx context.Context, snap *Snapshot, idem string, s
 }
 
 // save writes a validated image and its metadata, in that order, so that metadata never
-// points at bytes that are not on disk.
-func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.Result) (*filing.Material, error) {
-	sum := sha256.Sum256(res.Data)
-	sha := hex.EncodeToString(sum[:])
-	if err := s.blobs.Put(ctx, blob.Key(u.OrderID, sha), res.Data); err != nil {
+// points at bytes that are not on disk. w is the image's write if process started it.
+func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.Result, w *pendingWrite) (*filing.Material, error) {
+	sha, err := s.durable(ctx, u.OrderID, res.Data, w)
+	if err != nil {
 		return nil, err
 	}
 	m := filing.Material{

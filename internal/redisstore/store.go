@@ -61,6 +61,8 @@ type Store struct {
 	retention   time.Duration
 	now         func() time.Time
 	repl        Replication
+	// webhooks is the outbox's configuration (outbox.go); nil: no webhooks.
+	webhooks *webhooks
 }
 
 var (
@@ -149,10 +151,19 @@ func (s *Store) CreateOrder(ctx context.Context, o *filing.Order) (err error) {
 	if !set.Val() {
 		return fmt.Errorf("redisstore: order id %s taken", o.ID)
 	}
-	// The version and the first audit entry, with the WAIT in the same round trip.
+	webhooks, err := s.createEntries(o, b)
+	if err != nil {
+		return err
+	}
+	if err := s.beforeOutbox(ctx, o.ID, o.CreatedAt, webhooks); err != nil {
+		return err
+	}
+	// The version, the first audit entry and the outbox, with the WAIT in the same round
+	// trip.
 	var wait *redis.Cmd
 	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, rediskeys.Version(o.ID), o.Version, s.retention)
+		s.writeCreated(ctx, p, o, webhooks)
 		addAudit(ctx, p, o.ID, orders.AuditEntry{At: o.CreatedAt, Actor: orders.ActorDesktop, Action: orders.AuditCreate, IP: orders.ClientIP(ctx)})
 		p.PExpire(ctx, rediskeys.Audit(o.ID), s.retention)
 		wait = s.confirm(ctx, p, o.ID, false)
@@ -160,7 +171,11 @@ func (s *Store) CreateOrder(ctx context.Context, o *filing.Order) (err error) {
 	}); err != nil {
 		return err
 	}
-	return s.confirmed(wait)
+	if err := s.confirmed(wait); err != nil {
+		return err
+	}
+	s.afterOutbox(ctx, o.ID, o.CreatedAt, webhooks)
+	return nil
 }
 
 type reader interface {
@@ -398,7 +413,14 @@ func (s *Store) prepare(before, snap *orders.Snapshot, evs []orders.Event) (*cha
 // write commits c in one MULTI/EXEC, step by step; each step adds its commands to the same
 // transaction, so a reader sees all of a change or none of it.
 func (s *Store) write(ctx context.Context, tx *redis.Tx, c *change) error {
-	_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	webhooks, err := s.outboxEntries(c)
+	if err != nil {
+		return err
+	}
+	if err := s.beforeOutbox(ctx, c.id, c.now, webhooks); err != nil {
+		return err
+	}
+	_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		s.writeOrder(ctx, p, c)
 		if err := writeMaterials(ctx, p, c); err != nil {
 			return err
@@ -406,9 +428,13 @@ func (s *Store) write(ctx context.Context, tx *redis.Tx, c *change) error {
 		s.writePairing(ctx, p, c)
 		writeAudit(ctx, p, c)
 		expireWithOrder(ctx, p, c)
+		s.writeOutbox(ctx, p, c, webhooks)
 		publish(ctx, p, c)
 		return nil
 	})
+	if err == nil {
+		s.afterOutbox(ctx, c.id, c.now, webhooks)
+	}
 	return err
 }
 

@@ -62,6 +62,9 @@ func (cfg *Config) withDefaults() error {
 	cfg.PairingRate = cmp.Or(cfg.PairingRate, limits.DefaultPairingRate)
 	cfg.WebsocketsPerOrder = cmp.Or(cfg.WebsocketsPerOrder, limits.DefaultWebsocketsPerOrder)
 	cfg.MetricsAddr = cmp.Or(cfg.MetricsAddr, DefaultMetricsAddr)
+	cfg.BodyMemory = cmp.Or(cfg.BodyMemory, admission.DefaultBodyMemory)
+	cfg.UploadsPerOrder = cmp.Or(cfg.UploadsPerOrder, admission.DefaultUploadsPerOrder)
+	cfg.UploadsPerIP = cmp.Or(cfg.UploadsPerIP, admission.DefaultUploadsPerIP)
 	return cfg.validate()
 }
 
@@ -90,5 +93,5 @@ func (cfg *Config) validate() error {
 	if cfg.JWTSecret != "" && len(cfg.JWTSecret) < 32 {
 		return errors.New("BEIANSCAN_JWT_SECRET must be at least 32 bytes")
 	}
-	return nil
+	return cfg.validateWebhooks()
 }

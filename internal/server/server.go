@@ -39,6 +39,7 @@ import (
 	"github.com/beianscan/beianscan/internal/redisstore"
 	"github.com/beianscan/beianscan/internal/sealbox"
 	"github.com/beianscan/beianscan/internal/sweep"
+	"github.com/beianscan/beianscan/internal/webhook"
 	"github.com/beianscan/beianscan/mobileapi"
 	"github.com/beianscan/beianscan/static"
 	"github.com/beianscan/beianscan/webapi"
@@ -135,6 +136,14 @@ type Config struct {
 	// DecodeWait is how long an upload waits for the budget and a worker before 503
 	// unavailable; default admission.DefaultWait, 10 s (DESIGN §3; shorter in tests).
 	DecodeWait time.Duration
+	// BodyMemory is the budget of request body bytes held in memory at once
+	// (BEIANSCAN_BODY_MEMORY); default admission.DefaultBodyMemory (256 MiB); negative: no
+	// budget (benchmarks only).
+	BodyMemory int64
+	// UploadsPerOrder and UploadsPerIP cap the uploads in flight on one order and from one
+	// client IP in this instance (BEIANSCAN_UPLOADS_PER_ORDER, BEIANSCAN_UPLOADS_PER_IP);
+	// defaults admission.DefaultUploadsPerOrder (8) and DefaultUploadsPerIP (32); negative: off.
+	UploadsPerOrder, UploadsPerIP int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger default slog.Default().
@@ -146,6 +155,17 @@ type Config struct {
 	// MetricsAddr is where Prometheus /metrics listens; default DefaultMetricsAddr
 	// (127.0.0.1:9464); MetricsOff: nowhere. The metrics are kept either way.
 	MetricsAddr string
+	// WebhookURL (BEIANSCAN_WEBHOOK_URL) is the back office's webhook endpoint: https, or
+	// http to a loopback address; empty: no webhooks.
+	WebhookURL string
+	// WebhookSecret (BEIANSCAN_WEBHOOK_SECRET, environment only): space-separated
+	// "whsec_" + base64 secrets of at least 24 bytes, each signing every request (more
+	// than one while the secret is changed); required with WebhookURL.
+	WebhookSecret string
+	// Webhooks tunes the deliverer: Workers, Queue, Timeout, Lease, Poll, Jitter, Client
+	// (zero: internal/webhook's defaults). URL, Signer, Outbox, Logger and Observe are the
+	// server's; Now defaults to Config.Now.
+	Webhooks webhook.Config
 }
 
 // Main is a running service.
@@ -169,6 +189,10 @@ type Main struct {
 
 	// Images bounds image work (internal/admission); its Stats are the gauges.
 	Images *admission.Gate
+	// Bodies bounds upload bodies held in memory and uploads in flight per order and IP.
+	Bodies *admission.Bodies
+	// Webhooks delivers this instance's share of the webhooks; nil when they are off.
+	Webhooks *webhook.Deliverer
 
 	echo     *echo.Echo
 	srv      *http.Server
@@ -222,10 +246,13 @@ func (m *Main) open() error {
 	if err := m.checkFormat(ctx, rstore); err != nil {
 		return err
 	}
+	if err := m.startWebhooks(rstore); err != nil {
+		return err
+	}
 	m.startSweeper(ctx, raw, storeName, rstore)
 	m.openService(store, blobs, signer, secret)
 	m.startHub(ctx, sentinel)
-	m.echo = m.routes(blobs)
+	m.echo = m.routes(blobs, rstore)
 	if err := m.serveMetrics(); err != nil {
 		return err
 	}
@@ -322,8 +349,9 @@ func (m *Main) listen() error {
 // openStore builds the Redis order store, and the metered view of it the service uses.
 func (m *Main) openStore() (*redisstore.Store, meteredStore) {
 	cfg := &m.Config
-	rstore := redisstore.New(m.Redis, cfg.PhoneTokenTTL,
-		redisstore.WithKeyring(m.Keyring), redisstore.WithRetention(cfg.Retention), redisstore.WithClock(cfg.Now))
+	opts := append([]redisstore.Option{redisstore.WithKeyring(m.Keyring), redisstore.WithRetention(cfg.Retention),
+		redisstore.WithClock(cfg.Now)}, cfg.webhookStoreOptions()...)
+	rstore := redisstore.New(m.Redis, cfg.PhoneTokenTTL, opts...)
 	rstore.SetReplication(redisstore.Replication{MinReplicas: cfg.RedisMinReplicas, Timeout: cfg.RedisWaitTimeout})
 	return rstore, meteredStore{rstore, m.Metrics}
 }
@@ -405,6 +433,7 @@ func (m *Main) openService(store orders.Store, blobs orders.Blobs, signer *auth.
 	}
 	m.Images = admission.New(admission.Config{Memory: cfg.DecodeMemory, Workers: cfg.ImageWorkers, Wait: cfg.DecodeWait})
 	m.Metrics.DecodeBudget(func() int64 { return m.Images.Stats().BytesInFlight }, m.Images.Memory())
+	m.Bodies = admission.NewBodies(admission.BodyConfig{Memory: cfg.BodyMemory, PerOrder: cfg.UploadsPerOrder, PerIP: cfg.UploadsPerIP})
 	m.Service = orders.New(orders.Config{
 		PublicURL: cfg.PublicURL, PairingTTL: cfg.PairingTTL, PhoneTokenTTL: cfg.PhoneTokenTTL,
 		DesktopTokenTTL: cfg.DesktopTokenTTL, MinAppVersion: cfg.MinAppVersion, AppProvinces: cfg.AppProvinces,
@@ -443,7 +472,7 @@ func (m *Main) startHub(ctx context.Context, sentinel *broker.Sentinel) {
 
 // routes builds the HTTP handler: the middleware, in an order that matters (see
 // middleware), then the desktop and app APIs, the probes and the embedded page.
-func (m *Main) routes(blobs webapi.Blobs) *echo.Echo {
+func (m *Main) routes(blobs webapi.Blobs, deliveries webapi.WebhookOps) *echo.Echo {
 	cfg := &m.Config
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -454,17 +483,25 @@ func (m *Main) routes(blobs webapi.Blobs) *echo.Echo {
 		OrderRate: cfg.OrderRate, PairingRate: cfg.PairingRate, WebsocketsPerOrder: cfg.WebsocketsPerOrder,
 		Scope: cfg.LimitScope, Now: cfg.Now, Logger: cfg.Logger,
 	})
-	webapi.New(m.Service, blobs, m.hub, webapi.Config{
+	api := webapi.New(m.Service, blobs, m.hub, webapi.Config{
 		Limits:         m.limits,
 		AllowedOrigins: cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
 		SecureCookie: isHTTPS(cfg.PublicURL), DesktopTokenTTL: cfg.DesktopTokenTTL,
-		UploadTimeout: cfg.UploadTimeout,
-		Catalog:       filing.NewCatalog(m.Service.AppAvailable, cfg.Images.Limits()),
-	}).Register(e)
-	mobileapi.New(m.Service, mobileapi.Config{UploadTimeout: cfg.UploadTimeout, AppDownloadURL: cfg.AppDownloadURL}).Register(e)
+		UploadTimeout: cfg.UploadTimeout, Bodies: m.Bodies,
+		Catalog: filing.NewCatalog(m.Service.AppAvailable, cfg.Images.Limits()),
+	})
+	api.Register(e)
+	api.RegisterWebhooks(e, deliveries)
+	mobileapi.New(m.Service, mobileapi.Config{UploadTimeout: cfg.UploadTimeout, AppDownloadURL: cfg.AppDownloadURL, Bodies: m.Bodies}).Register(e)
 	m.probes(e)
 	e.GET("/openapi.json", openAPI)
 	static.Register(e)
+	// The route label takes the router's patterns only (internal/metrics, labels.go).
+	var patterns []string
+	for _, r := range e.Routes() {
+		patterns = append(patterns, r.Path)
+	}
+	m.Metrics.SetRoutes(patterns)
 	return e
 }
 
@@ -659,6 +696,9 @@ func (m *Main) Close() error {
 			m.cancel()
 		}
 		m.wg.Wait()
+		if m.Webhooks != nil {
+			m.Webhooks.Close()
+		}
 		if m.expiry != nil {
 			m.expiry.Close()
 		}
