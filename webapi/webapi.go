@@ -61,7 +61,7 @@ type Events interface {
 	Start(ctx context.Context, conn *websocket.Conn, orderID string, ended func())
 }
 
-// Limits admits the calls that DESIGN §5 "Abuse" limits, counted across instances; a
+// Limits admits the calls that docs/operations.md "Abuse" limits, counted across instances; a
 // refusal is rate_limited with the seconds to wait.
 type Limits interface {
 	AllowOrder(ctx context.Context, ip string) error
@@ -196,7 +196,7 @@ func actor(c echo.Context) string {
 	return s
 }
 
-// auditTrail answers who did and saw what with the order (DESIGN §6), oldest first.
+// auditTrail answers who did and saw what with the order (docs/operations.md, Privacy), oldest first.
 func (a *API) auditTrail(c echo.Context) error {
 	entries, err := a.svc.AuditTrail(c.Request().Context(), c.Param("id"))
 	if err != nil {
@@ -551,7 +551,7 @@ func (a *API) serveEvents(c echo.Context) error {
 	return nil
 }
 
-// crossSiteSafe decides whether a request carrying the desktop cookie may act (DESIGN §5,
+// crossSiteSafe decides whether a request carrying the desktop cookie may act (docs/operations.md,
 // Cross-site requests): a browser attaches the cookie to whatever a page on another site
 // sends here, so a change (any method but GET/HEAD) must come from an allowed Origin, as the
 // websocket must. A browser sends Origin with every cross-site request of these methods, and

@@ -62,7 +62,7 @@ func main() {
 		cfg.MetricsAddr = tryOutMetricsAddr(cfg.MetricsAddr, log)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		// Peak RSS under the decode budget plus a fixed base (DESIGN §4), not twice it.
+		// Peak RSS under the decode budget plus a fixed base (docs/benchmarks.md), not twice it.
 		debug.SetMemoryLimit(admission.SoftLimit(cfg.DecodeMemory))
 	}
 	m, err := server.Open(cfg)

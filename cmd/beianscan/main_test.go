@@ -106,7 +106,7 @@ type configView struct {
 	AppDownload                                             string
 }
 
-// TestConfigFromEdge covers the variables of DESIGN §5's slow clients and trusted proxies.
+// TestConfigFromEdge covers the variables of docs/operations.md's slow clients and trusted proxies.
 func TestConfigFromEdge(t *testing.T) {
 	type view struct {
 		proxies []string

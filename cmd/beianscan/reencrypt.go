@@ -15,7 +15,7 @@ import (
 )
 
 // `beianscan reencrypt` moves everything encrypted at rest to the first key of
-// BEIANSCAN_ENCRYPTION_KEYS (DESIGN §6), so that an old key can then be dropped from the
+// BEIANSCAN_ENCRYPTION_KEYS (docs/operations.md, Privacy), so that an old key can then be dropped from the
 // list. It is a list of steps, one per kind of sealed data; each step is
 //
 //   - resumable: it skips what is already under the first key, so an interrupted run is

@@ -1,5 +1,5 @@
 // Package images does validation, metadata stripping, quality analysis, auto-fit and
-// stitching of filing material images (DESIGN §1 "Image rules").
+// stitching of filing material images (docs/rules.md "Image rules").
 //
 // Process is the one entry point for an upload: it reads the format from the bytes,
 // refuses what the contract refuses (too_large, unsupported_format, corrupt_image,
@@ -52,7 +52,7 @@ func (f Format) ContentType() string {
 	return "application/octet-stream"
 }
 
-// Default limits and thresholds (DESIGN §1).
+// Default limits and thresholds (docs/rules.md).
 const (
 	DefaultMaxBytes     int64 = 4 << 20 // "under 4 MB": a stored image is < 4 MiB
 	DefaultMinShortSide       = 300

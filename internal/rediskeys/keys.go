@@ -22,7 +22,7 @@ func Materials(id string) string { return order(id, "materials") }
 // Pairing is a hash describing the order's current QR pairing.
 func Pairing(id string) string { return order(id, "pairing") }
 
-// Audit is the order's audit trail, a capped stream that expires with the order (DESIGN §6).
+// Audit is the order's audit trail, a capped stream that expires with the order (docs/operations.md, Privacy).
 func Audit(id string) string { return order(id, "audit") }
 
 // Idempotency holds the first answer to an upload with the given (hashed) key.

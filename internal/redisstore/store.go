@@ -2,7 +2,7 @@
 // the audit trail and the guessed-code counters in Redis, and publishes each change's
 // events on the order's channel in the same transaction as the change.
 //
-// Privacy (DESIGN §6): full ID numbers are stored only sealed (sealbox, the context naming
+// Privacy (docs/operations.md, Privacy): full ID numbers are stored only sealed (sealbox, the context naming
 // the order and the person) and opened on load; every key of an order expires after the
 // retention without change, except while the order is submitted; every change writes its
 // audit entries in its own transaction.

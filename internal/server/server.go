@@ -134,7 +134,7 @@ type Config struct {
 	// (benchmarks only).
 	ImageWorkers int
 	// DecodeWait is how long an upload waits for the budget and a worker before 503
-	// unavailable; default admission.DefaultWait, 10 s (DESIGN §3; shorter in tests).
+	// unavailable; default admission.DefaultWait, 10 s (docs/operations.md; shorter in tests).
 	DecodeWait time.Duration
 	// BodyMemory is the budget of request body bytes held in memory at once
 	// (BEIANSCAN_BODY_MEMORY); default admission.DefaultBodyMemory (256 MiB); negative: no
