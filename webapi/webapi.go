@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -18,10 +19,11 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 
+	"github.com/beianscan/beianscan/internal/admission"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/httpx"
+	"github.com/beianscan/beianscan/internal/images"
 	"github.com/beianscan/beianscan/internal/orders"
-	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // Service is what the desktop API needs of the orders service.
@@ -69,7 +71,8 @@ type Limits interface {
 	AcquireWebsocket(ctx context.Context, orderID string) (release func(), err error)
 }
 
-// Config of the desktop API. Zero fields take the defaults given.
+// Config of the desktop API, filled in by the server (server.Config.withDefaults applies
+// the defaults).
 type Config struct {
 	// Limits counts order creations, pairings and websockets; nil limits nothing.
 	Limits Limits
@@ -81,11 +84,16 @@ type Config struct {
 	OperatorKey string
 	// SecureCookie marks the desktop cookie Secure (set when the public URL is https).
 	SecureCookie bool
-	// DesktopTokenTTL is the cookie's life; default orders.DefaultDesktopTokenTTL (72h).
+	// DesktopTokenTTL is the cookie's life, the desktop token's.
 	DesktopTokenTTL time.Duration
-	// UploadTimeout bounds the arrival of an upload's body (PUT materials, stitch);
-	// default httpx.DefaultUploadTimeout (2m).
+	// UploadTimeout bounds the arrival of an upload's body (PUT materials, stitch); zero:
+	// no bound.
 	UploadTimeout time.Duration
+	// Catalog is what GET /api/v1/catalog serves.
+	Catalog filing.Catalog
+	// Bodies is the instance's budget of upload bodies in memory and its caps of uploads
+	// in flight per order and per IP; nil bounds nothing but each body's size.
+	Bodies *admission.Bodies
 }
 
 // API holds the desktop handlers.
@@ -96,16 +104,15 @@ type API struct {
 	cfg      Config
 	upgrader websocket.Upgrader
 	qr       *qrCache
+	catalog  catalogAnswer
 }
 
 // New returns the desktop API.
 func New(svc Service, blobs Blobs, events Events, cfg Config) *API {
-	cfg.DesktopTokenTTL = positive.Or(cfg.DesktopTokenTTL, orders.DefaultDesktopTokenTTL)
 	if cfg.Limits == nil {
 		cfg.Limits = noLimits{}
 	}
-	cfg.UploadTimeout = positive.Or(cfg.UploadTimeout, httpx.DefaultUploadTimeout)
-	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg, qr: newQRCache(1024)}
+	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg, qr: newQRCache(1024), catalog: newCatalogAnswer(cfg.Catalog)}
 	a.upgrader = websocket.Upgrader{
 		// Desktops only listen and the hub reads the connection itself, so gorilla's read
 		// buffer is never used: 128 is the smallest it takes. Write buffers are pooled: an
@@ -135,6 +142,7 @@ func (noLimits) AcquireWebsocket(context.Context, string) (func(), error) {
 func (a *API) Register(e *echo.Echo) {
 	g := e.Group("/api/v1")
 	g.POST("/orders", a.createOrder)
+	g.GET("/catalog", a.serveCatalog)
 	o := g.Group("/orders/:id", a.desktopAuth)
 	o.GET("", a.orderCall(Service.Load))
 	o.PUT("/upload-method", a.chooseMethod)
@@ -381,13 +389,18 @@ func (a *API) putMaterial(c echo.Context) error {
 	r := c.Request()
 	fit := c.QueryParam("fit") == "1"
 	// A multipart envelope around the image is allowed a little more than the image.
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, a.svc.ReadLimit(fit)+64<<10)
+	held, err := httpx.AdmitBody(c, a.cfg.Bodies, c.Param("id"), a.svc.ReadLimit(fit)+64<<10)
+	if err != nil {
+		return err
+	}
+	defer held.Release()
 	body, err := imageBody(r)
 	if err != nil {
 		return err
 	}
 	m, err := a.svc.Upload(r.Context(), orders.Upload{
 		OrderID: c.Param("id"), Slot: filing.Slot(c.Param("slot")), Via: filing.ViaPC, Body: body, Fit: fit,
+		Size:           held.Size(),
 		IdempotencyKey: r.Header.Get("Idempotency-Key"),
 	})
 	if err != nil {
@@ -426,14 +439,13 @@ func missingFile(err error) error {
 	return filing.ErrInvalidRequest.WithMessage("The multipart body has no \"file\" part.", "请选择要上传的图片文件。")
 }
 
-const (
-	maxStitchParts    = 8
-	maxStitchPartSize = 20 << 20
-)
-
 func (a *API) stitch(c echo.Context) error {
 	r := c.Request()
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, 2*maxStitchPartSize+1<<20)
+	held, err := httpx.AdmitBody(c, a.cfg.Bodies, c.Param("id"), int64(images.StitchMaxParts)*a.svc.ReadLimit(false)+1<<20)
+	if err != nil {
+		return err
+	}
+	defer held.Release()
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return filing.ErrInvalidRequest.WithMessage("Send the images as multipart \"file\" parts.", "请以多个 file 字段上传要拼接的图片。")
@@ -450,10 +462,11 @@ func (a *API) stitch(c echo.Context) error {
 		if p.FormName() != "file" {
 			continue
 		}
-		if len(parts) == maxStitchParts {
-			return filing.ErrInvalidRequest.WithMessage("At most 8 images can be combined.", "最多可拼接 8 张图片。")
+		if len(parts) == images.StitchMaxParts {
+			return filing.ErrInvalidRequest.WithMessage(fmt.Sprintf("At most %d images can be combined.", images.StitchMaxParts),
+				fmt.Sprintf("最多可拼接 %d 张图片。", images.StitchMaxParts))
 		}
-		b, err := readPart(p)
+		b, err := readPart(p, a.svc.ReadLimit(false), len(parts))
 		if err != nil {
 			return err
 		}
@@ -466,13 +479,20 @@ func (a *API) stitch(c echo.Context) error {
 	return c.JSON(http.StatusCreated, map[string]any{"material": m})
 }
 
-func readPart(p io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(p, maxStitchPartSize+1))
+// readPart reads part i of a stitch, refusing it as soon as it reaches limit bytes: every
+// part must be under the plain upload limit (a stitch is never fitted), so reading more of
+// it only holds memory for an answer already known.
+func readPart(p io.Reader, limit int64, i int) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(p, limit))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > maxStitchPartSize {
-		return nil, filing.ErrTooLarge.WithMessage("Each image to combine must be under 20 MB.", "每张待拼接的图片应小于 20 MB。")
+	if int64(len(b)) >= limit {
+		mb := limit >> 20
+		return nil, filing.ErrTooLarge.WithMessage(
+			fmt.Sprintf("Each image to combine must be under %d MB.", mb),
+			fmt.Sprintf("每张待拼接的图片应小于 %d MB。", mb)).
+			WithDetails(map[string]any{"max_bytes": limit, "part": i})
 	}
 	return b, nil
 }

@@ -90,7 +90,7 @@ func runReencrypt(ctx context.Context, args []string, getenv func(string) string
 	blobURL := fs.String("blob-url", env("BEIANSCAN_BLOB_URL", ""), "blob store (BEIANSCAN_BLOB_URL)")
 	dataDir := fs.String("data-dir", env("BEIANSCAN_DATA_DIR", server.DefaultDataDir), "blob storage folder (BEIANSCAN_DATA_DIR)")
 	redisURL := fs.String("redis-url", env("BEIANSCAN_REDIS_URL", ""), "Redis (BEIANSCAN_REDIS_URL)")
-	retentionRaw := fs.String("retention", env("BEIANSCAN_RETENTION", "720h"), "retention given to orders stored without one (BEIANSCAN_RETENTION)")
+	retentionRaw := fs.String("retention", env("BEIANSCAN_RETENTION", duration(redisstore.DefaultRetention)), "retention given to orders stored without one (BEIANSCAN_RETENTION)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -9,6 +9,7 @@
 package admission
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,7 +22,6 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/beianscan/beianscan/internal/filing"
-	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // Defaults (DESIGN §3).
@@ -82,7 +82,7 @@ func New(cfg Config) *Gate {
 	if cfg.Workers == 0 {
 		cfg.Workers = DefaultWorkers()
 	}
-	cfg.Wait = positive.Or(cfg.Wait, DefaultWait)
+	cfg.Wait = cmp.Or(cfg.Wait, DefaultWait)
 	g := &Gate{memory: cfg.Memory, workers: cfg.Workers, wait: cfg.Wait,
 		retryAfter: max(1, int((cfg.RetryAfter+time.Second-1)/time.Second))}
 	if cfg.Memory > 0 {

@@ -81,3 +81,13 @@ func TestHandler(t *testing.T) {
 		})
 	}
 }
+
+// TestCodesKnown: every code of the status table is one the metrics know (filing.KnownCode),
+// so that a new code is counted as itself, not as "other".
+func TestCodesKnown(t *testing.T) {
+	for code := range statuses {
+		if !filing.KnownCode(code) {
+			t.Errorf("%s is in the status table but not in filing's codes", code)
+		}
+	}
+}

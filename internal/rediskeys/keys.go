@@ -78,6 +78,10 @@ func scopeSuffix(scope string) string {
 	return "@" + scope
 }
 
+// Format holds the version of the layout of everything under Prefix (redisstore.Format):
+// one key for the whole data set, read and set by every instance at start.
+const Format = Prefix + "format"
+
 // Webhooks is the order's webhook outbox (docs/architecture.md, "Webhook outbox"): a hash
 // of delivery ID → the delivery's JSON, written in the same transaction as the change it
 // reports, in the order's slot. It outlives the order's other keys, so that order.deleted

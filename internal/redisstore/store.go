@@ -18,6 +18,7 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -32,7 +33,6 @@ import (
 	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
-	"github.com/beianscan/beianscan/internal/positive"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 	"github.com/beianscan/beianscan/internal/sealbox"
 )
@@ -93,7 +93,7 @@ const auditCap = 1000
 // New returns a store on rdb. keepClaimed is the phone token's life (default
 // orders.DefaultPhoneTokenTTL).
 func New(rdb redis.UniversalClient, keepClaimed time.Duration, opts ...Option) *Store {
-	keepClaimed = positive.Or(keepClaimed, orders.DefaultPhoneTokenTTL)
+	keepClaimed = cmp.Or(keepClaimed, orders.DefaultPhoneTokenTTL)
 	s := &Store{rdb: rdb, keepClaimed: keepClaimed}
 	for _, o := range opts {
 		o(s)
@@ -101,7 +101,7 @@ func New(rdb redis.UniversalClient, keepClaimed time.Duration, opts ...Option) *
 	if s.ring == nil {
 		s.ring = sealbox.Random()
 	}
-	s.retention = positive.Or(s.retention, DefaultRetention)
+	s.retention = cmp.Or(s.retention, DefaultRetention)
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -340,7 +340,7 @@ func BenchmarkMemory8x36MP(b *testing.B) {
 }
 
 // resetPeakRSS resets the kernel's VmHWM for this process (proc(5), clear_refs 5).
-func resetPeakRSS(b *testing.B) {
+func resetPeakRSS(b testing.TB) {
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		b.Skipf("cannot reset the peak RSS (%v): needs Linux /proc", err)
 	}

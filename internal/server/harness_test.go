@@ -15,6 +15,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/beianscan/beianscan/internal/limits"
+	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redistest"
 	"github.com/beianscan/beianscan/internal/server"
 )
@@ -62,6 +64,10 @@ func start(t testing.TB, mutate func(*server.Config)) *server.Main {
 		// The test client plays the reverse proxy: tests name their client's address in
 		// X-Forwarded-For (freshIP).
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+		// The abuse limits and the metrics listener are off unless a test turns them on:
+		// many servers share one client address, and one port could serve only one.
+		ClaimGuessLimit: orders.GuessLimitOff, OrderRate: limits.RateOff, PairingRate: limits.RateOff,
+		WebsocketsPerOrder: limits.Off, MetricsAddr: server.MetricsOff,
 	}
 	if mutate != nil {
 		mutate(&cfg)
