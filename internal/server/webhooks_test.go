@@ -174,3 +174,47 @@ func TestWebhookKilledAfterAnswer(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // polling the receiver with a deadline
 	}
 }
+
+// TestWebhookDeliveriesAPI: the operator lists the deliveries a failing receiver leaves
+// behind and may retry only a dead one; the answers are the OpenAPI document's (do checks).
+func TestWebhookDeliveriesAPI(t *testing.T) {
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	t.Cleanup(failing.Close)
+	m := start(t, func(cfg *server.Config) {
+		cfg.WebhookURL, cfg.WebhookSecret = failing.URL, webhookSecret()
+		cfg.LimitScope = "wh-api-" + fmt.Sprint(time.Now().UnixNano())
+	})
+	o := createOrder(t, m, gdIndividual())
+	list := func(status string) []any {
+		r := must(t, do(t, req{method: "GET", url: m.URL + "/api/v1/webhooks/deliveries?status=" + status,
+			header: map[string]string{"X-Api-Key": "operator-key"}}), http.StatusOK)
+		ds, _ := r.Body["deliveries"].([]any)
+		return ds
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(list("failed")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no failed delivery listed")
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline
+	}
+	d := list("failed")[0].(map[string]any)
+	if d["order_id"] != o.ID || d["type"] != webhook.OrderCreated || d["last_error"] != "status 500" {
+		t.Fatalf("delivery %v", d)
+	}
+	if len(list("dead")) != 0 {
+		t.Fatal("dead already")
+	}
+	wantError(t, do(t, req{method: "GET", url: m.URL + "/api/v1/webhooks/deliveries?status=failed"}), http.StatusUnauthorized, "unauthorized")
+	wantError(t, do(t, req{method: "GET", url: m.URL + "/api/v1/webhooks/deliveries?status=lost",
+		header: map[string]string{"X-Api-Key": "operator-key"}}), http.StatusUnprocessableEntity, "invalid_request")
+	retry := func(id string) reply {
+		return do(t, req{method: "POST", url: m.URL + "/api/v1/webhooks/deliveries/" + id + "/retry",
+			header: map[string]string{"X-Api-Key": "operator-key"}})
+	}
+	wantError(t, retry(d["id"].(string)), http.StatusConflict, "invalid_state") // not dead: retried anyway
+	wantError(t, retry("wh_nosuchorder_1_created"), http.StatusNotFound, "not_found")
+	wantError(t, retry("nonsense"), http.StatusNotFound, "not_found")
+}
