@@ -20,38 +20,32 @@ type Upload struct {
 	Slot    filing.Slot
 	Via     filing.Via
 	Body    io.Reader
-	Fit     bool
+	// Size is the body's declared length (Content-Length, or what the edge reserved for
+	// it), which sizes the buffer it is read into; 0 or negative when unknown.
+	Size int64
+	Fit  bool
 	// IdempotencyKey makes a retry return the first answer.
 	IdempotencyKey string
-	// Phone is set for app uploads: the upload counts only while its pairing stands.
-	Phone *auth.Phone
-	// Snapshot, when set, is the order as the caller has just read and authorised it
-	// (AuthorizePhone's): the checks before the image is read use it instead of loading
-	// the order again. The write checks the order as stored anyway (see save), so a
-	// snapshot that has gone stale meanwhile costs at most the image's validation.
-	Snapshot *Snapshot
+	// Phone is set for app uploads (AuthorizePhone's session): the upload counts only while
+	// its pairing stands, and the checks before the image is read judge the session's
+	// snapshot instead of loading the order again.
+	Phone *PhoneSession
 }
 
-func (s *Service) imageOptions(slot filing.Slot, fit bool) images.Options {
+func (s *Service) imageOptions(ord *filing.Order, slot filing.Slot, fit bool) images.Options {
 	o := s.cfg.Images
 	o.Fit = fit
-	o.Face = slot == filing.SlotFacePhoto
+	o.Faces = ord.FaceCheck(slot)
 	return o
 }
 
 // ReadLimit is the most bytes an upload may carry, for the edge's MaxBytesReader.
 func (s *Service) ReadLimit(fit bool) int64 {
-	o := s.cfg.Images
+	l := s.cfg.Images.Limits()
 	if fit {
-		if o.FitMaxBytes > 0 {
-			return o.FitMaxBytes
-		}
-		return 20 << 20
+		return l.FitMaxBytes
 	}
-	if o.MaxBytes > 0 {
-		return o.MaxBytes
-	}
-	return 4 << 20
+	return l.MaxBytes
 }
 
 type remembered struct {
@@ -64,7 +58,7 @@ type remembered struct {
 func idempotencyHash(u Upload) string {
 	scope := string(u.Via)
 	if u.Phone != nil {
-		scope += "/" + u.Phone.PairingID
+		scope += "/" + u.Phone.Phone.PairingID
 	}
 	sum := sha256.Sum256([]byte(scope + "\x00" + u.IdempotencyKey))
 	return hex.EncodeToString(sum[:])
@@ -78,12 +72,7 @@ func (s *Service) Upload(ctx context.Context, u Upload) (*filing.Material, error
 	if err != nil {
 		return nil, err
 	}
-	if u.Phone != nil {
-		if err := checkPhone(snap, *u.Phone); err != nil {
-			return nil, err
-		}
-	}
-	if err := snap.Order.CheckUpload(u.Slot, u.Via); err != nil {
+	if err := precheck(snap, u); err != nil {
 		return nil, err
 	}
 	var idem string
@@ -93,24 +82,38 @@ func (s *Service) Upload(ctx context.Context, u Upload) (*filing.Material, error
 			return m, err
 		}
 	}
-	data, err := images.ReadLimited(u.Body, s.ReadLimit(u.Fit))
+	data, err := s.readBody(u)
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.process(ctx, data, s.imageOptions(u.Slot, u.Fit))
+	res, w, err := s.process(ctx, u.OrderID, data, s.imageOptions(snap.Order, u.Slot, u.Fit))
 	if err != nil {
 		return nil, err
 	}
-	return s.save(ctx, u, idem, res)
+	return s.save(ctx, u, idem, res, w)
 }
 
-// uploadSnapshot is the order the pre-checks judge: the caller's, if it is of this order,
-// else a fresh read.
+// uploadSnapshot is the order the pre-checks judge: the phone session's, if it is of this
+// order, else a fresh read.
 func (s *Service) uploadSnapshot(ctx context.Context, u Upload) (*Snapshot, error) {
-	if u.Snapshot != nil && u.Snapshot.Order != nil && u.Snapshot.Order.ID == u.OrderID {
-		return u.Snapshot, nil
+	if u.Phone != nil {
+		if snap := u.Phone.Snapshot; snap != nil && snap.Order != nil && snap.Order.ID == u.OrderID {
+			return snap, nil
+		}
 	}
 	return s.store.Load(ctx, u.OrderID)
+}
+
+// precheck is whether the order snap may take the upload: a phone's only while its pairing
+// stands, and the slot only in a state and by a way that accepts it. Upload judges it before
+// reading the image, and save again on the stored order, which may have moved on meanwhile.
+func precheck(snap *Snapshot, u Upload) error {
+	if u.Phone != nil {
+		if err := checkPhone(snap, u.Phone.Phone); err != nil {
+			return err
+		}
+	}
+	return snap.Order.CheckUpload(u.Slot, u.Via)
 }
 
 // Stitch combines several images into one (the FAQ: 将资料与备案主体证件拼成一张图片) and
@@ -123,11 +126,11 @@ func (s *Service) Stitch(ctx context.Context, orderID string, slot filing.Slot, 
 	if err := snap.Order.CheckUpload(slot, filing.ViaPC); err != nil {
 		return nil, err
 	}
-	res, err := s.stitch(ctx, parts, s.imageOptions(slot, false))
+	res, err := s.stitch(ctx, parts, s.imageOptions(snap.Order, slot, false))
 	if err != nil {
 		return nil, err
 	}
-	return s.save(ctx, Upload{OrderID: orderID, Slot: slot, Via: filing.ViaPC}, "", res)
+	return s.save(ctx, Upload{OrderID: orderID, Slot: slot, Via: filing.ViaPC}, "", res, nil)
 }
 
 // remembered returns the first answer to an upload with this idempotency key, but only
@@ -156,11 +159,10 @@ func (s *Service) remembered(ctx context.Context, snap *Snapshot, idem string, s
 }
 
 // save writes a validated image and its metadata, in that order, so that metadata never
-// points at bytes that are not on disk.
-func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.Result) (*filing.Material, error) {
-	sum := sha256.Sum256(res.Data)
-	sha := hex.EncodeToString(sum[:])
-	if err := s.blobs.Put(ctx, blob.Key(u.OrderID, sha), res.Data); err != nil {
+// points at bytes that are not on disk. w is the image's write if process started it.
+func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.Result, w *pendingWrite) (*filing.Material, error) {
+	sha, err := s.durable(ctx, u.OrderID, res.Data, w)
+	if err != nil {
 		return nil, err
 	}
 	m := filing.Material{
@@ -171,20 +173,12 @@ func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.R
 	if m.Warnings == nil {
 		m.Warnings = []string{}
 	}
-	var old *filing.Material
-	snap, err := s.store.Update(ctx, u.OrderID, func(snap *Snapshot) ([]Event, error) {
-		old = nil
+	// A replaced image, and this one if its record is refused, are left to the sweeper
+	// (see the comment above Material).
+	_, err = s.store.Update(ctx, u.OrderID, func(snap *Snapshot) ([]Event, error) {
 		// The order may have moved on while the image was checked.
-		if u.Phone != nil {
-			if err := checkPhone(snap, *u.Phone); err != nil {
-				return nil, err
-			}
-		}
-		if err := snap.Order.CheckUpload(u.Slot, u.Via); err != nil {
+		if err := precheck(snap, u); err != nil {
 			return nil, err
-		}
-		if prev, ok := snap.Materials[u.Slot]; ok {
-			old = &prev
 		}
 		snap.Materials[u.Slot] = m
 		snap.Order.UpdatedAt = m.UploadedAt
@@ -197,11 +191,7 @@ func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.R
 		return s.settle(snap, []Event{s.event(u.OrderID, events.MaterialUploaded, m)}), nil
 	})
 	if err != nil {
-		s.forget(ctx, u.OrderID, sha, nil)
 		return nil, err
-	}
-	if old != nil && old.SHA256 != sha {
-		s.forget(ctx, u.OrderID, old.SHA256, snap)
 	}
 	if idem != "" {
 		// The upload is stored either way; without its record a retry is stored again (and
@@ -217,24 +207,15 @@ func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.R
 	return &m, nil
 }
 
-// forget deletes an image nobody refers to any more: identity documents are not kept
-// longer than the order needs them. snap, when known, is the order after the change.
-func (s *Service) forget(ctx context.Context, orderID, sha string, snap *Snapshot) {
-	if snap == nil {
-		var err error
-		if snap, err = s.store.Load(ctx, orderID); err != nil {
-			return
-		}
-	}
-	for _, m := range snap.Materials {
-		if m.SHA256 == sha {
-			return
-		}
-	}
-	if err := s.blobs.Delete(ctx, blob.Key(orderID, sha)); err != nil {
-		s.cfg.Logger.WarnContext(ctx, "blob delete failed", "order", orderID, "err", err)
-	}
-}
+// Images no slot refers to any more (replaced, removed, or written for an upload whose record
+// was refused) are not deleted here but by the sweeper (internal/sweep), which deletes every
+// blob no stored material refers to once it is older than twice the upload timeout, at
+// least every minute. Blobs are keyed by their content, so two slots, or a slot and an
+// upload in flight, share one: a delete here, however it checked the references first,
+// could fall between another upload's write of the same bytes and its record, and take an
+// acknowledged image with it. The sweeper's age rule closes that: a blob written by an
+// upload still in flight is younger than the rule, and one rewritten after it was listed is
+// not removed (blob.ErrChanged).
 
 // Material returns the metadata of a slot's material and its blob key.
 func (s *Service) Material(ctx context.Context, orderID string, slot filing.Slot) (*filing.Material, string, error) {
@@ -254,26 +235,19 @@ func (s *Service) Material(ctx context.Context, orderID string, slot filing.Slot
 
 // RemoveMaterial removes a slot's material.
 func (s *Service) RemoveMaterial(ctx context.Context, orderID string, slot filing.Slot) error {
-	var old filing.Material
-	snap, err := s.store.Update(ctx, orderID, func(snap *Snapshot) ([]Event, error) {
+	_, err := s.store.Update(ctx, orderID, func(snap *Snapshot) ([]Event, error) {
 		if err := snap.Order.CheckRemove(slot); err != nil {
 			return nil, err
 		}
-		m, ok := snap.Materials[slot]
-		if !ok {
+		if _, ok := snap.Materials[slot]; !ok {
 			return nil, filing.ErrMaterialNotFound
 		}
-		old = m
 		delete(snap.Materials, slot)
 		s.audit(ctx, snap, ActorDesktop, AuditRemove, slot)
 		snap.Order.UpdatedAt = s.now()
 		return s.settle(snap, []Event{s.event(orderID, events.MaterialRemoved, map[string]any{"slot": slot})}), nil
 	})
-	if err != nil {
-		return err
-	}
-	s.forget(ctx, orderID, old.SHA256, snap)
-	return nil
+	return err // the image itself is left to the sweeper (see the comment above Material)
 }
 
 // Complete is the phone saying it is done.

@@ -18,7 +18,7 @@ import (
 // checked in the order's transaction, the review recorded, the hold dropped, the queue
 // entry removed after) with an upload's metadata write (the material, its audit entry and
 // event in one transaction, as orders.Service.save does), on the same Redis in one run
-// (DESIGN §4: a decision costs no more than an upload's metadata write).
+// (the quality bar in docs/benchmarks.md: a decision costs no more than an upload's metadata write).
 func BenchmarkReviewWrites(b *testing.B) {
 	rdb := redistest.Shared(b)
 	s := New(rdb, 30*time.Minute, WithScope(orderID()))

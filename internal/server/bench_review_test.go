@@ -42,7 +42,7 @@ func seedQueue(b *testing.B, w *workbench, from, n int) {
 
 // BenchmarkReviewQueue answers the queue's first page (50 orders) with 1,000 and then
 // 10,000 orders waiting, beside GET /healthz on the same server and client in the same run
-// (DESIGN §4: at most 3 × /healthz, and flat in the number waiting).
+// (the quality bar in docs/benchmarks.md: at most 3 × /healthz, flat in the number waiting).
 func BenchmarkReviewQueue(b *testing.B) {
 	w := startWorkbench(b, nil)
 	get := func(url, bearer string) func(b *testing.B) {
