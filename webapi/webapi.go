@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/httpx"
+	"github.com/beianscan/beianscan/internal/images"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/positive"
 )
@@ -86,6 +88,8 @@ type Config struct {
 	// UploadTimeout bounds the arrival of an upload's body (PUT materials, stitch);
 	// default httpx.DefaultUploadTimeout (2m).
 	UploadTimeout time.Duration
+	// Catalog is what GET /api/v1/catalog serves.
+	Catalog filing.Catalog
 }
 
 // API holds the desktop handlers.
@@ -96,6 +100,7 @@ type API struct {
 	cfg      Config
 	upgrader websocket.Upgrader
 	qr       *qrCache
+	catalog  catalogAnswer
 }
 
 // New returns the desktop API.
@@ -105,7 +110,7 @@ func New(svc Service, blobs Blobs, events Events, cfg Config) *API {
 		cfg.Limits = noLimits{}
 	}
 	cfg.UploadTimeout = positive.Or(cfg.UploadTimeout, httpx.DefaultUploadTimeout)
-	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg, qr: newQRCache(1024)}
+	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg, qr: newQRCache(1024), catalog: newCatalogAnswer(cfg.Catalog)}
 	a.upgrader = websocket.Upgrader{
 		// Desktops only listen and the hub reads the connection itself, so gorilla's read
 		// buffer is never used: 128 is the smallest it takes. Write buffers are pooled: an
@@ -135,6 +140,7 @@ func (noLimits) AcquireWebsocket(context.Context, string) (func(), error) {
 func (a *API) Register(e *echo.Echo) {
 	g := e.Group("/api/v1")
 	g.POST("/orders", a.createOrder)
+	g.GET("/catalog", a.serveCatalog)
 	o := g.Group("/orders/:id", a.desktopAuth)
 	o.GET("", a.orderCall(Service.Load))
 	o.PUT("/upload-method", a.chooseMethod)
@@ -426,14 +432,11 @@ func missingFile(err error) error {
 	return filing.ErrInvalidRequest.WithMessage("The multipart body has no \"file\" part.", "请选择要上传的图片文件。")
 }
 
-const (
-	maxStitchParts    = 8
-	maxStitchPartSize = 20 << 20
-)
-
 func (a *API) stitch(c echo.Context) error {
 	r := c.Request()
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, 2*maxStitchPartSize+1<<20)
+	// Each page may be as large as a fitted upload.
+	partSize := a.svc.ReadLimit(true)
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, 2*partSize+1<<20)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return filing.ErrInvalidRequest.WithMessage("Send the images as multipart \"file\" parts.", "请以多个 file 字段上传要拼接的图片。")
@@ -450,10 +453,11 @@ func (a *API) stitch(c echo.Context) error {
 		if p.FormName() != "file" {
 			continue
 		}
-		if len(parts) == maxStitchParts {
-			return filing.ErrInvalidRequest.WithMessage("At most 8 images can be combined.", "最多可拼接 8 张图片。")
+		if len(parts) == images.StitchMaxParts {
+			return filing.ErrInvalidRequest.WithMessage(fmt.Sprintf("At most %d images can be combined.", images.StitchMaxParts),
+				fmt.Sprintf("最多可拼接 %d 张图片。", images.StitchMaxParts))
 		}
-		b, err := readPart(p)
+		b, err := readPart(p, partSize)
 		if err != nil {
 			return err
 		}
@@ -466,13 +470,15 @@ func (a *API) stitch(c echo.Context) error {
 	return c.JSON(http.StatusCreated, map[string]any{"material": m})
 }
 
-func readPart(p io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(p, maxStitchPartSize+1))
+func readPart(p io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(p, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > maxStitchPartSize {
-		return nil, filing.ErrTooLarge.WithMessage("Each image to combine must be under 20 MB.", "每张待拼接的图片应小于 20 MB。")
+	if int64(len(b)) > limit {
+		mb := limit >> 20
+		return nil, filing.ErrTooLarge.WithMessage(fmt.Sprintf("Each image to combine must be under %d MB.", mb),
+			fmt.Sprintf("每张待拼接的图片应小于 %d MB。", mb))
 	}
 	return b, nil
 }

@@ -3,6 +3,7 @@ package images
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -12,6 +13,9 @@ import (
 
 	"github.com/beianscan/beianscan/internal/filing"
 )
+
+// StitchMaxParts is the most images one stitch combines.
+const StitchMaxParts = 8
 
 const (
 	// fitQuality is the JPEG quality of a fitted or stitched image; lower qualities
@@ -25,7 +29,6 @@ const (
 	fitGoodEnough = 0.85
 
 	stitchMinParts = 2
-	stitchMaxParts = 8
 	stitchMaxWidth = 2000 // common width of stitched parts, at most
 	stitchMargin   = 24   // white margin between and around the parts
 )
@@ -445,10 +448,11 @@ type stitchPlan struct {
 
 // planStitch checks every part's header and lays the canvas out.
 func planStitch(parts [][]byte, opts Options) (*stitchPlan, error) {
-	if len(parts) < stitchMinParts || len(parts) > stitchMaxParts {
+	if len(parts) < stitchMinParts || len(parts) > StitchMaxParts {
 		return nil, filing.ErrInvalidRequest.WithMessage(
-			"Stitching takes 2 to 8 images.", "拼接需要 2 至 8 张图片。").
-			WithDetails(map[string]any{"min_parts": stitchMinParts, "max_parts": stitchMaxParts, "parts": len(parts)})
+			fmt.Sprintf("Stitching takes %d to %d images.", stitchMinParts, StitchMaxParts),
+			fmt.Sprintf("拼接需要 %d 至 %d 张图片。", stitchMinParts, StitchMaxParts)).
+			WithDetails(map[string]any{"min_parts": stitchMinParts, "max_parts": StitchMaxParts, "parts": len(parts)})
 	}
 	// Every header is checked before any part is decoded.
 	hdrs := make([]header, len(parts))

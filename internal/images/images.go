@@ -147,14 +147,21 @@ type Result struct {
 	OriginalSize int64
 }
 
-// Warning names, in the order Result.Warnings lists them.
+// Warning names, in the order Result.Warnings lists them; their texts are filing.Warnings.
 const (
-	WarnGrayscale          = "grayscale"
-	WarnBlurry             = "blurry"
-	WarnTooDark            = "too_dark"
-	WarnOverexposed        = "overexposed"
-	WarnBackgroundNotWhite = "background_not_white"
+	WarnGrayscale          = filing.WarningGrayscale
+	WarnBlurry             = filing.WarningBlurry
+	WarnTooDark            = filing.WarningTooDark
+	WarnOverexposed        = filing.WarningOverexposed
+	WarnBackgroundNotWhite = filing.WarningBackgroundNotWhite
 )
+
+// Limits are the options' size limits with their defaults applied, as the catalogue
+// publishes them and the edge bounds a request body.
+func (o Options) Limits() filing.Limits {
+	o = o.withDefaults()
+	return filing.Limits{MaxBytes: o.MaxBytes, FitMaxBytes: o.FitMaxBytes, StitchMaxParts: StitchMaxParts, MinShortSide: o.MinShortSide}
+}
 
 func (o Options) withDefaults() Options {
 	o.MaxBytes = positive.Or(o.MaxBytes, DefaultMaxBytes)

@@ -41,17 +41,11 @@ func (s *Service) imageOptions(slot filing.Slot, fit bool) images.Options {
 
 // ReadLimit is the most bytes an upload may carry, for the edge's MaxBytesReader.
 func (s *Service) ReadLimit(fit bool) int64 {
-	o := s.cfg.Images
+	l := s.cfg.Images.Limits()
 	if fit {
-		if o.FitMaxBytes > 0 {
-			return o.FitMaxBytes
-		}
-		return 20 << 20
+		return l.FitMaxBytes
 	}
-	if o.MaxBytes > 0 {
-		return o.MaxBytes
-	}
-	return 4 << 20
+	return l.MaxBytes
 }
 
 type remembered struct {
