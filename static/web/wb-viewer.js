@@ -21,7 +21,7 @@ export function createViewer({ box, img, zoomLabel, empty }) {
     const s = v.fit ? fitScale() : v.scale;
     if (v.fit) { v.scale = s; v.x = 0; v.y = 0; }
     img.style.width = img.naturalWidth ? `${img.naturalWidth}px` : '';
-    img.style.transform = `translate(${v.x}px, ${v.y}px) rotate(${v.turn * 90}deg) scale(${s})`;
+    img.style.transform = `translate(-50%, -50%) translate(${v.x}px, ${v.y}px) rotate(${v.turn * 90}deg) scale(${s})`;
     zoomLabel.textContent = v.fit ? `适合窗口 ${Math.round(s * 100)}%` : `${Math.round(s * 100)}%`;
     box.dataset.scale = String(s);
     box.dataset.turn = String(v.turn % 4);
