@@ -4,8 +4,8 @@
 // decision. Nothing here decides what is allowed: the server checks every decision (hold,
 // state, codes against targets) and the page shows its answer.
 
-import { $, $$, h, show } from './h.js';
-import { api } from './api.js';
+import { $, $$, h, show } from './lib/h.js';
+import { client } from './wb-client.js';
 import { createViewer } from './wb-viewer.js';
 import { fmtDateTime, fmtClock } from './wb-queue.js';
 
@@ -14,8 +14,9 @@ const ACTIVE_MS = 5 * 60000; // … and counts as active for this long after a k
 
 const OUTCOME_ZH = { approve: '初审通过', changes: '退回补正', reject: '驳回' };
 
-// Fallback labels, only while the catalogue does not list certificate types.
-const ORG_CERT_FALLBACK = { business_license: '营业执照', public_institution: '事业单位法人证书', social_organization: '社会团体法人登记证书', other: '其他' };
+// The certificate types' names, as the order form offers them (the catalogue has no table
+// of them).
+const ORG_CERT_ZH = { business_license: '营业执照', public_institution: '事业单位法人证书', social_organization: '社会团体法人登记证书', other: '其他' };
 
 function websiteLeader(o) {
   return o.website_leader_same_as_subject_leader ? o.subject_leader : o.website_leader;
@@ -29,13 +30,13 @@ export function createOrderView(ctx) {
   const O = { id: '', view: null, readOnly: false, heldBy: '', heldUntil: '', index: 0, marks: {}, lastActive: 0, renew: null, rejecting: false };
   const viewer = createViewer({ box: $('#wb-viewer'), img: $('#wb-image'), zoomLabel: $('#wb-zoom'), empty: $('#wb-viewer-empty') });
 
-  const cat = () => ctx.catalog() || {};
-  const reasons = () => cat().reasons || [];
-  const reasonOf = (code) => reasons().find((r) => r.code === code);
-  const warningText = (code) => { const w = (cat().warnings || []).find((x) => x.code === code); return w ? w.message_zh : code; };
-  const idTypeZh = (t) => { const x = (cat().id_types || []).find((i) => i.id_type === t); return x ? x.label_zh : t; };
-  const provinceZh = (c) => { const x = (cat().provinces || []).find((p) => p.code === c); return x ? x.name_zh : c; };
-  const orgCertZh = (t) => { const x = (cat().organization_certificate_types || []).find((i) => i.type === t); return x ? x.label_zh : (ORG_CERT_FALLBACK[t] || t || ''); };
+  const cat = () => ctx.catalog();
+  const reasons = () => cat().reasons;
+  const reasonOf = (code) => cat().reason(code);
+  const warningText = (code) => cat().warningText(code);
+  const idTypeZh = (t) => cat().idTypeLabel(t);
+  const provinceZh = (c) => cat().provinceName(c);
+  const orgCertZh = (t) => ORG_CERT_ZH[t] || t || '';
 
   const order = () => O.view.order;
   const materialOf = (slot) => (O.view.materials || []).find((m) => m.slot === slot);
@@ -107,7 +108,7 @@ export function createOrderView(ctx) {
     $('#wb-order-sub').textContent = '';
     $('#wb-hold').replaceChildren();
     show($('#wb-work'), false);
-    const r = await api('POST', `/api/v1/review/orders/${encodeURIComponent(id)}/hold`);
+    const r = await client.request('POST', `/api/v1/review/orders/${encodeURIComponent(id)}/hold`);
     if (r.ok) {
       takeView(r.data);
       O.heldUntil = (r.data && r.data.held_until) || '';
@@ -119,7 +120,7 @@ export function createOrderView(ctx) {
       O.readOnly = true;
       O.heldBy = r.error.code === 'held_by_other' ? (d.reviewer || '其他审核人员') : '';
       O.heldUntil = d.until || '';
-      const v = await api('GET', `/api/v1/review/orders/${encodeURIComponent(id)}`);
+      const v = await client.request('GET', `/api/v1/review/orders/${encodeURIComponent(id)}`);
       if (!v.ok) { notice(v.error.message_zh, 'error'); return; }
       takeView(v.data);
       notice(r.error.code === 'held_by_other'
@@ -143,7 +144,7 @@ export function createOrderView(ctx) {
 
   async function renewHold() {
     if (O.readOnly || !O.id || Date.now() - O.lastActive > ACTIVE_MS) return;
-    const r = await api('POST', `/api/v1/review/orders/${encodeURIComponent(O.id)}/hold`);
+    const r = await client.request('POST', `/api/v1/review/orders/${encodeURIComponent(O.id)}/hold`);
     if (r.ok) {
       O.heldUntil = (r.data && r.data.held_until) || O.heldUntil;
       if (r.data && r.data.order && r.data.order.version !== order().version) {
@@ -169,7 +170,7 @@ export function createOrderView(ctx) {
 
   async function release() {
     stop();
-    if (O.id && !O.readOnly) await api('DELETE', `/api/v1/review/orders/${encodeURIComponent(O.id)}/hold`);
+    if (O.id && !O.readOnly) await client.request('DELETE', `/api/v1/review/orders/${encodeURIComponent(O.id)}/hold`);
     O.id = '';
     ctx.back();
   }
@@ -460,7 +461,7 @@ export function createOrderView(ctx) {
     }
     const btns = ['#wb-approve', '#wb-changes', '#wb-reject'].map((s) => $(s));
     btns.forEach((b) => { b.disabled = true; });
-    const r = await api('POST', `/api/v1/review/orders/${encodeURIComponent(O.id)}/decision`, body);
+    const r = await client.request('POST', `/api/v1/review/orders/${encodeURIComponent(O.id)}/decision`, body);
     if (r.ok) {
       stop();
       const name = order().subject_name;

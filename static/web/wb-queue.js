@@ -2,8 +2,8 @@
 // waited and who holds it. It refreshes itself every 10 seconds while it is shown; the
 // waiting times tick in between from the server's waiting_s.
 
-import { $, h, show } from './h.js';
-import { api } from './api.js';
+import { $, h, show } from './lib/h.js';
+import { client } from './wb-client.js';
 
 const REFRESH_MS = 10000;
 const LONG_WAIT_S = 24 * 3600; // past a day the waiting time is shown in red
@@ -39,7 +39,7 @@ export function createQueue(ctx) {
   async function load() {
     if (q.busy) return;
     q.busy = true;
-    const r = await api('GET', '/api/v1/review/queue' + (q.cursor ? '?cursor=' + encodeURIComponent(q.cursor) : ''));
+    const r = await client.request('GET', '/api/v1/review/queue' + (q.cursor ? '?cursor=' + encodeURIComponent(q.cursor) : ''));
     q.busy = false;
     const err = $('#wb-queue-error');
     if (!r.ok) {
@@ -57,8 +57,7 @@ export function createQueue(ctx) {
   }
 
   function provinceName(code) {
-    const p = ((ctx.catalog() || {}).provinces || []).find((x) => x.code === code);
-    return p ? p.name_zh : code;
+    return ctx.catalog().provinceName(code);
   }
 
   function holder(o) {

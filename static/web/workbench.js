@@ -2,9 +2,9 @@
 // submitted orders, one order at a time under this reviewer's hold. The session is an
 // HttpOnly cookie set by the server; the key never stays in the page.
 
-import { $, show } from './h.js';
-import { api } from './api.js';
-import { loadCatalog } from './catalog.js';
+import { $, show } from './lib/h.js';
+import { client } from './wb-client.js';
+import { loadCatalog } from './lib/catalog.js';
 import { createQueue } from './wb-queue.js';
 import { createOrderView } from './wb-order.js';
 
@@ -70,7 +70,7 @@ async function login(e) {
   if (!name || !key) { err.textContent = '请填写审核人员名称和密钥。'; show(err, true); return; }
   const btn = $('#wb-login-go');
   btn.disabled = true;
-  const r = await api('POST', '/api/v1/review/session', { name, key });
+  const r = await client.request('POST', '/api/v1/review/session', { name, key });
   btn.disabled = false;
   $('#wb-key').value = '';
   if (!r.ok) {
@@ -86,7 +86,7 @@ async function login(e) {
 async function logout() {
   queue.stop();
   orderView.stop();
-  await api('DELETE', '/api/v1/review/session');
+  await client.request('DELETE', '/api/v1/review/session');
   W.me = '';
   sessionStorage.removeItem('wb-reviewer');
   history.pushState(null, '', '/review');
@@ -98,14 +98,17 @@ async function start() {
   $('#wb-logout').addEventListener('click', logout);
   $('#wb-to-queue').addEventListener('click', () => go(''));
   window.addEventListener('popstate', route);
-  W.catalog = await loadCatalog();
-  if (!W.catalog.reasons) {
-    const r = await api('GET', '/api/v1/review/reasons');
-    if (r.ok) W.catalog = { ...W.catalog, reasons: r.data.reasons };
+  try {
+    W.catalog = await loadCatalog();
+  } catch {
+    const f = $('#wb-fatal');
+    f.textContent = '无法加载审核所需的目录（原因、提示文字），请刷新页面重试。';
+    show(f, true);
+    return;
   }
   // A session cookie may outlive the tab's memory of the name: the queue answers 200 then.
   if (!W.me) {
-    const r = await api('GET', '/api/v1/review/queue');
+    const r = await client.request('GET', '/api/v1/review/queue');
     if (r.ok) W.me = '（已登录）';
   }
   route();
