@@ -6,37 +6,9 @@
 // cookie scoped to the order's API path: it never appears in a URL or in this script.
 
 import { samples } from './samples.js';
+import { loadCatalog, mb } from './lib/catalog.js';
 
-const MAX_BYTES = 4 * 1024 * 1024; // the server's limit: each image under 4 MB
-const MAX_FIT_BYTES = 20 * 1024 * 1024; // ?fit=1 takes up to 20 MB and compresses
 const MAX_AUTO_RENEWALS = 10; // a forgotten tab stops renewing its QR after this many
-
-const PROVINCES = [
-  ['CN-BJ', '北京'], ['CN-TJ', '天津'], ['CN-HE', '河北'], ['CN-SX', '山西'], ['CN-NM', '内蒙古'],
-  ['CN-LN', '辽宁'], ['CN-JL', '吉林'], ['CN-HL', '黑龙江'], ['CN-SH', '上海'], ['CN-JS', '江苏'],
-  ['CN-ZJ', '浙江'], ['CN-AH', '安徽'], ['CN-FJ', '福建'], ['CN-JX', '江西'], ['CN-SD', '山东'],
-  ['CN-HA', '河南'], ['CN-HB', '湖北'], ['CN-HN', '湖南'], ['CN-GD', '广东'], ['CN-GX', '广西'],
-  ['CN-HI', '海南'], ['CN-CQ', '重庆'], ['CN-SC', '四川'], ['CN-GZ', '贵州'], ['CN-YN', '云南'],
-  ['CN-XZ', '西藏'], ['CN-SN', '陕西'], ['CN-GS', '甘肃'], ['CN-QH', '青海'], ['CN-NX', '宁夏'],
-  ['CN-XJ', '新疆'],
-];
-
-const ID_TYPES = [
-  ['resident_id', '居民身份证'],
-  ['hk_macau_residence_permit', '港澳居民居住证'],
-  ['hk_macau_travel_permit', '港澳居民来往内地通行证'],
-  ['taiwan_residence_permit', '台湾居民居住证'],
-  ['taiwan_travel_permit', '台湾居民来往大陆通行证'],
-  ['passport', '护照（外籍人士）'],
-];
-
-const WARNINGS = {
-  grayscale: '非彩色（黑白）图片，请上传原件彩色扫描件或照片',
-  blurry: '图片模糊',
-  too_dark: '图片过暗',
-  overexposed: '图片过亮/反光',
-  background_not_white: '背景不是白色',
-};
 
 const ORG_CERT_ZH = {
   business_license: '营业执照',
@@ -53,20 +25,7 @@ const STATE_ZH = {
   rejected: '审核未通过',
 };
 
-const MAX_STITCH_PAGES = 8; // the server stitches 2 to 8 images
 const STITCH_SLOTS = new Set(['organization_certificate', 'subject_leader_id_front', 'subject_leader_id_back', 'website_leader_id_front', 'website_leader_id_back']);
-
-const SLOT_HINTS = {
-  organization_certificate: '与备案信息中单位信息一致的单位证件。有变更证明或授权书时，单击“添加一页”与证件拼成一张图片。',
-  subject_leader_id_front: '证件原件彩色照片，四角完整、文字清晰。',
-  subject_leader_id_back: '证件原件彩色照片，四角完整、文字清晰。',
-  website_leader_id_front: '证件原件彩色照片，四角完整、文字清晰。',
-  website_leader_id_back: '证件原件彩色照片，四角完整、文字清晰。',
-  verification_form: '下载打印后用黑色签字笔填写，再扫描或拍照上传。',
-  face_photo: '由网站负责人在阿里云 app 中现场拍摄。',
-  domain_certificate: '可选。本平台注册的域名可在域名控制台下载域名证书。',
-  supplementary: '可选。只放不属于任何证件的其他资料（如前置审批文件）。授权书、变更证明不要放在这里：请在对应证件上单击“添加一页”，与证件拼成一张图片。',
-};
 
 // ---------------------------------------------------------------- small helpers
 
@@ -112,8 +71,7 @@ function deviceName(ph) {
 }
 
 function idTypeName(t) {
-  const x = ID_TYPES.find(([v]) => v === t);
-  return x ? x[1] : t;
+  return S.catalog.idTypeLabel(t);
 }
 
 function validName(v) {
@@ -138,13 +96,13 @@ function fmtTime(iso) {
 }
 
 function provinceName(code) {
-  const p = PROVINCES.find(([c]) => c === code);
-  return p ? p[1] : code;
+  return S.catalog.provinceName(code);
 }
 
 // ---------------------------------------------------------------- state
 
 const S = {
+  catalog: null, // the server's tables (lib/catalog.js)
   orderId: null,
   order: null,
   materials: {}, // slot → MATERIAL
@@ -317,7 +275,7 @@ function renderChip() {
 
 function personFields(prefix) {
   const id = (f) => `f-${prefix}-${f}`;
-  const options = ID_TYPES.map(([v, l]) => h('option', { value: v }, l));
+  const options = S.catalog.idTypes.map((t) => h('option', { value: t.id_type }, t.label_zh));
   return h('div', { class: 'grid-2 person-fields', dataset: { prefix } },
     h('div', { class: 'field', dataset: { field: `${prefix}.name` } },
       h('label', { class: 'label', for: id('name') }, '姓名 ', h('span', { class: 'req' }, '*')),
@@ -342,7 +300,7 @@ function personFields(prefix) {
 
 function setupForm() {
   const sel = $('#f-province');
-  for (const [code, name] of PROVINCES) sel.append(h('option', { value: code }, name));
+  for (const p of S.catalog.provinces) sel.append(h('option', { value: p.code }, p.name_zh));
   $('[data-person="subject_leader"]').append(personFields('subject_leader'));
   const wl = personFields('website_leader');
   wl.id = 'website-leader-fields';
@@ -710,7 +668,7 @@ function setThumb(box, slot, m, cls) {
 
 function renderWarnings(ul, m) {
   const ws = (m && m.warnings) || [];
-  ul.replaceChildren(...ws.map((w) => h('li', { class: 'warning', dataset: { code: w } }, WARNINGS[w] || w)));
+  ul.replaceChildren(...ws.map((w) => h('li', { class: 'warning', dataset: { code: w } }, S.catalog.warningText(w))));
   show(ul, ws.length > 0);
 }
 
@@ -758,7 +716,7 @@ function renderReview() {
   const miss = missingRequired();
   $('#review-title').textContent = pc && miss.length ? '上传资料' : '核对已上传资料';
   $('#review-lead').textContent = pc && miss.length
-    ? '请上传证件原件的彩色扫描件或照片（jpg、png、gif，每张小于 4 MB），可拖拽到对应位置。每张图片旁列出了您填写的信息，上传后请逐项对照。'
+    ? `请上传证件原件的彩色扫描件或照片（jpg、png、gif，每张小于 ${mb(S.catalog.limits.max_bytes)}），可拖拽到对应位置。每张图片旁列出了您填写的信息，上传后请逐项对照。`
     : '请逐项对照：每张图片旁是您填写的备案信息（证件号码只显示首尾几位），姓名、证件号码、有效期和域名须与图片上的一致，不一致会被退回。';
   show($('#pc-verify'), pc);
   show($('#back-to-app'), !pc);
@@ -854,13 +812,11 @@ function slotCard(r) {
   return card;
 }
 
-// slotHint: the server's guidance is specific to the order (ID type, registrar), but for the
-// form (its own card says how to sign it), the certificate and the supplementary slot the
-// page's own words say where extra pages go: onto the certificate, with "add a page".
+// slotHint is the server's guidance for this order's slot (ID type, form, registrar), else
+// the catalogue's for any order; the reader is at the computer.
 function slotHint(r) {
-  if (r.slot === 'verification_form') return SLOT_HINTS.verification_form + formRequirement(S.order);
-  const own = new Set(['organization_certificate', 'supplementary']);
-  return desktopText((!own.has(r.slot) && r.guidance_zh) || SLOT_HINTS[r.slot] || '');
+  const c = S.catalog.slot(r.slot);
+  return desktopText(r.guidance_zh || (c && c.guidance_zh) || '');
 }
 
 function canUploadFromPC(r) {
@@ -957,7 +913,8 @@ function addPages(files) {
   const st = S.stitch;
   if (!st) return;
   for (const f of files) {
-    if (st.pages.length >= MAX_STITCH_PAGES) { st.error = `最多拼接 ${MAX_STITCH_PAGES} 页。`; break; }
+    const max = S.catalog.limits.stitch_max_parts;
+    if (st.pages.length >= max) { st.error = `最多拼接 ${max} 页。`; break; }
     st.pages.push({ file: f, url: URL.createObjectURL(f), name: f.name });
   }
 }
@@ -1012,7 +969,7 @@ function renderStitch(card, slot) {
   box.replaceChildren(
     h('div', { class: 'stitch-head' },
       h('b', {}, '添加一页：拼成一张图片'),
-      h('span', { class: 'muted small' }, '授权书、变更证明等与证件按下列顺序从上到下拼成一张图片（2–8 页）。拖动或用“上移/下移”调整顺序。')),
+      h('span', { class: 'muted small' }, `授权书、变更证明等与证件按下列顺序从上到下拼成一张图片（2–${S.catalog.limits.stitch_max_parts} 页）。拖动或用“上移/下移”调整顺序。`)),
     h('div', { class: 'stitch-body' },
       h('div', {}, n ? list : h('p', { class: 'muted small' }, '还没有选择图片。'),
         h('div', { class: 'stitch-actions' },
@@ -1032,7 +989,7 @@ async function uploadStitch(slot) {
   st.error = '';
   for (const p of st.pages) {
     if (!(await sniff(p.file))) { st.error = `“${p.name}”不是 jpg、jpeg、png 或 gif 格式的图片，请移除后再拼接。`; renderReview(); return; }
-    if (p.file.size > MAX_FIT_BYTES) { st.error = `“${p.name}”超过 20 MB，请缩小后再拼接。`; renderReview(); return; }
+    if (p.file.size > S.catalog.limits.fit_max_bytes) { st.error = `“${p.name}”超过 ${mb(S.catalog.limits.fit_max_bytes)}，请缩小后再拼接。`; renderReview(); return; }
   }
   const fd = new FormData();
   for (const p of st.pages) fd.append('file', p.file, p.name);
@@ -1098,6 +1055,7 @@ async function sniff(file) {
 }
 
 async function uploadFile(slot, file, fit = false) {
+  const { max_bytes: maxBytes, fit_max_bytes: fitMaxBytes } = S.catalog.limits;
   const up = (S.uploads[slot] = {});
   const fmt = await sniff(file);
   if (!fmt) {
@@ -1105,14 +1063,14 @@ async function uploadFile(slot, file, fit = false) {
     renderReview();
     return;
   }
-  if (!fit && file.size >= MAX_BYTES) {
-    up.error = `图片大小应小于 4 MB（“${file.name}”为 ${fmtSize(file.size)}），请压缩后重新上传。`;
-    if (file.size <= MAX_FIT_BYTES) up.fitFile = file;
+  if (!fit && file.size >= maxBytes) {
+    up.error = `图片大小应小于 ${mb(maxBytes)}（“${file.name}”为 ${fmtSize(file.size)}），请压缩后重新上传。`;
+    if (file.size <= fitMaxBytes) up.fitFile = file;
     renderReview();
     return;
   }
-  if (fit && file.size > MAX_FIT_BYTES) {
-    up.error = `图片超过 20 MB（${fmtSize(file.size)}），无法自动压缩，请缩小后重新上传。`;
+  if (fit && file.size > fitMaxBytes) {
+    up.error = `图片超过 ${mb(fitMaxBytes)}（${fmtSize(file.size)}），无法自动压缩，请缩小后重新上传。`;
     renderReview();
     return;
   }
@@ -1126,7 +1084,7 @@ async function uploadFile(slot, file, fit = false) {
   } else {
     const e = res.data && res.data.error;
     up.error = (e && desktopText(e.message_zh)) || (res.status ? `上传失败（HTTP ${res.status}），请稍后重试。` : '网络连接失败，请检查网络后重试。');
-    if (e && e.code === 'too_large' && !fit && file.size <= MAX_FIT_BYTES) up.fitFile = file;
+    if (e && e.code === 'too_large' && !fit && file.size <= fitMaxBytes) up.fitFile = file;
   }
   render();
 }
@@ -1448,7 +1406,19 @@ async function refreshOrder() {
 
 // ---------------------------------------------------------------- start
 
-function start() {
+// fillLimits writes the catalogue's limits into the page's static text.
+function fillLimits() {
+  $$('[data-limit]').forEach((el) => { el.textContent = mb(S.catalog.limits[el.dataset.limit]); });
+}
+
+async function start() {
+  try {
+    S.catalog = await loadCatalog();
+  } catch {
+    fatal('页面数据加载失败，请检查网络后刷新页面。');
+    return;
+  }
+  fillLimits();
   setupForm();
   $('#choose-app').addEventListener('click', () => chooseMethod('app', $('#method-error')));
   $('#choose-pc').addEventListener('click', () => chooseMethod('pc', $('#method-error')));
