@@ -7,6 +7,9 @@
 
 import { samples } from './samples.js';
 import { loadCatalog, mb } from './lib/catalog.js';
+import { $, $$, h, show, labelNode, fmtSize, fmtTime } from './lib/h.js';
+import { newClient } from './lib/api.js';
+import { openEvents } from './lib/ws.js';
 
 const MAX_AUTO_RENEWALS = 10; // a forgotten tab stops renewing its QR after this many
 
@@ -28,37 +31,6 @@ const STATE_ZH = {
 const STITCH_SLOTS = new Set(['organization_certificate', 'subject_leader_id_front', 'subject_leader_id_back', 'website_leader_id_front', 'website_leader_id_back']);
 
 // ---------------------------------------------------------------- small helpers
-
-const $ = (sel, root = document) => root.querySelector(sel);
-const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
-
-// h builds an element; text children are set as text, never parsed as HTML, so names and
-// domains typed by people are safe anywhere they are shown.
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k === 'dataset') Object.assign(el.dataset, v);
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (v === true) el.setAttribute(k, '');
-    else el.setAttribute(k, v);
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
-
-function show(el, on) { if (el) el.hidden = !on; }
-
-// labelNode keeps a label's parenthesised part, such as （正面/人像页）, on one line.
-function labelNode(label) {
-  const i = String(label).indexOf('（');
-  if (i <= 0) return h('span', {}, label);
-  return h('span', {}, label.slice(0, i), h('span', { class: 'nowrap' }, label.slice(i)));
-}
 
 // deviceName is what the desktop calls the phone: the name the app sent, else the start
 // and end of its device ID, which alone would wrap onto a lone digit.
@@ -83,18 +55,6 @@ function desktopText(t) {
   return String(t || '').replace(/请?在电脑端/g, '').replace(/使用电脑端上传/g, '在本页上传');
 }
 
-function fmtSize(n) {
-  if (n >= 1024 * 1024) return (n / 1024 / 1024).toFixed(1) + ' MB';
-  return Math.max(1, Math.round(n / 1024)) + ' KB';
-}
-
-function fmtTime(iso) {
-  const d = new Date(iso);
-  if (isNaN(d)) return '';
-  const p = (n) => String(n).padStart(2, '0');
-  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
-
 function provinceName(code) {
   return S.catalog.provinceName(code);
 }
@@ -103,6 +63,9 @@ function provinceName(code) {
 
 const S = {
   catalog: null, // the server's tables (lib/catalog.js)
+  client: newClient({ message: desktopText }),
+  events: null, // the websocket (lib/ws.js)
+  audit: { at: 0, busy: false, absent: false }, // absent: the server has no audit log (404)
   orderId: null,
   order: null,
   materials: {}, // slot → MATERIAL
@@ -112,7 +75,6 @@ const S = {
   complete: false,
   version: 0, // the highest event version seen
   reviewing: false,
-  clockOffset: 0, // server clock − local clock, when they differ noticeably
   pairingBusy: false,
   renewals: 0,
   uploads: {}, // slot → {progress, error, pending file}
@@ -123,60 +85,17 @@ function orderPath(rest = '') {
   return `/api/v1/orders/${encodeURIComponent(S.orderId)}${rest}`;
 }
 
-// api sends a request and returns {ok, status, data, error}; error is the contract's error
-// object, or one made up for a network failure.
-async function api(method, path, body) {
-  const init = { method, credentials: 'same-origin', headers: {} };
-  if (body !== undefined) {
-    init.headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  let res;
-  try {
-    res = await fetch(path, init);
-  } catch {
-    return { ok: false, status: 0, error: { code: 'network', message_zh: '网络连接失败，请检查网络后重试。' } };
-  }
-  noteServerClock(res.headers.get('Date'));
-  let data = null;
-  if (res.status !== 204) {
-    try { data = await res.json(); } catch { data = null; }
-  }
-  if (res.ok) return { ok: true, status: res.status, data };
-  const error = (data && data.error) || { code: 'http_' + res.status };
-  error.message_zh = error.message_zh ? desktopText(error.message_zh) : `请求失败（HTTP ${res.status}），请稍后重试。`;
-  return { ok: false, status: res.status, error };
+// api sends a request through the page's client (lib/api.js): {ok, status, data, error}.
+function api(method, path, body) {
+  return S.client.request(method, path, body);
 }
 
-// sendFile sends a material with XMLHttpRequest, which (unlike fetch) reports the upload's
-// progress to onProgress as a fraction, and resolves to {ok, status, data}: ok means 201
-// Created, data is the parsed JSON answer (null if there is none), status 0 a network failure.
 function sendFile(method, path, body, contentType, onProgress) {
-  return new Promise((resolve) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open(method, path);
-    if (contentType) xhr.setRequestHeader('Content-Type', contentType);
-    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
-    xhr.onload = () => {
-      let data = null;
-      try { data = JSON.parse(xhr.responseText); } catch { data = null; }
-      resolve({ ok: xhr.status === 201, status: xhr.status, data });
-    };
-    xhr.onerror = () => resolve({ ok: false, status: 0, data: null });
-    xhr.send(body);
-  });
+  return S.client.sendFile(method, path, body, contentType, onProgress);
 }
 
-// noteServerClock keeps the QR countdown honest on a computer whose clock is off: the
-// Date header has a one-second resolution, so only a larger difference is taken.
-function noteServerClock(date) {
-  const t = Date.parse(date || '');
-  if (isNaN(t)) return;
-  const off = t - Date.now();
-  S.clockOffset = Math.abs(off) > 3000 ? off : 0;
-}
-
-function serverNow() { return Date.now() + S.clockOffset; }
+// serverNow is the server's clock, as the answers' Date headers tell it.
+function serverNow() { return S.client.now(); }
 
 function applyOrder(order) {
   if (!order) return;
@@ -1019,20 +938,17 @@ const ACTION_ZH = {
   withdraw: '撤回', review: '审核',
 };
 
-let auditAt = 0;
-let auditBusy = false;
-let auditAbsent = false; // the server has no audit log (404): not asked again
-
 // loadAudit shows the order's audit log when the server offers one: a server without it
 // answers 404, and then the list stays hidden.
 async function loadAudit() {
-  if (auditAbsent || auditBusy || Date.now() - auditAt < 5000 || !S.orderId) return;
-  auditBusy = true;
-  auditAt = Date.now();
+  const a = S.audit;
+  if (a.absent || a.busy || Date.now() - a.at < 5000 || !S.orderId) return;
+  a.busy = true;
+  a.at = Date.now();
   const r = await api('GET', orderPath('/audit'));
-  auditBusy = false;
+  a.busy = false;
   const box = $('#audit');
-  if (r.status === 404) auditAbsent = true;
+  if (r.status === 404) a.absent = true;
   if (!r.ok || !r.data || !Array.isArray(r.data.entries)) { show(box, false); return; }
   // Newest first; the server keeps them newest last.
   const all = r.data.entries.slice(-8).reverse();
@@ -1237,11 +1153,6 @@ async function withdraw() {
 
 // ---------------------------------------------------------------- the websocket
 
-let ws = null;
-let wsAttempt = 0;
-let wsTimer = null;
-let everConnected = false;
-
 function banner(text, kind) {
   const b = $('#conn-banner');
   b.textContent = text || '';
@@ -1250,44 +1161,30 @@ function banner(text, kind) {
 }
 
 function connect() {
-  clearTimeout(wsTimer);
-  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const sock = new WebSocket(`${proto}//${location.host}${orderPath('/events')}`);
-  ws = sock;
-  let opened = false;
-  sock.onopen = () => { opened = true; };
-  sock.onmessage = (e) => {
-    let ev;
-    try { ev = JSON.parse(e.data); } catch { return; }
-    if (ev.type === 'snapshot') {
-      wsAttempt = 0;
-      if (everConnected) {
-        banner('已重新连接，页面已同步最新进度。', 'ok');
-        setTimeout(() => { if (ws === sock && sock.readyState === WebSocket.OPEN) banner(''); }, 2500);
-      } else banner('');
-      everConnected = true;
-    }
-    handleEvent(ev);
-  };
-  sock.onclose = async () => {
-    if (ws !== sock) return;
-    wsAttempt++;
+  if (S.events) S.events.close();
+  S.events = openEvents(orderPath('/events'), {
+    onEvent: handleEvent,
+    onSynced: (again, isOpen) => {
+      if (!again) { banner(''); return; }
+      banner('已重新连接，页面已同步最新进度。', 'ok');
+      setTimeout(() => { if (isOpen()) banner(''); }, 2500);
+    },
     // Before retrying, learn whether the order can be opened at all: a missing cookie or
     // a wrong order is not cured by reconnecting.
-    if (!opened || wsAttempt > 1) {
+    check: async ({ opened, attempt }) => {
+      if (opened && attempt <= 1) return true;
       const r = await api('GET', orderPath(''));
       if (!r.ok && (r.status === 401 || r.status === 404)) {
         fatal(r.error.code === 'unauthorized'
           ? '无法打开此订单：登录凭证已失效，或订单是在其他浏览器中创建的。请在创建订单的浏览器中打开，或重新填写备案信息。'
           : '备案订单不存在，请重新填写备案信息。');
-        return;
+        return false;
       }
       if (r.ok) { applyOrder(r.data.order); render(); }
-    }
-    const delay = Math.min(15000, 500 * 2 ** Math.min(wsAttempt - 1, 5)) * (0.8 + Math.random() * 0.4);
-    banner(`与服务器的连接已断开，正在重新连接…（${Math.round(delay / 1000) || 1} 秒后第 ${wsAttempt} 次重试）`, 'warn');
-    wsTimer = setTimeout(connect, delay);
-  };
+      return true;
+    },
+    onRetry: (attempt, delay) => banner(`与服务器的连接已断开，正在重新连接…（${Math.round(delay / 1000) || 1} 秒后第 ${attempt} 次重试）`, 'warn'),
+  });
 }
 
 function fatal(msg) {
