@@ -164,17 +164,18 @@ func TestBrowserAppUpload(t *testing.T) {
 	if err := sess.Complete(ctx); err != nil {
 		t.Fatalf("complete: %v", err)
 	}
-	b.waitFor("upload complete", `document.querySelector('#timeline').dataset.stage === 'complete'`, 10*time.Second)
-	b.waitText("#tl-complete", "核对已上传资料")
 	if s := b.text("#tl-waiting"); strings.Contains(s, "扫描") {
 		t.Errorf("the first step still says %q after the phone connected", s)
 	}
-	b.axe("app complete")
+	// The phone is done: the page moves on to 核对已上传资料 by itself.
+	b.waitVisible("#view-review")
+	b.waitText("#review-title", "核对已上传资料")
+	if !strings.Contains(eval[string](b, `location.search`), "step=review") {
+		t.Error("after upload_complete the URL does not keep the review step")
+	}
 	b.shot("app-complete")
 
 	// Review: large previews of every material.
-	b.run(chromedp.Click(chromedp.CSS("#go-review")))
-	b.waitVisible("#view-review")
 	for _, slot := range uploaded {
 		b.waitFor(slot+" preview", imgLoaded(fmt.Sprintf(`.slot-card[data-slot=%q] img.preview`, slot)), 10*time.Second)
 	}
@@ -199,7 +200,7 @@ func TestBrowserAppUpload(t *testing.T) {
 	b.run(chromedp.Click(chromedp.CSS("#submit-order")))
 	b.waitVisible("#view-status")
 	b.waitText("#status-title", "已提交审核")
-	b.waitText("#order-state", "已提交审核")
+	b.waitText("#order-state", "服务商初审中")
 	b.shot("submitted")
 
 	// The reviewer rejects; the page shows the reason, and withdraw leads back to the choice
@@ -210,11 +211,21 @@ func TestBrowserAppUpload(t *testing.T) {
 	req.Header.Set("X-Api-Key", "operator-key-for-tests")
 	req.Header.Set("Content-Type", "application/json")
 	mustDo(t, "review-result", req, http.StatusOK)
-	b.waitText("#status-title", "审核未通过")
+	b.waitText("#status-title", "初审未通过")
 	b.waitText("#reject-reason", reason)
 	b.shot("rejected")
 
+	// 撤回 asks first, saying what it does; cancelling changes nothing.
 	b.run(chromedp.Click(chromedp.CSS("#withdraw")))
+	b.waitVisible("#withdraw-dialog")
+	b.waitText("#withdraw-dialog", "已上传的资料会保留")
+	b.waitText("#withdraw-dialog", "上传方式需要重新选择")
+	b.axe("withdraw dialog")
+	b.run(chromedp.Click(chromedp.CSS("#withdraw-cancel")))
+	b.waitFor("the dialog closed", `!document.querySelector('#withdraw-dialog').open`, 5*time.Second)
+	b.waitText("#status-title", "初审未通过")
+	b.run(chromedp.Click(chromedp.CSS("#withdraw")))
+	b.run(chromedp.Click(chromedp.CSS("#withdraw-confirm")))
 	b.waitVisible("#view-method")
 	b.waitText("#order-state", "草稿")
 	appDisabled = eval[bool](b, `document.querySelector('#choose-app').disabled`)

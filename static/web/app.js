@@ -10,6 +10,11 @@ import { loadCatalog, mb } from './lib/catalog.js';
 import { $, $$, h, show, labelNode, fmtSize, fmtTime } from './lib/h.js';
 import { newClient } from './lib/api.js';
 import { openEvents } from './lib/ws.js';
+import { enableLightbox } from './lightbox.js';
+import { renderProgress } from './progress.js';
+import { parseDomains, domainHint } from './domains.js';
+import { detect, IMAGE_FORMATS, notImage, tooLarge, fromServer } from './upload-errors.js';
+import { inChanges, slotIssues, pending, issueNode, renderFixFields, renderLastDecision, fieldLabel } from './fix.js';
 
 const MAX_AUTO_RENEWALS = 10; // a forgotten tab stops renewing its QR after this many
 
@@ -23,10 +28,17 @@ const ORG_CERT_ZH = {
 const STATE_ZH = {
   draft: '草稿：待上传资料',
   uploaded: '资料已齐全，待提交',
-  submitted: '已提交审核',
-  approved: '审核通过',
-  rejected: '审核未通过',
+  submitted: '服务商初审中',
+  changes_requested: '需要补正',
+  rejected: '初审未通过',
+  approved: '初审通过',
+  authority_review: '管局审核中',
+  filed: '备案成功',
+  authority_rejected: '管局退回',
 };
+
+// The states that withdraw leaves (to draft, upload method cleared, materials kept).
+const WITHDRAWABLE = new Set(['submitted', 'changes_requested', 'rejected', 'authority_rejected']);
 
 const STITCH_SLOTS = new Set(['organization_certificate', 'subject_leader_id_front', 'subject_leader_id_back', 'website_leader_id_front', 'website_leader_id_back']);
 
@@ -125,6 +137,9 @@ function openState() {
 function currentView() {
   if (!S.order) return S.orderId ? 'loading' : 'form';
   const o = S.order;
+  // Asked to fix particular items, the owner works on the review page, where only those
+  // items take changes.
+  if (inChanges(o)) return 'review';
   if (!openState()) return 'status';
   if (S.choosing || !o.upload_method) return 'method';
   if (o.upload_method === 'app') return S.reviewing ? 'review' : 'app';
@@ -156,9 +171,14 @@ function render() {
   // A PC upload is uploading until every required material is there, then reviewing.
   if (view === 'review' && S.order.upload_method === 'pc' && missingRequired().length) step = 'upload';
   let at = order.indexOf(step);
-  // The server knows one "submitted" state: the provider's first review comes first, the
-  // authority's after it; an approval has passed both.
-  if (view === 'status' && S.order.state === 'approved') at = order.length;
+  // After submitting, the provider's review and the authority's are steps of their own,
+  // each ticked only once it happened.
+  if (S.order && inChanges(S.order)) at = order.indexOf('status');
+  if (view === 'status') {
+    const st = S.order.state;
+    if (['approved', 'authority_review', 'authority_rejected'].includes(st)) at = order.indexOf('authority');
+    if (st === 'filed') at = order.length;
+  }
   $$('#stepper li').forEach((li, i) => {
     li.classList.toggle('done', i < at);
     li.classList.toggle('current', i === at);
@@ -172,6 +192,7 @@ function render() {
   // On the app path the form comes first (the phone photographs it); in the review its
   // download sits on its own card.
   if (view === 'app') renderVerificationForm(view);
+  renderLastDecision($('#last-review'), S.order, labelOf);
   setURL();
 }
 
@@ -242,6 +263,11 @@ function setupForm() {
   });
   sync();
   form.addEventListener('submit', (e) => { e.preventDefault(); createOrder(); });
+  // A web address typed as a domain is said at once, on leaving the field.
+  $('#f-domains').addEventListener('blur', () => {
+    const hint = domainHint(parseDomains($('#f-domains').value));
+    if (hint) setFieldError($('#f-domains').closest('.field'), hint);
+  });
 }
 
 function setFieldError(field, msg) {
@@ -292,6 +318,7 @@ function localChecks(body) {
     if (!v.id_valid_until) errs.push([`${p}.id_valid_until`, '请选择证件有效期，或勾选“长期”。']);
   }
   if (body.domains.length === 0) errs.push(['domains', '请填写网站域名。']);
+  else if (domainHint(body.domains)) errs.push(['domains', domainHint(body.domains)]);
   return errs;
 }
 
@@ -305,7 +332,7 @@ async function createOrder() {
     subject_name: $('#f-subject-name').value.trim(),
     subject_leader: readPerson('subject_leader'),
     website_leader_same_as_subject_leader: same,
-    domains: $('#f-domains').value.split(/[\s,，、;；]+/).map((d) => d.trim()).filter(Boolean),
+    domains: parseDomains($('#f-domains').value),
     domain_registered_here: $('#f-domain-here').checked,
   };
   if (body.subject_type === 'organization') body.organization_certificate_type = $('#f-org-cert').value;
@@ -554,6 +581,12 @@ function updateCountdown() {
 // tick runs the countdown, and renews a QR whose lapse the server has not announced yet
 // (say, while the websocket was reconnecting).
 function tick() {
+  // The text message's time left, to the minute.
+  if (currentView() === 'status' && S.order.state === 'authority_review' && Date.now() - (S.progressAt || 0) > 15000) {
+    S.progressAt = Date.now();
+    renderProgress($('#review-stages'), S.order, serverNow());
+  }
+  if (inChanges(S.order) && S.pairing && !S.pairing.claimed && Date.parse(S.pairing.expires_at) <= serverNow() && !$('#fix-qr').hidden) renderFixPanel();
   if (currentView() !== 'app') return;
   updateCountdown();
   const p = S.pairing;
@@ -580,7 +613,8 @@ function setThumb(box, slot, m, cls) {
   }
   box.classList.remove('empty');
   if (img && img.dataset.sha === m.sha256) return;
-  const ni = h('img', { class: cls, alt: labelOf(slot), loading: 'eager', dataset: { sha: m.sha256, slot } });
+  // data-zoom: a click opens it large (lightbox.js); tabindex lets the keyboard do the same.
+  const ni = h('img', { class: cls, alt: labelOf(slot), loading: 'eager', 'data-zoom': '', tabindex: '0', title: '单击查看大图', dataset: { sha: m.sha256, slot } });
   ni.src = materialURL(slot, m);
   if (img) img.replaceWith(ni); else box.prepend(ni);
 }
@@ -633,12 +667,17 @@ function renderReview() {
   const o = S.order;
   const pc = o.upload_method === 'pc';
   const miss = missingRequired();
-  $('#review-title').textContent = pc && miss.length ? '上传资料' : '核对已上传资料';
-  $('#review-lead').textContent = pc && miss.length
-    ? `请上传证件原件的彩色扫描件或照片（jpg、png、gif，每张小于 ${mb(S.catalog.limits.max_bytes)}），可拖拽到对应位置。每张图片旁列出了您填写的信息，上传后请逐项对照。`
-    : '请逐项对照：每张图片旁是您填写的备案信息（证件号码只显示首尾几位），姓名、证件号码、有效期和域名须与图片上的一致，不一致会被退回。';
-  show($('#pc-verify'), pc);
-  show($('#back-to-app'), !pc);
+  const fixing = inChanges(o);
+  $('#review-title').textContent = fixing ? '按初审意见补正' : pc && miss.length ? '上传资料' : '核对已上传资料';
+  $('#review-lead').textContent = fixing
+    ? '初审人员指出了下列资料或信息需要修改：请按每项的建议重新上传或修改，其余内容已锁定。全部处理后重新提交，进入下一轮初审。'
+    : pc && miss.length
+      ? `请上传证件原件的彩色扫描件或照片（jpg、png、gif，每张小于 ${mb(S.catalog.limits.max_bytes)}），可拖拽到对应位置。每张图片旁列出了您填写的信息，上传后请逐项对照。`
+      : '请逐项对照：每张图片旁是您填写的备案信息（证件号码只显示首尾几位），姓名、证件号码、有效期和域名须与图片上的一致，不一致会被退回。单击图片可查看大图。';
+  show($('#pc-verify'), pc && !fixing);
+  show($('#back-to-app'), !pc && !fixing);
+  show($('#change-method'), !fixing);
+  renderFixPanel();
 
   const grid = $('#slot-grid');
   const keep = new Set();
@@ -655,6 +694,18 @@ function renderReview() {
 
   const req = requirements().filter((r) => r.required);
   const sum = $('#submit-summary');
+  if (fixing) {
+    const todo = [...pending(o)];
+    $('#submit-order').textContent = '重新提交审核';
+    sum.replaceChildren(todo.length
+      ? h('span', { class: 'missing', id: 'pending-list' }, `还需处理 ${todo.length} 项：${todo.map(pendingLabel).join('、')}`)
+      : h('span', { class: 'ok' }, '审核意见已全部处理，可以重新提交审核'));
+    $('#submit-order').classList.toggle('btn-primary', !todo.length);
+    $('#submit-order').classList.toggle('btn-secondary', !!todo.length);
+    loadAudit();
+    return;
+  }
+  $('#submit-order').textContent = '提交审核';
   // The list of what is missing is said once, here; after a refused submit it turns red.
   const box = $('#submit-error');
   const refused = box.dataset.kind === 'missing';
@@ -738,13 +789,80 @@ function slotHint(r) {
   return desktopText(r.guidance_zh || (c && c.guidance_zh) || '');
 }
 
+// canUploadFromPC: in the open states every slot but the face photo; after a review round
+// only the flagged slots (the server answers slot_locked for the others).
 function canUploadFromPC(r) {
-  return r.slot !== 'face_photo' && openState();
+  if (r.slot === 'face_photo') return false;
+  return openState() || (inChanges(S.order) && !!r.flagged);
+}
+
+// pendingLabel names an item of REVIEW.pending ("material:SLOT", "field:NAME").
+function pendingLabel(p) {
+  const i = p.indexOf(':');
+  const kind = p.slice(0, i);
+  const name = p.slice(i + 1);
+  return kind === 'material' ? labelOf(name) : fieldLabel(name);
+}
+
+// renderFixPanel: in changes_requested, the round's summary, the phone's re-upload QR (app
+// orders) and the editors of the flagged fields.
+function renderFixPanel() {
+  const o = S.order;
+  const panel = $('#fix-panel');
+  const fixing = inChanges(o);
+  show(panel, fixing);
+  renderFixFields($('#fix-fields'), { order: o, request: api, orderPath, onOrder: (ord) => { applyOrder(ord); render(); } });
+  if (!fixing) return;
+  const r = o.review || {};
+  const todo = pending(o);
+  const flaggedSlots = requirements().filter((x) => x.flagged);
+  $('#fix-summary').replaceChildren(
+    h('b', {}, `第 ${r.round || o.round} 轮初审：需要补正 ${(r.issues || []).length} 项`),
+    todo.size ? ` · 还有 ${todo.size} 项待处理` : ' · 已全部处理');
+  const phone = $('#fix-phone');
+  const app = o.upload_method === 'app' && flaggedSlots.some((x) => x.app_allowed);
+  show(phone, app);
+  if (app) {
+    const p = S.pairing;
+    const live = p && !p.expired && Date.parse(p.expires_at) > serverNow();
+    const img = $('#fix-qr');
+    show(img, !!live && !p.claimed);
+    if (live && img.dataset.pairing !== p.id) {
+      img.dataset.pairing = p.id;
+      img.src = `${p.qr_png_url || orderPath('/pairing/qr.png')}?p=${encodeURIComponent(p.id)}`;
+    }
+    $('#fix-phone-status').textContent = p && p.claimed
+      ? (S.complete ? '手机已完成重新上传。' : `手机已连接（${deviceName(S.phone)}），请在手机上重新拍摄需要补正的资料。`)
+      : live ? '请用阿里云 app 扫描二维码：手机只能重新上传需要补正的资料。' : '需要用手机重新拍摄时，单击“生成重新上传二维码”。';
+    $('#fix-qr-go').textContent = live || (p && p.claimed) ? '换一个二维码' : '生成重新上传二维码';
+  }
+}
+
+async function fixPairing() {
+  const r = await api('POST', orderPath('/pairing'));
+  if (r.ok) {
+    S.pairing = r.data.pairing;
+    S.phone = null;
+    S.complete = false;
+  } else {
+    $('#fix-phone-status').textContent = r.error.message_zh;
+    return;
+  }
+  render();
 }
 
 function updateSlotCard(card, r) {
   const m = S.materials[r.slot];
   const up = S.uploads[r.slot] || {};
+  const fixing = inChanges(S.order);
+  card.classList.toggle('flagged', fixing && !!r.flagged);
+  card.classList.toggle('locked', fixing && !r.flagged);
+  let issues = $('.slot-issues', card);
+  if (!issues) { issues = h('div', { class: 'slot-issues' }); $('.slot-right', card).prepend(issues); }
+  const mine = fixing ? slotIssues(S.order, r.slot) : [];
+  const fixed = !pending(S.order).has('material:' + r.slot);
+  issues.replaceChildren(...mine.map((i) => issueNode(i, fixed)));
+  show(issues, mine.length > 0);
   card.classList.toggle('has', !!m);
   card.classList.toggle('warn', !!(m && m.warnings && m.warnings.length));
   // An empty optional slot is one line, not a 200 px drop zone.
@@ -754,6 +872,10 @@ function updateSlotCard(card, r) {
   const st = $('.slot-status', card);
   st.textContent = m ? (m.via === 'app' ? '已上传 · 来自 app' : '已上传 · 来自电脑') : (r.required ? '未上传' : '');
   st.className = 'slot-status ' + (m ? 'ok' : r.required ? 'pending' : '');
+  if (fixing) {
+    st.textContent = r.flagged ? (fixed ? '已重新上传' : '需要重新上传') : '已锁定';
+    st.className = 'slot-status ' + (r.flagged ? (fixed ? 'ok' : 'pending') : '');
+  }
 
   const dl = $('.compare', card);
   const rows = compareRows(r.slot).filter(([, v]) => v);
@@ -907,7 +1029,8 @@ async function uploadStitch(slot) {
   if (!st || st.pages.length < 2) return;
   st.error = '';
   for (const p of st.pages) {
-    if (!(await sniff(p.file))) { st.error = `“${p.name}”不是 jpg、jpeg、png 或 gif 格式的图片，请移除后再拼接。`; renderReview(); return; }
+    const f = await detect(p.file);
+    if (!IMAGE_FORMATS.has(f)) { st.error = notImage(p.name, f); renderReview(); return; }
     if (p.file.size > S.catalog.limits.fit_max_bytes) { st.error = `“${p.name}”超过 ${mb(S.catalog.limits.fit_max_bytes)}，请缩小后再拼接。`; renderReview(); return; }
   }
   const fd = new FormData();
@@ -960,27 +1083,17 @@ async function loadAudit() {
   show(box, true);
 }
 
-// sniff reads the first bytes of a file: the server decides the format from the bytes, so
-// the page checks the same way before sending anything.
-async function sniff(file) {
-  const b = new Uint8Array(await file.slice(0, 12).arrayBuffer());
-  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
-  if (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return 'png';
-  if (b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x38) return 'gif';
-  return '';
-}
-
 async function uploadFile(slot, file, fit = false) {
   const { max_bytes: maxBytes, fit_max_bytes: fitMaxBytes } = S.catalog.limits;
   const up = (S.uploads[slot] = {});
-  const fmt = await sniff(file);
-  if (!fmt) {
-    up.error = `“${file.name}”不是 jpg、jpeg、png 或 gif 格式的图片，请重新选择。`;
+  const fmt = await detect(file);
+  if (!IMAGE_FORMATS.has(fmt)) {
+    up.error = notImage(file.name, fmt);
     renderReview();
     return;
   }
   if (!fit && file.size >= maxBytes) {
-    up.error = `图片大小应小于 ${mb(maxBytes)}（“${file.name}”为 ${fmtSize(file.size)}），请压缩后重新上传。`;
+    up.error = tooLarge(file.name, file.size, maxBytes);
     if (file.size <= fitMaxBytes) up.fitFile = file;
     renderReview();
     return;
@@ -999,7 +1112,7 @@ async function uploadFile(slot, file, fit = false) {
     setMaterial(res.data.material);
   } else {
     const e = res.data && res.data.error;
-    up.error = (e && desktopText(e.message_zh)) || (res.status ? `上传失败（HTTP ${res.status}），请稍后重试。` : '网络连接失败，请检查网络后重试。');
+    up.error = fromServer(e, file) || (e && desktopText(e.message_zh)) || (res.status ? `上传失败（HTTP ${res.status}），请稍后重试。` : '网络连接失败，请检查网络后重试。');
     if (e && e.code === 'too_large' && !fit && file.size <= fitMaxBytes) up.fitFile = file;
   }
   render();
@@ -1058,6 +1171,12 @@ async function submitOrder() {
     if (list) list.focus && list.scrollIntoView({ block: 'nearest' });
     return;
   }
+  const pend = r.error.details && r.error.details.pending;
+  if (r.error.code === 'changes_incomplete' && Array.isArray(pend) && pend.length) {
+    box.textContent = `还有未处理的审核意见：${pend.map(pendingLabel).join('、')}。请处理后再提交。`;
+    show(box, true);
+    return;
+  }
   box.textContent = msg;
   show(box, true);
 }
@@ -1092,30 +1211,36 @@ function renderStatus() {
   const o = S.order;
   $('#status-card').dataset.state = o.state;
   // Plain glyphs and an inline clock: emoji need fonts that many desktops lack.
-  if (o.state === 'submitted') {
+  if (o.state === 'submitted' || o.state === 'authority_review' || o.state === 'approved') {
     $('#status-icon').innerHTML = '<svg width="30" height="30" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"><circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/></svg>';
   } else {
-    $('#status-icon').textContent = { approved: '✓', rejected: '!' }[o.state] || '';
+    $('#status-icon').textContent = { filed: '✓', rejected: '!', authority_rejected: '!' }[o.state] || '';
   }
-  $('#status-title').textContent = o.state === 'submitted' ? '已提交审核：服务商初审中' : (STATE_ZH[o.state] || o.state);
-  const stages = $('#review-stages');
-  show(stages, o.state !== 'rejected');
-  $$('li', stages).forEach((li) => {
-    const first = li.dataset.stage === 'provider';
-    li.classList.toggle('current', o.state === 'submitted' && first);
-    li.classList.toggle('done', o.state === 'approved');
-  });
+  $('#status-title').textContent = {
+    submitted: o.round > 1 ? `已重新提交：服务商第 ${o.round} 轮初审中` : '已提交审核：服务商初审中',
+    approved: '服务商初审通过：等待提交管局',
+    authority_review: '管局审核中',
+    filed: '备案成功',
+    rejected: '初审未通过',
+    authority_rejected: '管局退回',
+  }[o.state] || (STATE_ZH[o.state] || o.state);
+  renderProgress($('#review-stages'), o, serverNow());
   $('#status-text').textContent = {
-    submitted: '备案申请已提交：先由服务商初审，通过后再提交管局审核。审核结果会显示在本页面。审核期间资料不可修改；如需修改，可撤回订单。',
-    approved: '备案审核已通过。',
-    rejected: '备案审核未通过。撤回到草稿后，可以重新选择上传资料的方式（app 或电脑），修改资料后再次提交。',
+    submitted: '审核结果会显示在本页面。审核期间资料不可修改；如需修改，可撤回订单。',
+    approved: '服务商初审已通过，接下来由服务商提交管局审核；管局的进度会显示在本页面。',
+    authority_review: '管局审核期间资料不可修改。',
+    filed: '恭喜，网站备案已成功。',
+    rejected: '撤回到草稿后，可以重新选择上传资料的方式（app 或电脑），修改资料后再次提交。',
+    authority_rejected: '撤回到草稿后，可以按管局的意见修改资料，再次提交。',
   }[o.state] || '';
-  show($('#reject-box'), o.state === 'rejected');
-  $('#reject-reason').textContent = o.reject_reason || '未说明原因，请联系客服。';
+  const rejected = o.state === 'rejected';
+  show($('#reject-box'), rejected);
+  $('#reject-reason').textContent = (o.review && o.review.reason) || o.reject_reason || '未说明原因，请联系客服。';
   const w = $('#withdraw');
-  show(w, o.state === 'submitted' || o.state === 'rejected');
-  w.textContent = o.state === 'rejected' ? '撤回并重新上传' : '撤回订单';
-  w.className = 'btn ' + (o.state === 'rejected' ? 'btn-primary' : 'btn-secondary');
+  show(w, WITHDRAWABLE.has(o.state));
+  const back = rejected || o.state === 'authority_rejected';
+  w.textContent = back ? '撤回并重新上传' : '撤回订单';
+  w.className = 'btn ' + (back ? 'btn-primary' : 'btn-secondary');
 
   const row = $('#status-thumbs');
   const keep = new Set();
@@ -1133,8 +1258,22 @@ function renderStatus() {
   $$('figure', row).forEach((f) => { if (!keep.has(f.dataset.slot)) f.remove(); });
 }
 
+// askWithdraw says what a withdraw does before doing it: the order goes back to a draft,
+// leaves the review queue, keeps its materials and the review's reasons, and the method is
+// chosen again.
+function askWithdraw() {
+  const d = $('#withdraw-dialog');
+  const o = S.order;
+  $('#withdraw-what').textContent = o.state === 'submitted'
+    ? '订单将退出服务商的初审队列，回到草稿。'
+    : '订单将回到草稿。';
+  $('#withdraw-error').hidden = true;
+  d.showModal();
+  $('#withdraw-cancel').focus();
+}
+
 async function withdraw() {
-  const box = $('#status-error');
+  const box = $('#withdraw-error');
   show(box, false);
   const r = await api('POST', orderPath('/withdraw'));
   if (!r.ok) {
@@ -1142,6 +1281,7 @@ async function withdraw() {
     show(box, true);
     return;
   }
+  $('#withdraw-dialog').close();
   applyOrder(r.data.order);
   S.pairing = null;
   S.phone = null;
@@ -1243,6 +1383,8 @@ function handleEvent(ev) {
       break;
     case 'material_uploaded':
       setMaterial(d);
+      // After a review round an upload may settle a pending item: the order says which.
+      if (inChanges(S.order)) refreshOrder();
       break;
     case 'material_removed':
       delete S.materials[d.slot];
@@ -1251,6 +1393,18 @@ function handleEvent(ev) {
     case 'upload_complete':
       S.complete = true;
       if (S.pairing) S.pairing.completed = true;
+      // The phone is done: the next step is checking what it uploaded (核对已上传资料).
+      if (currentView() === 'app') {
+        S.reviewing = true;
+        window.scrollTo({ top: 0 });
+      }
+      break;
+    case 'review_decided':
+    case 'order_edited':
+    case 'authority_updated':
+      // The data is part of the order (its review, fields or authority): the page shows the
+      // order as the server has it.
+      refreshOrder();
       break;
     case 'method_changed':
       // Another tab (or this one) chose, changed or cleared the method: follow it.
@@ -1271,7 +1425,7 @@ function handleEvent(ev) {
       if (S.order) {
         S.order.state = d.to;
         if (d.reason) S.order.reject_reason = d.reason;
-        if (d.to === 'draft' && (d.from === 'submitted' || d.from === 'rejected')) {
+        if (d.to === 'draft' && WITHDRAWABLE.has(d.from)) {
           S.order.upload_method = '';
           S.pairing = null;
           S.phone = null;
@@ -1326,7 +1480,12 @@ async function start() {
   $('#change-method').addEventListener('click', () => { S.choosing = true; render(); window.scrollTo({ top: 0 }); });
   $('#method-back').addEventListener('click', () => { S.choosing = false; render(); ensurePairing(); });
   $('#submit-order').addEventListener('click', submitOrder);
-  $('#withdraw').addEventListener('click', withdraw);
+  $('#withdraw').addEventListener('click', askWithdraw);
+  $('#fix-withdraw').addEventListener('click', askWithdraw);
+  $('#withdraw-confirm').addEventListener('click', withdraw);
+  $('#withdraw-cancel').addEventListener('click', () => $('#withdraw-dialog').close());
+  $('#fix-qr-go').addEventListener('click', fixPairing);
+  enableLightbox();
   // A file dropped beside a slot must not make the browser leave the page.
   window.addEventListener('dragover', (e) => e.preventDefault());
   window.addEventListener('drop', (e) => e.preventDefault());
