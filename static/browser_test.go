@@ -217,9 +217,8 @@ func TestBrowserAppUpload(t *testing.T) {
 
 	// 撤回 asks first, saying what it does; cancelling changes nothing.
 	b.run(chromedp.Click(chromedp.CSS("#withdraw")))
-	b.waitVisible("#withdraw-dialog")
-	b.waitText("#withdraw-dialog", "已上传的资料会保留")
-	b.waitText("#withdraw-dialog", "上传方式需要重新选择")
+	// A modal dialog sits in the top layer, where offsetParent is null: waitText does not apply.
+	b.waitFor("the withdraw dialog", `(() => { const d = document.querySelector('#withdraw-dialog'); return d.open && d.innerText.includes('已上传的资料会保留') && d.innerText.includes('上传方式需要重新选择'); })()`, 5*time.Second)
 	b.axe("withdraw dialog")
 	b.run(chromedp.Click(chromedp.CSS("#withdraw-cancel")))
 	b.waitFor("the dialog closed", `!document.querySelector('#withdraw-dialog').open`, 5*time.Second)
