@@ -268,8 +268,13 @@ func TestBrowserPCUpload(t *testing.T) {
 	big := append([]byte{0xff, 0xd8, 0xff, 0xe0}, make([]byte, 4*1024*1024+200*1024)...)
 	b.run(chromedp.SetUploadFiles(chromedp.CSS("#file-organization_certificate"), []string{write("营业执照-大图.jpg", big)}))
 	b.waitText(`.slot-card[data-slot="organization_certificate"] .slot-error`, "图片大小应小于 4 MB")
+	b.waitText(`.slot-card[data-slot="organization_certificate"] .slot-error`, "为 4.2 MB") // its size beside the limit
 	b.waitText(`.slot-card[data-slot="organization_certificate"] .slot-error`, "自动压缩后上传")
-	b.run(chromedp.SetUploadFiles(chromedp.CSS("#file-website_leader_id_front"), []string{write("身份证.pdf", []byte("%PDF-1.7 not an image"))}))
+	// A PDF renamed .jpg: told it is a PDF, and how to make an image of it.
+	b.run(chromedp.SetUploadFiles(chromedp.CSS("#file-website_leader_id_front"), []string{write("身份证.jpg", []byte("%PDF-1.7 not an image"))}))
+	b.waitText(`.slot-card[data-slot="website_leader_id_front"] .slot-error`, "是 PDF 文件，不是图片")
+	b.waitText(`.slot-card[data-slot="website_leader_id_front"] .slot-error`, "导出")
+	b.run(chromedp.SetUploadFiles(chromedp.CSS("#file-website_leader_id_front"), []string{write("身份证.txt", []byte("not an image at all"))}))
 	b.waitText(`.slot-card[data-slot="website_leader_id_front"] .slot-error`, "不是 jpg、jpeg、png 或 gif 格式的图片")
 	b.shot("pc-refused")
 	snap, err := m.Service.Load(ctx, id)
