@@ -23,13 +23,10 @@ type Upload struct {
 	Fit     bool
 	// IdempotencyKey makes a retry return the first answer.
 	IdempotencyKey string
-	// Phone is set for app uploads: the upload counts only while its pairing stands.
-	Phone *auth.Phone
-	// Snapshot, when set, is the order as the caller has just read and authorised it
-	// (AuthorizePhone's): the checks before the image is read use it instead of loading
-	// the order again. The write checks the order as stored anyway (see save), so a
-	// snapshot that has gone stale meanwhile costs at most the image's validation.
-	Snapshot *Snapshot
+	// Phone is set for app uploads (AuthorizePhone's session): the upload counts only while
+	// its pairing stands, and the checks before the image is read judge the session's
+	// snapshot instead of loading the order again.
+	Phone *PhoneSession
 }
 
 func (s *Service) imageOptions(slot filing.Slot, fit bool) images.Options {
@@ -58,7 +55,7 @@ type remembered struct {
 func idempotencyHash(u Upload) string {
 	scope := string(u.Via)
 	if u.Phone != nil {
-		scope += "/" + u.Phone.PairingID
+		scope += "/" + u.Phone.Phone.PairingID
 	}
 	sum := sha256.Sum256([]byte(scope + "\x00" + u.IdempotencyKey))
 	return hex.EncodeToString(sum[:])
@@ -72,12 +69,7 @@ func (s *Service) Upload(ctx context.Context, u Upload) (*filing.Material, error
 	if err != nil {
 		return nil, err
 	}
-	if u.Phone != nil {
-		if err := checkPhone(snap, *u.Phone); err != nil {
-			return nil, err
-		}
-	}
-	if err := snap.Order.CheckUpload(u.Slot, u.Via); err != nil {
+	if err := precheck(snap, u); err != nil {
 		return nil, err
 	}
 	var idem string
@@ -98,13 +90,27 @@ func (s *Service) Upload(ctx context.Context, u Upload) (*filing.Material, error
 	return s.save(ctx, u, idem, res)
 }
 
-// uploadSnapshot is the order the pre-checks judge: the caller's, if it is of this order,
-// else a fresh read.
+// uploadSnapshot is the order the pre-checks judge: the phone session's, if it is of this
+// order, else a fresh read.
 func (s *Service) uploadSnapshot(ctx context.Context, u Upload) (*Snapshot, error) {
-	if u.Snapshot != nil && u.Snapshot.Order != nil && u.Snapshot.Order.ID == u.OrderID {
-		return u.Snapshot, nil
+	if u.Phone != nil {
+		if snap := u.Phone.Snapshot; snap != nil && snap.Order != nil && snap.Order.ID == u.OrderID {
+			return snap, nil
+		}
 	}
 	return s.store.Load(ctx, u.OrderID)
+}
+
+// precheck is whether the order snap may take the upload: a phone's only while its pairing
+// stands, and the slot only in a state and by a way that accepts it. Upload judges it before
+// reading the image, and save again on the stored order, which may have moved on meanwhile.
+func precheck(snap *Snapshot, u Upload) error {
+	if u.Phone != nil {
+		if err := checkPhone(snap, u.Phone.Phone); err != nil {
+			return err
+		}
+	}
+	return snap.Order.CheckUpload(u.Slot, u.Via)
 }
 
 // Stitch combines several images into one (the FAQ: 将资料与备案主体证件拼成一张图片) and
@@ -169,12 +175,7 @@ func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.R
 	snap, err := s.store.Update(ctx, u.OrderID, func(snap *Snapshot) ([]Event, error) {
 		old = nil
 		// The order may have moved on while the image was checked.
-		if u.Phone != nil {
-			if err := checkPhone(snap, *u.Phone); err != nil {
-				return nil, err
-			}
-		}
-		if err := snap.Order.CheckUpload(u.Slot, u.Via); err != nil {
+		if err := precheck(snap, u); err != nil {
 			return nil, err
 		}
 		if prev, ok := snap.Materials[u.Slot]; ok {

@@ -3,7 +3,7 @@
 // review and the authority's last reported stage); nothing is promised that the provider has
 // not configured, so no durations are shown.
 
-import { h } from './lib/h.js';
+import { h } from '../lib/h.js';
 
 const PROVIDER_DONE = new Set(['approved', 'authority_review', 'filed', 'authority_rejected']);
 

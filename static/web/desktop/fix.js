@@ -3,7 +3,7 @@
 // locked by the server, and the page offers only what it allows. Also the last decision
 // kept readable once the order is withdrawn.
 
-import { h, show } from './lib/h.js';
+import { h, show } from '../lib/h.js';
 import { parseDomains, domainHint } from './domains.js';
 
 const ORG_CERT_ZH = { business_license: '营业执照', public_institution: '事业单位法人证书', social_organization: '社会团体法人登记证书', other: '其他' };

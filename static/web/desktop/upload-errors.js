@@ -3,8 +3,8 @@
 // its size and the limit. The server says the same in its error's details (detected,
 // max_bytes); the page checks first so that nothing is sent in vain.
 
-import { fmtSize } from './lib/h.js';
-import { mb } from './lib/catalog.js';
+import { fmtSize } from '../lib/h.js';
+import { mb } from '../lib/catalog.js';
 
 // detect reads a file's first bytes: 'jpeg', 'png', 'gif', or what else it is ('pdf',
 // 'heic', 'webp', 'bmp', 'tiff'), or ''.

@@ -2,7 +2,7 @@
 // a dialog (names and ID numbers are read off it, which a 150 px thumbnail does not allow).
 // Esc, the close button or a click beside the image closes it; focus returns where it was.
 
-import { h } from './lib/h.js';
+import { h } from './h.js';
 
 let dialog = null;
 
