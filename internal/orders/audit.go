@@ -13,6 +13,8 @@ const (
 	ActorPhone    = "phone"
 	ActorOperator = "operator"
 	ActorSystem   = "system"
+	// ActorReviewer is a named reviewer of the workbench; the entry carries the name.
+	ActorReviewer = "reviewer"
 )
 
 // Actions of the audit trail. A client (the desktop's "谁查看过我的资料" list) translates
@@ -31,7 +33,10 @@ const (
 	AuditComplete      = "complete"       // the phone said it is done
 	AuditSubmit        = "submit"
 	AuditWithdraw      = "withdraw"
-	AuditReview        = "review" // the operator recorded the review's result
+	AuditReview        = "review"    // a review round was decided (reviewer or operator)
+	AuditReadPII       = "read_pii"  // a reviewer read the order with the full ID numbers
+	AuditEdit          = "edit"      // the owner edited the order's fields
+	AuditAuthority     = "authority" // the back office reported the authority's progress
 )
 
 // AuditEntry is one line of an order's audit trail.
@@ -41,6 +46,18 @@ type AuditEntry struct {
 	Action string      `json:"action"`
 	Slot   filing.Slot `json:"slot"`
 	IP     string      `json:"ip"`
+	// Reviewer names the reviewer of a reviewer's entry; only the operator is shown it.
+	Reviewer string `json:"reviewer,omitempty"`
+}
+
+// ForOwner is the entry as the owner sees it: staff stay private, so a reviewer's name
+// and a reviewer's or operator's IP are left out.
+func (e AuditEntry) ForOwner() AuditEntry {
+	e.Reviewer = ""
+	if e.Actor == ActorReviewer || e.Actor == ActorOperator {
+		e.IP = ""
+	}
+	return e
 }
 
 // AuditLog is what a Store that keeps the audit trail can do besides writing the entries

@@ -64,6 +64,9 @@ type Config struct {
 	Images images.Options
 	// Admission bounds decoding, fitting and stitching (internal/admission); nil: unbounded.
 	Admission Admission
+	// ReviewHold is how long a reviewer's hold lasts without activity; default
+	// DefaultReviewHold (15m).
+	ReviewHold time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger defaults to slog.Default().
@@ -92,6 +95,7 @@ func New(cfg Config, store Store, blobs Blobs, signer *auth.Signer, secret []byt
 	}
 	cfg.GuessWindow = positive.Or(cfg.GuessWindow, 10*time.Minute)
 	cfg.IdempotencyTTL = positive.Or(cfg.IdempotencyTTL, 24*time.Hour)
+	cfg.ReviewHold = positive.Or(cfg.ReviewHold, DefaultReviewHold)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
