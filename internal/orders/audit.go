@@ -98,13 +98,30 @@ func (s *Service) RecordRead(ctx context.Context, orderID string, slot filing.Sl
 	return s.recordRead(ctx, orderID, AuditEntry{At: s.now(), Actor: actor, Action: AuditRead, Slot: slot, IP: ClientIP(ctx)})
 }
 
-// RecordFormRead audits the desktop's opening of the printed form, the one page that shows
+// RecordFormRead audits an opening of the printed form by actor, the one page that shows
 // the full ID numbers. Like RecordRead, call it before serving.
-func (s *Service) RecordFormRead(ctx context.Context, orderID string) error {
-	return s.recordRead(ctx, orderID, AuditEntry{At: s.now(), Actor: ActorDesktop, Action: AuditReadForm, IP: ClientIP(ctx)})
+func (s *Service) RecordFormRead(ctx context.Context, orderID, actor string) error {
+	return s.recordRead(ctx, orderID, AuditEntry{At: s.now(), Actor: actor, Action: AuditReadForm, IP: ClientIP(ctx)})
+}
+
+type reviewerKey struct{}
+
+// WithReviewer notes the signed-in reviewer on a request's context, so that what the
+// reviewer reads is audited with the name.
+func WithReviewer(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, reviewerKey{}, name)
+}
+
+// ReviewerName is the reviewer noted by WithReviewer, or "".
+func ReviewerName(ctx context.Context) string {
+	n, _ := ctx.Value(reviewerKey{}).(string)
+	return n
 }
 
 func (s *Service) recordRead(ctx context.Context, orderID string, e AuditEntry) error {
+	if e.Actor == ActorReviewer && e.Reviewer == "" {
+		e.Reviewer = ReviewerName(ctx)
+	}
 	log, ok := s.store.(AuditLog)
 	if !ok {
 		return nil
