@@ -13,11 +13,13 @@ function fmtDate(iso) {
   return d.toLocaleString('zh-CN', { hour12: false, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
 }
 
-// timeLeft says how long until deadline (ms since the epoch), to the minute.
+// timeLeft says how long until deadline (ms since the epoch), in whole minutes rounded
+// down: the page never says there is more time than there is.
 export function timeLeft(deadline, now) {
   const ms = deadline - now;
   if (ms <= 0) return '';
-  const m = Math.ceil(ms / 60000);
+  const m = Math.floor(ms / 60000);
+  if (m < 1) return '不到 1 分钟';
   const hr = Math.floor(m / 60);
   return hr ? `${hr} 小时 ${m % 60} 分钟` : `${m} 分钟`;
 }
