@@ -100,6 +100,11 @@ type Config struct {
 	// UploadTimeout bounds the arrival of an upload's body (PUT materials, stitch); zero:
 	// no bound.
 	UploadTimeout time.Duration
+	// Catalog is what GET /api/v1/catalog serves.
+	Catalog filing.Catalog
+	// Bodies is the instance's budget of upload bodies in memory and its caps of uploads
+	// in flight per order and per IP; nil bounds nothing but each body's size.
+	Bodies *admission.Bodies
 	// Reviewers checks the workbench's reviewers; nil: no workbench (every reviewer call
 	// answers 401).
 	Reviewers ReviewerKeys
@@ -107,11 +112,6 @@ type Config struct {
 	ReviewSessions ReviewSessions
 	// ReviewLimiter guess-limits reviewer keys; nil limits nothing.
 	ReviewLimiter LoginLimiter
-	// Catalog is what GET /api/v1/catalog serves.
-	Catalog filing.Catalog
-	// Bodies is the instance's budget of upload bodies in memory and its caps of uploads
-	// in flight per order and per IP; nil bounds nothing but each body's size.
-	Bodies *admission.Bodies
 }
 
 type noLoginLimit struct{}

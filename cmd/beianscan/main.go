@@ -37,9 +37,6 @@ func main() {
 		stop()
 		os.Exit(code)
 	}
-	if len(os.Args) > 1 && os.Args[1] == "reviewer" {
-		os.Exit(reviewerCommand(os.Args[2:], os.Stdout, os.Stderr))
-	}
 	if len(os.Args) > 1 && os.Args[1] == "backup" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		code := runBackup(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr)
@@ -51,6 +48,9 @@ func main() {
 		code := runRestoreCheck(ctx, os.Args[2:], os.Getenv, os.Stdout)
 		stop()
 		os.Exit(code)
+	}
+	if len(os.Args) > 1 && os.Args[1] == "reviewer" {
+		os.Exit(reviewerCommand(os.Args[2:], os.Stdout, os.Stderr))
 	}
 	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
 		os.Exit(healthcheck(os.Args[2:], os.Getenv, os.Stderr))
@@ -126,10 +126,10 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	faceCentre := fs.String("face-center-tolerance", env("BEIANSCAN_FACE_CENTER_TOLERANCE", strconv.FormatFloat(images.DefaultFaceCenterTolerance, 'g', -1, 64)), "face centre further than this share of the width or height from the middle: face_not_centered (BEIANSCAN_FACE_CENTER_TOLERANCE)")
 	logLevel := fs.String("log-level", env("BEIANSCAN_LOG_LEVEL", "info"), "debug, info, warn or error (BEIANSCAN_LOG_LEVEL)")
 	logFormat := fs.String("log-format", env("BEIANSCAN_LOG_FORMAT", "text"), "text or json (BEIANSCAN_LOG_FORMAT)")
-	reviewersFile := fs.String("reviewers", env("BEIANSCAN_REVIEWERS", ""), "file of reviewer lines NAME:SHA256HEX, re-read when it changes; empty: no workbench (BEIANSCAN_REVIEWERS)")
-	reviewHold := fs.String("review-hold", env("BEIANSCAN_REVIEW_HOLD", duration(orders.DefaultReviewHold)), "how long a reviewer's hold on an order lasts without activity (BEIANSCAN_REVIEW_HOLD)")
 	metricsAddr := fs.String("metrics-addr", env("BEIANSCAN_METRICS_ADDR", server.DefaultMetricsAddr), "Prometheus /metrics listener; "+server.MetricsOff+" disables (BEIANSCAN_METRICS_ADDR)")
 	webhookURL := fs.String("webhook-url", env("BEIANSCAN_WEBHOOK_URL", ""), "the back office's webhook endpoint, https (http only to loopback); empty: no webhooks (BEIANSCAN_WEBHOOK_URL; its secret BEIANSCAN_WEBHOOK_SECRET is read from the environment only)")
+	reviewersFile := fs.String("reviewers", env("BEIANSCAN_REVIEWERS", ""), "file of reviewer lines NAME:SHA256HEX, re-read when it changes; empty: no workbench (BEIANSCAN_REVIEWERS)")
+	reviewHold := fs.String("review-hold", env("BEIANSCAN_REVIEW_HOLD", duration(orders.DefaultReviewHold)), "how long a reviewer's hold on an order lasts without activity (BEIANSCAN_REVIEW_HOLD)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, err
 	}

@@ -194,9 +194,7 @@ func normalizeDomains(in []string) ([]string, error) {
 	for i, d := range in {
 		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
 		if !validDomain(d) {
-			return nil, ErrInvalidRequest.WithMessage(
-				"Not a valid domain name: "+truncate(d, 80)+".",
-				"域名格式不正确："+truncate(d, 80)+"。").WithDetails(map[string]any{"field": "domains", "index": i})
+			return nil, invalidDomain(d, i)
 		}
 		if !seen[d] {
 			seen[d] = true

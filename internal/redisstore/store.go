@@ -61,10 +61,10 @@ type Store struct {
 	retention   time.Duration
 	now         func() time.Time
 	repl        Replication
-	// scope keeps the review queue of servers sharing one Redis apart (tests).
-	scope string
 	// webhooks is the outbox's configuration (outbox.go); nil: no webhooks.
 	webhooks *webhooks
+	// scope keeps the review queue of servers sharing one Redis apart (tests).
+	scope string
 }
 
 var (

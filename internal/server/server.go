@@ -253,17 +253,17 @@ func (m *Main) open() error {
 		return err
 	}
 	rstore, store := m.openStore()
-	m.rstore = rstore
-	if cfg := m.Config; cfg.Reviewers != "" {
-		if m.reviewers, err = reviewers.Open(cfg.Reviewers); err != nil {
-			return fmt.Errorf("BEIANSCAN_REVIEWERS: %w", err)
-		}
-	}
 	if err := m.checkFormat(ctx, rstore); err != nil {
 		return err
 	}
 	if err := m.startWebhooks(rstore); err != nil {
 		return err
+	}
+	m.rstore = rstore
+	if cfg := m.Config; cfg.Reviewers != "" {
+		if m.reviewers, err = reviewers.Open(cfg.Reviewers); err != nil {
+			return fmt.Errorf("BEIANSCAN_REVIEWERS: %w", err)
+		}
 	}
 	m.startSweeper(ctx, raw, storeName, rstore)
 	m.openService(store, blobs, signer, secret)
@@ -514,7 +514,7 @@ func (m *Main) routes(blobs webapi.Blobs, deliveries webapi.WebhookOps) *echo.Ec
 	}
 	if m.reviewers != nil {
 		// Reviewer keys are guess-limited like claims, per IP and 10 minutes, in this
-		// instance's memory until the shared key limiter (limits.NewGuesses) replaces it.
+		// instance's memory until the shared key limiter replaces it.
 		wcfg.Reviewers, wcfg.ReviewSessions = m.reviewers, m.rstore
 		wcfg.ReviewLimiter = reviewers.NewLimiter(cfg.ClaimGuessLimit, 10*time.Minute, cfg.Now)
 	}
