@@ -75,7 +75,7 @@ func orderOf(r reply) map[string]any { return r.Body["order"].(map[string]any) }
 func TestReviewRounds(t *testing.T) {
 	w := startWorkbench(t, nil)
 	o := submittedPC(t, w.m)
-	op := map[string]string{"X-Api-Key": "operator-key"}
+	op := map[string]string{"X-Api-Key": testOperatorKey}
 
 	if ids := w.queueIDs(t); !slices.Contains(ids, o.ID) {
 		t.Fatalf("queue %v lacks the submitted order", ids)
