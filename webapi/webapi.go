@@ -4,6 +4,7 @@
 package webapi
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -47,6 +48,12 @@ type Service interface {
 	AuditTrail(ctx context.Context, orderID string) ([]orders.AuditEntry, error)
 }
 
+// Guesser counts one presentation of a secret from a client IP (internal/limits.Guesses):
+// right gives it back once the secret proved right; past the limit it answers 429.
+type Guesser interface {
+	Try(ctx context.Context, ip string) (right func(), err error)
+}
+
 // Blobs opens stored images.
 type Blobs interface {
 	Open(ctx context.Context, key string) (io.ReadSeekCloser, int64, error)
@@ -79,6 +86,9 @@ type Config struct {
 	// OperatorKey guards review-result and lets an operator read an order's images and
 	// audit trail; empty disables all three for operators.
 	OperatorKey string
+	// OperatorGuesses limits the operator keys one client IP may present (429 past it);
+	// nil limits nothing.
+	OperatorGuesses Guesser
 	// SecureCookie marks the desktop cookie Secure (set when the public URL is https).
 	SecureCookie bool
 	// DesktopTokenTTL is the cookie's life, the desktop token's.
@@ -184,10 +194,26 @@ func (a *API) Register(e *echo.Echo) {
 // actorKey holds, on the echo context, who an ownerOrOperator request is.
 const actorKey = "beianscan.actor"
 
-// operator reports whether the request carries the configured operator key.
-func (a *API) operator(r *http.Request) bool {
-	key := r.Header.Get("X-Api-Key")
-	return a.cfg.OperatorKey != "" && subtle.ConstantTimeCompare([]byte(key), []byte(a.cfg.OperatorKey)) == 1
+// operator reports whether the request carries the configured operator key. Every key
+// presented counts against the client IP's guess limit first (429 past it), so that the key
+// cannot be found by trying; the right key gives its count back.
+func (a *API) operator(c echo.Context) (bool, error) {
+	if a.cfg.OperatorKey == "" {
+		return false, nil
+	}
+	right := func() {}
+	if a.cfg.OperatorGuesses != nil {
+		var err error
+		if right, err = a.cfg.OperatorGuesses.Try(c.Request().Context(), c.RealIP()); err != nil {
+			return false, err
+		}
+	}
+	key := c.Request().Header.Get("X-Api-Key")
+	if subtle.ConstantTimeCompare([]byte(key), []byte(a.cfg.OperatorKey)) != 1 {
+		return false, nil
+	}
+	right()
+	return true, nil
 }
 
 // ownerOrOperator admits the order's desktop token or, when X-Api-Key is sent, the
@@ -201,8 +227,8 @@ func (a *API) ownerOrOperator(next echo.HandlerFunc) echo.HandlerFunc {
 		if c.Request().Header.Get("X-Api-Key") == "" {
 			return owner(c)
 		}
-		if !a.operator(c.Request()) {
-			return filing.ErrUnauthorized
+		if ok, err := a.operator(c); err != nil || !ok {
+			return cmp.Or(err, error(filing.ErrUnauthorized))
 		}
 		c.Set(actorKey, orders.ActorOperator)
 		return next(c)
@@ -525,8 +551,8 @@ func (a *API) deleteMaterial(c echo.Context) error {
 // reviewResult is the operator's endpoint, guarded by the operator key rather than a
 // desktop token; it does not exist unless a key is configured.
 func (a *API) reviewResult(c echo.Context) error {
-	if !a.operator(c.Request()) {
-		return filing.ErrUnauthorized
+	if ok, err := a.operator(c); err != nil || !ok {
+		return cmp.Or(err, error(filing.ErrUnauthorized))
 	}
 	var in struct {
 		Approved *bool  `json:"approved"`

@@ -15,6 +15,7 @@ import (
 
 	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/desktoptest"
+	"github.com/beianscan/beianscan/internal/limits"
 	"github.com/beianscan/beianscan/internal/redistest"
 	"github.com/beianscan/beianscan/internal/server"
 )
@@ -30,7 +31,8 @@ func instance(t *testing.T, redisAddr, blobs string) *server.Main {
 	t.Helper()
 	m, err := server.Open(server.Config{
 		Addr: "127.0.0.1:0", RedisURL: "redis://" + redisAddr + "/0", DataDir: blobs,
-		JWTSecret: restoreSecret, EncryptionKeys: restoreKeys, MetricsAddr: "off",
+		JWTSecret: restoreSecret, EncryptionKeys: restoreKeys, MetricsAddr: server.MetricsOff,
+		OrderRate: limits.RateOff, PairingRate: limits.RateOff, WebsocketsPerOrder: limits.Off,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

@@ -92,7 +92,6 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	redisURL := fs.String("redis-url", env("BEIANSCAN_REDIS_URL", ""), "redis:// URL; empty: embedded miniredis (BEIANSCAN_REDIS_URL)")
 	dataDir := fs.String("data-dir", env("BEIANSCAN_DATA_DIR", server.DefaultDataDir), "blob storage folder (BEIANSCAN_DATA_DIR)")
 	blobURL := fs.String("blob-url", env("BEIANSCAN_BLOB_URL", ""), "blob store: empty: the data dir; file:///path; s3://bucket/prefix?endpoint=…&region=… (BEIANSCAN_BLOB_URL)")
-	operatorKey := fs.String("operator-key", env("BEIANSCAN_OPERATOR_KEY", ""), "key of the review-result endpoint; empty disables it (BEIANSCAN_OPERATOR_KEY)")
 	pairingTTL := fs.String("pairing-ttl", env("BEIANSCAN_PAIRING_TTL", duration(orders.DefaultPairingTTL)), "how long an unclaimed QR stays claimable (BEIANSCAN_PAIRING_TTL)")
 	phoneTTL := fs.String("phone-token-ttl", env("BEIANSCAN_PHONE_TOKEN_TTL", duration(orders.DefaultPhoneTokenTTL)), "phone token life (BEIANSCAN_PHONE_TOKEN_TTL)")
 	desktopTTL := fs.String("desktop-token-ttl", env("BEIANSCAN_DESKTOP_TOKEN_TTL", duration(orders.DefaultDesktopTokenTTL)), "desktop token life (BEIANSCAN_DESKTOP_TOKEN_TTL)")
@@ -131,8 +130,8 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	}
 	cfg := server.Config{
 		Addr: *addr, PublicURL: *publicURL, RedisURL: *redisURL, DataDir: *dataDir,
-		// The secret is read from the environment only: a flag would show in ps.
-		JWTSecret: getenv("BEIANSCAN_JWT_SECRET"), OperatorKey: *operatorKey,
+		// The secrets are read from the environment only: a flag would show in ps.
+		JWTSecret: getenv("BEIANSCAN_JWT_SECRET"), OperatorKey: getenv("BEIANSCAN_OPERATOR_KEY"),
 		BlobURL: *blobURL,
 		// Like the secret, the keys are read from the environment only.
 		EncryptionKeys: getenv("BEIANSCAN_ENCRYPTION_KEYS"),

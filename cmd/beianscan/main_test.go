@@ -76,6 +76,8 @@ func TestConfigFrom(t *testing.T) {
 		{name: "app download page not a web address", env: map[string]string{"BEIANSCAN_APP_DOWNLOAD_URL": "javascript:alert(1)"}, wantErr: "BEIANSCAN_APP_DOWNLOAD_URL"},
 		{name: "app download page relative", env: map[string]string{"BEIANSCAN_APP_DOWNLOAD_URL": "/app"}, wantErr: "BEIANSCAN_APP_DOWNLOAD_URL"},
 		{name: "unknown flag", args: []string{"-nope"}, wantErr: "nope"},
+		// A secret is never a flag: it would show in ps.
+		{name: "no operator key flag", args: []string{"-operator-key", "k"}, wantErr: "operator-key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

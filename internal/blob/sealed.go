@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/sealbox"
 )
 
@@ -64,13 +65,21 @@ func (s *Sealed) open(key string, stored []byte) ([]byte, error) {
 		if plaintextMatches(key, stored) {
 			return stored, nil
 		}
-		return nil, fmt.Errorf("blob %s: %w", key, sealbox.ErrCorrupt)
+		return nil, failedAuth(key, sealbox.ErrCorrupt)
 	}
 	plain, err := s.keys.Open(stored, []byte(key))
 	if err != nil {
-		return nil, fmt.Errorf("blob %s: %w", key, err)
+		return nil, failedAuth(key, err)
 	}
 	return plain, nil
+}
+
+// failedAuth is a stored blob that cannot be opened (tampered with, damaged, or sealed under
+// a key no longer configured): the blob store is failing this read, 503 unavailable, not a
+// bug of the service; the error names the blob (order and content hash, nothing of the
+// image), which the edge logs as the 503's cause.
+func failedAuth(key string, err error) error {
+	return fmt.Errorf("%w: blob %s failed authentication: %w", filing.ErrUnavailable, key, err)
 }
 
 func plaintextMatches(key string, data []byte) bool {

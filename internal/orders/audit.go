@@ -2,6 +2,8 @@ package orders
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/beianscan/beianscan/internal/filing"
@@ -92,7 +94,14 @@ func (s *Service) recordRead(ctx context.Context, orderID string, e AuditEntry) 
 	if !ok {
 		return nil
 	}
-	return log.AppendAudit(ctx, orderID, e)
+	err := log.AppendAudit(ctx, orderID, e)
+	var fe *filing.Error
+	if err == nil || errors.As(err, &fe) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	// A refused write (a Redis ACL without XADD, a script error) is not a bug of the
+	// service: the read is not served, and the client may retry.
+	return fmt.Errorf("%w: audit: %w", filing.ErrUnavailable, err)
 }
 
 // AuditTrail returns the order's audit trail, oldest first.

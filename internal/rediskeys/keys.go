@@ -97,3 +97,10 @@ func WebhookDue(scope string) string { return Prefix + "{webhooks" + scopeSuffix
 // WebhookDead lists the dead deliveries across orders for the operator: a sorted set of
 // "ORDER_ID DELIVERY_ID" → when it died (Unix ms). Same hash tag as WebhookDue.
 func WebhookDead(scope string) string { return Prefix + "{webhooks" + scopeSuffix(scope) + "}:dead" }
+
+// SecretGuesses counts one client IP's presentations of a secret of one kind (the operator
+// key, a reviewer's key) in the current window (internal/limits.Guesses). Not tied to an
+// order: a hash tag of its own.
+func SecretGuesses(scope, kind, ip string) string {
+	return Prefix + "secret-guess:" + kind + scopeSuffix(scope) + ":{" + ip + "}"
+}

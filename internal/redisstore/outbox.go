@@ -216,13 +216,26 @@ func indexNow(ctx context.Context, p redis.Cmdable, scope, orderID string, at ti
 }
 
 // writeOutbox is the write path's outbox step: the change's deliveries, inside its MULTI,
-// and the outbox's life, the order's plus outboxOutlives (for ever while the order is kept
-// for ever). On a single Redis or Sentinel the due index is written here too.
-func (s *Store) writeOutbox(ctx context.Context, p redis.Pipeliner, c *change, entries map[string]any) {
+// the deletion watch with the order as it now stands (so that an order.deleted sent after
+// retention carries its last state and version), and the outbox's life, the order's plus
+// outboxOutlives (for ever while the order is kept for ever). On a single Redis or
+// Sentinel the due index is written here too. The watch alone needs no index entry: the
+// order is in the index since its creation, at or before the watch's time.
+func (s *Store) writeOutbox(ctx context.Context, p redis.Pipeliner, c *change, entries map[string]any) error {
 	if s.webhooks == nil {
-		return
+		return nil
 	}
 	key := rediskeys.Webhooks(c.id)
+	w := pendingDelivery(c.id, webhook.OrderDeleted, peek(c.orderJSON), c.after.Order.Version, c.now)
+	w.Status, w.NextAt = webhook.StatusWatch, c.now.Add(watchRecheck).UnixMilli()
+	if c.keep > 0 {
+		w.NextAt = c.now.Add(c.keep + time.Second).UnixMilli()
+	}
+	wb, err := json.Marshal(w)
+	if err != nil {
+		return err
+	}
+	p.HSet(ctx, key, w.ID, wb)
 	if len(entries) > 0 {
 		p.HSet(ctx, key, entries)
 		if !s.cluster() {
@@ -234,6 +247,7 @@ func (s *Store) writeOutbox(ctx context.Context, p redis.Pipeliner, c *change, e
 	} else {
 		p.Persist(ctx, key)
 	}
+	return nil
 }
 
 // beforeOutbox runs before the MULTI of a change with deliveries (the Cluster intent).
@@ -333,13 +347,13 @@ func (s *Store) ClaimOrder(ctx context.Context, orderID string, now time.Time, l
 }
 
 // Settle implements webhook.Outbox.
-func (s *Store) Settle(ctx context.Context, l webhook.Lease, next time.Time) (err error) {
+func (s *Store) Settle(ctx context.Context, l webhook.Lease, next, now time.Time) (err error) {
 	defer translate(&err)
 	n := int64(-1)
 	if !next.IsZero() {
 		n = next.UnixMilli()
 	}
-	return webhookIndexScript.Run(ctx, s.rdb, []string{s.dueKey()}, "settle", l.OrderID, fmtScore(l.Score), n).Err()
+	return webhookIndexScript.Run(ctx, s.rdb, []string{s.dueKey()}, "settle", l.OrderID, fmtScore(l.Score), n, now.UnixMilli()).Err()
 }
 
 func fromNext(n int64) time.Time {
@@ -456,8 +470,9 @@ func (s *Store) Deliveries(ctx context.Context, status string, limit int) (_ []w
 }
 
 // RetryDelivery makes a dead delivery pending again, with 3 more days of retries. The
-// order goes into the due index first, so a crash between the steps leaves at most an
-// order a deliverer finds nothing due in.
+// order is made due in the index before (so that a crash between the steps leaves it
+// where a deliverer looks) and again after (a deliverer that looked in between found
+// nothing due and put it back at its next time).
 func (s *Store) RetryDelivery(ctx context.Context, id string) (err error) {
 	defer translate(&err)
 	now := s.now()
@@ -497,6 +512,7 @@ func (s *Store) RetryDelivery(ctx context.Context, id string) (err error) {
 			return nil
 		})
 		if err == nil {
+			indexNow(ctx, s.rdb, s.webhooks.scope, orderID, now)
 			s.rdb.ZRem(ctx, rediskeys.WebhookDead(s.webhooks.scope), orderID+" "+id)
 		}
 		return err

@@ -428,7 +428,9 @@ func (s *Store) write(ctx context.Context, tx *redis.Tx, c *change) error {
 		s.writePairing(ctx, p, c)
 		writeAudit(ctx, p, c)
 		expireWithOrder(ctx, p, c)
-		s.writeOutbox(ctx, p, c, webhooks)
+		if err := s.writeOutbox(ctx, p, c, webhooks); err != nil {
+			return err
+		}
 		publish(ctx, p, c)
 		return nil
 	})

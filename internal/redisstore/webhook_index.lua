@@ -9,8 +9,10 @@
 -- ARGV: 1 op: claim|claim_one|settle
 --   claim:     2 now (Unix ms), 3 lease score, 4 limit → the order IDs held
 --   claim_one: 2 order ID, 3 lease score → 1 if held, 0 if the order is not in the index
---   settle:    2 order ID, 3 the lease score held, 4 next due (Unix ms; -1: nothing left)
---              → 1 if moved
+--   settle:    2 order ID, 3 the lease score held, 4 next due (Unix ms; -1: nothing left),
+--              5 now (Unix ms) → 1 if moved. A lease that has run out is no longer held:
+--              a change may have been written since without moving the score (it was
+--              already due), so only bringing it forward is safe then.
 local op = ARGV[1]
 if op == 'claim' then
   local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))
@@ -23,7 +25,7 @@ elseif op == 'claim_one' then
 elseif op == 'settle' then
   local cur = redis.call('ZSCORE', KEYS[1], ARGV[2])
   local nxt = tonumber(ARGV[4])
-  if cur and tonumber(cur) == tonumber(ARGV[3]) then
+  if cur and tonumber(cur) == tonumber(ARGV[3]) and tonumber(cur) > tonumber(ARGV[5]) then
     if nxt < 0 then
       redis.call('ZREM', KEYS[1], ARGV[2])
     else

@@ -321,13 +321,13 @@ func TestContractErrors(t *testing.T) {
 		contractCase{name: "review-result/invalid_state: not submitted", status: 409, code: "invalid_state",
 			setup: func(t *testing.T) (order, req) {
 				o := orderWith(t, m, "pc")
-				return o, reviewReq(o, "operator-key")
+				return o, reviewReq(o, testOperatorKey)
 			}},
 		contractCase{name: "review-result/unauthorized: server without operator key", status: 401, code: "unauthorized",
 			setup: func(t *testing.T) (order, req) {
 				o := submittedPC(t, keyless)
 				// With no key configured the endpoint is closed to every key.
-				return o, reviewReq(o, "operator-key")
+				return o, reviewReq(o, testOperatorKey)
 			}},
 	)
 

@@ -484,8 +484,9 @@ func (m *Main) routes(blobs webapi.Blobs, deliveries webapi.WebhookOps) *echo.Ec
 		Scope: cfg.LimitScope, Now: cfg.Now, Logger: cfg.Logger,
 	})
 	api := webapi.New(m.Service, blobs, m.hub, webapi.Config{
-		Limits:         m.limits,
-		AllowedOrigins: cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
+		Limits:          m.limits,
+		OperatorGuesses: limits.NewGuesses(m.Redis, "operator", cfg.LimitScope, 0, 0),
+		AllowedOrigins:  cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
 		SecureCookie: isHTTPS(cfg.PublicURL), DesktopTokenTTL: cfg.DesktopTokenTTL,
 		UploadTimeout: cfg.UploadTimeout, Bodies: m.Bodies,
 		Catalog: filing.NewCatalog(m.Service.AppAvailable, cfg.Images.Limits()),

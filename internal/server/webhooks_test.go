@@ -174,3 +174,159 @@ func TestWebhookKilledAfterAnswer(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // polling the receiver with a deadline
 	}
 }
+
+// TestWebhookDeliveriesAPI: the operator lists the deliveries a failing receiver leaves
+// behind and may retry only a dead one; the answers are the OpenAPI document's (do checks).
+func TestWebhookDeliveriesAPI(t *testing.T) {
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	t.Cleanup(failing.Close)
+	m := start(t, func(cfg *server.Config) {
+		cfg.WebhookURL, cfg.WebhookSecret = failing.URL, webhookSecret()
+		cfg.LimitScope = "wh-api-" + fmt.Sprint(time.Now().UnixNano())
+	})
+	o := createOrder(t, m, gdIndividual())
+	list := func(status string) []any {
+		r := must(t, do(t, req{method: "GET", url: m.URL + "/api/v1/webhooks/deliveries?status=" + status,
+			header: map[string]string{"X-Api-Key": "operator-key"}}), http.StatusOK)
+		ds, _ := r.Body["deliveries"].([]any)
+		return ds
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(list("failed")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no failed delivery listed")
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline
+	}
+	d := list("failed")[0].(map[string]any)
+	if d["order_id"] != o.ID || d["type"] != webhook.OrderCreated || d["last_error"] != "status 500" {
+		t.Fatalf("delivery %v", d)
+	}
+	if len(list("dead")) != 0 {
+		t.Fatal("dead already")
+	}
+	wantError(t, do(t, req{method: "GET", url: m.URL + "/api/v1/webhooks/deliveries?status=failed"}), http.StatusUnauthorized, "unauthorized")
+	wantError(t, do(t, req{method: "GET", url: m.URL + "/api/v1/webhooks/deliveries?status=lost",
+		header: map[string]string{"X-Api-Key": "operator-key"}}), http.StatusUnprocessableEntity, "invalid_request")
+	retry := func(id string) reply {
+		return do(t, req{method: "POST", url: m.URL + "/api/v1/webhooks/deliveries/" + id + "/retry",
+			header: map[string]string{"X-Api-Key": "operator-key"}})
+	}
+	wantError(t, retry(d["id"].(string)), http.StatusConflict, "invalid_state") // not dead: retried anyway
+	wantError(t, retry("wh_nosuchorder_1_created"), http.StatusNotFound, "not_found")
+	wantError(t, retry("nonsense"), http.StatusNotFound, "not_found")
+}
+
+// TestWebhookSentinelFailover: orders are created on two instances through three Sentinels
+// with BEIANSCAN_REDIS_MIN_REPLICAS=1 while the master fails over; every creation that was
+// acknowledged (201) has its order.created delivered. BEIANSCAN_FAULT_MIN_REPLICAS=0 shows
+// what the replicas are for, as in TestSentinelFailover.
+func TestWebhookSentinelFailover(t *testing.T) {
+	minReplicas := 1
+	if v := os.Getenv("BEIANSCAN_FAULT_MIN_REPLICAS"); v != "" {
+		fmt.Sscan(v, &minReplicas)
+	}
+	set := redistest.StartSet(t)
+	secret := webhookSecret()
+	office := newBackOffice(t, secret, false)
+	scope := "wh-failover-" + fmt.Sprint(time.Now().UnixNano())
+	cfg := func(c *server.Config) {
+		c.RedisURL, c.RedisMinReplicas, c.RedisWaitTimeout = set.URL(), minReplicas, 500*time.Millisecond
+		c.WebhookURL, c.WebhookSecret, c.LimitScope = office.srv.URL, secret, scope
+		c.Webhooks.Poll = 50 * time.Millisecond
+	}
+	a, b := start(t, cfg), start(t, cfg)
+	body, _ := json.Marshal(gdIndividual())
+	var (
+		mu       sync.Mutex
+		acked    []string
+		refused  int
+		switched bool
+		afterAck int
+	)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w, m := range []*server.Main{a, b} {
+		wg.Go(func() {
+			client := &http.Client{Timeout: 10 * time.Second}
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				hr, _ := http.NewRequest("POST", m.URL+"/api/v1/orders", strings.NewReader(string(body)))
+				hr.Header.Set("Content-Type", "application/json")
+				hr.Header.Set("X-Forwarded-For", fmt.Sprintf("10.9.%d.%d", w, n%250)) // no order rate limit
+				resp, err := client.Do(hr)
+				if err != nil {
+					mu.Lock()
+					refused++
+					mu.Unlock()
+					continue
+				}
+				var out struct {
+					Order struct {
+						ID string `json:"id"`
+					} `json:"order"`
+				}
+				json.NewDecoder(resp.Body).Decode(&out)
+				resp.Body.Close()
+				mu.Lock()
+				if resp.StatusCode == http.StatusCreated {
+					acked = append(acked, out.Order.ID)
+					if switched {
+						afterAck++
+					}
+				} else {
+					refused++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	count := func() (int, int) { mu.Lock(); defer mu.Unlock(); return len(acked), afterAck }
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if n, _ := count(); n >= 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("fewer than 10 creations acknowledged before the failover")
+		}
+		time.Sleep(20 * time.Millisecond) // polling a counter with a deadline
+	}
+	set.Failover(t)
+	mu.Lock()
+	switched = true
+	mu.Unlock()
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if _, n := count(); n >= 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("fewer than 10 creations acknowledged in the 60 s after the failover")
+		}
+		time.Sleep(20 * time.Millisecond) // polling a counter with a deadline
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("acknowledged %d creations (%d after the switch), %d refused or failed", len(acked), afterAck, refused)
+	var missing []string
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		missing = missing[:0]
+		for _, id := range acked {
+			if office.deliveredFor(id)[webhook.OrderCreated] == 0 {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d acknowledged creations without their webhook", len(missing), len(acked))
+		}
+		time.Sleep(50 * time.Millisecond) // polling the receiver with a deadline
+	}
+}

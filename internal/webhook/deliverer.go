@@ -206,7 +206,7 @@ func (d *Deliverer) order(j job) {
 			next = n
 		}
 	}
-	if err := d.cfg.Outbox.Settle(ctx, l, next); err != nil && ctx.Err() == nil {
+	if err := d.cfg.Outbox.Settle(ctx, l, next, d.cfg.Now()); err != nil && ctx.Err() == nil {
 		d.cfg.Logger.Warn("webhook: settling an order in the due index failed", "err", err)
 	}
 }

@@ -10,12 +10,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/beianscan/beianscan/internal/filing"
@@ -159,18 +161,45 @@ type rig struct {
 	clock  *testclock.Clock
 	secret string
 	store  *redisstore.Store
+	mini   *miniredis.Miniredis
+	// retention of the rig's stores; default redisstore.DefaultRetention.
+	retention time.Duration
+	paced     time.Time // keepPace's last real time
 }
 
 func newRig(t testing.TB) *rig {
 	t.Helper()
-	r := &rig{t: t, rdb: redistest.Shared(t), scope: "t" + randomID(), clock: testclock.New(time.Now()), secret: newSecret()}
+	r := &rig{t: t, scope: "t" + randomID(), clock: testclock.New(time.Now()), secret: newSecret(), retention: redisstore.DefaultRetention}
+	if os.Getenv("BEIANSCAN_REDIS_URL") != "" {
+		r.rdb = redistest.Shared(t)
+	} else {
+		// A miniredis of its own, so that expire can move its clock.
+		r.mini = miniredis.RunT(t)
+		r.rdb = redis.NewClient(&redis.Options{Addr: r.mini.Addr()})
+	}
 	r.store = r.newStore()
 	return r
 }
 
 // newStore is another instance's store on the same Redis and scope.
 func (r *rig) newStore() *redisstore.Store {
-	return redisstore.New(r.rdb, 0, redisstore.WithWebhooks(r.scope), redisstore.WithClock(r.clock.Now))
+	return redisstore.New(r.rdb, 0, redisstore.WithWebhooks(r.scope), redisstore.WithClock(r.clock.Now), redisstore.WithRetention(r.retention))
+}
+
+// keepPace moves the test clock with the Redis's expiry clock, for tests where both must
+// agree (retention): on miniredis both move by d; a real Redis's runs by itself, and the
+// test clock is moved by the real time since the last call.
+func (r *rig) keepPace(d time.Duration) {
+	if r.mini != nil {
+		r.mini.FastForward(d)
+		r.clock.Add(d)
+		return
+	}
+	now := time.Now()
+	if !r.paced.IsZero() {
+		r.clock.Add(now.Sub(r.paced))
+	}
+	r.paced = now
 }
 
 // deliverer starts a deliverer on store (notified by it) that posts to url.

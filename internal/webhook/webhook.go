@@ -121,6 +121,6 @@ type Outbox interface {
 	// Finish records an attempt's outcome on a delivery taken with its Lease value.
 	Finish(ctx context.Context, d Delivery, o Outcome, now time.Time) (next time.Time, err error)
 	// Settle sets the order's place in the index to next (zero: removes it) if l still
-	// holds it.
-	Settle(ctx context.Context, l Lease, next time.Time) error
+	// holds it at now, else only brings it forward to next.
+	Settle(ctx context.Context, l Lease, next, now time.Time) error
 }
