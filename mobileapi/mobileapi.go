@@ -27,13 +27,8 @@ type Service interface {
 	AuthorizePhone(ctx context.Context, token string) (*orders.PhoneSession, error)
 	Upload(ctx context.Context, u orders.Upload) (*filing.Material, error)
 	Complete(ctx context.Context, p auth.Phone) (*orders.Snapshot, error)
-	ViewOrder(snap *orders.Snapshot) orders.OrderView
-	ReadLimit(fit bool) int64
 	CheckAppVersion(v string) error
-	MinAppVersion() string
 	ScanState(ctx context.Context, code string) string
-	// Now is the service's clock, in UTC.
-	Now() time.Time
 }
 
 // Config of the app API, filled in by the server (server.Config.withDefaults applies the
@@ -47,6 +42,16 @@ type Config struct {
 	// Bodies is the instance's budget of upload bodies in memory and its caps of uploads
 	// in flight per order and per IP; nil bounds nothing but each body's size.
 	Bodies *admission.Bodies
+	// ImageLimits bound an upload's body (MaxBytes, or FitMaxBytes with ?fit=1).
+	ImageLimits filing.Limits
+	// MinAppVersion is the oldest app that may pair, as the scan page says.
+	MinAppVersion string
+	// AppAvailable reports whether app verification is open in a province, as every
+	// answer's order shows; nil: nowhere.
+	AppAvailable func(province string) bool
+	// Now is the service's clock (completed_at), so that a test's injected clock reaches
+	// it too; nil: time.Now.
+	Now func() time.Time
 }
 
 // API holds the app handlers.
@@ -57,6 +62,12 @@ type API struct {
 
 // New returns the app API.
 func New(svc Service, cfg Config) *API {
+	if cfg.AppAvailable == nil {
+		cfg.AppAvailable = func(string) bool { return false }
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	return &API{svc: svc, cfg: cfg}
 }
 
@@ -79,6 +90,19 @@ func (a *API) appVersion(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// view renders an order for an answer.
+func (a *API) view(snap *orders.Snapshot) orders.OrderView {
+	return orders.ViewOrder(snap, a.cfg.AppAvailable(snap.Order.Province))
+}
+
+// readLimit is the most bytes an upload's image may carry.
+func (a *API) readLimit(fit bool) int64 {
+	if fit {
+		return a.cfg.ImageLimits.FitMaxBytes
+	}
+	return a.cfg.ImageLimits.MaxBytes
 }
 
 // session authorises the request's phone token; every phone call starts with it, before
@@ -115,7 +139,7 @@ func (a *API) claim(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{
 		"phone_token": res.PhoneToken,
 		"expires_at":  res.ExpiresAt,
-		"order":       a.svc.ViewOrder(res.Snapshot),
+		"order":       a.view(res.Snapshot),
 		"materials":   orders.PhoneMaterials(res.Snapshot),
 		"desktop":     res.Snapshot.Pairing.Desktop,
 	})
@@ -127,7 +151,7 @@ func (a *API) order(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{
-		"order":     a.svc.ViewOrder(sess.Snapshot),
+		"order":     a.view(sess.Snapshot),
 		"materials": orders.PhoneMaterials(sess.Snapshot),
 	})
 }
@@ -139,7 +163,7 @@ func (a *API) upload(c echo.Context) error {
 	}
 	r := c.Request()
 	fit := c.QueryParam("fit") == "1"
-	held, err := httpx.AdmitBody(c, a.cfg.Bodies, sess.Phone.OrderID, a.svc.ReadLimit(fit))
+	held, err := httpx.AdmitBody(c, a.cfg.Bodies, sess.Phone.OrderID, a.readLimit(fit))
 	if err != nil {
 		return err
 	}
@@ -163,7 +187,7 @@ func (a *API) complete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"order": a.svc.ViewOrder(snap), "completed_at": a.svc.Now()})
+	return c.JSON(http.StatusOK, map[string]any{"order": a.view(snap), "completed_at": a.cfg.Now().UTC()})
 }
 
 //go:embed scan.html
@@ -191,7 +215,7 @@ type scanData struct {
 func (a *API) scan(c echo.Context) error {
 	r := c.Request()
 	d := scanData{
-		MinVersion:  a.svc.MinAppVersion(),
+		MinVersion:  a.cfg.MinAppVersion,
 		DownloadURL: a.cfg.AppDownloadURL,
 		WeChat:      strings.Contains(r.Header.Get("User-Agent"), "MicroMessenger"),
 	}

@@ -31,7 +31,6 @@ type fakeService struct {
 func (f *fakeService) Complete(_ context.Context, p auth.Phone) (*orders.Snapshot, error) {
 	return f.complete(p)
 }
-func (f *fakeService) Now() time.Time { return f.now }
 
 func (f *fakeService) Claim(_ context.Context, in orders.ClaimInput) (*orders.ClaimResult, error) {
 	return f.claim(in)
@@ -42,16 +41,18 @@ func (f *fakeService) AuthorizePhone(_ context.Context, token string) (*orders.P
 func (f *fakeService) Upload(_ context.Context, u orders.Upload) (*filing.Material, error) {
 	return f.upload(u)
 }
-func (f *fakeService) ReadLimit(bool) int64                        { return 1 << 20 }
-func (f *fakeService) CheckAppVersion(v string) error              { return orders.CheckAppVersion(v, "3.16.0") }
-func (f *fakeService) MinAppVersion() string                       { return "3.16.0" }
-func (f *fakeService) ViewOrder(*orders.Snapshot) orders.OrderView { return orders.OrderView{} }
+func (f *fakeService) CheckAppVersion(v string) error { return orders.CheckAppVersion(v, "3.16.0") }
 
 var errStop = errors.New("stop")
 
 func serve(t *testing.T, svc Service) *httptest.Server {
 	t.Helper()
-	return httpxtest.Serve(t, New(svc, Config{}).Register)
+	// What the server gives the API from the service's configuration and clock.
+	cfg := Config{ImageLimits: filing.Limits{MaxBytes: 1 << 20, FitMaxBytes: 1 << 20}, MinAppVersion: "3.16.0"}
+	if f, ok := svc.(*fakeService); ok {
+		cfg.Now = func() time.Time { return f.now }
+	}
+	return httpxtest.Serve(t, New(svc, cfg).Register)
 }
 
 func call(t *testing.T, srv *httptest.Server, method, path, body string, header map[string]string) (int, string) {

@@ -37,7 +37,7 @@ func serveDirect(t *testing.T, svc Service, cfg Config, r *http.Request) *httpte
 	t.Helper()
 	e := echo.New()
 	e.HTTPErrorHandler = httpx.ErrorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	New(svc, nil, nil, cfg).Register(e)
+	New(svc, nil, nil, withLimits(svc, cfg)).Register(e)
 	w := httptest.NewRecorder()
 	e.ServeHTTP(w, r)
 	return w

@@ -33,7 +33,7 @@ type Service interface {
 	Load(ctx context.Context, orderID string) (*orders.Snapshot, error)
 	AuthorizeDesktop(token, orderID string) error
 	ChooseMethod(ctx context.Context, orderID string, m filing.UploadMethod) (*orders.Snapshot, error)
-	CreatePairing(ctx context.Context, orderID string, desktop orders.DesktopInfo) (*orders.Snapshot, error)
+	CreatePairing(ctx context.Context, orderID string, desktop orders.DesktopInfo) (*orders.PairingView, error)
 	RevokePairing(ctx context.Context, orderID string) error
 	QRScanURL(ctx context.Context, orderID string) (string, error)
 	Upload(ctx context.Context, u orders.Upload) (*filing.Material, error)
@@ -43,9 +43,6 @@ type Service interface {
 	Submit(ctx context.Context, orderID string) (*orders.Snapshot, error)
 	Withdraw(ctx context.Context, orderID string) (*orders.Snapshot, error)
 	Review(ctx context.Context, orderID string, approved bool, reason string) (*orders.Snapshot, error)
-	ViewOrder(snap *orders.Snapshot) orders.OrderView
-	ViewPairing(orderID string, p *orders.Pairing) *orders.PairingView
-	ReadLimit(fit bool) int64
 	RecordRead(ctx context.Context, orderID string, slot filing.Slot, actor string) error
 	RecordFormRead(ctx context.Context, orderID, actor string) error
 	AuditTrail(ctx context.Context, orderID string) ([]orders.AuditEntry, error)
@@ -100,7 +97,8 @@ type Config struct {
 	// UploadTimeout bounds the arrival of an upload's body (PUT materials, stitch); zero:
 	// no bound.
 	UploadTimeout time.Duration
-	// Catalog is what GET /api/v1/catalog serves.
+	// Catalog is what GET /api/v1/catalog serves; its limits bound the uploads' bodies and
+	// its provinces say where the app may be used, as every answer's order shows.
 	Catalog filing.Catalog
 	// Bodies is the instance's budget of upload bodies in memory and its caps of uploads
 	// in flight per order and per IP; nil bounds nothing but each body's size.
@@ -128,6 +126,22 @@ type API struct {
 	upgrader websocket.Upgrader
 	qr       *qrCache
 	catalog  catalogAnswer
+	// appProvinces are the provinces of the catalogue where the app may be used.
+	appProvinces map[string]bool
+}
+
+// view renders an order for an answer, with whether its province has app verification as
+// the catalogue says.
+func (a *API) view(snap *orders.Snapshot) orders.OrderView {
+	return orders.ViewOrder(snap, a.appProvinces[snap.Order.Province])
+}
+
+// readLimit is the most bytes an upload's image may carry (the catalogue's limits).
+func (a *API) readLimit(fit bool) int64 {
+	if fit {
+		return a.cfg.Catalog.Limits.FitMaxBytes
+	}
+	return a.cfg.Catalog.Limits.MaxBytes
 }
 
 // New returns the desktop API.
@@ -139,6 +153,10 @@ func New(svc Service, blobs Blobs, events Events, cfg Config) *API {
 		cfg.ReviewLimiter = noLoginLimit{}
 	}
 	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg, qr: newQRCache(1024), catalog: newCatalogAnswer(cfg.Catalog)}
+	a.appProvinces = map[string]bool{}
+	for _, p := range cfg.Catalog.Provinces {
+		a.appProvinces[p.Code] = p.AppAvailable
+	}
 	a.upgrader = websocket.Upgrader{
 		// Desktops only listen and the hub reads the connection itself, so gorilla's read
 		// buffer is never used: 128 is the smallest it takes. Write buffers are pooled: an
@@ -308,7 +326,7 @@ func decodeJSON(c echo.Context, v any) error {
 }
 
 func (a *API) orderBody(snap *orders.Snapshot) map[string]any {
-	return map[string]any{"order": a.svc.ViewOrder(snap)}
+	return map[string]any{"order": a.view(snap)}
 }
 
 // orderReply answers a call on an order with the order as the call left it, or with the
@@ -348,7 +366,7 @@ func (a *API) createOrder(c echo.Context) error {
 		MaxAge: int(a.cfg.DesktopTokenTTL.Seconds()), HttpOnly: true, Secure: a.cfg.SecureCookie,
 		SameSite: http.SameSiteStrictMode,
 	})
-	return c.JSON(http.StatusCreated, map[string]any{"order": a.svc.ViewOrder(snap), "desktop_token": token})
+	return c.JSON(http.StatusCreated, map[string]any{"order": a.view(snap), "desktop_token": token})
 }
 
 func (a *API) chooseMethod(c echo.Context) error {
@@ -370,11 +388,11 @@ func (a *API) createPairing(c echo.Context) error {
 	if err := a.cfg.Limits.AllowPairing(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
-	snap, err := a.svc.CreatePairing(c.Request().Context(), c.Param("id"), orders.DesktopInfo{IP: c.RealIP(), UserAgent: ua})
+	p, err := a.svc.CreatePairing(c.Request().Context(), c.Param("id"), orders.DesktopInfo{IP: c.RealIP(), UserAgent: ua})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, map[string]any{"pairing": a.svc.ViewPairing(snap.Order.ID, snap.Pairing)})
+	return c.JSON(http.StatusCreated, map[string]any{"pairing": p})
 }
 
 func (a *API) qrPNG(c echo.Context) error {
@@ -440,7 +458,7 @@ func (a *API) putMaterial(c echo.Context) error {
 	r := c.Request()
 	fit := c.QueryParam("fit") == "1"
 	// A multipart envelope around the image is allowed a little more than the image.
-	held, err := httpx.AdmitBody(c, a.cfg.Bodies, c.Param("id"), a.svc.ReadLimit(fit)+64<<10)
+	held, err := httpx.AdmitBody(c, a.cfg.Bodies, c.Param("id"), a.readLimit(fit)+64<<10)
 	if err != nil {
 		return err
 	}
@@ -492,7 +510,7 @@ func missingFile(err error) error {
 
 func (a *API) stitch(c echo.Context) error {
 	r := c.Request()
-	held, err := httpx.AdmitBody(c, a.cfg.Bodies, c.Param("id"), int64(images.StitchMaxParts)*a.svc.ReadLimit(false)+1<<20)
+	held, err := httpx.AdmitBody(c, a.cfg.Bodies, c.Param("id"), int64(images.StitchMaxParts)*a.readLimit(false)+1<<20)
 	if err != nil {
 		return err
 	}
@@ -517,7 +535,7 @@ func (a *API) stitch(c echo.Context) error {
 			return filing.ErrInvalidRequest.WithMessage(fmt.Sprintf("At most %d images can be combined.", images.StitchMaxParts),
 				fmt.Sprintf("最多可拼接 %d 张图片。", images.StitchMaxParts))
 		}
-		b, err := readPart(p, a.svc.ReadLimit(false), len(parts))
+		b, err := readPart(p, a.readLimit(false), len(parts))
 		if err != nil {
 			return err
 		}

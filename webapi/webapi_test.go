@@ -23,7 +23,16 @@ type fakeService struct {
 	authorize func(token, orderID string) error
 	upload    func(u orders.Upload) (*filing.Material, error)
 	review    func(orderID string, approved bool, reason string) (*orders.Snapshot, error)
+	// readLimit is the upload limit of the catalogue the test's API is given.
 	readLimit int64
+}
+
+// withLimits gives cfg the catalogue limits of svc's readLimit, with and without fit.
+func withLimits(svc Service, cfg Config) Config {
+	if f, ok := svc.(*fakeService); ok && f.readLimit > 0 {
+		cfg.Catalog.Limits = filing.Limits{MaxBytes: f.readLimit, FitMaxBytes: f.readLimit}
+	}
+	return cfg
 }
 
 func (f *fakeService) AuthorizeDesktop(token, orderID string) error {
@@ -32,12 +41,8 @@ func (f *fakeService) AuthorizeDesktop(token, orderID string) error {
 func (f *fakeService) Upload(_ context.Context, u orders.Upload) (*filing.Material, error) {
 	return f.upload(u)
 }
-func (f *fakeService) ReadLimit(bool) int64 { return f.readLimit }
 func (f *fakeService) Review(_ context.Context, id string, ok bool, reason string) (*orders.Snapshot, error) {
 	return f.review(id, ok, reason)
-}
-func (f *fakeService) ViewOrder(s *orders.Snapshot) orders.OrderView {
-	return orders.OrderView{ID: s.Order.ID}
 }
 
 const orderID = "aaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -45,7 +50,7 @@ const orderID = "aaaaaaaaaaaaaaaaaaaaaaaaaa"
 // server serves the desktop API on svc with the service's real error handler.
 func server(t *testing.T, svc Service, cfg Config) *httptest.Server {
 	t.Helper()
-	return httpxtest.Serve(t, New(svc, nil, nil, cfg).Register)
+	return httpxtest.Serve(t, New(svc, nil, nil, withLimits(svc, cfg)).Register)
 }
 
 // TestDesktopAuth: the desktop token comes from the Authorization header or the cookie,

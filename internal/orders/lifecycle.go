@@ -76,6 +76,6 @@ func (s *Service) Review(ctx context.Context, orderID string, approved bool, rea
 			data["reason"] = snap.Order.RejectReason
 		}
 		return []Event{s.event(orderID, events.StateChanged, data),
-			s.event(orderID, events.ReviewDecided, s.viewReview(snap.Order))}, nil
+			s.event(orderID, events.ReviewDecided, viewReview(snap.Order))}, nil
 	})
 }

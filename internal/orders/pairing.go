@@ -69,8 +69,9 @@ func (s *Service) ScanURL(orderID, pairingID string) string {
 	return s.cfg.PublicURL + "/m/scan?code=" + url.QueryEscape(s.code(orderID, pairingID))
 }
 
-// ViewPairing renders p for its order's desktop.
-func (s *Service) ViewPairing(orderID string, p *Pairing) *PairingView {
+// viewPairing renders p for its order's desktop. It is the service's, not a plain
+// function: the scan URL is derived from the signing secret.
+func (s *Service) viewPairing(orderID string, p *Pairing) *PairingView {
 	if p == nil {
 		return nil
 	}
@@ -87,10 +88,11 @@ func (s *Service) ViewPairing(orderID string, p *Pairing) *PairingView {
 	return v
 }
 
-// CreatePairing starts a new QR pairing, revoking any earlier one and its phone.
-func (s *Service) CreatePairing(ctx context.Context, orderID string, desktop DesktopInfo) (*Snapshot, error) {
+// CreatePairing starts a new QR pairing, revoking any earlier one and its phone, and
+// returns it as the desktop sees it.
+func (s *Service) CreatePairing(ctx context.Context, orderID string, desktop DesktopInfo) (*PairingView, error) {
 	pairingID := randomID()
-	return s.store.Update(ctx, orderID, func(snap *Snapshot) ([]Event, error) {
+	snap, err := s.store.Update(ctx, orderID, func(snap *Snapshot) ([]Event, error) {
 		if err := snap.Order.CheckPairing(s.AppAvailable(snap.Order.Province)); err != nil {
 			return nil, err
 		}
@@ -107,6 +109,10 @@ func (s *Service) CreatePairing(ctx context.Context, orderID string, desktop Des
 			QRPNGURL: "/api/v1/orders/" + orderID + "/pairing/qr.png",
 		})), nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return s.viewPairing(orderID, snap.Pairing), nil
 }
 
 // RevokePairing revokes the order's pairing; the phone's token stops working.

@@ -216,7 +216,7 @@ func (s *Service) reviewView(ctx context.Context, orderID, reviewer string) (*Re
 		Action: AuditReadPII, IP: ClientIP(ctx)}); err != nil {
 		return nil, err
 	}
-	v := &ReviewView{Order: s.ViewOrder(snap), Materials: MaterialList(snap), Rounds: snap.Order.Reviews}
+	v := &ReviewView{Order: ViewOrder(snap, s.AppAvailable(snap.Order.Province)), Materials: MaterialList(snap), Rounds: snap.Order.Reviews}
 	if v.Rounds == nil {
 		v.Rounds = []filing.Review{}
 	}
@@ -260,12 +260,12 @@ func (s *Service) Decide(ctx context.Context, orderID, reviewer string, d filing
 func (s *Service) decided(snap *Snapshot, t *filing.Transition) []Event {
 	return []Event{
 		s.event(snap.Order.ID, events.StateChanged, t),
-		s.event(snap.Order.ID, events.ReviewDecided, s.viewReview(snap.Order)),
+		s.event(snap.Order.ID, events.ReviewDecided, viewReview(snap.Order)),
 	}
 }
 
 // viewReview is the order's current review as the owner sees it.
-func (s *Service) viewReview(o *filing.Order) *filing.Review {
+func viewReview(o *filing.Order) *filing.Review {
 	r := o.LastReview()
 	if r == nil {
 		return nil

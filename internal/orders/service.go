@@ -185,6 +185,3 @@ func (s *Service) Ready(ctx context.Context) error { return s.store.Ready(ctx) }
 
 // CheckAppVersion refuses a missing, malformed or too old app version.
 func (s *Service) CheckAppVersion(v string) error { return CheckAppVersion(v, s.cfg.MinAppVersion) }
-
-// MinAppVersion is the oldest app version that may pair.
-func (s *Service) MinAppVersion() string { return s.cfg.MinAppVersion }

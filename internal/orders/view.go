@@ -48,20 +48,21 @@ func viewPerson(p filing.Person) PersonView {
 	return PersonView{Name: p.Name, IDType: p.IDType, IDNumberMasked: p.MaskedIDNumber(), IDValidUntil: p.IDValidUntil}
 }
 
-// ViewOrder renders the snapshot's order.
-func (s *Service) ViewOrder(snap *Snapshot) OrderView {
+// ViewOrder renders the snapshot's order; appAvailable is whether app verification is
+// open in its province (Service.AppAvailable, as the catalogue serves it).
+func ViewOrder(snap *Snapshot, appAvailable bool) OrderView {
 	o := snap.Order
 	prov, _ := filing.LookupProvince(o.Province)
 	return OrderView{
 		ID: o.ID, State: o.State, Version: o.Version, SubjectType: o.SubjectType,
 		Province: o.Province, ProvinceNameZh: prov.NameZh, SubjectName: o.SubjectName,
 		OrganizationCertificateType: o.OrganizationCertificateType,
-		UploadMethod:                o.UploadMethod, AppUploadAvailable: s.AppAvailable(o.Province),
+		UploadMethod:                o.UploadMethod, AppUploadAvailable: appAvailable,
 		Domains: o.Domains, DomainRegisteredHere: o.DomainRegisteredHere,
 		SubjectLeader: viewPerson(o.SubjectLeader), WebsiteLeader: viewPerson(o.WebsiteLeader),
 		WebsiteLeaderSame: o.WebsiteLeaderSame,
 		RequiredMaterials: o.Requirements(snap.has), RejectReason: o.RejectReason,
-		Review: s.viewReview(o), Authority: o.Authority, Round: o.Round,
+		Review: viewReview(o), Authority: o.Authority, Round: o.Round,
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 	}
 }
@@ -119,7 +120,7 @@ type SnapshotFrame struct {
 // SnapshotFrame renders the websocket's snapshot frame.
 func (s *Service) SnapshotFrame(snap *Snapshot) SnapshotFrame {
 	return SnapshotFrame{
-		Type: "snapshot", Version: snap.Order.Version, Order: s.ViewOrder(snap),
-		Materials: MaterialList(snap), Pairing: s.ViewPairing(snap.Order.ID, snap.Pairing),
+		Type: "snapshot", Version: snap.Order.Version, Order: ViewOrder(snap, s.AppAvailable(snap.Order.Province)),
+		Materials: MaterialList(snap), Pairing: s.viewPairing(snap.Order.ID, snap.Pairing),
 	}
 }

@@ -521,7 +521,11 @@ func (m *Main) routes(blobs webapi.Blobs, deliveries webapi.WebhookOps) *echo.Ec
 	api := webapi.New(m.Service, blobs, m.hub, wcfg)
 	api.Register(e)
 	api.RegisterWebhooks(e, deliveries)
-	mobileapi.New(m.Service, mobileapi.Config{UploadTimeout: cfg.UploadTimeout, AppDownloadURL: cfg.AppDownloadURL, Bodies: m.Bodies}).Register(e)
+	mobileapi.New(m.Service, mobileapi.Config{
+		UploadTimeout: cfg.UploadTimeout, AppDownloadURL: cfg.AppDownloadURL, Bodies: m.Bodies,
+		ImageLimits: cfg.Images.Limits(), MinAppVersion: cfg.MinAppVersion, AppAvailable: m.Service.AppAvailable,
+		Now: m.Service.Now,
+	}).Register(e)
 	m.probes(e)
 	e.GET("/openapi.json", openAPI)
 	static.Register(e)
