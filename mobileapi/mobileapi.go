@@ -14,11 +14,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/beianscan/beianscan/internal/admission"
 	"github.com/beianscan/beianscan/internal/auth"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/orders"
-	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // Service is what the app API needs of the orders service.
@@ -36,13 +36,17 @@ type Service interface {
 	Now() time.Time
 }
 
-// Config of the app API. Zero fields take the defaults given.
+// Config of the app API, filled in by the server (server.Config.withDefaults applies the
+// defaults).
 type Config struct {
-	// UploadTimeout bounds the arrival of an upload's body; default httpx.DefaultUploadTimeout (2m).
+	// UploadTimeout bounds the arrival of an upload's body; zero: no bound.
 	UploadTimeout time.Duration
 	// AppDownloadURL is the provider's app download page, linked from the scan page; empty:
 	// the page says to get the app from the phone's app store.
 	AppDownloadURL string
+	// Bodies is the instance's budget of upload bodies in memory and its caps of uploads
+	// in flight per order and per IP; nil bounds nothing but each body's size.
+	Bodies *admission.Bodies
 }
 
 // API holds the app handlers.
@@ -53,7 +57,6 @@ type API struct {
 
 // New returns the app API.
 func New(svc Service, cfg Config) *API {
-	cfg.UploadTimeout = positive.Or(cfg.UploadTimeout, httpx.DefaultUploadTimeout)
 	return &API{svc: svc, cfg: cfg}
 }
 
@@ -136,10 +139,14 @@ func (a *API) upload(c echo.Context) error {
 	}
 	r := c.Request()
 	fit := c.QueryParam("fit") == "1"
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, a.svc.ReadLimit(fit))
+	held, err := httpx.AdmitBody(c, a.cfg.Bodies, sess.Phone.OrderID, a.svc.ReadLimit(fit))
+	if err != nil {
+		return err
+	}
+	defer held.Release()
 	m, err := a.svc.Upload(r.Context(), orders.Upload{
 		OrderID: sess.Phone.OrderID, Slot: filing.Slot(c.Param("slot")), Via: filing.ViaApp,
-		Body: r.Body, Fit: fit, IdempotencyKey: r.Header.Get("Idempotency-Key"), Phone: sess,
+		Body: r.Body, Size: held.Size(), Fit: fit, IdempotencyKey: r.Header.Get("Idempotency-Key"), Phone: sess,
 	})
 	if err != nil {
 		return err

@@ -48,7 +48,7 @@ func grayscale(t *testing.T, jpg []byte) []byte {
 // choice of method.
 func TestBrowserAppUpload(t *testing.T) {
 	b := newBrowser(t, "app")
-	m := startServer(t, server.Config{OperatorKey: "operator-key-for-tests"})
+	m := startServer(t, server.Config{OperatorKey: "operator-key-for-the-browser-tests-0123456789"})
 	ctx := testCtx(t)
 
 	b.run(chromedp.Navigate(m.URL + "/"))
@@ -208,7 +208,7 @@ func TestBrowserAppUpload(t *testing.T) {
 	reason := "核验单签字不清晰，请重新签字后上传。"
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, m.URL+"/api/v1/orders/"+orderID+"/review-result",
 		strings.NewReader(fmt.Sprintf(`{"approved":false,"reason":%q}`, reason)))
-	req.Header.Set("X-Api-Key", "operator-key-for-tests")
+	req.Header.Set("X-Api-Key", "operator-key-for-the-browser-tests-0123456789")
 	req.Header.Set("Content-Type", "application/json")
 	mustDo(t, "review-result", req, http.StatusOK)
 	b.waitText("#status-title", "初审未通过")

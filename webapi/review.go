@@ -1,6 +1,7 @@
 package webapi
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -320,8 +321,8 @@ func (a *API) editOrder(c echo.Context) error {
 
 // reportAuthority is the back office's report of the authority's progress (operator key).
 func (a *API) reportAuthority(c echo.Context) error {
-	if !a.operator(c.Request()) {
-		return filing.ErrUnauthorized
+	if ok, err := a.operator(c); err != nil || !ok {
+		return cmp.Or(err, error(filing.ErrUnauthorized))
 	}
 	var in filing.AuthorityReport
 	if err := decodeStrict(c, &in); err != nil {

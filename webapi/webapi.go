@@ -4,6 +4,7 @@
 package webapi
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -19,11 +20,11 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 
+	"github.com/beianscan/beianscan/internal/admission"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/images"
 	"github.com/beianscan/beianscan/internal/orders"
-	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // Service is what the desktop API needs of the orders service.
@@ -51,6 +52,12 @@ type Service interface {
 	ReviewService
 }
 
+// Guesser counts one presentation of a secret from a client IP (internal/limits.Guesses):
+// right gives it back once the secret proved right; past the limit it answers 429.
+type Guesser interface {
+	Try(ctx context.Context, ip string) (right func(), err error)
+}
+
 // Blobs opens stored images.
 type Blobs interface {
 	Open(ctx context.Context, key string) (io.ReadSeekCloser, int64, error)
@@ -62,7 +69,7 @@ type Events interface {
 	Start(ctx context.Context, conn *websocket.Conn, orderID string, ended func())
 }
 
-// Limits admits the calls that DESIGN §5 "Abuse" limits, counted across instances; a
+// Limits admits the calls that docs/operations.md "Abuse" limits, counted across instances; a
 // refusal is rate_limited with the seconds to wait.
 type Limits interface {
 	AllowOrder(ctx context.Context, ip string) error
@@ -72,7 +79,8 @@ type Limits interface {
 	AcquireWebsocket(ctx context.Context, orderID string) (release func(), err error)
 }
 
-// Config of the desktop API. Zero fields take the defaults given.
+// Config of the desktop API, filled in by the server (server.Config.withDefaults applies
+// the defaults).
 type Config struct {
 	// Limits counts order creations, pairings and websockets; nil limits nothing.
 	Limits Limits
@@ -82,15 +90,21 @@ type Config struct {
 	// OperatorKey guards review-result and lets an operator read an order's images and
 	// audit trail; empty disables all three for operators.
 	OperatorKey string
+	// OperatorGuesses limits the operator keys one client IP may present (429 past it);
+	// nil limits nothing.
+	OperatorGuesses Guesser
 	// SecureCookie marks the desktop cookie Secure (set when the public URL is https).
 	SecureCookie bool
-	// DesktopTokenTTL is the cookie's life; default orders.DefaultDesktopTokenTTL (72h).
+	// DesktopTokenTTL is the cookie's life, the desktop token's.
 	DesktopTokenTTL time.Duration
-	// UploadTimeout bounds the arrival of an upload's body (PUT materials, stitch);
-	// default httpx.DefaultUploadTimeout (2m).
+	// UploadTimeout bounds the arrival of an upload's body (PUT materials, stitch); zero:
+	// no bound.
 	UploadTimeout time.Duration
 	// Catalog is what GET /api/v1/catalog serves.
 	Catalog filing.Catalog
+	// Bodies is the instance's budget of upload bodies in memory and its caps of uploads
+	// in flight per order and per IP; nil bounds nothing but each body's size.
+	Bodies *admission.Bodies
 	// Reviewers checks the workbench's reviewers; nil: no workbench (every reviewer call
 	// answers 401).
 	Reviewers ReviewerKeys
@@ -118,11 +132,9 @@ type API struct {
 
 // New returns the desktop API.
 func New(svc Service, blobs Blobs, events Events, cfg Config) *API {
-	cfg.DesktopTokenTTL = positive.Or(cfg.DesktopTokenTTL, orders.DefaultDesktopTokenTTL)
 	if cfg.Limits == nil {
 		cfg.Limits = noLimits{}
 	}
-	cfg.UploadTimeout = positive.Or(cfg.UploadTimeout, httpx.DefaultUploadTimeout)
 	if cfg.ReviewLimiter == nil {
 		cfg.ReviewLimiter = noLoginLimit{}
 	}
@@ -184,10 +196,26 @@ func (a *API) Register(e *echo.Echo) {
 // actorKey holds, on the echo context, who an ownerOrOperator request is.
 const actorKey = "beianscan.actor"
 
-// operator reports whether the request carries the configured operator key.
-func (a *API) operator(r *http.Request) bool {
-	key := r.Header.Get("X-Api-Key")
-	return a.cfg.OperatorKey != "" && subtle.ConstantTimeCompare([]byte(key), []byte(a.cfg.OperatorKey)) == 1
+// operator reports whether the request carries the configured operator key. Every key
+// presented counts against the client IP's guess limit first (429 past it), so that the key
+// cannot be found by trying; the right key gives its count back.
+func (a *API) operator(c echo.Context) (bool, error) {
+	if a.cfg.OperatorKey == "" {
+		return false, nil
+	}
+	right := func() {}
+	if a.cfg.OperatorGuesses != nil {
+		var err error
+		if right, err = a.cfg.OperatorGuesses.Try(c.Request().Context(), c.RealIP()); err != nil {
+			return false, err
+		}
+	}
+	key := c.Request().Header.Get("X-Api-Key")
+	if subtle.ConstantTimeCompare([]byte(key), []byte(a.cfg.OperatorKey)) != 1 {
+		return false, nil
+	}
+	right()
+	return true, nil
 }
 
 // ownerOrOperator admits the order's desktop token or, when X-Api-Key is sent, the
@@ -201,8 +229,8 @@ func (a *API) ownerOrOperator(next echo.HandlerFunc) echo.HandlerFunc {
 		if c.Request().Header.Get("X-Api-Key") == "" {
 			return owner(c)
 		}
-		if !a.operator(c.Request()) {
-			return filing.ErrUnauthorized
+		if ok, err := a.operator(c); err != nil || !ok {
+			return cmp.Or(err, error(filing.ErrUnauthorized))
 		}
 		c.Set(actorKey, orders.ActorOperator)
 		return next(c)
@@ -214,7 +242,7 @@ func actor(c echo.Context) string {
 	return s
 }
 
-// auditTrail answers who did and saw what with the order (DESIGN §6), oldest first.
+// auditTrail answers who did and saw what with the order (docs/operations.md, Privacy), oldest first.
 func (a *API) auditTrail(c echo.Context) error {
 	entries, err := a.svc.AuditTrail(c.Request().Context(), c.Param("id"))
 	if err != nil {
@@ -412,13 +440,18 @@ func (a *API) putMaterial(c echo.Context) error {
 	r := c.Request()
 	fit := c.QueryParam("fit") == "1"
 	// A multipart envelope around the image is allowed a little more than the image.
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, a.svc.ReadLimit(fit)+64<<10)
+	held, err := httpx.AdmitBody(c, a.cfg.Bodies, c.Param("id"), a.svc.ReadLimit(fit)+64<<10)
+	if err != nil {
+		return err
+	}
+	defer held.Release()
 	body, err := imageBody(r)
 	if err != nil {
 		return err
 	}
 	m, err := a.svc.Upload(r.Context(), orders.Upload{
 		OrderID: c.Param("id"), Slot: filing.Slot(c.Param("slot")), Via: filing.ViaPC, Body: body, Fit: fit,
+		Size:           held.Size(),
 		IdempotencyKey: r.Header.Get("Idempotency-Key"),
 	})
 	if err != nil {
@@ -459,9 +492,11 @@ func missingFile(err error) error {
 
 func (a *API) stitch(c echo.Context) error {
 	r := c.Request()
-	// Each page may be as large as a fitted upload.
-	partSize := a.svc.ReadLimit(true)
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, 2*partSize+1<<20)
+	held, err := httpx.AdmitBody(c, a.cfg.Bodies, c.Param("id"), int64(images.StitchMaxParts)*a.svc.ReadLimit(false)+1<<20)
+	if err != nil {
+		return err
+	}
+	defer held.Release()
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return filing.ErrInvalidRequest.WithMessage("Send the images as multipart \"file\" parts.", "请以多个 file 字段上传要拼接的图片。")
@@ -482,7 +517,7 @@ func (a *API) stitch(c echo.Context) error {
 			return filing.ErrInvalidRequest.WithMessage(fmt.Sprintf("At most %d images can be combined.", images.StitchMaxParts),
 				fmt.Sprintf("最多可拼接 %d 张图片。", images.StitchMaxParts))
 		}
-		b, err := readPart(p, partSize)
+		b, err := readPart(p, a.svc.ReadLimit(false), len(parts))
 		if err != nil {
 			return err
 		}
@@ -495,15 +530,20 @@ func (a *API) stitch(c echo.Context) error {
 	return c.JSON(http.StatusCreated, map[string]any{"material": m})
 }
 
-func readPart(p io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(p, limit+1))
+// readPart reads part i of a stitch, refusing it as soon as it reaches limit bytes: every
+// part must be under the plain upload limit (a stitch is never fitted), so reading more of
+// it only holds memory for an answer already known.
+func readPart(p io.Reader, limit int64, i int) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(p, limit))
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(b)) > limit {
+	if int64(len(b)) >= limit {
 		mb := limit >> 20
-		return nil, filing.ErrTooLarge.WithMessage(fmt.Sprintf("Each image to combine must be under %d MB.", mb),
-			fmt.Sprintf("每张待拼接的图片应小于 %d MB。", mb))
+		return nil, filing.ErrTooLarge.WithMessage(
+			fmt.Sprintf("Each image to combine must be under %d MB.", mb),
+			fmt.Sprintf("每张待拼接的图片应小于 %d MB。", mb)).
+			WithDetails(map[string]any{"max_bytes": limit, "part": i})
 	}
 	return b, nil
 }
@@ -518,8 +558,8 @@ func (a *API) deleteMaterial(c echo.Context) error {
 // reviewResult is the operator's endpoint, guarded by the operator key rather than a
 // desktop token; it does not exist unless a key is configured.
 func (a *API) reviewResult(c echo.Context) error {
-	if !a.operator(c.Request()) {
-		return filing.ErrUnauthorized
+	if ok, err := a.operator(c); err != nil || !ok {
+		return cmp.Or(err, error(filing.ErrUnauthorized))
 	}
 	var in struct {
 		Approved *bool  `json:"approved"`
@@ -562,7 +602,7 @@ func (a *API) serveEvents(c echo.Context) error {
 	return nil
 }
 
-// crossSiteSafe decides whether a request carrying the desktop cookie may act (DESIGN §5,
+// crossSiteSafe decides whether a request carrying the desktop cookie may act (docs/operations.md,
 // Cross-site requests): a browser attaches the cookie to whatever a page on another site
 // sends here, so a change (any method but GET/HEAD) must come from an allowed Origin, as the
 // websocket must. A browser sends Origin with every cross-site request of these methods, and

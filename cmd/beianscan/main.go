@@ -1,7 +1,9 @@
 // Command beianscan runs the backend of the "upload filing materials" step of ICP filing.
 // With no configuration it runs the embedded default (in-process Redis, blobs under
 // ./data) and prints the URL to open; see the README for production. `beianscan reencrypt`
-// moves everything encrypted at rest to the first encryption key (reencrypt.go).
+// moves everything encrypted at rest to the first encryption key (reencrypt.go); `beianscan
+// backup` takes a consistent snapshot of Redis (backup.go); `beianscan restore-check` finds
+// what a restore's orders refer to that the blob store no longer has (restorecheck.go).
 package main
 
 import (
@@ -21,6 +23,7 @@ import (
 	"github.com/beianscan/beianscan/internal/admission"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/httpx"
+	"github.com/beianscan/beianscan/internal/images"
 	"github.com/beianscan/beianscan/internal/limits"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redisstore"
@@ -31,6 +34,18 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "reencrypt" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		code := runReencrypt(ctx, os.Args[2:], os.Getenv, os.Stdout)
+		stop()
+		os.Exit(code)
+	}
+	if len(os.Args) > 1 && os.Args[1] == "backup" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := runBackup(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	if len(os.Args) > 1 && os.Args[1] == "restore-check" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := runRestoreCheck(ctx, os.Args[2:], os.Getenv, os.Stdout)
 		stop()
 		os.Exit(code)
 	}
@@ -46,8 +61,11 @@ func main() {
 		os.Exit(2)
 	}
 	log := cfg.Logger
+	if cfg.RedisURL == "" {
+		cfg.MetricsAddr = tryOutMetricsAddr(cfg.MetricsAddr, log)
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		// Peak RSS under the decode budget plus a fixed base (DESIGN §4), not twice it.
+		// Peak RSS under the decode budget plus a fixed base (docs/benchmarks.md), not twice it.
 		debug.SetMemoryLimit(admission.SoftLimit(cfg.DecodeMemory))
 	}
 	m, err := server.Open(cfg)
@@ -77,7 +95,6 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	redisURL := fs.String("redis-url", env("BEIANSCAN_REDIS_URL", ""), "redis:// URL; empty: embedded miniredis (BEIANSCAN_REDIS_URL)")
 	dataDir := fs.String("data-dir", env("BEIANSCAN_DATA_DIR", server.DefaultDataDir), "blob storage folder (BEIANSCAN_DATA_DIR)")
 	blobURL := fs.String("blob-url", env("BEIANSCAN_BLOB_URL", ""), "blob store: empty: the data dir; file:///path; s3://bucket/prefix?endpoint=…&region=… (BEIANSCAN_BLOB_URL)")
-	operatorKey := fs.String("operator-key", env("BEIANSCAN_OPERATOR_KEY", ""), "key of the review-result endpoint; empty disables it (BEIANSCAN_OPERATOR_KEY)")
 	pairingTTL := fs.String("pairing-ttl", env("BEIANSCAN_PAIRING_TTL", duration(orders.DefaultPairingTTL)), "how long an unclaimed QR stays claimable (BEIANSCAN_PAIRING_TTL)")
 	phoneTTL := fs.String("phone-token-ttl", env("BEIANSCAN_PHONE_TOKEN_TTL", duration(orders.DefaultPhoneTokenTTL)), "phone token life (BEIANSCAN_PHONE_TOKEN_TTL)")
 	desktopTTL := fs.String("desktop-token-ttl", env("BEIANSCAN_DESKTOP_TOKEN_TTL", duration(orders.DefaultDesktopTokenTTL)), "desktop token life (BEIANSCAN_DESKTOP_TOKEN_TTL)")
@@ -86,15 +103,18 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	origins := fs.String("allowed-origins", env("BEIANSCAN_ALLOWED_ORIGINS", ""), "websocket origins, comma separated; empty: the request's own host (BEIANSCAN_ALLOWED_ORIGINS)")
 	retention := fs.String("retention", env("BEIANSCAN_RETENTION", duration(redisstore.DefaultRetention)), "an order and its images are deleted this long after their last change, unless submitted (BEIANSCAN_RETENTION)")
 	appDownload := fs.String("app-download-url", env("BEIANSCAN_APP_DOWNLOAD_URL", ""), "the app's download page, linked from /m/scan; empty: the page says to use the app store (BEIANSCAN_APP_DOWNLOAD_URL)")
-	guesses := fs.String("claim-guess-limit", env("BEIANSCAN_CLAIM_GUESS_LIMIT", "20"), "unmatched claims per IP per 10 minutes; 0 turns it off (BEIANSCAN_CLAIM_GUESS_LIMIT)")
-	orderRate := fs.String("order-rate", env("BEIANSCAN_ORDER_RATE", "30/h"), "orders one client IP may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_ORDER_RATE)")
-	pairingRate := fs.String("pairing-rate", env("BEIANSCAN_PAIRING_RATE", "60/h"), "QR pairings one order may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_PAIRING_RATE)")
-	wsPerOrder := fs.String("ws-per-order", env("BEIANSCAN_WS_PER_ORDER", "20"), "simultaneous websockets on one order across instances; 0 turns it off (BEIANSCAN_WS_PER_ORDER)")
+	guesses := fs.String("claim-guess-limit", env("BEIANSCAN_CLAIM_GUESS_LIMIT", strconv.Itoa(orders.DefaultClaimGuessLimit)), "claims of codes never issued per IP per 10 minutes; 0 turns it off (BEIANSCAN_CLAIM_GUESS_LIMIT)")
+	orderRate := fs.String("order-rate", env("BEIANSCAN_ORDER_RATE", limits.DefaultOrderRate.String()), "orders one client IP may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_ORDER_RATE)")
+	pairingRate := fs.String("pairing-rate", env("BEIANSCAN_PAIRING_RATE", limits.DefaultPairingRate.String()), "QR pairings one order may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_PAIRING_RATE)")
+	wsPerOrder := fs.String("ws-per-order", env("BEIANSCAN_WS_PER_ORDER", strconv.Itoa(limits.DefaultWebsocketsPerOrder)), "simultaneous websockets on one order across instances; 0 turns it off (BEIANSCAN_WS_PER_ORDER)")
 	trusted := fs.String("trusted-proxies", env("BEIANSCAN_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For is believed, CIDRs comma separated; empty: none (BEIANSCAN_TRUSTED_PROXIES)")
 	uploadTimeout := fs.String("upload-timeout", env("BEIANSCAN_UPLOAD_TIMEOUT", duration(httpx.DefaultUploadTimeout)), "time an upload's whole body may take to arrive (BEIANSCAN_UPLOAD_TIMEOUT)")
 	minReplicas := fs.String("redis-min-replicas", env("BEIANSCAN_REDIS_MIN_REPLICAS", "0"), "Redis replicas that must confirm every acknowledged change (WAIT); 0: off (BEIANSCAN_REDIS_MIN_REPLICAS)")
 	waitTimeout := fs.String("redis-wait-timeout", env("BEIANSCAN_REDIS_WAIT_TIMEOUT", duration(redisstore.DefaultWaitTimeout)), "how long to wait for that confirmation before answering 503 (BEIANSCAN_REDIS_WAIT_TIMEOUT)")
 	decodeMemory := fs.String("decode-memory", env("BEIANSCAN_DECODE_MEMORY", fmt.Sprintf("%dMiB", admission.DefaultMemory>>20)), "decoded image bytes in flight, e.g. 512MiB, 1GiB (BEIANSCAN_DECODE_MEMORY)")
+	bodyMemory := fs.String("body-memory", env("BEIANSCAN_BODY_MEMORY", fmt.Sprintf("%dMiB", admission.DefaultBodyMemory>>20)), "request body bytes held in memory at once, e.g. 256MiB (BEIANSCAN_BODY_MEMORY)")
+	uploadsPerOrder := fs.String("uploads-per-order", env("BEIANSCAN_UPLOADS_PER_ORDER", strconv.Itoa(admission.DefaultUploadsPerOrder)), "uploads in flight on one order in this instance (BEIANSCAN_UPLOADS_PER_ORDER)")
+	uploadsPerIP := fs.String("uploads-per-ip", env("BEIANSCAN_UPLOADS_PER_IP", strconv.Itoa(admission.DefaultUploadsPerIP)), "uploads in flight from one client IP in this instance (BEIANSCAN_UPLOADS_PER_IP)")
 	imageWorkers := fs.String("image-workers", env("BEIANSCAN_IMAGE_WORKERS", ""), "images processed at once; empty: cores - 1, at least 1 (BEIANSCAN_IMAGE_WORKERS)")
 	// Quality thresholds of the image warnings (0: the images package's default).
 	blur := fs.String("quality-blur", env("BEIANSCAN_QUALITY_BLUR", "0"), "Laplacian variance under which an image is blurry; 0: default 20 (BEIANSCAN_QUALITY_BLUR)")
@@ -102,23 +122,28 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	bright := fs.String("quality-bright", env("BEIANSCAN_QUALITY_BRIGHT", "0"), "mean luma over which an image is overexposed; 0: default 215 (BEIANSCAN_QUALITY_BRIGHT)")
 	gray := fs.String("quality-gray", env("BEIANSCAN_QUALITY_GRAY", "0"), "chroma under which a pixel counts as gray; 0: default 16 (BEIANSCAN_QUALITY_GRAY)")
 	white := fs.String("quality-white-background", env("BEIANSCAN_QUALITY_WHITE_BACKGROUND", "0"), "share (0-1) of near-white border a face photo needs; 0: default 0.6 (BEIANSCAN_QUALITY_WHITE_BACKGROUND)")
+	faceShare := fs.String("face-min-share", env("BEIANSCAN_FACE_MIN_SHARE", strconv.FormatFloat(images.DefaultFaceMinShare, 'g', -1, 64)), "face box (brow to chin) of the face photo under this share of the short side: face_too_small (BEIANSCAN_FACE_MIN_SHARE)")
+	faceCentre := fs.String("face-center-tolerance", env("BEIANSCAN_FACE_CENTER_TOLERANCE", strconv.FormatFloat(images.DefaultFaceCenterTolerance, 'g', -1, 64)), "face centre further than this share of the width or height from the middle: face_not_centered (BEIANSCAN_FACE_CENTER_TOLERANCE)")
 	logLevel := fs.String("log-level", env("BEIANSCAN_LOG_LEVEL", "info"), "debug, info, warn or error (BEIANSCAN_LOG_LEVEL)")
 	logFormat := fs.String("log-format", env("BEIANSCAN_LOG_FORMAT", "text"), "text or json (BEIANSCAN_LOG_FORMAT)")
+	metricsAddr := fs.String("metrics-addr", env("BEIANSCAN_METRICS_ADDR", server.DefaultMetricsAddr), "Prometheus /metrics listener; "+server.MetricsOff+" disables (BEIANSCAN_METRICS_ADDR)")
+	webhookURL := fs.String("webhook-url", env("BEIANSCAN_WEBHOOK_URL", ""), "the back office's webhook endpoint, https (http only to loopback); empty: no webhooks (BEIANSCAN_WEBHOOK_URL; its secret BEIANSCAN_WEBHOOK_SECRET is read from the environment only)")
 	reviewersFile := fs.String("reviewers", env("BEIANSCAN_REVIEWERS", ""), "file of reviewer lines NAME:SHA256HEX, re-read when it changes; empty: no workbench (BEIANSCAN_REVIEWERS)")
 	reviewHold := fs.String("review-hold", env("BEIANSCAN_REVIEW_HOLD", duration(orders.DefaultReviewHold)), "how long a reviewer's hold on an order lasts without activity (BEIANSCAN_REVIEW_HOLD)")
-	metricsAddr := fs.String("metrics-addr", env("BEIANSCAN_METRICS_ADDR", "127.0.0.1:9464"), "Prometheus /metrics listener; off disables (BEIANSCAN_METRICS_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, err
 	}
 	cfg := server.Config{
 		Addr: *addr, PublicURL: *publicURL, RedisURL: *redisURL, DataDir: *dataDir,
-		// The secret is read from the environment only: a flag would show in ps.
-		JWTSecret: getenv("BEIANSCAN_JWT_SECRET"), OperatorKey: *operatorKey,
+		// The secrets are read from the environment only: a flag would show in ps.
+		JWTSecret: getenv("BEIANSCAN_JWT_SECRET"), OperatorKey: getenv("BEIANSCAN_OPERATOR_KEY"),
 		BlobURL: *blobURL,
 		// Like the secret, the keys are read from the environment only.
 		EncryptionKeys: getenv("BEIANSCAN_ENCRYPTION_KEYS"),
 		MinAppVersion:  *minApp, AppProvinces: list(*provinces), AllowedOrigins: list(*origins),
 		AppDownloadURL: *appDownload, Reviewers: *reviewersFile,
+		// The webhook secret, like the others, from the environment only.
+		WebhookURL: *webhookURL, WebhookSecret: getenv("BEIANSCAN_WEBHOOK_SECRET"),
 	}
 	// The link is put in front of people who scanned a code: only an absolute web address.
 	if u, err := url.Parse(cfg.AppDownloadURL); cfg.AppDownloadURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
@@ -147,6 +172,8 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		setting[float64]{"BEIANSCAN_QUALITY_BRIGHT", *bright, &th.Bright},
 		setting[float64]{"BEIANSCAN_QUALITY_GRAY", *gray, &th.Gray},
 		setting[float64]{"BEIANSCAN_QUALITY_WHITE_BACKGROUND", *white, &th.WhiteBackground},
+		setting[float64]{"BEIANSCAN_FACE_MIN_SHARE", *faceShare, &th.FaceMinShare},
+		setting[float64]{"BEIANSCAN_FACE_CENTER_TOLERANCE", *faceCentre, &th.FaceCenterTolerance},
 	); err != nil {
 		return cfg, err
 	}
@@ -156,6 +183,13 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		setting[int]{"BEIANSCAN_REDIS_MIN_REPLICAS", *minReplicas, &cfg.RedisMinReplicas},
 	); err != nil {
 		return cfg, err
+	}
+	// 0 on the command line is off; in server.Config zero is unset and off has its value.
+	if cfg.ClaimGuessLimit == 0 {
+		cfg.ClaimGuessLimit = orders.GuessLimitOff
+	}
+	if cfg.WebsocketsPerOrder == 0 {
+		cfg.WebsocketsPerOrder = limits.Off
 	}
 	if cfg.OrderRate, err = limits.ParseRate(*orderRate); err != nil {
 		return cfg, fmt.Errorf("BEIANSCAN_ORDER_RATE: %w", err)
@@ -168,6 +202,15 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	}
 	if cfg.DecodeMemory, err = admission.ParseBytes(*decodeMemory); err != nil || cfg.DecodeMemory < 16<<20 {
 		return cfg, fmt.Errorf("BEIANSCAN_DECODE_MEMORY: %q is not a size of at least 16MiB such as 512MiB or 1GiB", *decodeMemory)
+	}
+	if cfg.BodyMemory, err = admission.ParseBytes(*bodyMemory); err != nil || cfg.BodyMemory < 16<<20 {
+		return cfg, fmt.Errorf("BEIANSCAN_BODY_MEMORY: %q is not a size of at least 16MiB such as 256MiB or 1GiB", *bodyMemory)
+	}
+	if err := parseEach(strconv.Atoi, func(n int) bool { return n >= 1 }, "a whole number >= 1",
+		setting[int]{"BEIANSCAN_UPLOADS_PER_ORDER", *uploadsPerOrder, &cfg.UploadsPerOrder},
+		setting[int]{"BEIANSCAN_UPLOADS_PER_IP", *uploadsPerIP, &cfg.UploadsPerIP},
+	); err != nil {
+		return cfg, err
 	}
 	cfg.ImageWorkers = admission.DefaultWorkers()
 	if *imageWorkers != "" {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/beianscan/beianscan/internal/admission"
+	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -37,7 +38,7 @@ func TestConfigFrom(t *testing.T) {
 		}, check: func(t *testing.T, c configView) {
 			want := configView{Addr: ":9090", PublicURL: "https://beian.example.com", RedisURL: "redis://r:6379/0", DataDir: "/data",
 				Secret: "s3cret", OperatorKey: "op", PairingTTL: 90 * time.Second, PhoneTTL: time.Hour, DesktopTTL: 24 * time.Hour,
-				MinApp: "3.17.0", Provinces: []string{"CN-GD", "CN-BJ"}, Origins: []string{"https://a.example", "https://b.example"}, Guesses: 0,
+				MinApp: "3.17.0", Provinces: []string{"CN-GD", "CN-BJ"}, Origins: []string{"https://a.example", "https://b.example"}, Guesses: orders.GuessLimitOff,
 				Retention: 48 * time.Hour, Keys: "k1:AAAA"}
 			if !reflect.DeepEqual(c, want) {
 				t.Fatalf("got %+v\nwant %+v", c, want)
@@ -77,6 +78,8 @@ func TestConfigFrom(t *testing.T) {
 		{name: "app download page not a web address", env: map[string]string{"BEIANSCAN_APP_DOWNLOAD_URL": "javascript:alert(1)"}, wantErr: "BEIANSCAN_APP_DOWNLOAD_URL"},
 		{name: "app download page relative", env: map[string]string{"BEIANSCAN_APP_DOWNLOAD_URL": "/app"}, wantErr: "BEIANSCAN_APP_DOWNLOAD_URL"},
 		{name: "unknown flag", args: []string{"-nope"}, wantErr: "nope"},
+		// A secret is never a flag: it would show in ps.
+		{name: "no operator key flag", args: []string{"-operator-key", "k"}, wantErr: "operator-key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,7 +110,7 @@ type configView struct {
 	AppDownload                                             string
 }
 
-// TestConfigFromEdge covers the variables of DESIGN §5's slow clients and trusted proxies.
+// TestConfigFromEdge covers the variables of docs/operations.md's slow clients and trusted proxies.
 func TestConfigFromEdge(t *testing.T) {
 	type view struct {
 		proxies []string

@@ -2,7 +2,7 @@ package filing
 
 import "errors"
 
-// Error codes of the contract (DESIGN §3). The HTTP status of each is decided at the
+// Error codes of the contract (api/openapi.json). The HTTP status of each is decided at the
 // edge (internal/httpx); here a code is only a name with its two messages.
 const (
 	CodeInvalidRequest          = "invalid_request"
@@ -173,7 +173,7 @@ var (
 	ErrNotFound = &Error{Code: CodeNotFound,
 		Message: "Not found.", MessageZh: "请求的资源不存在。"}
 	// ErrUnavailable is a dependency failing (Redis, blob storage, replicas, the decode
-	// budget): the client's retry is safe (DESIGN §5).
+	// budget): the client's retry is safe (docs/operations.md).
 	ErrUnavailable = &Error{Code: CodeUnavailable,
 		Message:   "Service temporarily unavailable, please retry.",
 		MessageZh: "服务暂时不可用，请稍后重试。"}

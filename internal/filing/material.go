@@ -104,7 +104,7 @@ type Requirement struct {
 // Requirements lists the slots this order uses, required ones first in the order people
 // photograph them, then the optional ones. uploaded tells which slots hold a material.
 //
-// The count follows the order (DESIGN §1, "the five standard images"): an individual's
+// The count follows the order (docs/rules.md, "the five standard images"): an individual's
 // sponsor certificate is the subject leader's ID itself, a two-sided ID takes two slots, a
 // website leader who is the subject leader needs no second copy, and the face photo exists
 // only when the app is the upload method.

@@ -15,7 +15,7 @@ import (
 	"github.com/beianscan/beianscan/internal/filing"
 )
 
-// TestStatuses pins every code of DESIGN §3 to the status the contract gives it.
+// TestStatuses pins every code of api/openapi.json to the status the contract gives it.
 func TestStatuses(t *testing.T) {
 	contract := map[string]int{
 		"invalid_request": 422, "invalid_province": 422, "invalid_id_type": 422, "invalid_id_number": 422,
@@ -81,5 +81,15 @@ func TestHandler(t *testing.T) {
 				t.Fatalf("envelope %+v", b.Error)
 			}
 		})
+	}
+}
+
+// TestCodesKnown: every code of the status table is one the metrics know (filing.KnownCode),
+// so that a new code is counted as itself, not as "other".
+func TestCodesKnown(t *testing.T) {
+	for code := range statuses {
+		if !filing.KnownCode(code) {
+			t.Errorf("%s is in the status table but not in filing's codes", code)
+		}
 	}
 }

@@ -10,8 +10,8 @@ package metrics
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/beianscan/beianscan/internal/events"
@@ -42,6 +42,8 @@ type Metrics struct {
 	retentionGone *prometheus.CounterVec
 
 	own []prometheus.Collector // beianscan's own, for Names
+
+	routes atomic.Pointer[map[string]bool] // the route labels (SetRoutes)
 }
 
 // New registers every metric, with the Go runtime and process collectors.
@@ -117,7 +119,8 @@ func (m *Metrics) Request(route, method string, status int, code string, took ti
 	if m == nil {
 		return
 	}
-	m.httpRequests.WithLabelValues(route, method, strconv.Itoa(status), code).Inc()
+	route, method = m.route(route), methodLabel(method)
+	m.httpRequests.WithLabelValues(route, method, statusLabel(status), codeLabel(code)).Inc()
 	m.httpDuration.WithLabelValues(route, method).Observe(took.Seconds())
 }
 
@@ -126,7 +129,7 @@ func (m *Metrics) Upload(slot, via, outcome string) {
 	if m == nil {
 		return
 	}
-	m.uploads.WithLabelValues(slot, via, outcome).Inc()
+	m.uploads.WithLabelValues(slotLabel(slot), closed(via, vias), outcomeLabel(outcome)).Inc()
 }
 
 // Claim records one claim's outcome: "ok" or the error code.
@@ -134,7 +137,7 @@ func (m *Metrics) Claim(outcome string) {
 	if m == nil {
 		return
 	}
-	m.claims.WithLabelValues(outcome).Inc()
+	m.claims.WithLabelValues(outcomeLabel(outcome)).Inc()
 }
 
 // ImageStep records how long one image processing step took. It is the hook the images
@@ -143,7 +146,7 @@ func (m *Metrics) ImageStep(step string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.imageStep.WithLabelValues(step).Observe(d.Seconds())
+	m.imageStep.WithLabelValues(closed(step, steps)).Observe(d.Seconds())
 }
 
 // Event records one published order event; pairing events also move the pairing counters.
@@ -152,7 +155,7 @@ func (m *Metrics) Event(typ, reason string) {
 	if m == nil {
 		return
 	}
-	m.events.WithLabelValues(typ).Inc()
+	m.events.WithLabelValues(closed(typ, eventTypes)).Inc()
 	switch typ {
 	case events.PairingCreated:
 		m.pairingsMade.Inc()
@@ -160,7 +163,7 @@ func (m *Metrics) Event(typ, reason string) {
 		if reason == "" {
 			reason = "expired"
 		}
-		m.pairingsEnded.WithLabelValues(reason).Inc()
+		m.pairingsEnded.WithLabelValues(closed(reason, endReasons)).Inc()
 	}
 }
 
@@ -169,7 +172,7 @@ func (m *Metrics) RedisError(command string) {
 	if m == nil {
 		return
 	}
-	m.redisErrors.WithLabelValues(command).Inc()
+	m.redisErrors.WithLabelValues(closed(command, redisCommands)).Inc()
 }
 
 // BlobError counts one failed blob store operation.
@@ -177,7 +180,7 @@ func (m *Metrics) BlobError(op string) {
 	if m == nil {
 		return
 	}
-	m.blobErrors.WithLabelValues(op).Inc()
+	m.blobErrors.WithLabelValues(closed(op, blobOps)).Inc()
 }
 
 // RetentionDeleted is the retention sweep's hook: n orders or blobs (kind "order" or
@@ -186,7 +189,7 @@ func (m *Metrics) RetentionDeleted(kind string, n int) {
 	if m == nil || n <= 0 {
 		return
 	}
-	m.retentionGone.WithLabelValues(kind).Add(float64(n))
+	m.retentionGone.WithLabelValues(closed(kind, sweptKinds)).Add(float64(n))
 }
 
 // Names lists the names of beianscan's own metrics (those registered so far, gauge

@@ -2,12 +2,14 @@ package orders
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/beianscan/beianscan/internal/filing"
 )
 
-// Actors of the audit trail (DESIGN §6): who did or saw something.
+// Actors of the audit trail (docs/operations.md, Privacy): who did or saw something.
 const (
 	ActorDesktop  = "desktop"
 	ActorPhone    = "phone"
@@ -126,7 +128,14 @@ func (s *Service) recordRead(ctx context.Context, orderID string, e AuditEntry) 
 	if !ok {
 		return nil
 	}
-	return log.AppendAudit(ctx, orderID, e)
+	err := log.AppendAudit(ctx, orderID, e)
+	var fe *filing.Error
+	if err == nil || errors.As(err, &fe) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	// A refused write (a Redis ACL without XADD, a script error) is not a bug of the
+	// service: the read is not served, and the client may retry.
+	return fmt.Errorf("%w: audit: %w", filing.ErrUnavailable, err)
 }
 
 // AuditTrail returns the order's audit trail, oldest first.

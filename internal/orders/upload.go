@@ -20,7 +20,10 @@ type Upload struct {
 	Slot    filing.Slot
 	Via     filing.Via
 	Body    io.Reader
-	Fit     bool
+	// Size is the body's declared length (Content-Length, or what the edge reserved for
+	// it), which sizes the buffer it is read into; 0 or negative when unknown.
+	Size int64
+	Fit  bool
 	// IdempotencyKey makes a retry return the first answer.
 	IdempotencyKey string
 	// Phone is set for app uploads (AuthorizePhone's session): the upload counts only while
@@ -29,10 +32,10 @@ type Upload struct {
 	Phone *PhoneSession
 }
 
-func (s *Service) imageOptions(slot filing.Slot, fit bool) images.Options {
+func (s *Service) imageOptions(ord *filing.Order, slot filing.Slot, fit bool) images.Options {
 	o := s.cfg.Images
 	o.Fit = fit
-	o.Face = slot == filing.SlotFacePhoto
+	o.Faces = ord.FaceCheck(slot)
 	return o
 }
 
@@ -79,15 +82,15 @@ func (s *Service) Upload(ctx context.Context, u Upload) (*filing.Material, error
 			return m, err
 		}
 	}
-	data, err := images.ReadLimited(u.Body, s.ReadLimit(u.Fit))
+	data, err := s.readBody(u)
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.process(ctx, data, s.imageOptions(u.Slot, u.Fit))
+	res, w, err := s.process(ctx, u.OrderID, data, s.imageOptions(snap.Order, u.Slot, u.Fit))
 	if err != nil {
 		return nil, err
 	}
-	return s.save(ctx, u, idem, res)
+	return s.save(ctx, u, idem, res, w)
 }
 
 // uploadSnapshot is the order the pre-checks judge: the phone session's, if it is of this
@@ -123,11 +126,11 @@ func (s *Service) Stitch(ctx context.Context, orderID string, slot filing.Slot, 
 	if err := snap.Order.CheckUpload(slot, filing.ViaPC); err != nil {
 		return nil, err
 	}
-	res, err := s.stitch(ctx, parts, s.imageOptions(slot, false))
+	res, err := s.stitch(ctx, parts, s.imageOptions(snap.Order, slot, false))
 	if err != nil {
 		return nil, err
 	}
-	return s.save(ctx, Upload{OrderID: orderID, Slot: slot, Via: filing.ViaPC}, "", res)
+	return s.save(ctx, Upload{OrderID: orderID, Slot: slot, Via: filing.ViaPC}, "", res, nil)
 }
 
 // remembered returns the first answer to an upload with this idempotency key, but only
@@ -156,11 +159,10 @@ func (s *Service) remembered(ctx context.Context, snap *Snapshot, idem string, s
 }
 
 // save writes a validated image and its metadata, in that order, so that metadata never
-// points at bytes that are not on disk.
-func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.Result) (*filing.Material, error) {
-	sum := sha256.Sum256(res.Data)
-	sha := hex.EncodeToString(sum[:])
-	if err := s.blobs.Put(ctx, blob.Key(u.OrderID, sha), res.Data); err != nil {
+// points at bytes that are not on disk. w is the image's write if process started it.
+func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.Result, w *pendingWrite) (*filing.Material, error) {
+	sha, err := s.durable(ctx, u.OrderID, res.Data, w)
+	if err != nil {
 		return nil, err
 	}
 	m := filing.Material{
@@ -171,15 +173,12 @@ func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.R
 	if m.Warnings == nil {
 		m.Warnings = []string{}
 	}
-	var old *filing.Material
-	snap, err := s.store.Update(ctx, u.OrderID, func(snap *Snapshot) ([]Event, error) {
-		old = nil
+	// A replaced image, and this one if its record is refused, are left to the sweeper
+	// (see the comment above Material).
+	_, err = s.store.Update(ctx, u.OrderID, func(snap *Snapshot) ([]Event, error) {
 		// The order may have moved on while the image was checked.
 		if err := precheck(snap, u); err != nil {
 			return nil, err
-		}
-		if prev, ok := snap.Materials[u.Slot]; ok {
-			old = &prev
 		}
 		snap.Materials[u.Slot] = m
 		snap.Order.UpdatedAt = m.UploadedAt
@@ -192,11 +191,7 @@ func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.R
 		return s.settle(snap, []Event{s.event(u.OrderID, events.MaterialUploaded, m)}), nil
 	})
 	if err != nil {
-		s.forget(ctx, u.OrderID, sha, nil)
 		return nil, err
-	}
-	if old != nil && old.SHA256 != sha {
-		s.forget(ctx, u.OrderID, old.SHA256, snap)
 	}
 	if idem != "" {
 		// The upload is stored either way; without its record a retry is stored again (and
@@ -212,24 +207,15 @@ func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.R
 	return &m, nil
 }
 
-// forget deletes an image nobody refers to any more: identity documents are not kept
-// longer than the order needs them. snap, when known, is the order after the change.
-func (s *Service) forget(ctx context.Context, orderID, sha string, snap *Snapshot) {
-	if snap == nil {
-		var err error
-		if snap, err = s.store.Load(ctx, orderID); err != nil {
-			return
-		}
-	}
-	for _, m := range snap.Materials {
-		if m.SHA256 == sha {
-			return
-		}
-	}
-	if err := s.blobs.Delete(ctx, blob.Key(orderID, sha)); err != nil {
-		s.cfg.Logger.WarnContext(ctx, "blob delete failed", "order", orderID, "err", err)
-	}
-}
+// Images no slot refers to any more (replaced, removed, or written for an upload whose record
+// was refused) are not deleted here but by the sweeper (internal/sweep), which deletes every
+// blob no stored material refers to once it is older than twice the upload timeout, at
+// least every minute. Blobs are keyed by their content, so two slots, or a slot and an
+// upload in flight, share one: a delete here, however it checked the references first,
+// could fall between another upload's write of the same bytes and its record, and take an
+// acknowledged image with it. The sweeper's age rule closes that: a blob written by an
+// upload still in flight is younger than the rule, and one rewritten after it was listed is
+// not removed (blob.ErrChanged).
 
 // Material returns the metadata of a slot's material and its blob key.
 func (s *Service) Material(ctx context.Context, orderID string, slot filing.Slot) (*filing.Material, string, error) {
@@ -249,26 +235,19 @@ func (s *Service) Material(ctx context.Context, orderID string, slot filing.Slot
 
 // RemoveMaterial removes a slot's material.
 func (s *Service) RemoveMaterial(ctx context.Context, orderID string, slot filing.Slot) error {
-	var old filing.Material
-	snap, err := s.store.Update(ctx, orderID, func(snap *Snapshot) ([]Event, error) {
+	_, err := s.store.Update(ctx, orderID, func(snap *Snapshot) ([]Event, error) {
 		if err := snap.Order.CheckRemove(slot); err != nil {
 			return nil, err
 		}
-		m, ok := snap.Materials[slot]
-		if !ok {
+		if _, ok := snap.Materials[slot]; !ok {
 			return nil, filing.ErrMaterialNotFound
 		}
-		old = m
 		delete(snap.Materials, slot)
 		s.audit(ctx, snap, ActorDesktop, AuditRemove, slot)
 		snap.Order.UpdatedAt = s.now()
 		return s.settle(snap, []Event{s.event(orderID, events.MaterialRemoved, map[string]any{"slot": slot})}), nil
 	})
-	if err != nil {
-		return err
-	}
-	s.forget(ctx, orderID, old.SHA256, snap)
-	return nil
+	return err // the image itself is left to the sweeper (see the comment above Material)
 }
 
 // Complete is the phone saying it is done.

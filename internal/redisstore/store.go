@@ -2,7 +2,7 @@
 // the audit trail and the guessed-code counters in Redis, and publishes each change's
 // events on the order's channel in the same transaction as the change.
 //
-// Privacy (DESIGN §6): full ID numbers are stored only sealed (sealbox, the context naming
+// Privacy (docs/operations.md, Privacy): full ID numbers are stored only sealed (sealbox, the context naming
 // the order and the person) and opened on load; every key of an order expires after the
 // retention without change, except while the order is submitted; every change writes its
 // audit entries in its own transaction.
@@ -18,6 +18,7 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -32,7 +33,6 @@ import (
 	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
-	"github.com/beianscan/beianscan/internal/positive"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 	"github.com/beianscan/beianscan/internal/sealbox"
 )
@@ -61,6 +61,8 @@ type Store struct {
 	retention   time.Duration
 	now         func() time.Time
 	repl        Replication
+	// webhooks is the outbox's configuration (outbox.go); nil: no webhooks.
+	webhooks *webhooks
 	// scope keeps the review queue of servers sharing one Redis apart (tests).
 	scope string
 }
@@ -97,7 +99,7 @@ const auditCap = 1000
 // New returns a store on rdb. keepClaimed is the phone token's life (default
 // orders.DefaultPhoneTokenTTL).
 func New(rdb redis.UniversalClient, keepClaimed time.Duration, opts ...Option) *Store {
-	keepClaimed = positive.Or(keepClaimed, orders.DefaultPhoneTokenTTL)
+	keepClaimed = cmp.Or(keepClaimed, orders.DefaultPhoneTokenTTL)
 	s := &Store{rdb: rdb, keepClaimed: keepClaimed}
 	for _, o := range opts {
 		o(s)
@@ -105,7 +107,7 @@ func New(rdb redis.UniversalClient, keepClaimed time.Duration, opts ...Option) *
 	if s.ring == nil {
 		s.ring = sealbox.Random()
 	}
-	s.retention = positive.Or(s.retention, DefaultRetention)
+	s.retention = cmp.Or(s.retention, DefaultRetention)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -155,10 +157,19 @@ func (s *Store) CreateOrder(ctx context.Context, o *filing.Order) (err error) {
 	if !set.Val() {
 		return fmt.Errorf("redisstore: order id %s taken", o.ID)
 	}
-	// The version and the first audit entry, with the WAIT in the same round trip.
+	webhooks, err := s.createEntries(o, b)
+	if err != nil {
+		return err
+	}
+	if err := s.beforeOutbox(ctx, o.ID, o.CreatedAt, webhooks); err != nil {
+		return err
+	}
+	// The version, the first audit entry and the outbox, with the WAIT in the same round
+	// trip.
 	var wait *redis.Cmd
 	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, rediskeys.Version(o.ID), o.Version, s.retention)
+		s.writeCreated(ctx, p, o, webhooks)
 		addAudit(ctx, p, o.ID, orders.AuditEntry{At: o.CreatedAt, Actor: orders.ActorDesktop, Action: orders.AuditCreate, IP: orders.ClientIP(ctx)})
 		p.PExpire(ctx, rediskeys.Audit(o.ID), s.retention)
 		wait = s.confirm(ctx, p, o.ID, false)
@@ -166,7 +177,11 @@ func (s *Store) CreateOrder(ctx context.Context, o *filing.Order) (err error) {
 	}); err != nil {
 		return err
 	}
-	return s.confirmed(wait)
+	if err := s.confirmed(wait); err != nil {
+		return err
+	}
+	s.afterOutbox(ctx, o.ID, o.CreatedAt, webhooks)
+	return nil
 }
 
 type reader interface {
@@ -412,7 +427,14 @@ func (s *Store) prepare(before, snap *orders.Snapshot, evs []orders.Event) (*cha
 // write commits c in one MULTI/EXEC, step by step; each step adds its commands to the same
 // transaction, so a reader sees all of a change or none of it.
 func (s *Store) write(ctx context.Context, tx *redis.Tx, c *change) error {
-	_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	webhooks, err := s.outboxEntries(c)
+	if err != nil {
+		return err
+	}
+	if err := s.beforeOutbox(ctx, c.id, c.now, webhooks); err != nil {
+		return err
+	}
+	_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		s.writeOrder(ctx, p, c)
 		if err := writeMaterials(ctx, p, c); err != nil {
 			return err
@@ -421,9 +443,15 @@ func (s *Store) write(ctx context.Context, tx *redis.Tx, c *change) error {
 		writeHold(ctx, p, c)
 		writeAudit(ctx, p, c)
 		expireWithOrder(ctx, p, c)
+		if err := s.writeOutbox(ctx, p, c, webhooks); err != nil {
+			return err
+		}
 		publish(ctx, p, c)
 		return nil
 	})
+	if err == nil {
+		s.afterOutbox(ctx, c.id, c.now, webhooks)
+	}
 	return err
 }
 

@@ -205,7 +205,7 @@ func wholeFlow(t *testing.T, st blobStore) {
 		t.Fatalf("state after submit %v", st)
 	}
 	expect("state_changed")
-	must(t, do(t, req{method: "POST", url: o.url("/review-result"), header: map[string]string{"X-Api-Key": "operator-key"},
+	must(t, do(t, req{method: "POST", url: o.url("/review-result"), header: map[string]string{"X-Api-Key": testOperatorKey},
 		body: map[string]any{"approved": false, "reason": "核验单未加盖公章"}}), http.StatusOK)
 	rej := expect("state_changed")
 	if d := rej["data"].(map[string]any); d["to"] != "rejected" || d["reason"] != "核验单未加盖公章" {

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -356,6 +357,10 @@ func TestReviewRaces(t *testing.T) {
 	}
 	if ids := w.queueIDs(t); !slices.Contains(ids, o.ID) {
 		t.Errorf("round 2 is not in the queue: %v", ids)
+	}
+	// The gauges read the same index: one order waits in this server's queue.
+	if n, oldest, err := w.m.Service.ReviewQueueStats(context.Background()); err != nil || n != 1 || oldest < 0 || oldest > time.Minute {
+		t.Errorf("queue stats %d %v %v, want 1 waiting", n, oldest, err)
 	}
 	must(t, do(t, req{method: "POST", url: w.url("/orders/" + o.ID + "/hold"), token: w.as("bob")}), http.StatusOK)
 	must(t, do(t, req{method: "DELETE", url: w.url("/orders/" + o.ID + "/hold"), token: w.as("bob")}), http.StatusNoContent)
