@@ -3,14 +3,15 @@
 import { $, h, show } from '../lib/h.js';
 import { orderPath, api, labelOf } from './state.js';
 
-const ACTOR_ZH = { desktop: '您（电脑）', phone: '您的手机', operator: '审核人员', system: '系统' };
+const ACTOR_ZH = { desktop: '您（电脑）', phone: '您的手机', operator: '审核人员', reviewer: '初审人员', system: '系统' };
 
 // The audit actions of README's privacy section, as the owner reads them.
 const ACTION_ZH = {
   create: '创建订单', read: '查看', read_form: '查看核验单', upload: '上传', remove: '删除',
   method: '选择上传方式', pairing_create: '生成二维码', pairing_revoke: '撤销二维码',
   pairing_expire: '二维码过期', claim: '扫码连接', complete: '完成上传', submit: '提交审核',
-  withdraw: '撤回', review: '审核',
+  withdraw: '撤回', review: '审核', read_pii: '查看备案信息（含完整证件号码）', edit: '修改备案信息',
+  authority: '管局审核进度',
 };
 
 // loadAudit shows the order's audit log when the server offers one: a server without it

@@ -53,7 +53,7 @@ export function steps(o, now) {
     if (!isNaN(dl)) {
       const left = timeLeft(dl, now);
       authority.text = left
-        ? `工信部已发送核验短信：请在 24 小时内按短信提示完成核验（截止 ${fmtDate(a.sms_deadline)}，还剩 ${left}）。逾期未核验，备案会被退回。`
+        ? `工信部已发送核验短信：请在 24 小时内按短信提示完成核验（截止 ${fmtDate(a.sms_deadline)}，还剩 ${left}）。`
         : `工信部核验短信的 24 小时期限已过（截止 ${fmtDate(a.sms_deadline)}）。如未完成核验，请联系服务商。`;
       authority.sms = { deadline: a.sms_deadline, left };
     } else {

@@ -213,7 +213,8 @@ export function renderFixPanel(S) {
   const app = o.upload_method === 'app' && requirements(S).some((x) => x.flagged && x.app_allowed);
   show($('#fix-phone'), app);
   if (!app) return;
-  const p = S.pairing;
+  // Only a pairing made for this fix counts: the one of the first upload is long done.
+  const p = S.pairing && S.pairing.id === S.fixPairingId ? S.pairing : null;
   const live = p && !p.expired && Date.parse(p.expires_at) > serverNow(S);
   const img = $('#fix-qr');
   show(img, !!live && !p.claimed);
@@ -237,6 +238,7 @@ export async function fixPairing(S) {
     return;
   }
   S.pairing = r.data.pairing;
+  S.fixPairingId = r.data.pairing.id;
   S.phone = null;
   S.complete = false;
   render(S);

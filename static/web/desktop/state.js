@@ -25,6 +25,7 @@ export function newState() {
     stitch: null, // the open "add a page" panel
     choosing: false, // the method view is open again over a chosen method
     qrError: '', // why the last QR could not be made
+    fixPairingId: '', // the re-upload QR made after a review round (review.js)
   };
 }
 
