@@ -43,6 +43,9 @@ type AuditEntry struct {
 	Action string      `json:"action"`
 	Slot   filing.Slot `json:"slot"`
 	IP     string      `json:"ip"`
+	// Count is set on a summary of reads: how many reads of this slot by this actor from
+	// this address in the hour that starts at At.
+	Count int `json:"count,omitempty"`
 }
 
 // AuditLog is what a Store that keeps the audit trail can do besides writing the entries
