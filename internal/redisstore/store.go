@@ -87,7 +87,6 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // DefaultRetention is BEIANSCAN_RETENTION's default.
 const DefaultRetention = 720 * time.Hour
 
-
 // New returns a store on rdb. keepClaimed is the phone token's life (default
 // orders.DefaultPhoneTokenTTL).
 func New(rdb redis.UniversalClient, keepClaimed time.Duration, opts ...Option) *Store {
