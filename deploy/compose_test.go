@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,11 +25,14 @@ const (
 	testSecret  = "test-secret-0123456789abcdef0123456789"
 	testKeys    = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
 	testS3      = "test-s3-secret-0123456789"
+	testRoot    = "test-minio-root-0123456789"
+	testGrafana = "test-grafana-0123"
 )
 
 // required are the variables every load needs besides the JWT secret; a test's own env
 // comes after them and wins.
-var required = []string{"BEIANSCAN_ENCRYPTION_KEYS=" + testKeys, "BEIANSCAN_S3_SECRET_KEY=" + testS3}
+var required = []string{"BEIANSCAN_ENCRYPTION_KEYS=" + testKeys, "BEIANSCAN_S3_SECRET_KEY=" + testS3,
+	"BEIANSCAN_MINIO_ROOT_PASSWORD=" + testRoot, "BEIANSCAN_GRAFANA_PASSWORD=" + testGrafana}
 
 var instances = []string{"beianscan1", "beianscan2"}
 
@@ -136,13 +140,13 @@ func TestInstances(t *testing.T) {
 			for key, want := range map[string]string{
 				"BEIANSCAN_JWT_SECRET": testSecret,
 				"BEIANSCAN_REDIS_URL":  sentinelURL,
-				// Every acknowledged change waits for the replica (DESIGN §5).
+				// Every acknowledged change waits for the replica (docs/operations.md).
 				"BEIANSCAN_REDIS_MIN_REPLICAS": "1",
 				"BEIANSCAN_ADDR":               ":8080",
 				"BEIANSCAN_DATA_DIR":           "/data",
 				// Defaults when the operator sets nothing.
-				"BEIANSCAN_PUBLIC_URL":      "http://localhost:8080",
-				"BEIANSCAN_ALLOWED_ORIGINS": "http://localhost:8080",
+				"BEIANSCAN_PUBLIC_URL":      "https://localhost",
+				"BEIANSCAN_ALLOWED_ORIGINS": "https://localhost",
 				"BEIANSCAN_TRUSTED_PROXIES": composeSubnet,
 			} {
 				if got := env(s, key); got != want {
@@ -186,30 +190,56 @@ func TestInstances(t *testing.T) {
 	}
 }
 
-// TestMinIO: the object store keeps its data in a volume, shares the instances'
-// credentials, and the bucket they use is created before they start.
+// TestMinIO: the object store keeps its data in a volume; the bucket the instances use is
+// created, versioned, before they start, with a user of its own for them: the instances
+// never hold MinIO's root credentials.
 func TestMinIO(t *testing.T) {
-	p := mustLoad(t, "BEIANSCAN_JWT_SECRET="+testSecret, "BEIANSCAN_S3_ACCESS_KEY=acc")
+	p := mustLoad(t, "BEIANSCAN_JWT_SECRET="+testSecret, "BEIANSCAN_S3_ACCESS_KEY=acc", "BEIANSCAN_MINIO_ROOT_USER=root")
 	m := service(t, p, "minio")
 	if !strings.HasPrefix(m.Image, "minio/minio:") || !hasVolumeAt(m, "/data") || m.HealthCheck == nil {
 		t.Errorf("minio: image %q, volumes %+v, healthcheck %+v", m.Image, m.Volumes, m.HealthCheck)
 	}
-	if env(m, "MINIO_ROOT_USER") != "acc" || env(m, "MINIO_ROOT_PASSWORD") != testS3 {
+	if env(m, "MINIO_ROOT_USER") != "root" || env(m, "MINIO_ROOT_PASSWORD") != testRoot {
 		t.Errorf("minio credentials %q / %q", env(m, "MINIO_ROOT_USER"), env(m, "MINIO_ROOT_PASSWORD"))
 	}
 	if len(m.Ports) != 0 {
 		t.Errorf("minio publishes ports %+v", m.Ports)
 	}
 	b := service(t, p, "minio-bucket")
-	if cmd := strings.Join(b.Command, " "); !strings.Contains(cmd, "mc mb --ignore-existing store/beianscan") {
-		t.Errorf("bucket creation command %q", cmd)
+	cmd := strings.Join(b.Command, " ")
+	for _, want := range []string{
+		"mc mb --ignore-existing store/beianscan",
+		"mc version enable store/beianscan",
+		"mc admin policy create store beianscan-bucket /etc/beianscan/policy.json",
+		`mc admin user add store "$S3_USER" "$S3_PASSWORD"`,
+		`mc admin policy attach store beianscan-bucket --user "$S3_USER"`,
+	} {
+		if !strings.Contains(cmd, want) {
+			t.Errorf("minio-bucket command lacks %q:\n%s", want, cmd)
+		}
 	}
+	if env(b, "S3_USER") != "acc" || env(b, "S3_PASSWORD") != testS3 || env(b, "MINIO_ROOT_PASSWORD") != testRoot {
+		t.Errorf("minio-bucket env %v", b.Environment)
+	}
+	policy, _ := filepath.Abs("minio/beianscan-policy.json")
+	if !slices.ContainsFunc(b.Volumes, func(v types.ServiceVolumeConfig) bool {
+		return v.Source == policy && v.Target == "/etc/beianscan/policy.json" && v.ReadOnly
+	}) {
+		t.Errorf("minio-bucket does not mount %s: %+v", policy, b.Volumes)
+	}
+	checkBucketPolicy(t, policy, "beianscan")
 	if d, ok := b.DependsOn["minio"]; !ok || d.Condition != types.ServiceConditionHealthy {
 		t.Errorf("minio-bucket depends_on %+v", b.DependsOn)
 	}
 	for _, name := range instances {
-		if got := env(service(t, p, name), "AWS_ACCESS_KEY_ID"); got != "acc" {
-			t.Errorf("%s: AWS_ACCESS_KEY_ID = %q, want the MinIO user", name, got)
+		s := service(t, p, name)
+		if got := env(s, "AWS_ACCESS_KEY_ID"); got != "acc" {
+			t.Errorf("%s: AWS_ACCESS_KEY_ID = %q, want the bucket's user", name, got)
+		}
+		for k, v := range s.Environment {
+			if v != nil && (*v == testRoot || strings.HasPrefix(k, "MINIO_ROOT")) {
+				t.Errorf("%s gets MinIO's root credentials in %s", name, k)
+			}
 		}
 	}
 }
@@ -217,7 +247,7 @@ func TestMinIO(t *testing.T) {
 // TestKeysRequired: the project does not load without encryption keys or the object
 // store's secret, as without the signing secret.
 func TestKeysRequired(t *testing.T) {
-	for _, v := range []string{"BEIANSCAN_ENCRYPTION_KEYS", "BEIANSCAN_S3_SECRET_KEY"} {
+	for _, v := range []string{"BEIANSCAN_ENCRYPTION_KEYS", "BEIANSCAN_S3_SECRET_KEY", "BEIANSCAN_MINIO_ROOT_PASSWORD", "BEIANSCAN_GRAFANA_PASSWORD"} {
 		_, err := loadProject(t, "BEIANSCAN_JWT_SECRET="+testSecret, v+"=")
 		if err == nil || !strings.Contains(err.Error(), v) && !strings.Contains(err.Error(), "set ") {
 			t.Errorf("%s empty: err %v, want a refusal", v, err)
@@ -303,10 +333,12 @@ func TestNginx(t *testing.T) {
 	if !strings.HasPrefix(n.Image, "nginx:") {
 		t.Errorf("nginx image = %q", n.Image)
 	}
-	if !slices.ContainsFunc(n.Ports, func(pc types.ServicePortConfig) bool {
-		return pc.Published == "8080" && pc.Target == 80
-	}) {
-		t.Errorf("nginx ports = %+v, want 8080:80", n.Ports)
+	for _, port := range []uint32{80, 443} {
+		if !slices.ContainsFunc(n.Ports, func(pc types.ServicePortConfig) bool {
+			return pc.Published == strconv.Itoa(int(port)) && pc.Target == port
+		}) {
+			t.Errorf("nginx ports = %+v, want %d:%d", n.Ports, port, port)
+		}
 	}
 	want, err := filepath.Abs(nginxConf)
 	if err != nil {
@@ -432,6 +464,7 @@ func TestReplication(t *testing.T) {
 	for _, name := range sentinels {
 		wantCommand(t, service(t, p, name), "--sentinel", "sentinel monitor beianscan redis 6379 2", "port 26379")
 	}
+	sentinelVolumes(t, p)
 	u, err := url.Parse(sentinelURL)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"go.yaml.in/yaml/v4"
@@ -158,6 +159,7 @@ func TestGrafanaDashboard(t *testing.T) {
 	m := metrics.New()
 	m.Websockets(func() int { return 0 })
 	m.DecodeBudget(func() int64 { return 0 }, 0)
+	m.Webhooks(func() int { return 0 }, func() (int64, time.Duration) { return 0, 0 })
 	known := m.Names()
 	name := regexp.MustCompile(`beianscan_[a-z_]+`)
 	used := map[string]bool{}

@@ -19,13 +19,12 @@ import (
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/orders"
-	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // Service is what the app API needs of the orders service.
 type Service interface {
 	Claim(ctx context.Context, in orders.ClaimInput) (*orders.ClaimResult, error)
-	AuthorizePhone(ctx context.Context, token string) (auth.Phone, *orders.Snapshot, error)
+	AuthorizePhone(ctx context.Context, token string) (*orders.PhoneSession, error)
 	Upload(ctx context.Context, u orders.Upload) (*filing.Material, error)
 	Complete(ctx context.Context, p auth.Phone) (*orders.Snapshot, error)
 	ViewOrder(snap *orders.Snapshot) orders.OrderView
@@ -37,9 +36,10 @@ type Service interface {
 	Now() time.Time
 }
 
-// Config of the app API. Zero fields take the defaults given.
+// Config of the app API, filled in by the server (server.Config.withDefaults applies the
+// defaults).
 type Config struct {
-	// UploadTimeout bounds the arrival of an upload's body; default httpx.DefaultUploadTimeout (2m).
+	// UploadTimeout bounds the arrival of an upload's body; zero: no bound.
 	UploadTimeout time.Duration
 	// AppDownloadURL is the provider's app download page, linked from the scan page; empty:
 	// the page says to get the app from the phone's app store.
@@ -57,7 +57,6 @@ type API struct {
 
 // New returns the app API.
 func New(svc Service, cfg Config) *API {
-	cfg.UploadTimeout = positive.Or(cfg.UploadTimeout, httpx.DefaultUploadTimeout)
 	return &API{svc: svc, cfg: cfg}
 }
 
@@ -66,9 +65,9 @@ func (a *API) Register(e *echo.Echo) {
 	e.GET("/m/scan", a.scan)
 	g := e.Group("/m/v1", a.appVersion)
 	g.POST("/pairings/claim", a.claim)
-	g.GET("/order", a.order, a.phoneAuth)
-	g.PUT("/materials/:slot", a.upload, a.phoneAuth, httpx.BodyDeadline(a.cfg.UploadTimeout))
-	g.POST("/complete", a.complete, a.phoneAuth)
+	g.GET("/order", a.order)
+	g.PUT("/materials/:slot", a.upload, httpx.BodyDeadline(a.cfg.UploadTimeout))
+	g.POST("/complete", a.complete)
 }
 
 // appVersion refuses every /m/v1 call from a missing, malformed or too old app, so an old
@@ -82,27 +81,15 @@ func (a *API) appVersion(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-const phoneKey = "phone"
-
-type phoneCtx struct {
-	phone auth.Phone
-	snap  *orders.Snapshot
-}
-
-func (a *API) phoneAuth(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Request().Header.Get(echo.HeaderAuthorization)
-		token, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || token == "" {
-			return filing.ErrUnauthorized
-		}
-		p, snap, err := a.svc.AuthorizePhone(c.Request().Context(), strings.TrimSpace(token))
-		if err != nil {
-			return err
-		}
-		c.Set(phoneKey, phoneCtx{p, snap})
-		return next(c)
+// session authorises the request's phone token; every phone call starts with it, before
+// a byte of its body is read.
+func (a *API) session(c echo.Context) (*orders.PhoneSession, error) {
+	h := c.Request().Header.Get(echo.HeaderAuthorization)
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || token == "" {
+		return nil, filing.ErrUnauthorized
 	}
+	return a.svc.AuthorizePhone(c.Request().Context(), strings.TrimSpace(token))
 }
 
 func (a *API) claim(c echo.Context) error {
@@ -135,27 +122,31 @@ func (a *API) claim(c echo.Context) error {
 }
 
 func (a *API) order(c echo.Context) error {
-	pc := c.Get(phoneKey).(phoneCtx)
+	sess, err := a.session(c)
+	if err != nil {
+		return err
+	}
 	return c.JSON(http.StatusOK, map[string]any{
-		"order":     a.svc.ViewOrder(pc.snap),
-		"materials": orders.PhoneMaterials(pc.snap),
+		"order":     a.svc.ViewOrder(sess.Snapshot),
+		"materials": orders.PhoneMaterials(sess.Snapshot),
 	})
 }
 
 func (a *API) upload(c echo.Context) error {
-	pc := c.Get(phoneKey).(phoneCtx)
+	sess, err := a.session(c)
+	if err != nil {
+		return err
+	}
 	r := c.Request()
 	fit := c.QueryParam("fit") == "1"
-	held, err := httpx.AdmitBody(c, a.cfg.Bodies, pc.phone.OrderID, a.svc.ReadLimit(fit))
+	held, err := httpx.AdmitBody(c, a.cfg.Bodies, sess.Phone.OrderID, a.svc.ReadLimit(fit))
 	if err != nil {
 		return err
 	}
 	defer held.Release()
 	m, err := a.svc.Upload(r.Context(), orders.Upload{
-		OrderID: pc.phone.OrderID, Slot: filing.Slot(c.Param("slot")), Via: filing.ViaApp,
-		Body: r.Body, Size: held.Size(), Fit: fit, IdempotencyKey: r.Header.Get("Idempotency-Key"), Phone: &pc.phone,
-		// phoneAuth has just read and checked the order: the service need not read it again.
-		Snapshot: pc.snap,
+		OrderID: sess.Phone.OrderID, Slot: filing.Slot(c.Param("slot")), Via: filing.ViaApp,
+		Body: r.Body, Size: held.Size(), Fit: fit, IdempotencyKey: r.Header.Get("Idempotency-Key"), Phone: sess,
 	})
 	if err != nil {
 		return err
@@ -164,8 +155,11 @@ func (a *API) upload(c echo.Context) error {
 }
 
 func (a *API) complete(c echo.Context) error {
-	pc := c.Get(phoneKey).(phoneCtx)
-	snap, err := a.svc.Complete(c.Request().Context(), pc.phone)
+	sess, err := a.session(c)
+	if err != nil {
+		return err
+	}
+	snap, err := a.svc.Complete(c.Request().Context(), sess.Phone)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ import (
 type fakeService struct {
 	Service
 	claim     func(in orders.ClaimInput) (*orders.ClaimResult, error)
-	authorize func(token string) (auth.Phone, *orders.Snapshot, error)
+	authorize func(token string) (*orders.PhoneSession, error)
 	upload    func(u orders.Upload) (*filing.Material, error)
 	complete  func(p auth.Phone) (*orders.Snapshot, error)
 	now       time.Time
@@ -36,7 +36,7 @@ func (f *fakeService) Now() time.Time { return f.now }
 func (f *fakeService) Claim(_ context.Context, in orders.ClaimInput) (*orders.ClaimResult, error) {
 	return f.claim(in)
 }
-func (f *fakeService) AuthorizePhone(_ context.Context, token string) (auth.Phone, *orders.Snapshot, error) {
+func (f *fakeService) AuthorizePhone(_ context.Context, token string) (*orders.PhoneSession, error) {
 	return f.authorize(token)
 }
 func (f *fakeService) Upload(_ context.Context, u orders.Upload) (*filing.Material, error) {
@@ -71,8 +71,8 @@ func TestRefusedBeforeTheService(t *testing.T) {
 			t.Error("claim reached the service")
 			return nil, errStop
 		},
-		authorize: func(string) (auth.Phone, *orders.Snapshot, error) {
-			return auth.Phone{}, nil, filing.ErrTokenRevoked
+		authorize: func(string) (*orders.PhoneSession, error) {
+			return nil, filing.ErrTokenRevoked
 		},
 		upload: func(orders.Upload) (*filing.Material, error) {
 			t.Error("upload reached the service")
@@ -107,17 +107,17 @@ func TestRefusedBeforeTheService(t *testing.T) {
 
 // TestUploadIsThePhones: an app upload goes to the order and pairing of the phone's
 // token, whatever the URL says, as an app upload with its idempotency key and the snapshot
-// phoneAuth read (so the service does not read the order again).
+// AuthorizePhone read (so the service does not read the order again).
 func TestUploadIsThePhones(t *testing.T) {
 	phone := auth.Phone{OrderID: "bbbbbbbbbbbbbbbbbbbbbbbbbb", PairingID: "p1", DeviceID: "d1"}
 	var got orders.Upload
 	authed := &orders.Snapshot{Order: &filing.Order{ID: phone.OrderID}}
 	svc := &fakeService{
-		authorize: func(token string) (auth.Phone, *orders.Snapshot, error) {
+		authorize: func(token string) (*orders.PhoneSession, error) {
 			if token != "good" {
-				return auth.Phone{}, nil, filing.ErrUnauthorized
+				return nil, filing.ErrUnauthorized
 			}
-			return phone, authed, nil
+			return &orders.PhoneSession{Phone: phone, Snapshot: authed}, nil
 		},
 		upload: func(u orders.Upload) (*filing.Material, error) {
 			got = u
@@ -133,8 +133,8 @@ func TestUploadIsThePhones(t *testing.T) {
 		t.Fatalf("status %d", status)
 	}
 	if got.OrderID != phone.OrderID || got.Via != filing.ViaApp || got.Slot != filing.SlotFacePhoto ||
-		got.Phone == nil || *got.Phone != phone || got.IdempotencyKey != "k1" || !got.Fit ||
-		got.Snapshot != authed {
+		got.Phone == nil || got.Phone.Phone != phone || got.IdempotencyKey != "k1" || !got.Fit ||
+		got.Phone.Snapshot != authed {
 		t.Fatalf("upload %+v", got)
 	}
 }
@@ -146,8 +146,8 @@ func TestCompleteIsTheServicesTime(t *testing.T) {
 	at := time.Date(2031, 2, 3, 4, 5, 6, 0, time.UTC)
 	var completed auth.Phone
 	svc := &fakeService{
-		authorize: func(string) (auth.Phone, *orders.Snapshot, error) {
-			return phone, &orders.Snapshot{Order: &filing.Order{ID: phone.OrderID}}, nil
+		authorize: func(string) (*orders.PhoneSession, error) {
+			return &orders.PhoneSession{Phone: phone, Snapshot: &orders.Snapshot{Order: &filing.Order{ID: phone.OrderID}}}, nil
 		},
 		complete: func(p auth.Phone) (*orders.Snapshot, error) {
 			completed = p

@@ -1,6 +1,7 @@
 package static_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -20,6 +21,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/beianscan/beianscan/internal/appsim"
+	"github.com/beianscan/beianscan/internal/limits"
+	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -363,6 +366,13 @@ func startServer(t *testing.T, cfg server.Config) *server.Main {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	// The abuse limits and the metrics listener are off unless a test sets them: the
+	// browser tests are one client, and one port could serve only one server.
+	cfg.ClaimGuessLimit = cmp.Or(cfg.ClaimGuessLimit, orders.GuessLimitOff)
+	cfg.OrderRate = cmp.Or(cfg.OrderRate, limits.RateOff)
+	cfg.PairingRate = cmp.Or(cfg.PairingRate, limits.RateOff)
+	cfg.WebsocketsPerOrder = cmp.Or(cfg.WebsocketsPerOrder, limits.Off)
+	cfg.MetricsAddr = cmp.Or(cfg.MetricsAddr, server.MetricsOff)
 	if cfg.EncryptionKeys == "" && cfg.RedisURL != "" {
 		// Production mode needs keys shared by every instance, like the JWT secret.
 		cfg.EncryptionKeys = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="

@@ -280,7 +280,7 @@ func TestBrowserStitchReview(t *testing.T) {
 	}
 	b.waitText("#review-lead", "逐项对照")
 
-	// Who has seen my materials: shown when the server has the audit log (DESIGN §6), hidden
+	// Who has seen my materials: shown when the server has the audit log (docs/operations.md, Privacy), hidden
 	// when it answers 404 (a server without it).
 	status := eval[int](b, `fetch('/api/v1/orders/`+id+`/audit', {credentials: 'same-origin'}).then(r => r.status)`)
 	switch status {

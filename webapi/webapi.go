@@ -23,8 +23,8 @@ import (
 	"github.com/beianscan/beianscan/internal/admission"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/httpx"
+	"github.com/beianscan/beianscan/internal/images"
 	"github.com/beianscan/beianscan/internal/orders"
-	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // Service is what the desktop API needs of the orders service.
@@ -68,7 +68,7 @@ type Events interface {
 	Start(ctx context.Context, conn *websocket.Conn, orderID string, ended func())
 }
 
-// Limits admits the calls that DESIGN §5 "Abuse" limits, counted across instances; a
+// Limits admits the calls that docs/operations.md "Abuse" limits, counted across instances; a
 // refusal is rate_limited with the seconds to wait.
 type Limits interface {
 	AllowOrder(ctx context.Context, ip string) error
@@ -78,7 +78,8 @@ type Limits interface {
 	AcquireWebsocket(ctx context.Context, orderID string) (release func(), err error)
 }
 
-// Config of the desktop API. Zero fields take the defaults given.
+// Config of the desktop API, filled in by the server (server.Config.withDefaults applies
+// the defaults).
 type Config struct {
 	// Limits counts order creations, pairings and websockets; nil limits nothing.
 	Limits Limits
@@ -93,11 +94,13 @@ type Config struct {
 	OperatorGuesses Guesser
 	// SecureCookie marks the desktop cookie Secure (set when the public URL is https).
 	SecureCookie bool
-	// DesktopTokenTTL is the cookie's life; default orders.DefaultDesktopTokenTTL (72h).
+	// DesktopTokenTTL is the cookie's life, the desktop token's.
 	DesktopTokenTTL time.Duration
-	// UploadTimeout bounds the arrival of an upload's body (PUT materials, stitch);
-	// default httpx.DefaultUploadTimeout (2m).
+	// UploadTimeout bounds the arrival of an upload's body (PUT materials, stitch); zero:
+	// no bound.
 	UploadTimeout time.Duration
+	// Catalog is what GET /api/v1/catalog serves.
+	Catalog filing.Catalog
 	// Bodies is the instance's budget of upload bodies in memory and its caps of uploads
 	// in flight per order and per IP; nil bounds nothing but each body's size.
 	Bodies *admission.Bodies
@@ -111,16 +114,15 @@ type API struct {
 	cfg      Config
 	upgrader websocket.Upgrader
 	qr       *qrCache
+	catalog  catalogAnswer
 }
 
 // New returns the desktop API.
 func New(svc Service, blobs Blobs, events Events, cfg Config) *API {
-	cfg.DesktopTokenTTL = positive.Or(cfg.DesktopTokenTTL, orders.DefaultDesktopTokenTTL)
 	if cfg.Limits == nil {
 		cfg.Limits = noLimits{}
 	}
-	cfg.UploadTimeout = positive.Or(cfg.UploadTimeout, httpx.DefaultUploadTimeout)
-	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg, qr: newQRCache(1024)}
+	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg, qr: newQRCache(1024), catalog: newCatalogAnswer(cfg.Catalog)}
 	a.upgrader = websocket.Upgrader{
 		// Desktops only listen and the hub reads the connection itself, so gorilla's read
 		// buffer is never used: 128 is the smallest it takes. Write buffers are pooled: an
@@ -150,6 +152,7 @@ func (noLimits) AcquireWebsocket(context.Context, string) (func(), error) {
 func (a *API) Register(e *echo.Echo) {
 	g := e.Group("/api/v1")
 	g.POST("/orders", a.createOrder)
+	g.GET("/catalog", a.serveCatalog)
 	o := g.Group("/orders/:id", a.desktopAuth)
 	o.GET("", a.orderCall(Service.Load))
 	o.PUT("/upload-method", a.chooseMethod)
@@ -219,7 +222,7 @@ func actor(c echo.Context) string {
 	return s
 }
 
-// auditTrail answers who did and saw what with the order (DESIGN §6), oldest first.
+// auditTrail answers who did and saw what with the order (docs/operations.md, Privacy), oldest first.
 func (a *API) auditTrail(c echo.Context) error {
 	entries, err := a.svc.AuditTrail(c.Request().Context(), c.Param("id"))
 	if err != nil {
@@ -462,14 +465,9 @@ func missingFile(err error) error {
 	return filing.ErrInvalidRequest.WithMessage("The multipart body has no \"file\" part.", "请选择要上传的图片文件。")
 }
 
-const (
-	maxStitchParts    = 8
-	maxStitchPartSize = 20 << 20
-)
-
 func (a *API) stitch(c echo.Context) error {
 	r := c.Request()
-	held, err := httpx.AdmitBody(c, a.cfg.Bodies, c.Param("id"), 2*maxStitchPartSize+1<<20)
+	held, err := httpx.AdmitBody(c, a.cfg.Bodies, c.Param("id"), int64(images.StitchMaxParts)*a.svc.ReadLimit(false)+1<<20)
 	if err != nil {
 		return err
 	}
@@ -490,8 +488,9 @@ func (a *API) stitch(c echo.Context) error {
 		if p.FormName() != "file" {
 			continue
 		}
-		if len(parts) == maxStitchParts {
-			return filing.ErrInvalidRequest.WithMessage("At most 8 images can be combined.", "最多可拼接 8 张图片。")
+		if len(parts) == images.StitchMaxParts {
+			return filing.ErrInvalidRequest.WithMessage(fmt.Sprintf("At most %d images can be combined.", images.StitchMaxParts),
+				fmt.Sprintf("最多可拼接 %d 张图片。", images.StitchMaxParts))
 		}
 		b, err := readPart(p, a.svc.ReadLimit(false), len(parts))
 		if err != nil {
@@ -578,7 +577,7 @@ func (a *API) serveEvents(c echo.Context) error {
 	return nil
 }
 
-// crossSiteSafe decides whether a request carrying the desktop cookie may act (DESIGN §5,
+// crossSiteSafe decides whether a request carrying the desktop cookie may act (docs/operations.md,
 // Cross-site requests): a browser attaches the cookie to whatever a page on another site
 // sends here, so a change (any method but GET/HEAD) must come from an allowed Origin, as the
 // websocket must. A browser sends Origin with every cross-site request of these methods, and

@@ -8,7 +8,7 @@ import (
 	"github.com/beianscan/beianscan/internal/server"
 )
 
-// TestConfigFromLimits reads the abuse limits of DESIGN §5: BEIANSCAN_ORDER_RATE,
+// TestConfigFromLimits reads the abuse limits (docs/operations.md): BEIANSCAN_ORDER_RATE,
 // BEIANSCAN_PAIRING_RATE and BEIANSCAN_WS_PER_ORDER, with their flags.
 func TestConfigFromLimits(t *testing.T) {
 	type view struct {
@@ -22,7 +22,7 @@ func TestConfigFromLimits(t *testing.T) {
 			want: view{limits.Rate{N: 5, Per: time.Minute}, limits.Rate{N: 2, Per: time.Second}, 3}},
 		{name: "0 turns each off", env: map[string]string{
 			"BEIANSCAN_ORDER_RATE": "0", "BEIANSCAN_PAIRING_RATE": "0", "BEIANSCAN_WS_PER_ORDER": "0"},
-			want: view{}},
+			want: view{limits.RateOff, limits.RateOff, limits.Off}},
 		{name: "flags win", args: []string{"-order-rate", "100/h", "-pairing-rate", "10/m", "-ws-per-order", "50"},
 			env:  map[string]string{"BEIANSCAN_ORDER_RATE": "5/m", "BEIANSCAN_WS_PER_ORDER": "3"},
 			want: view{limits.Rate{N: 100, Per: time.Hour}, limits.Rate{N: 10, Per: time.Minute}, 50}},

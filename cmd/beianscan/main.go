@@ -1,7 +1,9 @@
 // Command beianscan runs the backend of the "upload filing materials" step of ICP filing.
 // With no configuration it runs the embedded default (in-process Redis, blobs under
 // ./data) and prints the URL to open; see the README for production. `beianscan reencrypt`
-// moves everything encrypted at rest to the first encryption key (reencrypt.go).
+// moves everything encrypted at rest to the first encryption key (reencrypt.go); `beianscan
+// backup` takes a consistent snapshot of Redis (backup.go); `beianscan restore-check` finds
+// what a restore's orders refer to that the blob store no longer has (restorecheck.go).
 package main
 
 import (
@@ -21,6 +23,7 @@ import (
 	"github.com/beianscan/beianscan/internal/admission"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/httpx"
+	"github.com/beianscan/beianscan/internal/images"
 	"github.com/beianscan/beianscan/internal/limits"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redisstore"
@@ -34,6 +37,18 @@ func main() {
 		stop()
 		os.Exit(code)
 	}
+	if len(os.Args) > 1 && os.Args[1] == "backup" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := runBackup(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	if len(os.Args) > 1 && os.Args[1] == "restore-check" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := runRestoreCheck(ctx, os.Args[2:], os.Getenv, os.Stdout)
+		stop()
+		os.Exit(code)
+	}
 	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
 		os.Exit(healthcheck(os.Args[2:], os.Getenv, os.Stderr))
 	}
@@ -43,8 +58,11 @@ func main() {
 		os.Exit(2)
 	}
 	log := cfg.Logger
+	if cfg.RedisURL == "" {
+		cfg.MetricsAddr = tryOutMetricsAddr(cfg.MetricsAddr, log)
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		// Peak RSS under the decode budget plus a fixed base (DESIGN §4), not twice it.
+		// Peak RSS under the decode budget plus a fixed base (docs/benchmarks.md), not twice it.
 		debug.SetMemoryLimit(admission.SoftLimit(cfg.DecodeMemory))
 	}
 	m, err := server.Open(cfg)
@@ -82,10 +100,10 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	origins := fs.String("allowed-origins", env("BEIANSCAN_ALLOWED_ORIGINS", ""), "websocket origins, comma separated; empty: the request's own host (BEIANSCAN_ALLOWED_ORIGINS)")
 	retention := fs.String("retention", env("BEIANSCAN_RETENTION", duration(redisstore.DefaultRetention)), "an order and its images are deleted this long after their last change, unless submitted (BEIANSCAN_RETENTION)")
 	appDownload := fs.String("app-download-url", env("BEIANSCAN_APP_DOWNLOAD_URL", ""), "the app's download page, linked from /m/scan; empty: the page says to use the app store (BEIANSCAN_APP_DOWNLOAD_URL)")
-	guesses := fs.String("claim-guess-limit", env("BEIANSCAN_CLAIM_GUESS_LIMIT", "20"), "unmatched claims per IP per 10 minutes; 0 turns it off (BEIANSCAN_CLAIM_GUESS_LIMIT)")
-	orderRate := fs.String("order-rate", env("BEIANSCAN_ORDER_RATE", "30/h"), "orders one client IP may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_ORDER_RATE)")
-	pairingRate := fs.String("pairing-rate", env("BEIANSCAN_PAIRING_RATE", "60/h"), "QR pairings one order may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_PAIRING_RATE)")
-	wsPerOrder := fs.String("ws-per-order", env("BEIANSCAN_WS_PER_ORDER", "20"), "simultaneous websockets on one order across instances; 0 turns it off (BEIANSCAN_WS_PER_ORDER)")
+	guesses := fs.String("claim-guess-limit", env("BEIANSCAN_CLAIM_GUESS_LIMIT", strconv.Itoa(orders.DefaultClaimGuessLimit)), "claims of codes never issued per IP per 10 minutes; 0 turns it off (BEIANSCAN_CLAIM_GUESS_LIMIT)")
+	orderRate := fs.String("order-rate", env("BEIANSCAN_ORDER_RATE", limits.DefaultOrderRate.String()), "orders one client IP may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_ORDER_RATE)")
+	pairingRate := fs.String("pairing-rate", env("BEIANSCAN_PAIRING_RATE", limits.DefaultPairingRate.String()), "QR pairings one order may create, N/s, N/m or N/h; 0 turns it off (BEIANSCAN_PAIRING_RATE)")
+	wsPerOrder := fs.String("ws-per-order", env("BEIANSCAN_WS_PER_ORDER", strconv.Itoa(limits.DefaultWebsocketsPerOrder)), "simultaneous websockets on one order across instances; 0 turns it off (BEIANSCAN_WS_PER_ORDER)")
 	trusted := fs.String("trusted-proxies", env("BEIANSCAN_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For is believed, CIDRs comma separated; empty: none (BEIANSCAN_TRUSTED_PROXIES)")
 	uploadTimeout := fs.String("upload-timeout", env("BEIANSCAN_UPLOAD_TIMEOUT", duration(httpx.DefaultUploadTimeout)), "time an upload's whole body may take to arrive (BEIANSCAN_UPLOAD_TIMEOUT)")
 	minReplicas := fs.String("redis-min-replicas", env("BEIANSCAN_REDIS_MIN_REPLICAS", "0"), "Redis replicas that must confirm every acknowledged change (WAIT); 0: off (BEIANSCAN_REDIS_MIN_REPLICAS)")
@@ -101,9 +119,12 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	bright := fs.String("quality-bright", env("BEIANSCAN_QUALITY_BRIGHT", "0"), "mean luma over which an image is overexposed; 0: default 215 (BEIANSCAN_QUALITY_BRIGHT)")
 	gray := fs.String("quality-gray", env("BEIANSCAN_QUALITY_GRAY", "0"), "chroma under which a pixel counts as gray; 0: default 16 (BEIANSCAN_QUALITY_GRAY)")
 	white := fs.String("quality-white-background", env("BEIANSCAN_QUALITY_WHITE_BACKGROUND", "0"), "share (0-1) of near-white border a face photo needs; 0: default 0.6 (BEIANSCAN_QUALITY_WHITE_BACKGROUND)")
+	faceShare := fs.String("face-min-share", env("BEIANSCAN_FACE_MIN_SHARE", strconv.FormatFloat(images.DefaultFaceMinShare, 'g', -1, 64)), "face box (brow to chin) of the face photo under this share of the short side: face_too_small (BEIANSCAN_FACE_MIN_SHARE)")
+	faceCentre := fs.String("face-center-tolerance", env("BEIANSCAN_FACE_CENTER_TOLERANCE", strconv.FormatFloat(images.DefaultFaceCenterTolerance, 'g', -1, 64)), "face centre further than this share of the width or height from the middle: face_not_centered (BEIANSCAN_FACE_CENTER_TOLERANCE)")
 	logLevel := fs.String("log-level", env("BEIANSCAN_LOG_LEVEL", "info"), "debug, info, warn or error (BEIANSCAN_LOG_LEVEL)")
 	logFormat := fs.String("log-format", env("BEIANSCAN_LOG_FORMAT", "text"), "text or json (BEIANSCAN_LOG_FORMAT)")
-	metricsAddr := fs.String("metrics-addr", env("BEIANSCAN_METRICS_ADDR", "127.0.0.1:9464"), "Prometheus /metrics listener; off disables (BEIANSCAN_METRICS_ADDR)")
+	metricsAddr := fs.String("metrics-addr", env("BEIANSCAN_METRICS_ADDR", server.DefaultMetricsAddr), "Prometheus /metrics listener; "+server.MetricsOff+" disables (BEIANSCAN_METRICS_ADDR)")
+	webhookURL := fs.String("webhook-url", env("BEIANSCAN_WEBHOOK_URL", ""), "the back office's webhook endpoint, https (http only to loopback); empty: no webhooks (BEIANSCAN_WEBHOOK_URL; its secret BEIANSCAN_WEBHOOK_SECRET is read from the environment only)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, err
 	}
@@ -116,6 +137,8 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		EncryptionKeys: getenv("BEIANSCAN_ENCRYPTION_KEYS"),
 		MinAppVersion:  *minApp, AppProvinces: list(*provinces), AllowedOrigins: list(*origins),
 		AppDownloadURL: *appDownload,
+		// The webhook secret, like the others, from the environment only.
+		WebhookURL: *webhookURL, WebhookSecret: getenv("BEIANSCAN_WEBHOOK_SECRET"),
 	}
 	// The link is put in front of people who scanned a code: only an absolute web address.
 	if u, err := url.Parse(cfg.AppDownloadURL); cfg.AppDownloadURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
@@ -143,6 +166,8 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		setting[float64]{"BEIANSCAN_QUALITY_BRIGHT", *bright, &th.Bright},
 		setting[float64]{"BEIANSCAN_QUALITY_GRAY", *gray, &th.Gray},
 		setting[float64]{"BEIANSCAN_QUALITY_WHITE_BACKGROUND", *white, &th.WhiteBackground},
+		setting[float64]{"BEIANSCAN_FACE_MIN_SHARE", *faceShare, &th.FaceMinShare},
+		setting[float64]{"BEIANSCAN_FACE_CENTER_TOLERANCE", *faceCentre, &th.FaceCenterTolerance},
 	); err != nil {
 		return cfg, err
 	}
@@ -152,6 +177,13 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		setting[int]{"BEIANSCAN_REDIS_MIN_REPLICAS", *minReplicas, &cfg.RedisMinReplicas},
 	); err != nil {
 		return cfg, err
+	}
+	// 0 on the command line is off; in server.Config zero is unset and off has its value.
+	if cfg.ClaimGuessLimit == 0 {
+		cfg.ClaimGuessLimit = orders.GuessLimitOff
+	}
+	if cfg.WebsocketsPerOrder == 0 {
+		cfg.WebsocketsPerOrder = limits.Off
 	}
 	if cfg.OrderRate, err = limits.ParseRate(*orderRate); err != nil {
 		return cfg, fmt.Errorf("BEIANSCAN_ORDER_RATE: %w", err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/beianscan/beianscan/internal/admission"
+	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/server"
 )
 
@@ -35,7 +36,7 @@ func TestConfigFrom(t *testing.T) {
 		}, check: func(t *testing.T, c configView) {
 			want := configView{Addr: ":9090", PublicURL: "https://beian.example.com", RedisURL: "redis://r:6379/0", DataDir: "/data",
 				Secret: "s3cret", OperatorKey: "op", PairingTTL: 90 * time.Second, PhoneTTL: time.Hour, DesktopTTL: 24 * time.Hour,
-				MinApp: "3.17.0", Provinces: []string{"CN-GD", "CN-BJ"}, Origins: []string{"https://a.example", "https://b.example"}, Guesses: 0,
+				MinApp: "3.17.0", Provinces: []string{"CN-GD", "CN-BJ"}, Origins: []string{"https://a.example", "https://b.example"}, Guesses: orders.GuessLimitOff,
 				Retention: 48 * time.Hour, Keys: "k1:AAAA"}
 			if !reflect.DeepEqual(c, want) {
 				t.Fatalf("got %+v\nwant %+v", c, want)
@@ -107,7 +108,7 @@ type configView struct {
 	AppDownload                                             string
 }
 
-// TestConfigFromEdge covers the variables of DESIGN §5's slow clients and trusted proxies.
+// TestConfigFromEdge covers the variables of docs/operations.md's slow clients and trusted proxies.
 func TestConfigFromEdge(t *testing.T) {
 	type view struct {
 		proxies []string

@@ -87,3 +87,21 @@ func readyURL(addr string) (string, error) {
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/readyz", nil
 }
+
+// tryOutMetricsAddr is the metrics address of the embedded mode: a try-out (a second local
+// instance, say) whose metrics port is taken warns and runs without /metrics instead of
+// stopping. With a Redis URL a busy port still stops the start, as any other listener
+// would: a production instance must be scraped.
+func tryOutMetricsAddr(addr string, log *slog.Logger) string {
+	if addr == "" || addr == "off" {
+		return addr
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Warn("metrics port is taken: running without /metrics; set BEIANSCAN_METRICS_ADDR to a free address or off",
+			"metrics_addr", addr, "err", err)
+		return "off"
+	}
+	ln.Close()
+	return addr
+}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -113,5 +114,35 @@ func TestHealthcheck(t *testing.T) {
 				t.Error("a failed check says nothing")
 			}
 		})
+	}
+}
+
+// TestTryOutMetricsPortBusy: in the embedded mode a taken metrics port is a warning and no
+// metrics listener, not the end of the start; a free one is kept.
+func TestTryOutMetricsPortBusy(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	freeAddr := free.Addr().String()
+	free.Close()
+	for _, tt := range []struct {
+		addr, want string
+		warns      bool
+	}{
+		{busy.Addr().String(), "off", true},
+		{freeAddr, freeAddr, false},
+		{"off", "off", false},
+	} {
+		var logs bytes.Buffer
+		got := tryOutMetricsAddr(tt.addr, slog.New(slog.NewTextHandler(&logs, nil)))
+		if got != tt.want || strings.Contains(logs.String(), "level=WARN") != tt.warns {
+			t.Errorf("%s: got %q, logs %q; want %q, warning %v", tt.addr, got, logs.String(), tt.want, tt.warns)
+		}
 	}
 }

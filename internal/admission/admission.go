@@ -1,4 +1,4 @@
-// Package admission bounds image work in one instance (DESIGN §3 BEIANSCAN_DECODE_MEMORY
+// Package admission bounds image work in one instance (the README's BEIANSCAN_DECODE_MEMORY
 // and BEIANSCAN_IMAGE_WORKERS, §5 "Image memory"): a budget of decoded bytes in flight, so
 // that no number of uploads arriving at once can take the process's memory, and a number of
 // workers, so that image work never takes the core the event path needs.
@@ -9,6 +9,7 @@
 package admission
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,10 +22,9 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/beianscan/beianscan/internal/filing"
-	"github.com/beianscan/beianscan/internal/positive"
 )
 
-// Defaults (DESIGN §3).
+// Defaults (the README's configuration table).
 const (
 	DefaultMemory int64 = 512 << 20
 	DefaultWait         = 10 * time.Second
@@ -82,7 +82,7 @@ func New(cfg Config) *Gate {
 	if cfg.Workers == 0 {
 		cfg.Workers = DefaultWorkers()
 	}
-	cfg.Wait = positive.Or(cfg.Wait, DefaultWait)
+	cfg.Wait = cmp.Or(cfg.Wait, DefaultWait)
 	g := &Gate{memory: cfg.Memory, workers: cfg.Workers, wait: cfg.Wait,
 		retryAfter: max(1, int((cfg.RetryAfter+time.Second-1)/time.Second))}
 	if cfg.Memory > 0 {

@@ -23,7 +23,7 @@ import (
 )
 
 // DefaultAppVersion is the app version sent when Client.AppVersion is empty: the oldest
-// version the contract lets upload (DESIGN §1 "App verification").
+// version the contract lets upload (docs/rules.md "App verification").
 const DefaultAppVersion = "3.16.0"
 
 // maxResponseBytes bounds how much of a JSON answer is read. Answers are small (an order

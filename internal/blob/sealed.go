@@ -13,12 +13,12 @@ import (
 	"github.com/beianscan/beianscan/internal/sealbox"
 )
 
-// Sealed encrypts every blob before it reaches the raw store beneath (DESIGN §6): what lies
+// Sealed encrypts every blob before it reaches the raw store beneath (docs/operations.md, Privacy): what lies
 // on the disk or in the bucket is a sealbox message, AES-256-GCM under the keyring's first
 // key, its key ID in the header, authenticated together with the blob's key so that a file
 // moved to another name does not open. The sha256 in a key is of the plaintext.
 //
-// Open decrypts into memory: images are at most a few MiB (DESIGN §4), and the handler
+// Open decrypts into memory: images are at most a few MiB (docs/benchmarks.md), and the handler
 // needs a seekable reader for Range requests, which a stream cipher's output is not.
 type Sealed struct {
 	raw  Store

@@ -13,7 +13,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/beianscan/beianscan/internal/positive"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 )
 
@@ -81,7 +80,7 @@ type cmd struct {
 
 // NewRedis returns a broker on rdb.
 func NewRedis(rdb redis.UniversalClient, o RedisOptions) *Redis {
-	o.PollInterval = positive.Or(o.PollInterval, 500*time.Millisecond)
+	o.PollInterval = cmp.Or(o.PollInterval, 500*time.Millisecond)
 	o.Logger = cmp.Or(o.Logger, slog.Default())
 	return &Redis{
 		rdb: rdb, opts: o, log: o.Logger.With("component", "broker"),

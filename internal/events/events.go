@@ -1,4 +1,4 @@
-// Package events names the contract's websocket events (DESIGN.md, the event frames) and
+// Package events names the contract's websocket events (api/openapi.json, the event frames) and
 // defines the data of those whose data another package reads back. It is the one place of
 // each name: internal/orders raises the events, internal/redisstore writes phone_connected
 // inside the claim script, internal/hub follows an order's pending pairing through them,

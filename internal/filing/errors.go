@@ -2,8 +2,8 @@ package filing
 
 import "errors"
 
-// Error codes of the contract (DESIGN §3). The HTTP status of each is decided at the
-// edge (internal/httperr); here a code is only a name with its two messages.
+// Error codes of the contract (api/openapi.json). The HTTP status of each is decided at the
+// edge (internal/httpx); here a code is only a name with its two messages.
 const (
 	CodeInvalidRequest          = "invalid_request"
 	CodeInvalidProvince         = "invalid_province"
@@ -167,7 +167,7 @@ var (
 	ErrNotFound = &Error{Code: CodeNotFound,
 		Message: "Not found.", MessageZh: "请求的资源不存在。"}
 	// ErrUnavailable is a dependency failing (Redis, blob storage, replicas, the decode
-	// budget): the client's retry is safe (DESIGN §5).
+	// budget): the client's retry is safe (docs/operations.md).
 	ErrUnavailable = &Error{Code: CodeUnavailable,
 		Message:   "Service temporarily unavailable, please retry.",
 		MessageZh: "服务暂时不可用，请稍后重试。"}

@@ -1,12 +1,10 @@
 package filing
 
 // Guidance is the Chinese advice for taking a slot's picture, from the source document,
-// made specific to the order (its province, subject type and domains).
+// made specific to the order (its province, subject type and domains); a slot whose advice
+// does not depend on the order gives its GuidanceZh.
 func Guidance(o *Order, s Slot) string {
-	const idAdvice = "请拍摄或扫描证件原件（彩色），保证四角完整、文字清晰、无反光遮挡，证件需在有效期内。"
 	switch s {
-	case SlotOrganizationCertificate:
-		return "请上传与备案信息中单位信息一致的单位证件原件彩色扫描件或照片，清晰完整，有效期内。如有变更证明等资料，请在电脑端与单位证件拼成一张图片上传。"
 	case SlotSubjectLeaderIDFront:
 		return "主体负责人" + o.SubjectLeader.IDType.LabelZh() + frontSide(o.SubjectLeader.IDType) + "：" + idAdvice
 	case SlotSubjectLeaderIDBack:
@@ -17,17 +15,14 @@ func Guidance(o *Order, s Slot) string {
 		return "网站负责人" + o.WebsiteLeader.IDType.LabelZh() + "反面：" + idAdvice
 	case SlotVerificationForm:
 		return "请在电脑端下载真实性核验单，打印后用黑色签字笔填写，" + FormRequirement(o) + "填写完成后拍照或扫描上传，保证整页完整清晰。"
-	case SlotFacePhoto:
-		return "请网站负责人本人拍摄人脸核验照片：穿戴整齐，以白色物体为背景，正对镜头，光线充足，面部无遮挡。"
 	case SlotDomainCertificate:
 		if o.DomainRegisteredHere {
 			return "域名在本平台注册：登录域名控制台，单击域名名称进入域名详情页面，再单击“域名证书打印”下载域名证书后上传。"
 		}
 		return "请向域名注册商获取域名证书后上传（证书持有者应与备案主体一致）。"
-	case SlotSupplementary:
-		return "变更证明、授权书等其他资料请在电脑端上传，并与对应证件拼成一张图片（个人与身份证，单位与单位证件）。"
 	}
-	return ""
+	// The rest says the same for every order.
+	return s.GuidanceZh()
 }
 
 func frontSide(t IDType) string {

@@ -23,19 +23,30 @@ type slotInfo struct {
 	// appOnly slots are taken live by the app; the desktop may not supply them, or the
 	// face check would be a file chosen from a disk.
 	appOnly bool
+	// guidanceZh is the slot's advice for any order (the catalogue's); Guidance makes it
+	// specific to an order where the order changes it.
+	guidanceZh string
 }
 
 var slots = map[Slot]slotInfo{
-	SlotOrganizationCertificate: {"单位证件", true, false},
-	SlotSubjectLeaderIDFront:    {"主体负责人证件（正面/人像页）", true, false},
-	SlotSubjectLeaderIDBack:     {"主体负责人证件（反面）", true, false},
-	SlotWebsiteLeaderIDFront:    {"网站负责人证件（正面/人像页）", true, false},
-	SlotWebsiteLeaderIDBack:     {"网站负责人证件（反面）", true, false},
-	SlotVerificationForm:        {"真实性核验单", true, false},
-	SlotFacePhoto:               {"网站负责人人脸核验照片", true, true},
-	SlotDomainCertificate:       {"域名证书", true, false},
-	SlotSupplementary:           {"变更证明、授权书等其他资料", false, false},
+	SlotOrganizationCertificate: {"单位证件", true, false,
+		"请上传与备案信息中单位信息一致的单位证件原件彩色扫描件或照片，清晰完整，有效期内。如有变更证明等资料，请使用电脑端上传：在单位证件上单击“添加一页”，与证件拼成一张图片。"},
+	SlotSubjectLeaderIDFront: {"主体负责人证件（正面/人像页）", true, false, "主体负责人证件正面（护照为人像页）：" + idAdvice},
+	SlotSubjectLeaderIDBack:  {"主体负责人证件（反面）", true, false, "主体负责人证件反面：" + idAdvice},
+	SlotWebsiteLeaderIDFront: {"网站负责人证件（正面/人像页）", true, false, "网站负责人证件正面（护照为人像页）：" + idAdvice},
+	SlotWebsiteLeaderIDBack:  {"网站负责人证件（反面）", true, false, "网站负责人证件反面：" + idAdvice},
+	SlotVerificationForm: {"真实性核验单", true, false,
+		"请在电脑端下载真实性核验单，打印后用黑色签字笔填写、签字（单位备案另须加盖单位公章，部分省份的个人备案须加盖手印），填写完成后拍照或扫描上传，保证整页完整清晰。"},
+	SlotFacePhoto: {"网站负责人人脸核验照片", true, true,
+		"请网站负责人本人在 app 中现场拍摄人脸核验照片：穿戴整齐，以白色物体为背景，正对镜头，光线充足，面部无遮挡。"},
+	SlotDomainCertificate: {"域名证书", true, false,
+		"本平台注册的域名：登录域名控制台，单击域名名称进入域名详情页面，再单击“域名证书打印”下载域名证书后上传；其他注册商的域名请向注册商获取域名证书（证书持有者应与备案主体一致）。"},
+	SlotSupplementary: {"变更证明、授权书等其他资料", false, false,
+		"只放不属于任何证件的其他资料（如前置审批文件）。授权书、变更证明等请使用电脑端上传：在对应证件上单击“添加一页”，与证件拼成一张图片（个人与身份证，单位与单位证件）。"},
 }
+
+// idAdvice is how any ID document is photographed.
+const idAdvice = "请拍摄或扫描证件原件（彩色），保证四角完整、文字清晰、无反光遮挡，证件需在有效期内。"
 
 // Valid reports whether s is a slot of the contract.
 func (s Slot) Valid() bool { _, ok := slots[s]; return ok }
@@ -46,6 +57,10 @@ func (s Slot) LabelZh() string { return slots[s].labelZh }
 // AppAllowed reports whether the phone app may upload this slot; special materials such as
 // change proofs are desktop-only (the source document's advice).
 func (s Slot) AppAllowed() bool { return slots[s].appAllowed }
+
+// GuidanceZh is the slot's advice for taking its picture whatever the order; Guidance gives
+// the order's own.
+func (s Slot) GuidanceZh() string { return slots[s].guidanceZh }
 
 // Via says where a material was uploaded from.
 type Via string
@@ -84,7 +99,7 @@ type Requirement struct {
 // Requirements lists the slots this order uses, required ones first in the order people
 // photograph them, then the optional ones. uploaded tells which slots hold a material.
 //
-// The count follows the order (DESIGN §1, "the five standard images"): an individual's
+// The count follows the order (docs/rules.md, "the five standard images"): an individual's
 // sponsor certificate is the subject leader's ID itself, a two-sided ID takes two slots, a
 // website leader who is the subject leader needs no second copy, and the face photo exists
 // only when the app is the upload method.

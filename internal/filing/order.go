@@ -31,7 +31,7 @@ const (
 	MethodApp  UploadMethod = "app"
 )
 
-// State is the order's place in the state machine (DESIGN §1).
+// State is the order's place in the state machine (docs/rules.md).
 type State string
 
 const (

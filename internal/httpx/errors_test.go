@@ -15,7 +15,7 @@ import (
 	"github.com/beianscan/beianscan/internal/filing"
 )
 
-// TestStatuses pins every code of DESIGN §3 to the status the contract gives it.
+// TestStatuses pins every code of api/openapi.json to the status the contract gives it.
 func TestStatuses(t *testing.T) {
 	contract := map[string]int{
 		"invalid_request": 422, "invalid_province": 422, "invalid_id_type": 422, "invalid_id_number": 422,

@@ -8,7 +8,7 @@
 // pub/sub is lossy, so whenever the broker re-confirms a subscription (a reconnect, a
 // failover) every desktop of that order gets a fresh snapshot. The hub follows each room's
 // pending QR pairing through the snapshot and the events in version order and tells its
-// Expiry; the timers that expire pairings live there (internal/expiry), not here.
+// Expiry; the timers that expire pairings live there (internal/pairingexpiry), not here.
 //
 // # The path of an upload's event
 //
@@ -26,7 +26,7 @@
 //  4. internal/broker/redis.go (Redis.session): each instance's one PubSub →
 //     Handler.Message, which is the hub's brokerEvents.Message (hub.go).
 //  5. hub.go (Hub.dispatch): the order's room on this instance; its pending pairing follows
-//     the event (applyEventLocked) and is handed to the Expiry given to New (internal/expiry,
+//     the event (applyEventLocked) and is handed to the Expiry given to New (internal/pairingexpiry,
 //     whose timer asks orders.Service.ExpirePairing when it lapses); → each client's bounded
 //     queue (client.offerLocked).
 //  6. client.go (client.writeLoop): the queue → the websocket, with a write deadline.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/beianscan/beianscan/internal/broker"
 	"github.com/beianscan/beianscan/internal/events"
-	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // Snapshot is an order's full state as a desktop first sees it.
@@ -35,7 +34,7 @@ type PendingPairing struct {
 }
 
 // Expiry is told the pending pairing of every order this hub holds a room of, in version
-// order, so that a pairing is expired when it lapses while a desktop watches (internal/expiry).
+// order, so that a pairing is expired when it lapses while a desktop watches (internal/pairingexpiry).
 type Expiry interface {
 	Watch(orderID, pairingID string, expiresAt time.Time)
 	Forget(orderID string)
@@ -126,15 +125,15 @@ func New(b broker.Broker, snapshot func(ctx context.Context, orderID string) (*S
 	if b == nil || snapshot == nil {
 		panic("hub: New needs a broker and a snapshot func")
 	}
-	cfg.PingInterval = positive.Or(cfg.PingInterval, 30*time.Second)
-	cfg.PongWait = positive.Or(cfg.PongWait, 60*time.Second)
+	cfg.PingInterval = cmp.Or(cfg.PingInterval, 30*time.Second)
+	cfg.PongWait = cmp.Or(cfg.PongWait, 60*time.Second)
 	if cfg.PingInterval >= cfg.PongWait {
 		// A ping must have time to be answered before the read deadline passes.
 		cfg.PingInterval = cfg.PongWait * 9 / 10
 	}
-	cfg.WriteWait = positive.Or(cfg.WriteWait, 10*time.Second)
-	cfg.SendQueue = positive.Or(cfg.SendQueue, 32)
-	cfg.SubscribeTimeout = positive.Or(cfg.SubscribeTimeout, 5*time.Second)
+	cfg.WriteWait = cmp.Or(cfg.WriteWait, 10*time.Second)
+	cfg.SendQueue = cmp.Or(cfg.SendQueue, 32)
+	cfg.SubscribeTimeout = cmp.Or(cfg.SubscribeTimeout, 5*time.Second)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	h := &Hub{
 		broker:   b,

@@ -3,6 +3,7 @@ package images
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -12,6 +13,9 @@ import (
 
 	"github.com/beianscan/beianscan/internal/filing"
 )
+
+// StitchMaxParts is the most images one stitch combines.
+const StitchMaxParts = 8
 
 const (
 	// fitQuality is the JPEG quality of a fitted or stitched image; lower qualities
@@ -25,7 +29,6 @@ const (
 	fitGoodEnough = 0.85
 
 	stitchMinParts = 2
-	stitchMaxParts = 8
 	stitchMaxWidth = 2000 // common width of stitched parts, at most
 	stitchMargin   = 24   // white margin between and around the parts
 )
@@ -46,7 +49,7 @@ func fit(data []byte, opts Options) (*Result, error) {
 	if err := checkShortSide(h.width, h.height, opts); err != nil {
 		return nil, err
 	}
-	warnings := analyze(img, opts.Face, opts.Thresholds)
+	warnings := analyze(img, opts, h.orientation)
 	src := flatten(img, h.width, h.height)
 	out, w, ht, err := encodeUnder(src, h.orientation, opts.MaxBytes)
 	if err != nil {
@@ -353,25 +356,7 @@ func orient(m *image.RGBA, o int) *image.RGBA {
 	for y := 0; y < H; y++ {
 		row := m.Pix[y*m.Stride : y*m.Stride+4*W]
 		for x := 0; x < W; x++ {
-			var dx, dy int
-			switch o {
-			case 2:
-				dx, dy = W-1-x, y
-			case 3:
-				dx, dy = W-1-x, H-1-y
-			case 4:
-				dx, dy = x, H-1-y
-			case 5:
-				dx, dy = y, x
-			case 6:
-				dx, dy = H-1-y, x
-			case 7:
-				dx, dy = H-1-y, W-1-x
-			case 8:
-				dx, dy = y, W-1-x
-			default:
-				dx, dy = x, y
-			}
+			dx, dy := orientXY(o, x, y, W, H)
 			i := dy*dst.Stride + 4*dx
 			copy(dst.Pix[i:i+4], row[4*x:4*x+4])
 		}
@@ -408,7 +393,7 @@ func Stitch(parts [][]byte, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, withPart(err, i)
 		}
-		for _, w := range analyze(img, opts.Face, opts.Thresholds) {
+		for _, w := range analyze(img, opts, h.orientation) {
 			seen[w] = true
 		}
 		src := flatten(img, h.width, h.height)
@@ -423,7 +408,7 @@ func Stitch(parts [][]byte, opts Options) (*Result, error) {
 		y += heights[i] + stitchMargin
 	}
 	warnings := []string{}
-	for _, w := range []string{WarnGrayscale, WarnBlurry, WarnTooDark, WarnOverexposed, WarnBackgroundNotWhite} {
+	for _, w := range warningOrder {
 		if seen[w] {
 			warnings = append(warnings, w)
 		}
@@ -445,10 +430,11 @@ type stitchPlan struct {
 
 // planStitch checks every part's header and lays the canvas out.
 func planStitch(parts [][]byte, opts Options) (*stitchPlan, error) {
-	if len(parts) < stitchMinParts || len(parts) > stitchMaxParts {
+	if len(parts) < stitchMinParts || len(parts) > StitchMaxParts {
 		return nil, filing.ErrInvalidRequest.WithMessage(
-			"Stitching takes 2 to 8 images.", "拼接需要 2 至 8 张图片。").
-			WithDetails(map[string]any{"min_parts": stitchMinParts, "max_parts": stitchMaxParts, "parts": len(parts)})
+			fmt.Sprintf("Stitching takes %d to %d images.", stitchMinParts, StitchMaxParts),
+			fmt.Sprintf("拼接需要 %d 至 %d 张图片。", stitchMinParts, StitchMaxParts)).
+			WithDetails(map[string]any{"min_parts": stitchMinParts, "max_parts": StitchMaxParts, "parts": len(parts)})
 	}
 	// Every header is checked before any part is decoded.
 	hdrs := make([]header, len(parts))

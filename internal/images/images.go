@@ -1,5 +1,5 @@
 // Package images does validation, metadata stripping, quality analysis, auto-fit and
-// stitching of filing material images (DESIGN §1 "Image rules").
+// stitching of filing material images (docs/rules.md "Image rules").
 //
 // Process is the one entry point for an upload: it reads the format from the bytes,
 // refuses what the contract refuses (too_large, unsupported_format, corrupt_image,
@@ -16,6 +16,7 @@ package images
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"image"
@@ -26,7 +27,6 @@ import (
 	"time"
 
 	"github.com/beianscan/beianscan/internal/filing"
-	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // Format is an accepted image format, named as the contract's MATERIAL "format" field.
@@ -52,7 +52,7 @@ func (f Format) ContentType() string {
 	return "application/octet-stream"
 }
 
-// Default limits and thresholds (DESIGN §1).
+// Default limits and thresholds (docs/rules.md).
 const (
 	DefaultMaxBytes     int64 = 4 << 20 // "under 4 MB": a stored image is < 4 MiB
 	DefaultMinShortSide       = 300
@@ -91,9 +91,18 @@ type Thresholds struct {
 	// an image with fewer than 0.2% coloured pixels is "grayscale". Default 16.
 	Gray float64
 	// WhiteBackground: for the face photo, the share (0–1) of near-white pixels
-	// (luma >= 180, chroma <= 40) that the top strip and the side strips of the image
-	// must reach; below it the photo gets "background_not_white". Default 0.6.
+	// (luma >= 180, chroma <= 40) that the frame's border (a tenth of the width at the
+	// left and right, of the height at the top and bottom), less the person (each face's
+	// box and the column below it), must reach; below it the photo gets
+	// "background_not_white". With no face found the whole border is judged. Default 0.6.
 	WhiteBackground float64
+	// FaceMinShare: the face photo's face box (brow to chin) under this share of the
+	// image's short side is "face_too_small". Default 0.16 (BEIANSCAN_FACE_MIN_SHARE).
+	FaceMinShare float64
+	// FaceCenterTolerance: the face box's centre further than this share of the width
+	// from the vertical midline, or of the height from the middle, is "face_not_centered".
+	// Default 0.25 (BEIANSCAN_FACE_CENTER_TOLERANCE).
+	FaceCenterTolerance float64
 }
 
 // Options are the limits of one call. A zero field takes its default.
@@ -111,8 +120,12 @@ type Options struct {
 	Fit bool
 	// FitMaxBytes: with Fit, input of more than this is too_large. Default 20 MiB.
 	FitMaxBytes int64
-	// Face: the image is the face photo; also check for a white background.
+	// Face: the image is the face photo: check for a white background and for exactly
+	// one clear, centred face (the same as Faces = filing.FaceCheckPhoto).
 	Face bool
+	// Faces is the face check of the slot (filing.Order.FaceCheck): none, the face photo,
+	// an ID's portrait side (no_face) or an emblem side (wrong_side).
+	Faces filing.FaceCheck
 	// Thresholds of the quality warnings; zero fields take their defaults.
 	Thresholds Thresholds
 	// Observe, when set, is told how long each step took: "header", "decode", "strip",
@@ -139,7 +152,8 @@ type Result struct {
 	// image has its orientation applied and no EXIF.
 	Width, Height int
 	// Warnings is a subset of "grayscale", "blurry", "too_dark", "overexposed",
-	// "background_not_white", in that order; never nil.
+	// "background_not_white", "no_face", "multiple_faces", "face_too_small",
+	// "face_not_centered", "wrong_side", in that order; never nil.
 	Warnings []string
 	// Fitted is true when the image was re-encoded by Fit.
 	Fitted bool
@@ -147,31 +161,48 @@ type Result struct {
 	OriginalSize int64
 }
 
-// Warning names, in the order Result.Warnings lists them.
+// Warning names, in the order Result.Warnings lists them; their texts are filing.Warnings.
 const (
-	WarnGrayscale          = "grayscale"
-	WarnBlurry             = "blurry"
-	WarnTooDark            = "too_dark"
-	WarnOverexposed        = "overexposed"
-	WarnBackgroundNotWhite = "background_not_white"
+	WarnGrayscale          = filing.WarningGrayscale
+	WarnBlurry             = filing.WarningBlurry
+	WarnTooDark            = filing.WarningTooDark
+	WarnOverexposed        = filing.WarningOverexposed
+	WarnBackgroundNotWhite = filing.WarningBackgroundNotWhite
 )
 
+// Limits are the options' size limits with their defaults applied, as the catalogue
+// publishes them and the edge bounds a request body.
+func (o Options) Limits() filing.Limits {
+	o = o.withDefaults()
+	return filing.Limits{MaxBytes: o.MaxBytes, FitMaxBytes: o.FitMaxBytes, StitchMaxParts: StitchMaxParts, MinShortSide: o.MinShortSide}
+}
+
 func (o Options) withDefaults() Options {
-	o.MaxBytes = positive.Or(o.MaxBytes, DefaultMaxBytes)
-	o.MinShortSide = positive.Or(o.MinShortSide, DefaultMinShortSide)
-	o.MaxPixels = positive.Or(o.MaxPixels, DefaultMaxPixels)
-	o.FitMaxBytes = positive.Or(o.FitMaxBytes, DefaultFitMaxBytes)
+	o.MaxBytes = cmp.Or(o.MaxBytes, DefaultMaxBytes)
+	o.MinShortSide = cmp.Or(o.MinShortSide, DefaultMinShortSide)
+	o.MaxPixels = cmp.Or(o.MaxPixels, DefaultMaxPixels)
+	o.FitMaxBytes = cmp.Or(o.FitMaxBytes, DefaultFitMaxBytes)
 	o.Thresholds = o.Thresholds.withDefaults()
 	return o
 }
 
 func (t Thresholds) withDefaults() Thresholds {
-	t.Blur = positive.Or(t.Blur, DefaultBlur)
-	t.Dark = positive.Or(t.Dark, DefaultDark)
-	t.Bright = positive.Or(t.Bright, DefaultBright)
-	t.Gray = positive.Or(t.Gray, DefaultGray)
-	t.WhiteBackground = positive.Or(t.WhiteBackground, DefaultWhiteBackground)
+	t.Blur = cmp.Or(t.Blur, DefaultBlur)
+	t.Dark = cmp.Or(t.Dark, DefaultDark)
+	t.Bright = cmp.Or(t.Bright, DefaultBright)
+	t.Gray = cmp.Or(t.Gray, DefaultGray)
+	t.WhiteBackground = cmp.Or(t.WhiteBackground, DefaultWhiteBackground)
+	t.FaceMinShare = cmp.Or(t.FaceMinShare, DefaultFaceMinShare)
+	t.FaceCenterTolerance = cmp.Or(t.FaceCenterTolerance, DefaultFaceCenterTolerance)
 	return t
+}
+
+// faceCheck is the face check the options ask for: Faces, or the face photo's when Face.
+func (o Options) faceCheck() filing.FaceCheck {
+	if o.Face {
+		return filing.FaceCheckPhoto
+	}
+	return o.Faces
 }
 
 // ReadLimited reads all of r, failing with filing.ErrTooLarge (details max_bytes = limit)
@@ -375,10 +406,40 @@ func checkShortSide(w, h int, opts Options) error {
 // the image is always re-encoded as a JPEG under opts.MaxBytes (even when it already is
 // under it), so that a fitted material is always an upright JPEG without metadata.
 func Process(data []byte, opts Options) (*Result, error) {
-	opts = opts.withDefaults()
 	if opts.Fit {
+		opts = opts.withDefaults()
 		defer opts.timed("fit")()
 		return fit(data, opts)
+	}
+	p, err := Prepare(data, opts)
+	if err != nil {
+		return nil, err
+	}
+	return p.Check()
+}
+
+// Prepared is an upload (without Fit) whose stored bytes are known and whose pixels are not
+// yet decoded: the stored bytes do not depend on the decode, so a caller can start writing
+// them durably while Check decodes and analyses (the acknowledgment then costs one decode
+// plus one write, not their sum).
+type Prepared struct {
+	// Data is what to store if Check accepts the image: the input less its metadata.
+	Data        []byte
+	h           header
+	orientation int
+	size        int64
+	input       []byte
+	opts        Options
+}
+
+// Prepare does what Process does before decoding: the size limit, the header checks
+// (format, pixel flood, decode memory, animation) and the lossless strip. It allocates no
+// more than the stripped copy. With opts.Fit it refuses to work: the stored bytes of a
+// fitted image are the re-encode's.
+func Prepare(data []byte, opts Options) (*Prepared, error) {
+	opts = opts.withDefaults()
+	if opts.Fit {
+		return nil, errors.New("images: Prepare with Fit")
 	}
 	if int64(len(data)) >= opts.MaxBytes {
 		return nil, tooLarge(opts.MaxBytes, true)
@@ -387,15 +448,6 @@ func Process(data []byte, opts Options) (*Result, error) {
 	h, err := checkHeader(data, opts)
 	done()
 	if err != nil {
-		return nil, err
-	}
-	done = opts.timed("decode")
-	img, err := decode(h.format, data)
-	done()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkShortSide(h.width, h.height, opts); err != nil {
 		return nil, err
 	}
 	done = opts.timed("strip")
@@ -407,22 +459,49 @@ func Process(data []byte, opts Options) (*Result, error) {
 	// The stripped image must still be the same image; a cheap header check guards
 	// against a stripping bug storing something a browser cannot show.
 	if !sameConfig(h.format, out, h.width, h.height) {
+		// Stripping runs before the decode: a broken image must still answer
+		// corrupt_image, and only a stripping bug the internal error.
+		if _, err := decode(h.format, data); err != nil {
+			return nil, err
+		}
 		return nil, errors.New("images: stripped image does not decode to the same size")
 	}
+	return &Prepared{Data: out, h: h, orientation: orientation, size: int64(len(data)), input: data, opts: opts}, nil
+}
+
+// Plausible reports whether the header leaves the image a chance to be accepted (it is
+// not too small); a caller writes the bytes ahead of Check only then.
+func (p *Prepared) Plausible() bool {
+	return checkShortSide(p.h.width, p.h.height, p.opts) == nil
+}
+
+// Check decodes the whole image (corrupt_image), checks its short side (image_too_small)
+// and computes its warnings, quality and faces: the rest of Process.
+func (p *Prepared) Check() (*Result, error) {
+	h, opts := p.h, p.opts
+	done := opts.timed("decode")
+	img, err := decode(h.format, p.input)
+	done()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkShortSide(h.width, h.height, opts); err != nil {
+		return nil, err
+	}
 	w, ht := h.width, h.height
-	if orientation >= 5 && orientation <= 8 {
+	if p.orientation >= 5 && p.orientation <= 8 {
 		w, ht = ht, w
 	}
 	done = opts.timed("analyse")
-	warnings := analyze(img, opts.Face, opts.Thresholds)
+	warnings := analyze(img, opts, h.orientation)
 	done()
 	return &Result{
-		Data:         out,
+		Data:         p.Data,
 		Format:       h.format,
 		Width:        w,
 		Height:       ht,
 		Warnings:     warnings,
-		OriginalSize: int64(len(data)),
+		OriginalSize: p.size,
 	}, nil
 }
 

@@ -43,19 +43,28 @@ func BenchmarkFullDecode(b *testing.B) {
 	})
 }
 
-// BenchmarkQuality is the warnings analysis of an already decoded image.
+// BenchmarkQuality is the warnings analysis of an already decoded image: the quality
+// warnings alone (a certificate, the form), and with the face photo's face detection and
+// background rule.
 func BenchmarkQuality(b *testing.B) {
 	data := bench12MP()
 	img, err := decode(JPEG, data)
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchLoop(b, data, func() error {
-		if w := analyze(img, true, Thresholds{}); w == nil {
-			return errors.New("nil warnings")
-		}
-		return nil
-	})
+	for _, tc := range []struct {
+		name string
+		opts Options
+	}{{"faces=none", Options{}}, {"faces=photo", Options{Face: true}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			benchLoop(b, data, func() error {
+				if w := analyze(img, tc.opts, 1); w == nil {
+					return errors.New("nil warnings")
+				}
+				return nil
+			})
+		})
+	}
 }
 
 // BenchmarkProcess is the whole of an upload: checks, decode, strip, warnings.

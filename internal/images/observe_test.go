@@ -14,7 +14,7 @@ func TestObserveSteps(t *testing.T) {
 		run  func(Options) error
 		want []string
 	}{
-		{"upload", func(o Options) error { _, err := Process(jpeg, o); return err }, []string{"header", "decode", "strip", "analyse"}},
+		{"upload", func(o Options) error { _, err := Process(jpeg, o); return err }, []string{"header", "strip", "decode", "analyse"}},
 		{"refused at the header", func(o Options) error {
 			o.MaxPixels = 1000
 			_, err := Process(jpeg, o)

@@ -4,6 +4,8 @@ import (
 	"image"
 	"image/color"
 	"math"
+
+	"github.com/beianscan/beianscan/internal/filing"
 )
 
 // workingLongSide is the long side of the working resolution at which quality is
@@ -21,9 +23,6 @@ const (
 	whiteLuma            = 180   // near-white for the face background: luma at least
 	whiteChroma          = 40    // and chroma at most
 	blurEdgeRatio        = 0.2   // Laplacian energy under this share of gradient energy: blurry
-	faceTopStrip         = 0.15  // the top 15% of the height
-	faceSideStrip        = 0.12  // the left and right 12% of the width ...
-	faceSideBottom       = 0.67  // ... down to two thirds of the height (below are shoulders)
 )
 
 // working is an image reduced to the working resolution: luma and chroma (max−min of
@@ -42,16 +41,17 @@ type metrics struct {
 	colouredShare float64 // share of pixels whose chroma is above the Gray threshold
 	darkShare     float64 // share of pixels with luma below darkDetailLuma
 	clippedShare  float64 // share of pixels with luma at or above clippedLuma
-	whiteBorder   float64 // share of near-white pixels in the face background strips
 	edgeRatio     float64 // Laplacian energy over gradient energy (see laplacian)
 }
 
-// analyze returns the quality warnings of a decoded image, in the order of
-// Result.Warnings; never nil.
-func analyze(img image.Image, face bool, t Thresholds) []string {
-	t = t.withDefaults()
+// analyze returns the quality warnings of a decoded image and, when opts ask for it, its
+// face warnings, in the order of Result.Warnings; never nil. orientation is the image's EXIF
+// orientation (1 if none): the face rules judge the image as displayed.
+func analyze(img image.Image, opts Options, orientation int) []string {
+	t := opts.Thresholds.withDefaults()
 	warnings := []string{}
-	m, ok := measure(img, t.Gray)
+	wk := reduce(img)
+	m, ok := measure(wk, t.Gray)
 	if !ok {
 		return warnings
 	}
@@ -67,16 +67,15 @@ func analyze(img image.Image, face bool, t Thresholds) []string {
 	if (m.meanLuma > t.Bright || m.clippedShare >= clippedShare) && m.darkShare < darkDetailShare {
 		warnings = append(warnings, WarnOverexposed)
 	}
-	if face && m.whiteBorder < t.WhiteBackground {
-		warnings = append(warnings, WarnBackgroundNotWhite)
+	if check := opts.faceCheck(); check != filing.FaceCheckNone {
+		warnings = append(warnings, faceWarnings(wk.oriented(orientation), check, t)...)
 	}
 	return warnings
 }
 
-// measure reduces img to the working resolution and measures it; gray is the chroma
-// above which a pixel counts as coloured. It reports false for an empty image.
-func measure(img image.Image, gray float64) (metrics, bool) {
-	wk := reduce(img)
+// measure measures wk, img at the working resolution; gray is the chroma above which a
+// pixel counts as coloured. It reports false for an empty image.
+func measure(wk working, gray float64) (metrics, bool) {
 	n := len(wk.luma)
 	if n == 0 {
 		return metrics{}, false
@@ -106,7 +105,6 @@ func measure(img image.Image, gray float64) (metrics, bool) {
 		darkShare:     float64(dark) / fn,
 		clippedShare:  float64(clipped) / fn,
 		sharpness:     -1,
-		whiteBorder:   whiteShare(wk),
 	}
 	if wk.w >= 3 && wk.h >= 3 {
 		// Stretch contrast (as a gain on the Laplacian) so that a dark or washed-out
@@ -170,35 +168,6 @@ func laplacian(wk working) (variance, edgeRatio float64) {
 		edgeRatio = s2 / grad
 	}
 	return variance, edgeRatio
-}
-
-// whiteShare is the share of near-white pixels in the top strip and the upper side
-// strips, where a face photo's background shows.
-func whiteShare(wk working) float64 {
-	top := max(1, int(float64(wk.h)*faceTopStrip))
-	side := max(1, int(float64(wk.w)*faceSideStrip))
-	bottom := max(top, int(float64(wk.h)*faceSideBottom))
-	white, total := 0, 0
-	count := func(x0, x1, y0, y1 int) {
-		for y := y0; y < y1; y++ {
-			for x := x0; x < x1; x++ {
-				i := y*wk.w + x
-				total++
-				if wk.luma[i] >= whiteLuma && wk.chroma[i] <= whiteChroma {
-					white++
-				}
-			}
-		}
-	}
-	count(0, wk.w, 0, min(top, wk.h))
-	if wk.w > 2*side {
-		count(0, side, top, bottom)
-		count(wk.w-side, wk.w, top, bottom)
-	}
-	if total == 0 {
-		return 1
-	}
-	return float64(white) / float64(total)
 }
 
 // cells divides n source pixels into cells of f, the last one taking the rest.

@@ -17,7 +17,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/beianscan/beianscan/internal/filing"
-	"github.com/beianscan/beianscan/internal/positive"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 )
 
@@ -27,22 +26,26 @@ var (
 	leaseScript = redis.NewScript(leaseSource)
 )
 
-// Config says what is limited. Zero fields are off (the command line's defaults are
-// 30/h, 60/h and 20, DESIGN §3).
+// DefaultLeaseTTL is Config.LeaseTTL's default.
+const DefaultLeaseTTL = time.Minute
+
+// Config says what is limited. A zero or negative limit is off: server.Config.withDefaults
+// gives the limits their defaults (DefaultOrderRate, DefaultPairingRate,
+// DefaultWebsocketsPerOrder) before they get here.
 type Config struct {
 	// OrderRate is how many orders one client IP may create.
 	OrderRate Rate
 	// PairingRate is how many QR pairings one order may create.
 	PairingRate Rate
 	// WebsocketsPerOrder is how many desktop websockets one order may hold at once, across
-	// all instances; 0 is no limit.
+	// all instances; zero or negative (Off) is no limit.
 	WebsocketsPerOrder int
 	// Scope keeps the counters of servers that share one Redis apart (tests); empty, as in
 	// production, all instances count together.
 	Scope string
 	// LeaseTTL is how long a websocket's place outlives the last renewal by its instance:
 	// the most an instance that died keeps places it no longer uses. Renewed every third
-	// of it. Default 60s.
+	// of it. Default DefaultLeaseTTL.
 	LeaseTTL time.Duration
 	// Now is the clock of the leases; default time.Now.
 	Now func() time.Time
@@ -70,7 +73,7 @@ type Limits struct {
 // New returns the limits on rdb and starts renewing the leases this instance will hold;
 // Close stops that.
 func New(rdb redis.UniversalClient, cfg Config) *Limits {
-	cfg.LeaseTTL = positive.Or(cfg.LeaseTTL, time.Minute)
+	cfg.LeaseTTL = cmp.Or(cfg.LeaseTTL, DefaultLeaseTTL)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

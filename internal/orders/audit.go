@@ -9,7 +9,7 @@ import (
 	"github.com/beianscan/beianscan/internal/filing"
 )
 
-// Actors of the audit trail (DESIGN §6): who did or saw something.
+// Actors of the audit trail (docs/operations.md, Privacy): who did or saw something.
 const (
 	ActorDesktop  = "desktop"
 	ActorPhone    = "phone"

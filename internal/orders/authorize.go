@@ -8,24 +8,35 @@ import (
 	"github.com/beianscan/beianscan/internal/filing"
 )
 
+// PhoneSession is an authorised phone: its token's claims and the order as AuthorizePhone
+// read and checked it. The app handlers pass it to Upload and Complete instead of the
+// token, so the checks before an image is read judge this snapshot rather than loading the
+// order again.
+type PhoneSession struct {
+	Phone auth.Phone
+	// Snapshot is the order when the token was checked; the writes check the order as
+	// stored anyway, so a snapshot gone stale meanwhile costs at most an image's validation.
+	Snapshot *Snapshot
+}
+
 // AuthorizePhone checks a phone token against the order's current pairing and returns the
-// snapshot: a token of a revoked or replaced pairing stops working at once.
-func (s *Service) AuthorizePhone(ctx context.Context, token string) (auth.Phone, *Snapshot, error) {
+// session: a token of a revoked or replaced pairing stops working at once.
+func (s *Service) AuthorizePhone(ctx context.Context, token string) (*PhoneSession, error) {
 	p, err := s.signer.ParsePhone(token)
 	if err != nil {
-		return p, nil, err
+		return nil, err
 	}
 	snap, err := s.store.Load(ctx, p.OrderID)
 	if errors.Is(err, filing.ErrOrderNotFound) {
-		return p, nil, filing.ErrTokenRevoked
+		return nil, filing.ErrTokenRevoked
 	}
 	if err != nil {
-		return p, nil, err
+		return nil, err
 	}
 	if err := checkPhone(snap, p); err != nil {
-		return p, nil, err
+		return nil, err
 	}
-	return p, snap, nil
+	return &PhoneSession{Phone: p, Snapshot: snap}, nil
 }
 
 func checkPhone(snap *Snapshot, p auth.Phone) error {

@@ -21,44 +21,55 @@ import (
 	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/images"
-	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // ErrUnchanged, returned by an Update's change function, ends the update without writing
 // or publishing anything; Update then returns the snapshot and no error.
 var ErrUnchanged = errors.New("orders: unchanged")
 
-// Defaults of Config (DESIGN §3, Configuration), defined here once: server.Config and the
-// command's flags take them from here.
+// Defaults of the settings the service owns (docs/operations.md, Configuration), defined
+// here once: server.Config.withDefaults and the command's flags take them from here.
 const (
 	DefaultPublicURL       = "http://localhost:8080"
 	DefaultPairingTTL      = 5 * time.Minute
 	DefaultPhoneTokenTTL   = 30 * time.Minute
 	DefaultDesktopTokenTTL = 72 * time.Hour
 	DefaultMinAppVersion   = "3.16.0"
+	// DefaultClaimGuessLimit is how many claims of codes never issued one client IP may
+	// make per DefaultGuessWindow.
+	DefaultClaimGuessLimit = 20
+	DefaultGuessWindow     = 10 * time.Minute
+	DefaultIdempotencyTTL  = 24 * time.Hour
 )
 
-// Config tunes the service. Zero fields take the defaults given.
+// GuessLimitOff as server.Config.ClaimGuessLimit turns the guess limit off (zero there is
+// unset and takes DefaultClaimGuessLimit).
+const GuessLimitOff = -1
+
+// Config tunes the service. The settings of server.Config (PublicURL to ClaimGuessLimit)
+// come filled in by server.Config.withDefaults, which is where their defaults are applied;
+// New takes them as they are. The others take the defaults given when zero.
 type Config struct {
-	// PublicURL is the base of scan_url in the QR code; default DefaultPublicURL.
+	// PublicURL is the base of scan_url in the QR code (DefaultPublicURL).
 	PublicURL string
-	// PairingTTL is how long an unclaimed QR stays claimable; default DefaultPairingTTL (5m).
+	// PairingTTL is how long an unclaimed QR stays claimable (DefaultPairingTTL).
 	PairingTTL time.Duration
-	// PhoneTokenTTL is the phone token's life; default DefaultPhoneTokenTTL (30m).
+	// PhoneTokenTTL is the phone token's life (DefaultPhoneTokenTTL).
 	PhoneTokenTTL time.Duration
-	// DesktopTokenTTL is the desktop token's life; default DefaultDesktopTokenTTL (72h).
+	// DesktopTokenTTL is the desktop token's life (DefaultDesktopTokenTTL).
 	DesktopTokenTTL time.Duration
-	// MinAppVersion is the oldest app that may claim; default DefaultMinAppVersion.
+	// MinAppVersion is the oldest app that may claim (DefaultMinAppVersion).
 	MinAppVersion string
-	// AppProvinces are the provinces where app verification is open; default
-	// filing.DefaultAppProvinces. An empty non-nil slice means none.
+	// AppProvinces are the provinces where app verification is open
+	// (filing.DefaultAppProvinces); empty means none.
 	AppProvinces []string
 	// ClaimGuessLimit is how many unmatched codes one IP may claim per GuessWindow;
-	// 0 turns the limit off (the command line's default is 20).
+	// zero or negative (GuessLimitOff) turns the limit off.
 	ClaimGuessLimit int
-	// GuessWindow is the window of ClaimGuessLimit; default 10m.
+	// GuessWindow is the window of ClaimGuessLimit; default DefaultGuessWindow.
 	GuessWindow time.Duration
-	// IdempotencyTTL is how long an upload's first answer is kept for its retries; default 24h.
+	// IdempotencyTTL is how long an upload's first answer is kept for its retries; default
+	// DefaultIdempotencyTTL.
 	IdempotencyTTL time.Duration
 	// Images sets the image rules; zero fields take the images package's defaults.
 	Images images.Options
@@ -82,16 +93,9 @@ type Service struct {
 // New returns a service. secret seeds the pairing codes; it is the same secret that signs
 // the tokens, so every instance derives the same code for a pairing.
 func New(cfg Config, store Store, blobs Blobs, signer *auth.Signer, secret []byte) *Service {
-	cfg.PublicURL = strings.TrimRight(cmp.Or(cfg.PublicURL, DefaultPublicURL), "/")
-	cfg.PairingTTL = positive.Or(cfg.PairingTTL, DefaultPairingTTL)
-	cfg.PhoneTokenTTL = positive.Or(cfg.PhoneTokenTTL, DefaultPhoneTokenTTL)
-	cfg.DesktopTokenTTL = positive.Or(cfg.DesktopTokenTTL, DefaultDesktopTokenTTL)
-	cfg.MinAppVersion = cmp.Or(cfg.MinAppVersion, DefaultMinAppVersion)
-	if cfg.AppProvinces == nil {
-		cfg.AppProvinces = filing.DefaultAppProvinces
-	}
-	cfg.GuessWindow = positive.Or(cfg.GuessWindow, 10*time.Minute)
-	cfg.IdempotencyTTL = positive.Or(cfg.IdempotencyTTL, 24*time.Hour)
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	cfg.GuessWindow = cmp.Or(cfg.GuessWindow, DefaultGuessWindow)
+	cfg.IdempotencyTTL = cmp.Or(cfg.IdempotencyTTL, DefaultIdempotencyTTL)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

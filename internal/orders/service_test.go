@@ -131,7 +131,12 @@ func newService(t *testing.T, store Store, blobs Blobs) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(Config{Now: clock}, store, blobs, signer, []byte(secret))
+	// What server.Config.withDefaults would hand the service.
+	return New(Config{
+		PublicURL: DefaultPublicURL, PairingTTL: DefaultPairingTTL, PhoneTokenTTL: DefaultPhoneTokenTTL,
+		DesktopTokenTTL: DefaultDesktopTokenTTL, MinAppVersion: DefaultMinAppVersion, AppProvinces: filing.DefaultAppProvinces,
+		Now: clock,
+	}, store, blobs, signer, []byte(secret))
 }
 
 // pcOrder is a Guangdong individual's order with the PC method chosen: it needs the ID's
@@ -291,7 +296,7 @@ func TestBlobFailureChangesNothing(t *testing.T) {
 	}
 }
 
-// TestAppUploadReadsOnce: phoneAuth hands AuthorizePhone's snapshot to Upload, so an app
+// TestAppUploadReadsOnce: the app handler hands AuthorizePhone's session to Upload, so an app
 // upload reads the order once before its write; without the snapshot Upload reads it again.
 // A snapshot of another order is not trusted.
 func TestAppUploadReadsOnce(t *testing.T) {
@@ -322,13 +327,13 @@ func TestAppUploadReadsOnce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, authed, err := svc.AuthorizePhone(context.Background(), token)
+			sess, err := svc.AuthorizePhone(context.Background(), token)
 			if err != nil {
 				t.Fatal(err)
 			}
 			m, err := svc.Upload(context.Background(), Upload{
-				OrderID: p.OrderID, Slot: filing.SlotSubjectLeaderIDFront, Via: filing.ViaApp,
-				Body: bytes.NewReader(photo(t, 2)), Phone: &p, Snapshot: tt.handOn(authed),
+				OrderID: sess.Phone.OrderID, Slot: filing.SlotSubjectLeaderIDFront, Via: filing.ViaApp,
+				Body: bytes.NewReader(photo(t, 2)), Phone: &PhoneSession{Phone: sess.Phone, Snapshot: tt.handOn(sess.Snapshot)},
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -354,12 +359,12 @@ func TestStaleSnapshotRechecked(t *testing.T) {
 	snap.Pairing = &Pairing{ID: phone.PairingID, DeviceID: phone.DeviceID, ExpiresAt: testNow.Add(time.Minute), ClaimedAt: testNow}
 	stale := clone(snap)
 	store := &memStore{snap: snap}
-	store.snap.Pairing = nil // revoked after phoneAuth read it
+	store.snap.Pairing = nil // revoked after AuthorizePhone read it
 	blobs := &memBlobs{}
 	svc := newService(t, store, blobs)
 	_, err := svc.Upload(context.Background(), Upload{
 		OrderID: phone.OrderID, Slot: filing.SlotSubjectLeaderIDFront, Via: filing.ViaApp,
-		Body: bytes.NewReader(photo(t, 3)), Phone: &phone, Snapshot: stale,
+		Body: bytes.NewReader(photo(t, 3)), Phone: &PhoneSession{Phone: phone, Snapshot: stale},
 	})
 	if filing.ErrorCode(err) != filing.CodeTokenRevoked {
 		t.Fatalf("err %v, want %s", err, filing.CodeTokenRevoked)

@@ -26,35 +26,26 @@ type Upload struct {
 	Fit  bool
 	// IdempotencyKey makes a retry return the first answer.
 	IdempotencyKey string
-	// Phone is set for app uploads: the upload counts only while its pairing stands.
-	Phone *auth.Phone
-	// Snapshot, when set, is the order as the caller has just read and authorised it
-	// (AuthorizePhone's): the checks before the image is read use it instead of loading
-	// the order again. The write checks the order as stored anyway (see save), so a
-	// snapshot that has gone stale meanwhile costs at most the image's validation.
-	Snapshot *Snapshot
+	// Phone is set for app uploads (AuthorizePhone's session): the upload counts only while
+	// its pairing stands, and the checks before the image is read judge the session's
+	// snapshot instead of loading the order again.
+	Phone *PhoneSession
 }
 
-func (s *Service) imageOptions(slot filing.Slot, fit bool) images.Options {
+func (s *Service) imageOptions(ord *filing.Order, slot filing.Slot, fit bool) images.Options {
 	o := s.cfg.Images
 	o.Fit = fit
-	o.Face = slot == filing.SlotFacePhoto
+	o.Faces = ord.FaceCheck(slot)
 	return o
 }
 
 // ReadLimit is the most bytes an upload may carry, for the edge's MaxBytesReader.
 func (s *Service) ReadLimit(fit bool) int64 {
-	o := s.cfg.Images
+	l := s.cfg.Images.Limits()
 	if fit {
-		if o.FitMaxBytes > 0 {
-			return o.FitMaxBytes
-		}
-		return 20 << 20
+		return l.FitMaxBytes
 	}
-	if o.MaxBytes > 0 {
-		return o.MaxBytes
-	}
-	return 4 << 20
+	return l.MaxBytes
 }
 
 type remembered struct {
@@ -67,7 +58,7 @@ type remembered struct {
 func idempotencyHash(u Upload) string {
 	scope := string(u.Via)
 	if u.Phone != nil {
-		scope += "/" + u.Phone.PairingID
+		scope += "/" + u.Phone.Phone.PairingID
 	}
 	sum := sha256.Sum256([]byte(scope + "\x00" + u.IdempotencyKey))
 	return hex.EncodeToString(sum[:])
@@ -81,12 +72,7 @@ func (s *Service) Upload(ctx context.Context, u Upload) (*filing.Material, error
 	if err != nil {
 		return nil, err
 	}
-	if u.Phone != nil {
-		if err := checkPhone(snap, *u.Phone); err != nil {
-			return nil, err
-		}
-	}
-	if err := snap.Order.CheckUpload(u.Slot, u.Via); err != nil {
+	if err := precheck(snap, u); err != nil {
 		return nil, err
 	}
 	var idem string
@@ -100,20 +86,34 @@ func (s *Service) Upload(ctx context.Context, u Upload) (*filing.Material, error
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.process(ctx, data, s.imageOptions(u.Slot, u.Fit))
+	res, w, err := s.process(ctx, u.OrderID, data, s.imageOptions(snap.Order, u.Slot, u.Fit))
 	if err != nil {
 		return nil, err
 	}
-	return s.save(ctx, u, idem, res)
+	return s.save(ctx, u, idem, res, w)
 }
 
-// uploadSnapshot is the order the pre-checks judge: the caller's, if it is of this order,
-// else a fresh read.
+// uploadSnapshot is the order the pre-checks judge: the phone session's, if it is of this
+// order, else a fresh read.
 func (s *Service) uploadSnapshot(ctx context.Context, u Upload) (*Snapshot, error) {
-	if u.Snapshot != nil && u.Snapshot.Order != nil && u.Snapshot.Order.ID == u.OrderID {
-		return u.Snapshot, nil
+	if u.Phone != nil {
+		if snap := u.Phone.Snapshot; snap != nil && snap.Order != nil && snap.Order.ID == u.OrderID {
+			return snap, nil
+		}
 	}
 	return s.store.Load(ctx, u.OrderID)
+}
+
+// precheck is whether the order snap may take the upload: a phone's only while its pairing
+// stands, and the slot only in a state and by a way that accepts it. Upload judges it before
+// reading the image, and save again on the stored order, which may have moved on meanwhile.
+func precheck(snap *Snapshot, u Upload) error {
+	if u.Phone != nil {
+		if err := checkPhone(snap, u.Phone.Phone); err != nil {
+			return err
+		}
+	}
+	return snap.Order.CheckUpload(u.Slot, u.Via)
 }
 
 // Stitch combines several images into one (the FAQ: 将资料与备案主体证件拼成一张图片) and
@@ -126,11 +126,11 @@ func (s *Service) Stitch(ctx context.Context, orderID string, slot filing.Slot, 
 	if err := snap.Order.CheckUpload(slot, filing.ViaPC); err != nil {
 		return nil, err
 	}
-	res, err := s.stitch(ctx, parts, s.imageOptions(slot, false))
+	res, err := s.stitch(ctx, parts, s.imageOptions(snap.Order, slot, false))
 	if err != nil {
 		return nil, err
 	}
-	return s.save(ctx, Upload{OrderID: orderID, Slot: slot, Via: filing.ViaPC}, "", res)
+	return s.save(ctx, Upload{OrderID: orderID, Slot: slot, Via: filing.ViaPC}, "", res, nil)
 }
 
 // remembered returns the first answer to an upload with this idempotency key, but only
@@ -159,11 +159,10 @@ func (s *Service) remembered(ctx context.Context, snap *Snapshot, idem string, s
 }
 
 // save writes a validated image and its metadata, in that order, so that metadata never
-// points at bytes that are not on disk.
-func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.Result) (*filing.Material, error) {
-	sum := sha256.Sum256(res.Data)
-	sha := hex.EncodeToString(sum[:])
-	if err := s.blobs.Put(ctx, blob.Key(u.OrderID, sha), res.Data); err != nil {
+// points at bytes that are not on disk. w is the image's write if process started it.
+func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.Result, w *pendingWrite) (*filing.Material, error) {
+	sha, err := s.durable(ctx, u.OrderID, res.Data, w)
+	if err != nil {
 		return nil, err
 	}
 	m := filing.Material{
@@ -176,14 +175,9 @@ func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.R
 	}
 	// A replaced image, and this one if its record is refused, are left to the sweeper
 	// (see the comment above Material).
-	_, err := s.store.Update(ctx, u.OrderID, func(snap *Snapshot) ([]Event, error) {
+	_, err = s.store.Update(ctx, u.OrderID, func(snap *Snapshot) ([]Event, error) {
 		// The order may have moved on while the image was checked.
-		if u.Phone != nil {
-			if err := checkPhone(snap, *u.Phone); err != nil {
-				return nil, err
-			}
-		}
-		if err := snap.Order.CheckUpload(u.Slot, u.Via); err != nil {
+		if err := precheck(snap, u); err != nil {
 			return nil, err
 		}
 		snap.Materials[u.Slot] = m

@@ -13,8 +13,6 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // Config tunes Timers. Zero fields take the documented defaults.
@@ -68,9 +66,9 @@ func New(expire func(ctx context.Context, orderID, pairingID string) error, cfg 
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	cfg.Retries = positive.Or(cfg.Retries, 5)
-	cfg.RetryDelay = positive.Or(cfg.RetryDelay, time.Second)
-	cfg.Timeout = positive.Or(cfg.Timeout, 10*time.Second)
+	cfg.Retries = cmp.Or(cfg.Retries, 5)
+	cfg.RetryDelay = cmp.Or(cfg.RetryDelay, time.Second)
+	cfg.Timeout = cmp.Or(cfg.Timeout, 10*time.Second)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	t := &Timers{
 		expire:  expire,

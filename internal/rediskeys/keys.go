@@ -22,7 +22,7 @@ func Materials(id string) string { return order(id, "materials") }
 // Pairing is a hash describing the order's current QR pairing.
 func Pairing(id string) string { return order(id, "pairing") }
 
-// Audit is the order's audit trail, a capped stream that expires with the order (DESIGN §6).
+// Audit is the order's audit trail, a capped stream that expires with the order (docs/operations.md, Privacy).
 func Audit(id string) string { return order(id, "audit") }
 
 // Idempotency holds the first answer to an upload with the given (hashed) key.
@@ -77,6 +77,26 @@ func scopeSuffix(scope string) string {
 	}
 	return "@" + scope
 }
+
+// Format holds the version of the layout of everything under Prefix (redisstore.Format):
+// one key for the whole data set, read and set by every instance at start.
+const Format = Prefix + "format"
+
+// Webhooks is the order's webhook outbox (docs/architecture.md, "Webhook outbox"): a hash
+// of delivery ID → the delivery's JSON, written in the same transaction as the change it
+// reports, in the order's slot. It outlives the order's other keys, so that order.deleted
+// can still be sent once retention has removed them.
+func Webhooks(id string) string { return order(id, "webhooks") }
+
+// WebhookDue is the index the deliverers of every instance find due work in: a sorted set
+// of order ID → when its outbox next needs a deliverer (Unix ms; a leased order carries its
+// lease's end). It is not tied to an order, so it has a hash tag of its own; scope keeps
+// the deliverers of tests sharing one Redis apart.
+func WebhookDue(scope string) string { return Prefix + "{webhooks" + scopeSuffix(scope) + "}:due" }
+
+// WebhookDead lists the dead deliveries across orders for the operator: a sorted set of
+// "ORDER_ID DELIVERY_ID" → when it died (Unix ms). Same hash tag as WebhookDue.
+func WebhookDead(scope string) string { return Prefix + "{webhooks" + scopeSuffix(scope) + "}:dead" }
 
 // SecretGuesses counts one client IP's presentations of a secret of one kind (the operator
 // key, a reviewer's key) in the current window (internal/limits.Guesses). Not tied to an

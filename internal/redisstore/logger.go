@@ -1,13 +1,12 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/beianscan/beianscan/internal/positive"
 )
 
 // DriverLogger takes go-redis's own log lines (redis.SetLogger) into slog, at most one line
@@ -35,7 +34,7 @@ const maxKinds = 256
 // NewDriverLogger returns a DriverLogger writing to log at warn level, one line per kind
 // every interval (default 10s).
 func NewDriverLogger(log *slog.Logger, every time.Duration) *DriverLogger {
-	every = positive.Or(every, 10*time.Second)
+	every = cmp.Or(every, 10*time.Second)
 	return &DriverLogger{log: log, every: every, now: time.Now, kinds: make(map[string]*kindState)}
 }
 

@@ -1,13 +1,13 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/beianscan/beianscan/internal/positive"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 )
 
@@ -31,7 +31,7 @@ const DefaultWaitTimeout = time.Second
 
 // SetReplication makes every acknowledged change wait for r. Call it before use.
 func (s *Store) SetReplication(r Replication) {
-	r.Timeout = positive.Or(r.Timeout, DefaultWaitTimeout)
+	r.Timeout = cmp.Or(r.Timeout, DefaultWaitTimeout)
 	s.repl = r
 }
 

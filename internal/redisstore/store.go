@@ -2,7 +2,7 @@
 // the audit trail and the guessed-code counters in Redis, and publishes each change's
 // events on the order's channel in the same transaction as the change.
 //
-// Privacy (DESIGN §6): full ID numbers are stored only sealed (sealbox, the context naming
+// Privacy (docs/operations.md, Privacy): full ID numbers are stored only sealed (sealbox, the context naming
 // the order and the person) and opened on load; every key of an order expires after the
 // retention without change, except while the order is submitted; every change writes its
 // audit entries in its own transaction.
@@ -34,7 +34,6 @@ import (
 	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
-	"github.com/beianscan/beianscan/internal/positive"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 	"github.com/beianscan/beianscan/internal/sealbox"
 )
@@ -63,6 +62,8 @@ type Store struct {
 	retention   time.Duration
 	now         func() time.Time
 	repl        Replication
+	// webhooks is the outbox's configuration (outbox.go); nil: no webhooks.
+	webhooks *webhooks
 }
 
 var (
@@ -90,7 +91,7 @@ const DefaultRetention = 720 * time.Hour
 // New returns a store on rdb. keepClaimed is the phone token's life (default
 // orders.DefaultPhoneTokenTTL).
 func New(rdb redis.UniversalClient, keepClaimed time.Duration, opts ...Option) *Store {
-	keepClaimed = positive.Or(keepClaimed, orders.DefaultPhoneTokenTTL)
+	keepClaimed = cmp.Or(keepClaimed, orders.DefaultPhoneTokenTTL)
 	s := &Store{rdb: rdb, keepClaimed: keepClaimed}
 	for _, o := range opts {
 		o(s)
@@ -98,7 +99,7 @@ func New(rdb redis.UniversalClient, keepClaimed time.Duration, opts ...Option) *
 	if s.ring == nil {
 		s.ring = sealbox.Random()
 	}
-	s.retention = positive.Or(s.retention, DefaultRetention)
+	s.retention = cmp.Or(s.retention, DefaultRetention)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -148,10 +149,19 @@ func (s *Store) CreateOrder(ctx context.Context, o *filing.Order) (err error) {
 	if !set.Val() {
 		return fmt.Errorf("redisstore: order id %s taken", o.ID)
 	}
-	// The version and the first audit entry, with the WAIT in the same round trip.
+	webhooks, err := s.createEntries(o, b)
+	if err != nil {
+		return err
+	}
+	if err := s.beforeOutbox(ctx, o.ID, o.CreatedAt, webhooks); err != nil {
+		return err
+	}
+	// The version, the first audit entry and the outbox, with the WAIT in the same round
+	// trip.
 	var wait *redis.Cmd
 	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, rediskeys.Version(o.ID), o.Version, s.retention)
+		s.writeCreated(ctx, p, o, webhooks)
 		addAudit(ctx, p, o.ID, orders.AuditEntry{At: o.CreatedAt, Actor: orders.ActorDesktop, Action: orders.AuditCreate, IP: orders.ClientIP(ctx)})
 		p.PExpire(ctx, rediskeys.Audit(o.ID), s.retention)
 		wait = s.confirm(ctx, p, o.ID, false)
@@ -159,7 +169,11 @@ func (s *Store) CreateOrder(ctx context.Context, o *filing.Order) (err error) {
 	}); err != nil {
 		return err
 	}
-	return s.confirmed(wait)
+	if err := s.confirmed(wait); err != nil {
+		return err
+	}
+	s.afterOutbox(ctx, o.ID, o.CreatedAt, webhooks)
+	return nil
 }
 
 type reader interface {
@@ -332,9 +346,14 @@ func (s *Store) Update(ctx context.Context, id string, change func(*orders.Snaps
 			if err != nil {
 				return err
 			}
-			if err := s.write(ctx, tx, before, snap, evs, &result); err != nil {
+			c, err := s.prepare(before, snap, evs)
+			if err != nil {
 				return err
 			}
+			if err := s.write(ctx, tx, c); err != nil {
+				return err
+			}
+			result = snap
 			// tx holds one connection for the whole Watch, so this WAIT covers the EXEC
 			// above. (WAIT is refused inside MULTI, hence a round trip of its own.)
 			return s.confirmOn(ctx, tx, id, false)
@@ -350,85 +369,148 @@ func (s *Store) Update(ctx context.Context, id string, change func(*orders.Snaps
 	return nil, fmt.Errorf("redisstore: update of %s kept conflicting", id)
 }
 
-func (s *Store) write(ctx context.Context, tx *redis.Tx, before, snap *orders.Snapshot, evs []orders.Event, result **orders.Snapshot) error {
-	id := snap.Order.ID
+// change is one committed update of an order, as the write path's steps see it: what was
+// read, what is to be stored, the events to publish and the retention every key gets.
+type change struct {
+	id            string
+	before, after *orders.Snapshot
+	orderJSON     []byte
+	payloads      [][]byte
+	now           time.Time
+	// keep is the retention all the order's keys get; 0 means none (a submitted order
+	// waits for its review however long that takes).
+	keep time.Duration
+}
+
+// prepare numbers the new version and encodes what the transaction writes, so nothing in
+// the MULTI can fail half way for want of an encoding.
+func (s *Store) prepare(before, snap *orders.Snapshot, evs []orders.Event) (*change, error) {
+	c := &change{id: snap.Order.ID, before: before, after: snap, now: s.now(), keep: s.retention}
 	snap.Order.Version = before.Order.Version + 1
-	orderJSON, err := s.encodeOrder(snap.Order)
-	if err != nil {
-		return err
+	var err error
+	if c.orderJSON, err = s.encodeOrder(snap.Order); err != nil {
+		return nil, err
 	}
-	payloads := make([][]byte, len(evs))
+	c.payloads = make([][]byte, len(evs))
 	for i := range evs {
 		evs[i].Version = snap.Order.Version
-		if payloads[i], err = json.Marshal(evs[i]); err != nil {
-			return err
+		if c.payloads[i], err = json.Marshal(evs[i]); err != nil {
+			return nil, err
 		}
 	}
-	now := s.now()
 	// Every change starts the retention again for all the order's keys at once: order,
 	// version, materials and audit trail live exactly as long as the order; the pairing has
 	// a shorter life of its own (pairingTTL), capped by the retention, and so have the
-	// idempotency records (Remember). A submitted order waits for its review however long
-	// that takes.
-	keep := s.retention
+	// idempotency records (Remember).
 	if snap.Order.State == filing.StateSubmitted {
-		keep = 0
+		c.keep = 0
+	}
+	return c, nil
+}
+
+// write commits c in one MULTI/EXEC, step by step; each step adds its commands to the same
+// transaction, so a reader sees all of a change or none of it.
+func (s *Store) write(ctx context.Context, tx *redis.Tx, c *change) error {
+	webhooks, err := s.outboxEntries(c)
+	if err != nil {
+		return err
+	}
+	if err := s.beforeOutbox(ctx, c.id, c.now, webhooks); err != nil {
+		return err
 	}
 	_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, rediskeys.Order(id), orderJSON, keep)
-		p.Set(ctx, rediskeys.Version(id), snap.Order.Version, keep)
-		for slot, m := range snap.Materials {
-			if old, ok := before.Materials[slot]; ok && sameMaterial(old, m) {
-				continue
-			}
-			b, err := json.Marshal(m)
-			if err != nil {
-				return err
-			}
-			p.HSet(ctx, rediskeys.Materials(id), string(slot), b)
+		s.writeOrder(ctx, p, c)
+		if err := writeMaterials(ctx, p, c); err != nil {
+			return err
 		}
-		for slot := range before.Materials {
-			if _, ok := snap.Materials[slot]; !ok {
-				p.HDel(ctx, rediskeys.Materials(id), string(slot))
-			}
+		s.writePairing(ctx, p, c)
+		writeAudit(ctx, p, c)
+		expireWithOrder(ctx, p, c)
+		if err := s.writeOutbox(ctx, p, c, webhooks); err != nil {
+			return err
 		}
-		s.retire(ctx, p, id, before.Pairing, snap.Pairing, now)
-		if snap.Pairing == nil {
-			if before.Pairing != nil {
-				p.Del(ctx, rediskeys.Pairing(id))
-			}
-		} else if before.Pairing == nil || *before.Pairing != *snap.Pairing {
-			if before.Pairing != nil && before.Pairing.ID != snap.Pairing.ID {
-				p.Del(ctx, rediskeys.Pairing(id))
-			}
-			p.HSet(ctx, rediskeys.Pairing(id), encodePairing(snap.Pairing))
-		}
-		if snap.Pairing != nil {
-			ttl := s.pairingTTL(snap.Pairing, now)
-			if keep > 0 && keep < ttl {
-				ttl = keep
-			}
-			p.PExpire(ctx, rediskeys.Pairing(id), ttl)
-		}
-		for _, e := range snap.Audit {
-			addAudit(ctx, p, id, e)
-		}
-		for _, k := range []string{rediskeys.Materials(id), rediskeys.Audit(id), rediskeys.AuditReads(id)} {
-			if keep > 0 {
-				p.PExpire(ctx, k, keep)
-			} else {
-				p.Persist(ctx, k)
-			}
-		}
-		for _, b := range payloads {
-			p.Publish(ctx, rediskeys.Events(id), b)
-		}
+		publish(ctx, p, c)
 		return nil
 	})
 	if err == nil {
-		*result = snap
+		s.afterOutbox(ctx, c.id, c.now, webhooks)
 	}
 	return err
+}
+
+func (s *Store) writeOrder(ctx context.Context, p redis.Pipeliner, c *change) {
+	p.Set(ctx, rediskeys.Order(c.id), c.orderJSON, c.keep)
+	p.Set(ctx, rediskeys.Version(c.id), c.after.Order.Version, c.keep)
+}
+
+// writeMaterials writes the slots whose material changed and deletes the removed ones.
+func writeMaterials(ctx context.Context, p redis.Pipeliner, c *change) error {
+	for slot, m := range c.after.Materials {
+		if old, ok := c.before.Materials[slot]; ok && sameMaterial(old, m) {
+			continue
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		p.HSet(ctx, rediskeys.Materials(c.id), string(slot), b)
+	}
+	for slot := range c.before.Materials {
+		if _, ok := c.after.Materials[slot]; !ok {
+			p.HDel(ctx, rediskeys.Materials(c.id), string(slot))
+		}
+	}
+	return nil
+}
+
+// writePairing stores the pairing as it now stands (or deletes it), retires a replaced
+// one's code, and gives it its own life, capped by the order's retention.
+func (s *Store) writePairing(ctx context.Context, p redis.Pipeliner, c *change) {
+	id, before, after := c.id, c.before.Pairing, c.after.Pairing
+	s.retire(ctx, p, id, before, after, c.now)
+	if after == nil {
+		if before != nil {
+			p.Del(ctx, rediskeys.Pairing(id))
+		}
+		return
+	}
+	if before == nil || *before != *after {
+		if before != nil && before.ID != after.ID {
+			p.Del(ctx, rediskeys.Pairing(id))
+		}
+		p.HSet(ctx, rediskeys.Pairing(id), encodePairing(after))
+	}
+	ttl := s.pairingTTL(after, c.now)
+	if c.keep > 0 && c.keep < ttl {
+		ttl = c.keep
+	}
+	p.PExpire(ctx, rediskeys.Pairing(id), ttl)
+}
+
+func writeAudit(ctx context.Context, p redis.Pipeliner, c *change) {
+	for _, e := range c.after.Audit {
+		addAudit(ctx, p, c.id, e)
+	}
+}
+
+// expireWithOrder gives the order's other keys the order's life (set with the order's own
+// SET above).
+func expireWithOrder(ctx context.Context, p redis.Pipeliner, c *change) {
+	for _, k := range []string{rediskeys.Materials(c.id), rediskeys.Audit(c.id), rediskeys.AuditReads(c.id)} {
+		if c.keep > 0 {
+			p.PExpire(ctx, k, c.keep)
+		} else {
+			p.Persist(ctx, k)
+		}
+	}
+}
+
+// publish sends the change's events inside the transaction, so they leave in the order of
+// the versions they carry.
+func publish(ctx context.Context, p redis.Pipeliner, c *change) {
+	for _, b := range c.payloads {
+		p.Publish(ctx, rediskeys.Events(c.id), b)
+	}
 }
 
 func sameMaterial(a, b filing.Material) bool {

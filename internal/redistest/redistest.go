@@ -316,3 +316,20 @@ func Shared(tb testing.TB) *redis.Client {
 	tb.Cleanup(func() { _ = rdb.Close() })
 	return rdb
 }
+
+// StartFrom starts a redis-server on a free port that loads the RDB snapshot at rdbPath
+// (a backup), as a restore does: the file is copied into a folder of the server's own as
+// its dump.rdb. AOF is off at load, as the restore procedure says (with appendonly yes and
+// no AOF file, Redis would start empty instead of loading the snapshot).
+func StartFrom(tb testing.TB, rdbPath string, extra ...string) *Server {
+	tb.Helper()
+	b, err := os.ReadFile(rdbPath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dir := tb.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "dump.rdb"), b, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return Start(tb, append([]string{"--dir", dir, "--dbfilename", "dump.rdb"}, extra...)...)
+}

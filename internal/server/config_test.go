@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/beianscan/beianscan/internal/admission"
+	"github.com/beianscan/beianscan/internal/limits"
+	"github.com/beianscan/beianscan/internal/orders"
 )
 
 // TestWithDefaults: a zero Config gets the defaults its fields document (written out here,
@@ -26,6 +28,21 @@ func TestWithDefaults(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("defaults\n got %v\nwant %v", got, want)
 	}
+	// The abuse limits and the metrics listener are on, as the README says, not off.
+	limitsGot := []any{zero.ClaimGuessLimit, zero.OrderRate, zero.PairingRate, zero.WebsocketsPerOrder, zero.MetricsAddr}
+	limitsWant := []any{20, limits.Rate{N: 30, Per: time.Hour}, limits.Rate{N: 60, Per: time.Hour}, 20, "127.0.0.1:9464"}
+	if !reflect.DeepEqual(limitsGot, limitsWant) {
+		t.Fatalf("limit defaults\n got %v\nwant %v", limitsGot, limitsWant)
+	}
+	off := Config{ClaimGuessLimit: orders.GuessLimitOff, OrderRate: limits.RateOff, PairingRate: limits.RateOff,
+		WebsocketsPerOrder: limits.Off, MetricsAddr: MetricsOff}
+	if err := off.withDefaults(); err != nil {
+		t.Fatal(err)
+	}
+	if off.ClaimGuessLimit != orders.GuessLimitOff || !off.OrderRate.Off() || !off.PairingRate.Off() ||
+		off.WebsocketsPerOrder != limits.Off || off.MetricsAddr != MetricsOff {
+		t.Fatalf("an Off value was overwritten: %+v", off)
+	}
 
 	set := Config{Addr: ":1", PairingTTL: time.Minute, AppProvinces: []string{}, DecodeMemory: -1, ImageWorkers: -1, MinAppVersion: "4.0.0"}
 	if err := set.withDefaults(); err != nil {
@@ -44,6 +61,7 @@ func TestWithDefaults(t *testing.T) {
 		{"production without a secret", Config{RedisURL: "redis://127.0.0.1:6379/0"}, "BEIANSCAN_JWT_SECRET is required"},
 		{"short secret", Config{JWTSecret: "short"}, "at least 32 bytes"},
 		{"short secret in production", Config{RedisURL: "redis://127.0.0.1:6379/0", JWTSecret: "short"}, "at least 32 bytes"},
+		{"negative duration", Config{PairingTTL: -time.Minute}, "BEIANSCAN_PAIRING_TTL"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := tt.cfg.withDefaults(); err == nil || !strings.Contains(err.Error(), tt.want) {

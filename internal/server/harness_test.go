@@ -16,6 +16,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/beianscan/beianscan/internal/limits"
+	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redistest"
 	"github.com/beianscan/beianscan/internal/server"
 )
@@ -66,6 +68,10 @@ func start(t testing.TB, mutate func(*server.Config)) *server.Main {
 		// The test client plays the reverse proxy: tests name their client's address in
 		// X-Forwarded-For (freshIP).
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+		// The abuse limits and the metrics listener are off unless a test turns them on:
+		// many servers share one client address, and one port could serve only one.
+		ClaimGuessLimit: orders.GuessLimitOff, OrderRate: limits.RateOff, PairingRate: limits.RateOff,
+		WebsocketsPerOrder: limits.Off, MetricsAddr: server.MetricsOff,
 		// Each server counts its own limits (the guesses of wrong keys from 127.0.0.1 among
 		// them), so that tests sharing one Redis do not count each other's; the tests of
 		// counting across instances set one scope on both servers.

@@ -36,7 +36,7 @@ func (b *lockedBuffer) String() string {
 
 // TestNoPersonalDataInLogs runs the whole flow, its failures included, with debug logging
 // in both formats and checks that no line holds an ID number, a name, a domain, a token, a
-// pairing code or image bytes (DESIGN §6).
+// pairing code or image bytes (docs/operations.md, Privacy).
 func TestNoPersonalDataInLogs(t *testing.T) {
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {

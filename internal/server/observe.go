@@ -18,7 +18,7 @@ import (
 // own so that /metrics never goes through the public load balancer.
 func (m *Main) serveMetrics() error {
 	addr := m.Config.MetricsAddr
-	if addr == "" || addr == "off" {
+	if addr == MetricsOff {
 		return nil
 	}
 	ln, err := net.Listen("tcp", addr)

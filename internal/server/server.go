@@ -15,8 +15,8 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -28,6 +28,7 @@ import (
 	"github.com/beianscan/beianscan/internal/auth"
 	"github.com/beianscan/beianscan/internal/blob"
 	"github.com/beianscan/beianscan/internal/broker"
+	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/hub"
 	"github.com/beianscan/beianscan/internal/images"
@@ -38,15 +39,17 @@ import (
 	"github.com/beianscan/beianscan/internal/redisstore"
 	"github.com/beianscan/beianscan/internal/sealbox"
 	"github.com/beianscan/beianscan/internal/sweep"
+	"github.com/beianscan/beianscan/internal/webhook"
 	"github.com/beianscan/beianscan/mobileapi"
 	"github.com/beianscan/beianscan/static"
 	"github.com/beianscan/beianscan/webapi"
 )
 
-// Config is the whole service's configuration (DESIGN §3, Configuration). Zero fields take
-// the defaults given, filled in by withDefaults (config.go) from the constants of the
-// package that owns each setting; cmd/beianscan fills it from BEIANSCAN_* variables and
-// flags whose defaults are the same constants.
+// Config is the whole service's configuration (the README's configuration table). Zero
+// fields take the defaults given, filled in by withDefaults (config.go) from the constants
+// of the package that owns each setting; a setting that can be off has an Off value of its
+// own. cmd/beianscan fills it from BEIANSCAN_* variables and flags whose defaults are the
+// same constants.
 type Config struct {
 	// Addr to listen on; default DefaultAddr (":8080").
 	Addr string
@@ -81,16 +84,18 @@ type Config struct {
 	// AppDownloadURL is the provider's app download page, linked from /m/scan; empty: the
 	// page says to get the app from the phone's app store.
 	AppDownloadURL string
-	// ClaimGuessLimit per client IP per 10 minutes; 0 turns it off (the command's default is 20).
+	// ClaimGuessLimit is how many claims of codes never issued one client IP may make per
+	// 10 minutes; default orders.DefaultClaimGuessLimit (20); orders.GuessLimitOff turns
+	// it off.
 	ClaimGuessLimit int
-	// OrderRate is how many orders one client IP may create; zero: off (the command's
-	// default is 30/h).
+	// OrderRate is how many orders one client IP may create; default
+	// limits.DefaultOrderRate (30/h); limits.RateOff turns it off.
 	OrderRate limits.Rate
-	// PairingRate is how many QR pairings one order may create; zero: off (the command's
-	// default is 60/h).
+	// PairingRate is how many QR pairings one order may create; default
+	// limits.DefaultPairingRate (60/h); limits.RateOff turns it off.
 	PairingRate limits.Rate
 	// WebsocketsPerOrder is how many desktop websockets one order may hold at once across
-	// instances; 0: no limit (the command's default is 20).
+	// instances; default limits.DefaultWebsocketsPerOrder (20); limits.Off: no limit.
 	WebsocketsPerOrder int
 	// LimitScope keeps the rate and websocket counters of servers sharing one Redis apart
 	// (tests); empty, as in production, every instance counts together.
@@ -129,7 +134,7 @@ type Config struct {
 	// (benchmarks only).
 	ImageWorkers int
 	// DecodeWait is how long an upload waits for the budget and a worker before 503
-	// unavailable; default admission.DefaultWait, 10 s (DESIGN §3; shorter in tests).
+	// unavailable; default admission.DefaultWait, 10 s (docs/operations.md; shorter in tests).
 	DecodeWait time.Duration
 	// BodyMemory is the budget of request body bytes held in memory at once
 	// (BEIANSCAN_BODY_MEMORY); default admission.DefaultBodyMemory (256 MiB); negative: no
@@ -147,9 +152,20 @@ type Config struct {
 	// plaintextBlobs, set only by a benchmark, stores images unencrypted on the file
 	// store: the reference the cost of encryption is measured against.
 	plaintextBlobs bool
-	// MetricsAddr is where Prometheus /metrics listens; empty or "off": nowhere (the
-	// command's default is 127.0.0.1:9464). The metrics are kept either way.
+	// MetricsAddr is where Prometheus /metrics listens; default DefaultMetricsAddr
+	// (127.0.0.1:9464); MetricsOff: nowhere. The metrics are kept either way.
 	MetricsAddr string
+	// WebhookURL (BEIANSCAN_WEBHOOK_URL) is the back office's webhook endpoint: https, or
+	// http to a loopback address; empty: no webhooks.
+	WebhookURL string
+	// WebhookSecret (BEIANSCAN_WEBHOOK_SECRET, environment only): space-separated
+	// "whsec_" + base64 secrets of at least 24 bytes, each signing every request (more
+	// than one while the secret is changed); required with WebhookURL.
+	WebhookSecret string
+	// Webhooks tunes the deliverer: Workers, Queue, Timeout, Lease, Poll, Jitter, Client
+	// (zero: internal/webhook's defaults). URL, Signer, Outbox, Logger and Observe are the
+	// server's; Now defaults to Config.Now.
+	Webhooks webhook.Config
 }
 
 // Main is a running service.
@@ -175,6 +191,8 @@ type Main struct {
 	Images *admission.Gate
 	// Bodies bounds upload bodies held in memory and uploads in flight per order and IP.
 	Bodies *admission.Bodies
+	// Webhooks delivers this instance's share of the webhooks; nil when they are off.
+	Webhooks *webhook.Deliverer
 
 	echo     *echo.Echo
 	srv      *http.Server
@@ -186,6 +204,9 @@ type Main struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	closeOne sync.Once
+	// badFormat is set when Redis was found to hold a format this version cannot read
+	// after the start (checkFormat); /readyz then answers 503.
+	badFormat atomic.Bool
 }
 
 // Open builds everything and starts listening; it serves until Close.
@@ -222,10 +243,16 @@ func (m *Main) open() error {
 		return err
 	}
 	rstore, store := m.openStore()
+	if err := m.checkFormat(ctx, rstore); err != nil {
+		return err
+	}
+	if err := m.startWebhooks(rstore); err != nil {
+		return err
+	}
 	m.startSweeper(ctx, raw, storeName, rstore)
 	m.openService(store, blobs, signer, secret)
 	m.startHub(ctx, sentinel)
-	m.echo = m.routes(blobs)
+	m.echo = m.routes(blobs, rstore)
 	if err := m.serveMetrics(); err != nil {
 		return err
 	}
@@ -322,10 +349,60 @@ func (m *Main) listen() error {
 // openStore builds the Redis order store, and the metered view of it the service uses.
 func (m *Main) openStore() (*redisstore.Store, meteredStore) {
 	cfg := &m.Config
-	rstore := redisstore.New(m.Redis, cfg.PhoneTokenTTL,
-		redisstore.WithKeyring(m.Keyring), redisstore.WithRetention(cfg.Retention), redisstore.WithClock(cfg.Now))
+	opts := append([]redisstore.Option{redisstore.WithKeyring(m.Keyring), redisstore.WithRetention(cfg.Retention),
+		redisstore.WithClock(cfg.Now)}, cfg.webhookStoreOptions()...)
+	rstore := redisstore.New(m.Redis, cfg.PhoneTokenTTL, opts...)
 	rstore.SetReplication(redisstore.Replication{MinReplicas: cfg.RedisMinReplicas, Timeout: cfg.RedisWaitTimeout})
 	return rstore, meteredStore{rstore, m.Metrics}
+}
+
+// checkFormat refuses to start on data of a format this version cannot read
+// (redisstore.Format). Redis not answering does not stop the start (an instance comes up
+// during a failover and recovers by itself): the check is then made again in the
+// background until Redis answers, and a format found unreadable then is logged as an error
+// and makes /readyz answer 503 (the container is marked unhealthy).
+func (m *Main) checkFormat(ctx context.Context, rstore *redisstore.Store) error {
+	check := func() (bool, error) {
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		found, err := rstore.CheckFormat(cctx)
+		if errors.Is(err, redisstore.ErrFormat) {
+			return true, err
+		}
+		if err != nil {
+			return false, err
+		}
+		if found < redisstore.Format {
+			m.Config.Logger.Info("redis format recorded", "found", found, "format", redisstore.Format)
+		}
+		return true, nil
+	}
+	done, err := check()
+	if done {
+		return err
+	}
+	m.Config.Logger.Warn("cannot check the redis format yet; checking again until redis answers", "err", err)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if done, err := check(); done {
+				if err != nil {
+					m.Config.Logger.Error("stored data unreadable by this version: stop this instance", "err", err)
+					m.badFormat.Store(true)
+				}
+				return
+			}
+		}
+	}()
+	return nil
 }
 
 // startSweeper starts sweeping the blob files no material refers to.
@@ -395,7 +472,7 @@ func (m *Main) startHub(ctx context.Context, sentinel *broker.Sentinel) {
 
 // routes builds the HTTP handler: the middleware, in an order that matters (see
 // middleware), then the desktop and app APIs, the probes and the embedded page.
-func (m *Main) routes(blobs webapi.Blobs) *echo.Echo {
+func (m *Main) routes(blobs webapi.Blobs, deliveries webapi.WebhookOps) *echo.Echo {
 	cfg := &m.Config
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -406,13 +483,16 @@ func (m *Main) routes(blobs webapi.Blobs) *echo.Echo {
 		OrderRate: cfg.OrderRate, PairingRate: cfg.PairingRate, WebsocketsPerOrder: cfg.WebsocketsPerOrder,
 		Scope: cfg.LimitScope, Now: cfg.Now, Logger: cfg.Logger,
 	})
-	webapi.New(m.Service, blobs, m.hub, webapi.Config{
+	api := webapi.New(m.Service, blobs, m.hub, webapi.Config{
 		Limits:          m.limits,
 		OperatorGuesses: limits.NewGuesses(m.Redis, "operator", cfg.LimitScope, 0, 0),
 		AllowedOrigins:  cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
-		SecureCookie: strings.HasPrefix(cfg.PublicURL, "https://"), DesktopTokenTTL: cfg.DesktopTokenTTL,
+		SecureCookie: isHTTPS(cfg.PublicURL), DesktopTokenTTL: cfg.DesktopTokenTTL,
 		UploadTimeout: cfg.UploadTimeout, Bodies: m.Bodies,
-	}).Register(e)
+		Catalog: filing.NewCatalog(m.Service.AppAvailable, cfg.Images.Limits()),
+	})
+	api.Register(e)
+	api.RegisterWebhooks(e, deliveries)
 	mobileapi.New(m.Service, mobileapi.Config{UploadTimeout: cfg.UploadTimeout, AppDownloadURL: cfg.AppDownloadURL, Bodies: m.Bodies}).Register(e)
 	m.probes(e)
 	e.GET("/openapi.json", openAPI)
@@ -455,6 +535,9 @@ func (m *Main) probes(e *echo.Echo) {
 	e.GET("/readyz", func(c echo.Context) error {
 		rctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
+		if m.badFormat.Load() {
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "stored format unreadable by this version"})
+		}
 		if err := svc.Ready(rctx); err != nil {
 			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "redis not answering"})
 		}
@@ -529,6 +612,14 @@ func (m *Main) goAdvance(ctx context.Context) {
 			}
 		}
 	}()
+}
+
+// isHTTPS tells whether the public URL is https, however its scheme is written (url.Parse
+// lowercases it): then the desktop cookie is Secure, even though the instance itself
+// speaks plain HTTP behind the TLS proxy.
+func isHTTPS(publicURL string) bool {
+	u, err := url.Parse(publicURL)
+	return err == nil && u.Scheme == "https"
 }
 
 // RedisClient opens BEIANSCAN_REDIS_URL as the service does (plain, Sentinel or Cluster),
@@ -606,6 +697,9 @@ func (m *Main) Close() error {
 			m.cancel()
 		}
 		m.wg.Wait()
+		if m.Webhooks != nil {
+			m.Webhooks.Close()
+		}
 		if m.expiry != nil {
 			m.expiry.Close()
 		}

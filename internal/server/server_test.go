@@ -180,7 +180,7 @@ func TestVerificationForm(t *testing.T) {
 					t.Errorf("form has %q", w)
 				}
 			}
-			// The printed form is signed by the owner: it shows the whole number (DESIGN §6).
+			// The printed form is signed by the owner: it shows the whole number (docs/operations.md, Privacy).
 			if !strings.Contains(page, "11010519491231002X") {
 				t.Error("form lacks the whole ID number")
 			}

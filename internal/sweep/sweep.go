@@ -1,4 +1,4 @@
-// Package sweep deletes what the blob store should no longer hold (DESIGN §5 "Leftovers",
+// Package sweep deletes what the blob store should no longer hold (docs/operations.md "Leftovers",
 // §6 retention): temporary files and incomplete uploads left by a crash mid-write, and
 // blobs no stored material refers to, once they are older than twice the upload timeout.
 // It runs at start and every minute on every instance, but one instance at a time: a
@@ -25,7 +25,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/beianscan/beianscan/internal/blob"
-	"github.com/beianscan/beianscan/internal/positive"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 )
 
@@ -63,8 +62,8 @@ type Sweeper struct {
 
 // New returns a sweeper.
 func New(cfg Config) *Sweeper {
-	cfg.Age = positive.Or(cfg.Age, 4*time.Minute)
-	cfg.Every = positive.Or(cfg.Every, time.Minute)
+	cfg.Age = cmp.Or(cfg.Age, 4*time.Minute)
+	cfg.Every = cmp.Or(cfg.Every, time.Minute)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

@@ -1,0 +1,141 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/beianscan/beianscan/internal/appsim"
+	"github.com/beianscan/beianscan/internal/server"
+)
+
+// medianDur of d (sorted in place).
+func medianDur(d []time.Duration) time.Duration {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return d[len(d)/2]
+}
+
+// decodeOnce is one full image/jpeg decode of img, timed.
+func decodeOnce(b *testing.B, img []byte) time.Duration {
+	t0 := time.Now()
+	if _, err := jpeg.Decode(bytes.NewReader(img)); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(t0)
+}
+
+// writeFsyncOnce writes img to a file in dir and fsyncs it, timed.
+func writeFsyncOnce(b *testing.B, dir string, img []byte) time.Duration {
+	t0 := time.Now()
+	f, err := os.Create(filepath.Join(dir, "raw"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := f.Write(img); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	return time.Since(t0)
+}
+
+// BenchmarkAckRatio12MP is docs/benchmarks.md's acknowledgment bar with its reference interleaved in
+// one loop, so that a shared machine's load falls on both alike: per iteration a phone's
+// upload of a 12 MP JPEG (3.9 MB) to an ID front (decode, quality, face detection, strip,
+// sealed blob write with its fsyncs, Redis transaction) until its 201; one image/jpeg decode
+// of the same bytes; one raw write+fsync of them on the same disk. It reports the medians
+// and ack ÷ (decode + write+fsync), the bar being 1, and ack ÷ (decode + 2 × write+fsync),
+// the bar before.
+//
+//	go test ./internal/server -run '^$' -bench AckRatio12MP -benchtime 15x -count 3
+func BenchmarkAckRatio12MP(b *testing.B) {
+	img := photo12MP(b)
+	dir := benchDir(b)
+	_, _, s := paired(b, func(c *server.Config) { c.DataDir = dir })
+	ctx := context.Background()
+	var ack, dec, fs []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		if _, err := s.Upload(ctx, "subject_leader_id_front", img, "image/jpeg", ""); err != nil {
+			b.Fatal(err)
+		}
+		ack = append(ack, time.Since(t0))
+		dec = append(dec, decodeOnce(b, img))
+		fs = append(fs, writeFsyncOnce(b, dir, img))
+	}
+	b.StopTimer()
+	a, d, w := medianDur(ack), medianDur(dec), medianDur(fs)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(a), "ack-ms")
+	b.ReportMetric(ms(d), "decode-ms")
+	b.ReportMetric(ms(w), "write+fsync-ms")
+	b.ReportMetric(float64(a)/float64(d+w), "ack/(decode+1fsync)")
+	b.ReportMetric(float64(a)/float64(d+2*w), "ack/(decode+2fsync)")
+}
+
+// BenchmarkThroughputOneWorker is docs/benchmarks.md's throughput per core: one image worker, four
+// phones (four orders) uploading the 12 MP photo to an ID front at once, b.N uploads each;
+// uploads per second against one goroutine's decodes per second of the same bytes, measured
+// right before and right after in the same run (their mean). The goal: uploads/s ≥ 0.9 ×
+// decodes/s (the pipeline adds at most 10 % to the decoder's own cost).
+//
+//	go test ./internal/server -run '^$' -bench ThroughputOneWorker -benchtime 6x -count 3
+func BenchmarkThroughputOneWorker(b *testing.B) {
+	img := photo12MP(b)
+	m := start(b, func(c *server.Config) { c.DataDir = benchDir(b); c.ImageWorkers = 1 })
+	const phones = 4
+	var sessions []*appsim.Session
+	for range phones {
+		_, s := pairedOrder(b, m)
+		sessions = append(sessions, s)
+	}
+	decodeRate := func() float64 {
+		t0 := time.Now()
+		const n = 4
+		for range n {
+			decodeOnce(b, img)
+		}
+		return n / time.Since(t0).Seconds()
+	}
+	ctx := context.Background()
+	// One upload each first: the server's first decode and the cascade's unpacking.
+	for _, s := range sessions {
+		if _, err := s.Upload(ctx, "subject_leader_id_front", img, "image/jpeg", ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	before := decodeRate()
+	b.ResetTimer()
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	for _, s := range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range b.N {
+				if _, err := s.Upload(ctx, "subject_leader_id_front", img, "image/jpeg", ""); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	b.StopTimer()
+	after := decodeRate()
+	up := float64(phones*b.N) / elapsed.Seconds()
+	dr := (before + after) / 2
+	b.ReportMetric(up, "uploads/s")
+	b.ReportMetric(dr, "decodes/s")
+	b.ReportMetric(up/dr, "uploads/decodes")
+}

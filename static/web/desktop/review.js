@@ -1,0 +1,256 @@
+// 3b/4. The PC upload and the review: one card per required material, the image beside what
+// the order says, and submitting.
+
+import { $, $$, h, show, labelNode, fmtSize, fmtTime } from '../lib/h.js';
+import { mb } from '../lib/catalog.js';
+import { samples } from '../samples.js';
+import { orderPath, api, applyOrder, requirements, missingRequired, openState, idTypeName, validName, desktopText, provinceName } from './state.js';
+import { render } from './view.js';
+import { setThumb, renderWarnings } from './materials.js';
+import { openStitch, renderStitch } from './stitch.js';
+import { loadAudit } from './audit.js';
+import { uploadFile, removeMaterial } from './upload.js';
+
+const ORG_CERT_ZH = {
+  business_license: '营业执照',
+  public_institution: '事业单位法人证书',
+  social_organization: '社会团体法人登记证书',
+  other: '其他',
+};
+
+const STITCH_SLOTS = new Set(['organization_certificate', 'subject_leader_id_front', 'subject_leader_id_back', 'website_leader_id_front', 'website_leader_id_back']);
+
+// compareRows is what the order says about a slot's document: the owner compares it with
+// the image beside it (the ID number masked, as the server gives it).
+function compareRows(S, slot) {
+  const o = S.order;
+  const person = (p) => [
+    ['姓名', p.name],
+    ['证件', idTypeName(S, p.id_type)],
+    ['号码', p.id_number_masked],
+    ['有效期至', validName(p.id_valid_until)],
+  ];
+  const who = slot.startsWith('subject_leader') ? o.subject_leader : o.website_leader;
+  switch (slot) {
+    case 'organization_certificate':
+      return [['单位名称', o.subject_name], ['证件类型', ORG_CERT_ZH[o.organization_certificate_type] || '']];
+    case 'subject_leader_id_front':
+    case 'website_leader_id_front':
+      return person(who || {});
+    case 'subject_leader_id_back':
+    case 'website_leader_id_back':
+      return [['姓名', (who || {}).name], ['有效期至', validName((who || {}).id_valid_until)]];
+    case 'verification_form':
+      return [
+        ['主办者', o.subject_name],
+        ['网站负责人', (o.website_leader || {}).name],
+        ['域名', (o.domains || []).join('、')],
+        ['省份', o.province_name_zh || provinceName(S, o.province)],
+      ];
+    case 'face_photo':
+      return [['网站负责人', (o.website_leader || {}).name]];
+    case 'domain_certificate':
+      return [['域名', (o.domains || []).join('、')]];
+    default:
+      return [];
+  }
+}
+
+export function renderReview(S) {
+  const o = S.order;
+  const pc = o.upload_method === 'pc';
+  const miss = missingRequired(S);
+  $('#review-title').textContent = pc && miss.length ? '上传资料' : '核对已上传资料';
+  $('#review-lead').textContent = pc && miss.length
+    ? `请上传证件原件的彩色扫描件或照片（jpg、png、gif，每张小于 ${mb(S.catalog.limits.max_bytes)}），可拖拽到对应位置。每张图片旁列出了您填写的信息，上传后请逐项对照。`
+    : '请逐项对照：每张图片旁是您填写的备案信息（证件号码只显示首尾几位），姓名、证件号码、有效期和域名须与图片上的一致，不一致会被退回。';
+  show($('#pc-verify'), pc);
+  show($('#back-to-app'), !pc);
+
+  const grid = $('#slot-grid');
+  const keep = new Set();
+  for (const r of requirements(S)) {
+    keep.add(r.slot);
+    let card = $(`.slot-card[data-slot="${r.slot}"]`, grid);
+    if (!card) { card = slotCard(S, r); grid.append(card); }
+    updateSlotCard(S, card, r);
+  }
+  $$('.slot-card', grid).forEach((c) => { if (!keep.has(c.dataset.slot)) c.remove(); });
+  // Required first, then the optional ones, which stay compact while empty.
+  const ordered = [...requirements(S).filter((r) => r.required), ...requirements(S).filter((r) => !r.required)];
+  for (const r of ordered) grid.append($(`.slot-card[data-slot="${r.slot}"]`, grid));
+
+  const req = requirements(S).filter((r) => r.required);
+  const sum = $('#submit-summary');
+  // The list of what is missing is said once, here; after a refused submit it turns red.
+  const box = $('#submit-error');
+  const refused = box.dataset.kind === 'missing';
+  if (refused) show(box, false);
+  if (refused && !miss.length) box.dataset.kind = '';
+  sum.replaceChildren(
+    h('b', {}, `必需资料已上传 ${req.length - miss.length}/${req.length}`),
+    miss.length
+      ? h('span', { class: refused ? 'missing missing-refused' : 'missing', role: refused ? 'alert' : null, id: 'missing-list' },
+        refused ? `资料不完整，还缺少：${miss.map((r) => r.label_zh).join('、')}。请上传后再提交。` : `还需上传：${miss.map((r) => r.label_zh).join('、')}`)
+      : h('span', { class: 'ok' }, '资料已齐全，核对无误后即可提交审核'),
+  );
+  const warned = Object.values(S.materials).filter((m) => (m.warnings || []).length).length;
+  if (warned && !miss.length) {
+    sum.append(h('div', { class: 'muted small' }, `有 ${warned} 张图片带有质量提示，建议替换后再提交，以提高审核通过率。`));
+  }
+  $('#submit-order').classList.toggle('btn-primary', !miss.length);
+  $('#submit-order').classList.toggle('btn-secondary', !!miss.length);
+  loadAudit(S);
+}
+
+function slotCard(S, r) {
+  const input = h('input', { type: 'file', class: 'file-input', accept: 'image/jpeg,image/png,image/gif,.jpg,.jpeg,.png,.gif', dataset: { slot: r.slot }, id: 'file-' + r.slot, 'aria-label': `选择${r.label_zh}的图片` });
+  input.addEventListener('change', () => {
+    if (input.files && input.files[0]) uploadFile(S, r.slot, input.files[0]);
+    input.value = '';
+  });
+  const stitchable = STITCH_SLOTS.has(r.slot);
+  const card = h('div', { class: 'slot-card card', dataset: { slot: r.slot } },
+    h('div', { class: 'slot-head' },
+      h('div', { class: 'slot-label' }),
+      h('span', { class: 'slot-status' })),
+    h('div', { class: 'slot-body' },
+      h('div', { class: 'slot-left' },
+        h('div', { class: 'slot-preview' },
+          h('div', { class: 'slot-empty' },
+            h('div', { class: 'slot-empty-icon', 'aria-hidden': 'true' }, '＋'),
+            h('div', { class: 'slot-empty-text' }))),
+        h('div', { class: 'progress', hidden: true }, h('div', { class: 'bar' })),
+        h('div', { class: 'slot-meta' })),
+      h('div', { class: 'slot-right' },
+        h('dl', { class: 'compare' }),
+        h('ul', { class: 'warnings' }),
+        h('div', { class: 'slot-error', role: 'alert', hidden: true }),
+        h('p', { class: 'slot-hint' }, slotHint(S, r)),
+        h('div', { class: 'samples', 'aria-label': '示例图' }, h('span', { class: 'samples-title' }, '示例图'), samples(r.slot)),
+        h('div', { class: 'slot-actions' },
+          input,
+          h('label', { class: 'btn btn-secondary btn-sm pick', for: 'file-' + r.slot }),
+          stitchable ? h('button', { type: 'button', class: 'btn btn-link btn-sm add-page', onclick: () => openStitch(S, r.slot) }, '添加一页') : '',
+          r.slot === 'verification_form' ? h('a', { class: 'btn btn-link btn-sm', id: 'vform-link-review', href: orderPath(S, '/verification-form'), target: '_blank', rel: 'noopener' }, '下载核验单') : '',
+          h('button', { type: 'button', class: 'btn btn-link btn-sm remove', onclick: (e) => removeMaterial(S, r.slot, e.currentTarget) }, '删除')))),
+    stitchable ? h('div', { class: 'stitch', hidden: true }) : '');
+  const preview = $('.slot-preview', card);
+  preview.addEventListener('dragover', (e) => {
+    if (!canUploadFromPC(S, r)) return;
+    e.preventDefault();
+    preview.classList.add('drag');
+  });
+  preview.addEventListener('dragleave', () => preview.classList.remove('drag'));
+  preview.addEventListener('drop', (e) => {
+    e.preventDefault();
+    preview.classList.remove('drag');
+    if (!canUploadFromPC(S, r)) return;
+    const fs = Array.from((e.dataTransfer && e.dataTransfer.files) || []);
+    // Several files dropped on a slot that can take pages: they are the pages, in order.
+    if (fs.length > 1 && STITCH_SLOTS.has(r.slot)) { openStitch(S, r.slot, fs); return; }
+    if (fs[0]) uploadFile(S, r.slot, fs[0]);
+  });
+  preview.addEventListener('click', (e) => {
+    if (e.target.closest('img') || !canUploadFromPC(S, r) || S.materials[r.slot]) return;
+    input.click();
+  });
+  return card;
+}
+
+// slotHint is the server's guidance for this order's slot (ID type, form, registrar), else
+// the catalogue's for any order; the reader is at the computer.
+function slotHint(S, r) {
+  const c = S.catalog.slot(r.slot);
+  return desktopText(r.guidance_zh || (c && c.guidance_zh) || '');
+}
+
+function canUploadFromPC(S, r) {
+  return r.slot !== 'face_photo' && openState(S);
+}
+
+function updateSlotCard(S, card, r) {
+  const m = S.materials[r.slot];
+  const up = S.uploads[r.slot] || {};
+  card.classList.toggle('has', !!m);
+  card.classList.toggle('warn', !!(m && m.warnings && m.warnings.length));
+  // An empty optional slot is one line, not a 200 px drop zone.
+  card.classList.toggle('compact', !r.required && !m && up.progress === undefined && !up.error && !(S.stitch && S.stitch.slot === r.slot));
+  $('.slot-label', card).replaceChildren(labelNode(r.label_zh),
+    r.required ? '' : h('span', { class: 'badge badge-muted' }, '可选'));
+  const st = $('.slot-status', card);
+  st.textContent = m ? (m.via === 'app' ? '已上传 · 来自 app' : '已上传 · 来自电脑') : (r.required ? '未上传' : '');
+  st.className = 'slot-status ' + (m ? 'ok' : r.required ? 'pending' : '');
+
+  const dl = $('.compare', card);
+  const rows = compareRows(S, r.slot).filter(([, v]) => v);
+  dl.replaceChildren(...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', { dataset: { k } }, v)]));
+  show(dl, rows.length > 0);
+
+  const preview = $('.slot-preview', card);
+  setThumb(S, preview, r.slot, m, 'preview');
+  const pcOK = canUploadFromPC(S, r);
+  $('.slot-empty-text', card).textContent = r.slot === 'face_photo'
+    ? '人脸核验照片需在阿里云 app 中现场拍摄'
+    : '拖拽图片到此处，或单击选择文件';
+  preview.classList.toggle('clickable', pcOK && !m);
+  $('.slot-meta', card).textContent = m
+    ? `${m.format.toUpperCase()} · ${m.width}×${m.height} · ${fmtSize(m.size)}${m.fitted ? `（已自动压缩，原图 ${fmtSize(m.original_size)}）` : ''} · ${fmtTime(m.uploaded_at)}`
+    : '';
+  renderWarnings(S, $('.warnings', card), m);
+
+  const prog = $('.progress', card);
+  show(prog, up.progress !== undefined);
+  if (up.progress !== undefined) $('.bar', prog).style.width = Math.round(up.progress * 100) + '%';
+
+  const err = $('.slot-error', card);
+  err.replaceChildren();
+  if (up.error) {
+    err.append(h('span', {}, up.error));
+    if (up.fitFile) {
+      err.append(' ', h('button', { type: 'button', class: 'btn btn-link btn-sm fit', onclick: () => uploadFile(S, r.slot, up.fitFile, true) }, '自动压缩后上传'));
+    }
+  }
+  show(err, !!up.error);
+
+  const pick = $('.pick', card);
+  pick.textContent = m ? '替换' : '选择文件';
+  show(pick, pcOK);
+  $('.file-input', card).disabled = !pcOK;
+  const add = $('.add-page', card);
+  if (add) show(add, pcOK);
+  const rm = $('.remove', card);
+  show(rm, !!m && openState(S));
+  if (!rm.dataset.confirm) rm.textContent = '删除';
+  renderStitch(S, card, r.slot);
+}
+
+export async function submitOrder(S) {
+  const box = $('#submit-error');
+  show(box, false);
+  const btn = $('#submit-order');
+  btn.disabled = true;
+  const r = await api(S, 'POST', orderPath(S, '/submit'));
+  btn.disabled = false;
+  if (r.ok) {
+    applyOrder(S, r.data.order);
+    S.reviewing = false;
+    render(S);
+    window.scrollTo({ top: 0 });
+    return;
+  }
+  const msg = r.error.message_zh;
+  box.dataset.kind = '';
+  const missing = r.error.details && r.error.details.missing;
+  if (r.error.code === 'materials_incomplete' && Array.isArray(missing) && missing.length) {
+    // The summary beside the button already lists what is missing: it turns red instead
+    // of a second list.
+    box.dataset.kind = 'missing';
+    renderReview(S);
+    const list = $('#missing-list');
+    if (list) list.focus && list.scrollIntoView({ block: 'nearest' });
+    return;
+  }
+  box.textContent = msg;
+  show(box, true);
+}

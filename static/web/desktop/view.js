@@ -1,0 +1,102 @@
+// Which view the page shows, the stepper, the order chip, the URL, and the page-wide notices
+// (the connection banner, a fatal error).
+
+import { $, $$, h, show } from '../lib/h.js';
+import { missingRequired, openState, provinceName } from './state.js';
+import { renderMethod } from './method.js';
+import { renderApp } from './qr.js';
+import { renderReview } from './review.js';
+import { renderVerificationForm } from './vform.js';
+import { renderStatus } from './status.js';
+
+export function currentView(S) {
+  if (!S.order) return S.orderId ? 'loading' : 'form';
+  const o = S.order;
+  if (!openState(S)) return 'status';
+  if (S.choosing || !o.upload_method) return 'method';
+  if (o.upload_method === 'app') return S.reviewing ? 'review' : 'app';
+  if (o.upload_method === 'pc') return 'review';
+  return 'method';
+}
+
+const STEP_OF = { form: 'form', method: 'method', app: 'upload', review: 'review', status: 'status', loading: 'method' };
+
+function setURL(S) {
+  const u = new URL(location.href);
+  u.search = '';
+  u.hash = '';
+  if (S.orderId) {
+    u.searchParams.set('order', S.orderId);
+    if (S.reviewing && S.order && S.order.upload_method === 'app') u.searchParams.set('step', 'review');
+  }
+  if (u.href !== location.href) history.replaceState(null, '', u.href);
+}
+
+export function render(S) {
+  const view = currentView(S);
+  for (const v of ['form', 'method', 'app', 'review', 'status']) show($('#view-' + v), v === view);
+  show($('#loading'), view === 'loading');
+  document.body.dataset.view = view;
+
+  const order = ['form', 'method', 'upload', 'review', 'status', 'authority'];
+  let step = STEP_OF[view];
+  // A PC upload is uploading until every required material is there, then reviewing.
+  if (view === 'review' && S.order.upload_method === 'pc' && missingRequired(S).length) step = 'upload';
+  let at = order.indexOf(step);
+  // The server knows one "submitted" state: the provider's first review comes first, the
+  // authority's after it; an approval has passed both.
+  if (view === 'status' && S.order.state === 'approved') at = order.length;
+  $$('#stepper li').forEach((li, i) => {
+    li.classList.toggle('done', i < at);
+    li.classList.toggle('current', i === at);
+  });
+
+  renderChip(S);
+  if (view === 'method') renderMethod(S);
+  if (view === 'app') renderApp(S);
+  if (view === 'review') renderReview(S);
+  if (view === 'status') renderStatus(S);
+  // On the app path the form comes first (the phone photographs it); in the review its
+  // download sits on its own card.
+  if (view === 'app') renderVerificationForm(S, view);
+  setURL(S);
+}
+
+function renderChip(S) {
+  const chip = $('#order-chip');
+  if (!S.order) { show(chip, false); return; }
+  const o = S.order;
+  chip.replaceChildren(
+    h('span', { class: 'chip-name' }, o.subject_name),
+    h('span', { class: 'chip-sep' }, '·'),
+    h('span', { class: 'chip-province' }, o.province_name_zh || provinceName(S, o.province)),
+    h('span', { class: 'chip-sep' }, '·'),
+    h('span', { class: 'chip-domains' }, (o.domains || []).join('、')),
+    h('span', { class: 'state-pill state-' + o.state, id: 'order-state' }, STATE_ZH[o.state] || o.state),
+  );
+  show(chip, true);
+}
+
+export const STATE_ZH = {
+  draft: '草稿：待上传资料',
+  uploaded: '资料已齐全，待提交',
+  submitted: '已提交审核',
+  approved: '审核通过',
+  rejected: '审核未通过',
+};
+
+export function fatal(msg) {
+  $('#fatal').textContent = msg;
+  show($('#fatal'), true);
+  show($('#loading'), false);
+  banner('');
+  for (const v of ['form', 'method', 'app', 'review', 'status']) show($('#view-' + v), false);
+  $('#fatal').append(' ', h('a', { href: '/' }, '新建备案订单'));
+}
+
+export function banner(text, kind) {
+  const b = $('#conn-banner');
+  b.textContent = text || '';
+  b.className = 'conn-banner ' + (kind || '');
+  show(b, !!text);
+}
