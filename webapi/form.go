@@ -46,7 +46,7 @@ func (a *API) verificationForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.svc.RecordFormRead(ctx, snap.Order.ID); err != nil {
+	if err := a.svc.RecordFormRead(ctx, snap.Order.ID, actor(c)); err != nil {
 		return err
 	}
 	o := snap.Order

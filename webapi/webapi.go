@@ -47,8 +47,9 @@ type Service interface {
 	ViewPairing(orderID string, p *orders.Pairing) *orders.PairingView
 	ReadLimit(fit bool) int64
 	RecordRead(ctx context.Context, orderID string, slot filing.Slot, actor string) error
-	RecordFormRead(ctx context.Context, orderID string) error
+	RecordFormRead(ctx context.Context, orderID, actor string) error
 	AuditTrail(ctx context.Context, orderID string) ([]orders.AuditEntry, error)
+	ReviewService
 }
 
 // Guesser counts one presentation of a secret from a client IP (internal/limits.Guesses):
@@ -104,7 +105,19 @@ type Config struct {
 	// Bodies is the instance's budget of upload bodies in memory and its caps of uploads
 	// in flight per order and per IP; nil bounds nothing but each body's size.
 	Bodies *admission.Bodies
+	// Reviewers checks the workbench's reviewers; nil: no workbench (every reviewer call
+	// answers 401).
+	Reviewers ReviewerKeys
+	// ReviewSessions keeps the reviewers' sessions; nil: no workbench.
+	ReviewSessions ReviewSessions
+	// ReviewLimiter guess-limits reviewer keys; nil limits nothing.
+	ReviewLimiter LoginLimiter
 }
+
+type noLoginLimit struct{}
+
+func (noLoginLimit) Blocked(string) time.Duration { return 0 }
+func (noLoginLimit) Failed(string)                {}
 
 // API holds the desktop handlers.
 type API struct {
@@ -121,6 +134,9 @@ type API struct {
 func New(svc Service, blobs Blobs, events Events, cfg Config) *API {
 	if cfg.Limits == nil {
 		cfg.Limits = noLimits{}
+	}
+	if cfg.ReviewLimiter == nil {
+		cfg.ReviewLimiter = noLoginLimit{}
 	}
 	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg, qr: newQRCache(1024), catalog: newCatalogAnswer(cfg.Catalog)}
 	a.upgrader = websocket.Upgrader{
@@ -154,23 +170,27 @@ func (a *API) Register(e *echo.Echo) {
 	g.POST("/orders", a.createOrder)
 	g.GET("/catalog", a.serveCatalog)
 	o := g.Group("/orders/:id", a.desktopAuth)
-	o.GET("", a.orderCall(Service.Load))
 	o.PUT("/upload-method", a.chooseMethod)
+	o.PATCH("", a.editOrder)
 	o.POST("/pairing", a.createPairing)
 	o.GET("/pairing/qr.png", a.qrPNG)
 	o.DELETE("/pairing", a.revokePairing)
-	o.GET("/materials", a.listMaterials)
 	o.PUT("/materials/:slot", a.putMaterial, httpx.BodyDeadline(a.cfg.UploadTimeout))
 	o.DELETE("/materials/:slot", a.deleteMaterial)
 	o.POST("/materials/:slot/stitch", a.stitch, httpx.BodyDeadline(a.cfg.UploadTimeout))
 	o.POST("/submit", a.orderCall(Service.Submit))
 	o.POST("/withdraw", a.orderCall(Service.Withdraw))
-	o.GET("/verification-form", a.verificationForm)
 	o.GET("/events", a.serveEvents)
 	g.POST("/orders/:id/review-result", a.reviewResult)
+	g.POST("/orders/:id/authority", a.reportAuthority)
 	// The owner or an operator; each image read is audited as the one who read it.
-	g.GET("/orders/:id/materials/:slot", a.getMaterial, a.ownerOrOperator)
 	g.GET("/orders/:id/audit", a.auditTrail, a.ownerOrOperator)
+	// The owner, an operator or a reviewer: what a reviewer must compare the images with.
+	g.GET("/orders/:id", a.orderCall(Service.Load), a.ownerOrStaff)
+	g.GET("/orders/:id/materials", a.listMaterials, a.ownerOrStaff)
+	g.GET("/orders/:id/materials/:slot", a.getMaterial, a.ownerOrStaff)
+	g.GET("/orders/:id/verification-form", a.verificationForm, a.ownerOrStaff)
+	a.registerReview(g)
 }
 
 // actorKey holds, on the echo context, who an ownerOrOperator request is.
@@ -227,6 +247,11 @@ func (a *API) auditTrail(c echo.Context) error {
 	entries, err := a.svc.AuditTrail(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
+	}
+	if actor(c) != orders.ActorOperator {
+		for i, e := range entries {
+			entries[i] = e.ForOwner()
+		}
 	}
 	noStore(c)
 	return c.JSON(http.StatusOK, map[string]any{"entries": entries})

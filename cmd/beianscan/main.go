@@ -49,6 +49,9 @@ func main() {
 		stop()
 		os.Exit(code)
 	}
+	if len(os.Args) > 1 && os.Args[1] == "reviewer" {
+		os.Exit(reviewerCommand(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
 		os.Exit(healthcheck(os.Args[2:], os.Getenv, os.Stderr))
 	}
@@ -125,6 +128,8 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	logFormat := fs.String("log-format", env("BEIANSCAN_LOG_FORMAT", "text"), "text or json (BEIANSCAN_LOG_FORMAT)")
 	metricsAddr := fs.String("metrics-addr", env("BEIANSCAN_METRICS_ADDR", server.DefaultMetricsAddr), "Prometheus /metrics listener; "+server.MetricsOff+" disables (BEIANSCAN_METRICS_ADDR)")
 	webhookURL := fs.String("webhook-url", env("BEIANSCAN_WEBHOOK_URL", ""), "the back office's webhook endpoint, https (http only to loopback); empty: no webhooks (BEIANSCAN_WEBHOOK_URL; its secret BEIANSCAN_WEBHOOK_SECRET is read from the environment only)")
+	reviewersFile := fs.String("reviewers", env("BEIANSCAN_REVIEWERS", ""), "file of reviewer lines NAME:SHA256HEX, re-read when it changes; empty: no workbench (BEIANSCAN_REVIEWERS)")
+	reviewHold := fs.String("review-hold", env("BEIANSCAN_REVIEW_HOLD", duration(orders.DefaultReviewHold)), "how long a reviewer's hold on an order lasts without activity (BEIANSCAN_REVIEW_HOLD)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, err
 	}
@@ -136,7 +141,7 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		// Like the secret, the keys are read from the environment only.
 		EncryptionKeys: getenv("BEIANSCAN_ENCRYPTION_KEYS"),
 		MinAppVersion:  *minApp, AppProvinces: list(*provinces), AllowedOrigins: list(*origins),
-		AppDownloadURL: *appDownload,
+		AppDownloadURL: *appDownload, Reviewers: *reviewersFile,
 		// The webhook secret, like the others, from the environment only.
 		WebhookURL: *webhookURL, WebhookSecret: getenv("BEIANSCAN_WEBHOOK_SECRET"),
 	}
@@ -156,6 +161,7 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		setting[time.Duration]{"BEIANSCAN_UPLOAD_TIMEOUT", *uploadTimeout, &cfg.UploadTimeout},
 		setting[time.Duration]{"BEIANSCAN_RETENTION", *retention, &cfg.Retention},
 		setting[time.Duration]{"BEIANSCAN_REDIS_WAIT_TIMEOUT", *waitTimeout, &cfg.RedisWaitTimeout},
+		setting[time.Duration]{"BEIANSCAN_REVIEW_HOLD", *reviewHold, &cfg.ReviewHold},
 	); err != nil {
 		return cfg, err
 	}

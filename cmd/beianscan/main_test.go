@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"reflect"
 	"strings"
 	"testing"
@@ -223,5 +225,22 @@ func TestDurationDefault(t *testing.T) {
 		if back, err := time.ParseDuration(duration(d)); err != nil || back != d {
 			t.Errorf("duration(%v) does not parse back: %v, %v", d, back, err)
 		}
+	}
+}
+
+func TestReviewerAdd(t *testing.T) {
+	var out, errOut strings.Builder
+	if code := reviewerCommand([]string{"add", "alice"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	key := lines[0][strings.LastIndex(lines[0], " ")+1:]
+	line := lines[len(lines)-1]
+	sum := sha256.Sum256([]byte(key))
+	if line != "alice:"+hex.EncodeToString(sum[:]) || len(key) < 40 {
+		t.Errorf("key %q, line %q", key, line)
+	}
+	if code := reviewerCommand([]string{"add", "a b"}, &out, &errOut); code != 2 {
+		t.Errorf("a bad name: exit %d", code)
 	}
 }

@@ -80,6 +80,9 @@ type Requirement struct {
 	// AppAllowed is whether the app may upload this slot; nil when the server did not say
 	// (the claim's materials list does not carry it; ORDER.required_materials does).
 	AppAllowed *bool `json:"app_allowed,omitempty"`
+	// Flagged is set in a re-upload pairing (the order's changes_requested): the reviewer
+	// flagged the slot's material, and the phone replaces it.
+	Flagged bool `json:"flagged,omitempty"`
 }
 
 // DesktopInfo describes the desktop that created the pairing.

@@ -20,6 +20,12 @@ const (
 	StateChanged      = "state_changed"
 	// MethodChanged: the upload method was chosen, changed or cleared (data: from, to).
 	MethodChanged = "method_changed"
+	// OrderEdited: the owner changed the order's fields (data: fields, the names changed).
+	OrderEdited = "order_edited"
+	// ReviewDecided: a review round was decided (data: REVIEW).
+	ReviewDecided = "review_decided"
+	// AuthorityUpdated: the back office reported the authority's progress (data: AUTHORITY).
+	AuthorityUpdated = "authority_updated"
 )
 
 // PairingCreatedData is pairing_created's data. The fields are in the order of their JSON

@@ -47,6 +47,12 @@ var statuses = map[string]int{
 	filing.CodeNotFound:                http.StatusNotFound,
 	filing.CodeUnavailable:             http.StatusServiceUnavailable,
 	filing.CodeRequestTimeout:          http.StatusRequestTimeout,
+	filing.CodeChangesIncomplete:       http.StatusUnprocessableEntity,
+	filing.CodeSlotLocked:              http.StatusConflict,
+	filing.CodeFieldLocked:             http.StatusConflict,
+	filing.CodeInvalidICPNumber:        http.StatusUnprocessableEntity,
+	filing.CodeHeldByOther:             http.StatusConflict,
+	filing.CodeNotHeld:                 http.StatusConflict,
 }
 
 // Status returns the HTTP status of a code.

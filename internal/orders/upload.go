@@ -182,6 +182,7 @@ func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.R
 		}
 		snap.Materials[u.Slot] = m
 		snap.Order.UpdatedAt = m.UploadedAt
+		snap.Order.MaterialReplaced(u.Slot)
 		actor := ActorDesktop
 		if u.Phone != nil {
 			actor = ActorPhone

@@ -64,6 +64,8 @@ type Store struct {
 	repl        Replication
 	// webhooks is the outbox's configuration (outbox.go); nil: no webhooks.
 	webhooks *webhooks
+	// scope keeps the review queue of servers sharing one Redis apart (tests).
+	scope string
 }
 
 var (
@@ -84,6 +86,10 @@ func WithRetention(d time.Duration) Option { return func(s *Store) { s.retention
 
 // WithClock sets the clock of the TTLs the store computes; default time.Now.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// WithScope names the review queue's scope: servers that share one Redis with different
+// scopes (tests) keep different queues; production leaves it empty.
+func WithScope(scope string) Option { return func(s *Store) { s.scope = scope } }
 
 // DefaultRetention is BEIANSCAN_RETENTION's default.
 const DefaultRetention = 720 * time.Hour
@@ -124,7 +130,7 @@ func (s *Store) oneConn(ctx context.Context, key string) (reader, error) {
 }
 
 func orderKeys(id string) []string {
-	return []string{rediskeys.Order(id), rediskeys.Version(id), rediskeys.Materials(id), rediskeys.Pairing(id)}
+	return []string{rediskeys.Order(id), rediskeys.Version(id), rediskeys.Materials(id), rediskeys.Pairing(id), rediskeys.Hold(id)}
 }
 
 // CreateOrder stores a new order; it fails if the ID is taken. The order's creation is
@@ -186,17 +192,19 @@ type stored struct {
 	version int64
 	mats    map[string]string
 	pairing map[string]string
+	hold    map[string]string
 }
 
 // load reads the four keys of an order in one round trip.
 func load(ctx context.Context, r reader, id string) (stored, error) {
 	var orderCmd, versionCmd *redis.StringCmd
-	var matCmd, pairCmd *redis.MapStringStringCmd
+	var matCmd, pairCmd, holdCmd *redis.MapStringStringCmd
 	_, err := r.Pipelined(ctx, func(p redis.Pipeliner) error {
 		orderCmd = p.Get(ctx, rediskeys.Order(id))
 		versionCmd = p.Get(ctx, rediskeys.Version(id))
 		matCmd = p.HGetAll(ctx, rediskeys.Materials(id))
 		pairCmd = p.HGetAll(ctx, rediskeys.Pairing(id))
+		holdCmd = p.HGetAll(ctx, rediskeys.Hold(id))
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -215,7 +223,7 @@ func load(ctx context.Context, r reader, id string) (stored, error) {
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return stored{}, fmt.Errorf("redisstore: order %s: version: %w", id, err)
 	}
-	return stored{raw, version, matCmd.Val(), pairCmd.Val()}, nil
+	return stored{raw, version, matCmd.Val(), pairCmd.Val(), holdCmd.Val()}, nil
 }
 
 func (s *Store) decode(r stored) (*orders.Snapshot, error) {
@@ -234,6 +242,7 @@ func (s *Store) decode(r stored) (*orders.Snapshot, error) {
 		snap.Materials[filing.Slot(slot)] = m
 	}
 	snap.Pairing = decodePairing(pairing)
+	snap.Hold = decodeHold(r.hold)
 	return snap, nil
 }
 
@@ -350,9 +359,14 @@ func (s *Store) Update(ctx context.Context, id string, change func(*orders.Snaps
 			if err != nil {
 				return err
 			}
+			// The review queue is indexed beside the transaction (queueBefore, queueAfter).
+			if err := s.queueBefore(ctx, c); err != nil {
+				return err
+			}
 			if err := s.write(ctx, tx, c); err != nil {
 				return err
 			}
+			s.queueAfter(ctx, c)
 			result = snap
 			// tx holds one connection for the whole Watch, so this WAIT covers the EXEC
 			// above. (WAIT is refused inside MULTI, hence a round trip of its own.)
@@ -424,6 +438,7 @@ func (s *Store) write(ctx context.Context, tx *redis.Tx, c *change) error {
 			return err
 		}
 		s.writePairing(ctx, p, c)
+		writeHold(ctx, p, c)
 		writeAudit(ctx, p, c)
 		expireWithOrder(ctx, p, c)
 		if err := s.writeOutbox(ctx, p, c, webhooks); err != nil {
@@ -632,7 +647,11 @@ func (s *Store) MaterialHashes(ctx context.Context, id string) (_ map[string]boo
 }
 
 func auditValues(e orders.AuditEntry) []any {
-	return []any{"at", ms(e.At), "actor", e.Actor, "action", e.Action, "slot", string(e.Slot), "ip", e.IP}
+	v := []any{"at", ms(e.At), "actor", e.Actor, "action", e.Action, "slot", string(e.Slot), "ip", e.IP}
+	if e.Reviewer != "" {
+		v = append(v, "reviewer", e.Reviewer)
+	}
+	return v
 }
 
 func addAudit(ctx context.Context, p redis.Pipeliner, id string, e orders.AuditEntry) {
@@ -672,18 +691,18 @@ func (s *Store) AppendAudit(ctx context.Context, orderID string, e orders.AuditE
 }
 
 // summaryField is the read summary a read counts in: its hour (Unix ms of the hour's
-// start), actor, action, slot and address, separated by a byte none of them holds. The
+// start), actor, action, slot, address and reviewer, separated by a byte none of them holds. The
 // hash holds the count under the field and the newest read's time under "last" + field.
 func summaryField(e orders.AuditEntry) string {
 	hour := e.At.UTC().Truncate(time.Hour)
-	return strings.Join([]string{strconv.FormatInt(hour.UnixMilli(), 10), e.Actor, e.Action, string(e.Slot), e.IP}, "\x1f")
+	return strings.Join([]string{strconv.FormatInt(hour.UnixMilli(), 10), e.Actor, e.Action, string(e.Slot), e.IP, e.Reviewer}, "\x1f")
 }
 
 // parseSummary is summaryField's inverse: the summary at its newest read, with the count.
 func parseSummary(field, count, last string) (orders.AuditEntry, bool) {
 	p := strings.Split(field, "\x1f")
 	n, err := strconv.Atoi(count)
-	if len(p) != 5 || err != nil {
+	if len(p) != 6 || err != nil {
 		return orders.AuditEntry{}, false
 	}
 	at := fromMS(last)
@@ -691,7 +710,7 @@ func parseSummary(field, count, last string) (orders.AuditEntry, bool) {
 		ms, _ := strconv.ParseInt(p[0], 10, 64)
 		at = time.UnixMilli(ms).UTC()
 	}
-	return orders.AuditEntry{At: at, Actor: p[1], Action: p[2], Slot: filing.Slot(p[3]), IP: p[4], Count: n}, true
+	return orders.AuditEntry{At: at, Actor: p[1], Action: p[2], Slot: filing.Slot(p[3]), IP: p[4], Reviewer: p[5], Count: n}, true
 }
 
 // Audit returns the order's audit trail, oldest first.
@@ -712,6 +731,7 @@ func (s *Store) Audit(ctx context.Context, orderID string) (_ []orders.AuditEntr
 		str := func(k string) string { v, _ := m.Values[k].(string); return v }
 		out = append(out, orders.AuditEntry{
 			At: fromMS(str("at")), Actor: str("actor"), Action: str("action"), Slot: filing.Slot(str("slot")), IP: str("ip"),
+			Reviewer: str("reviewer"),
 		})
 	}
 	return mergeSummaries(out, hr.Val()), nil
