@@ -12,7 +12,9 @@ var codes = map[string]bool{
 	CodeUnsupportedFormat: true, CodeCorruptImage: true, CodeImageTooSmall: true,
 	CodeImageTooLargeDimensions: true, CodeAnimatedGIF: true, CodeUnknownSlot: true,
 	CodeSlotNotAllowedInApp: true, CodeNotFound: true, CodeUnavailable: true, CodeRequestTimeout: true,
-	CodeInternal: true,
+	CodeInternal:    true,
+	CodeFieldLocked: true, CodeNotHeld: true, CodeChangesIncomplete: true, CodeSlotLocked: true,
+	CodeInvalidICPNumber: true, CodeHeldByOther: true,
 }
 
 // KnownCode reports whether c is one of the contract's error codes.
