@@ -48,6 +48,9 @@ type AuditEntry struct {
 	Action string      `json:"action"`
 	Slot   filing.Slot `json:"slot"`
 	IP     string      `json:"ip"`
+	// Count is set on a summary of reads: how many reads of this slot by this actor from
+	// this address in the hour that starts at At.
+	Count int `json:"count,omitempty"`
 	// Reviewer names the reviewer of a reviewer's entry; only the operator is shown it.
 	Reviewer string `json:"reviewer,omitempty"`
 }

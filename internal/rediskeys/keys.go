@@ -135,3 +135,7 @@ func WebhookDead(scope string) string { return Prefix + "{webhooks" + scopeSuffi
 func SecretGuesses(scope, kind, ip string) string {
 	return Prefix + "secret-guess:" + kind + scopeSuffix(scope) + ":{" + ip + "}"
 }
+
+// AuditReads holds an order's read summaries beside its audit stream: one counter per
+// actor, action, slot, hour and address (internal/redisstore's audit.lua).
+func AuditReads(id string) string { return order(id, "audit-reads") }

@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,9 +93,6 @@ func WithScope(scope string) Option { return func(s *Store) { s.scope = scope } 
 
 // DefaultRetention is BEIANSCAN_RETENTION's default.
 const DefaultRetention = 720 * time.Hour
-
-// auditCap bounds an order's audit stream (approximately, as XADD MAXLEN ~ trims).
-const auditCap = 1000
 
 // New returns a store on rdb. keepClaimed is the phone token's life (default
 // orders.DefaultPhoneTokenTTL).
@@ -513,7 +511,7 @@ func writeAudit(ctx context.Context, p redis.Pipeliner, c *change) {
 // expireWithOrder gives the order's other keys the order's life (set with the order's own
 // SET above).
 func expireWithOrder(ctx context.Context, p redis.Pipeliner, c *change) {
-	for _, k := range []string{rediskeys.Materials(c.id), rediskeys.Audit(c.id)} {
+	for _, k := range []string{rediskeys.Materials(c.id), rediskeys.Audit(c.id), rediskeys.AuditReads(c.id)} {
 		if c.keep > 0 {
 			p.PExpire(ctx, k, c.keep)
 		} else {
@@ -657,13 +655,19 @@ func auditValues(e orders.AuditEntry) []any {
 }
 
 func addAudit(ctx context.Context, p redis.Pipeliner, id string, e orders.AuditEntry) {
-	p.XAdd(ctx, &redis.XAddArgs{Stream: rediskeys.Audit(id), MaxLen: auditCap, Approx: true, Values: auditValues(e)})
+	// No cap: every change is kept for the order's life (reads are summarised instead, see
+	// audit.lua), and the stream expires with the order.
+	p.XAdd(ctx, &redis.XAddArgs{Stream: rediskeys.Audit(id), Values: auditValues(e)})
 }
 
 // appendAudit adds an entry outside a transaction of Update: see audit.lua for the modes.
 func (s *Store) appendAudit(ctx context.Context, id, mode string, e orders.AuditEntry) error {
-	args := append([]any{mode, s.retention.Milliseconds(), auditCap}, auditValues(e)...)
-	keys := []string{rediskeys.Order(id), rediskeys.Audit(id), rediskeys.Version(id), rediskeys.Materials(id)}
+	field := ""
+	if mode == "summary" {
+		field = summaryField(e)
+	}
+	args := append([]any{mode, s.retention.Milliseconds(), field}, auditValues(e)...)
+	keys := []string{rediskeys.Order(id), rediskeys.Audit(id), rediskeys.AuditReads(id), rediskeys.Version(id), rediskeys.Materials(id)}
 	n, err := auditScript.Run(ctx, s.rdb, keys, args...).Int()
 	if err != nil {
 		return err
@@ -674,20 +678,55 @@ func (s *Store) appendAudit(ctx context.Context, id, mode string, e orders.Audit
 	return nil
 }
 
-// AppendAudit records an entry that goes with no change, such as an image read.
+// AppendAudit records an entry that goes with no change, such as an image read. Reads of
+// images and of the form are summarised (one counter per actor, action, slot, hour and
+// address): they can be many, and must never displace a change.
 func (s *Store) AppendAudit(ctx context.Context, orderID string, e orders.AuditEntry) (err error) {
 	defer translate(&err)
-	return s.appendAudit(ctx, orderID, "read", e)
+	mode := "read"
+	if e.Action == orders.AuditRead || e.Action == orders.AuditReadForm {
+		mode = "summary"
+	}
+	return s.appendAudit(ctx, orderID, mode, e)
+}
+
+// summaryField is the read summary a read counts in: its hour (Unix ms of the hour's
+// start), actor, action, slot, address and reviewer, separated by a byte none of them holds. The
+// hash holds the count under the field and the newest read's time under "last" + field.
+func summaryField(e orders.AuditEntry) string {
+	hour := e.At.UTC().Truncate(time.Hour)
+	return strings.Join([]string{strconv.FormatInt(hour.UnixMilli(), 10), e.Actor, e.Action, string(e.Slot), e.IP, e.Reviewer}, "\x1f")
+}
+
+// parseSummary is summaryField's inverse: the summary at its newest read, with the count.
+func parseSummary(field, count, last string) (orders.AuditEntry, bool) {
+	p := strings.Split(field, "\x1f")
+	n, err := strconv.Atoi(count)
+	if len(p) != 6 || err != nil {
+		return orders.AuditEntry{}, false
+	}
+	at := fromMS(last)
+	if last == "" {
+		ms, _ := strconv.ParseInt(p[0], 10, 64)
+		at = time.UnixMilli(ms).UTC()
+	}
+	return orders.AuditEntry{At: at, Actor: p[1], Action: p[2], Slot: filing.Slot(p[3]), IP: p[4], Reviewer: p[5], Count: n}, true
 }
 
 // Audit returns the order's audit trail, oldest first.
 func (s *Store) Audit(ctx context.Context, orderID string) (_ []orders.AuditEntry, err error) {
 	defer translate(&err)
-	msgs, err := s.rdb.XRange(ctx, rediskeys.Audit(orderID), "-", "+").Result()
-	if err != nil {
+	var xr *redis.XMessageSliceCmd
+	var hr *redis.MapStringStringCmd
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		xr = p.XRange(ctx, rediskeys.Audit(orderID), "-", "+")
+		hr = p.HGetAll(ctx, rediskeys.AuditReads(orderID))
+		return nil
+	}); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, err
 	}
-	out := make([]orders.AuditEntry, 0, len(msgs))
+	msgs := xr.Val()
+	out := make([]orders.AuditEntry, 0, len(msgs)+len(hr.Val()))
 	for _, m := range msgs {
 		str := func(k string) string { v, _ := m.Values[k].(string); return v }
 		out = append(out, orders.AuditEntry{
@@ -695,5 +734,31 @@ func (s *Store) Audit(ctx context.Context, orderID string) (_ []orders.AuditEntr
 			Reviewer: str("reviewer"),
 		})
 	}
-	return out, nil
+	return mergeSummaries(out, hr.Val()), nil
+}
+
+// mergeSummaries puts the read summaries among the changes, which stay in the order they
+// were written: newest last, each summary at its newest read, before the first change
+// after it.
+func mergeSummaries(changes []orders.AuditEntry, summaries map[string]string) []orders.AuditEntry {
+	var sums []orders.AuditEntry
+	for field, count := range summaries {
+		if strings.HasPrefix(field, "last") {
+			continue
+		}
+		if e, ok := parseSummary(field, count, summaries["last"+field]); ok {
+			sums = append(sums, e)
+		}
+	}
+	slices.SortStableFunc(sums, func(a, b orders.AuditEntry) int {
+		return cmp.Or(a.At.Compare(b.At), strings.Compare(a.Actor+a.Action+string(a.Slot)+a.IP, b.Actor+b.Action+string(b.Slot)+b.IP))
+	})
+	out := make([]orders.AuditEntry, 0, len(changes)+len(sums))
+	for _, c := range changes {
+		for len(sums) > 0 && sums[0].At.Before(c.At) {
+			out, sums = append(out, sums[0]), sums[1:]
+		}
+		out = append(out, c)
+	}
+	return append(out, sums...)
 }

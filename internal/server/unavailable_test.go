@@ -55,7 +55,7 @@ func TestTamperedBlobIsUnavailable(t *testing.T) {
 }
 
 // TestRefusedAuditWriteIsUnavailable: when the audit entry of a read cannot be written (here
-// the audit stream is a key of the wrong type, as a Redis refusing XADD), the read is not
+// the read summaries are a key of the wrong type, as a Redis refusing XADD), the read is not
 // served, with 503 unavailable, not 500.
 func TestRefusedAuditWriteIsUnavailable(t *testing.T) {
 	m := start(t, nil)
@@ -64,7 +64,7 @@ func TestRefusedAuditWriteIsUnavailable(t *testing.T) {
 	o := createOrder(t, m, in)
 	must(t, do(t, req{method: "PUT", url: o.url("/materials/subject_leader_id_front"), token: o.Token, body: appsim.SampleImage("x", 8)}), http.StatusCreated)
 	ctx := context.Background()
-	key := rediskeys.Audit(o.ID)
+	key := rediskeys.AuditReads(o.ID) // where reads are counted
 	if err := m.Redis.Del(ctx, key).Err(); err != nil {
 		t.Fatal(err)
 	}
