@@ -140,7 +140,7 @@ func TestInstances(t *testing.T) {
 			for key, want := range map[string]string{
 				"BEIANSCAN_JWT_SECRET": testSecret,
 				"BEIANSCAN_REDIS_URL":  sentinelURL,
-				// Every acknowledged change waits for the replica (DESIGN §5).
+				// Every acknowledged change waits for the replica (docs/operations.md).
 				"BEIANSCAN_REDIS_MIN_REPLICAS": "1",
 				"BEIANSCAN_ADDR":               ":8080",
 				"BEIANSCAN_DATA_DIR":           "/data",

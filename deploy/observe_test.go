@@ -160,6 +160,7 @@ func TestGrafanaDashboard(t *testing.T) {
 	m.Websockets(func() int { return 0 })
 	m.DecodeBudget(func() int64 { return 0 }, 0)
 	m.Webhooks(func() int { return 0 }, func() (int64, time.Duration) { return 0, 0 })
+	m.ReviewQueue(func() (int64, time.Duration, error) { return 0, 0, nil })
 	known := m.Names()
 	name := regexp.MustCompile(`beianscan_[a-z_]+`)
 	used := map[string]bool{}

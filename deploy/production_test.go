@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"go.yaml.in/yaml/v4"
@@ -299,6 +300,21 @@ func checkBucketPolicy(t *testing.T, path, bucket string) {
 	for _, need := range []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"} {
 		if !slices.Contains(actions, need) {
 			t.Errorf("policy lacks %s, which the blob store uses", need)
+		}
+	}
+}
+
+// TestGracefulStop: Docker gives an instance more time after SIGTERM than the server's own
+// shutdown takes (10 s for requests in flight), so a restart never kills an upload.
+func TestGracefulStop(t *testing.T) {
+	p := mustLoad(t, "BEIANSCAN_JWT_SECRET="+testSecret)
+	for _, name := range instances {
+		s := service(t, p, name)
+		if s.StopGracePeriod == nil || time.Duration(*s.StopGracePeriod) <= 10*time.Second {
+			t.Errorf("%s stop_grace_period %v, want more than the 10 s shutdown", name, s.StopGracePeriod)
+		}
+		if s.StopSignal != "" && s.StopSignal != "SIGTERM" {
+			t.Errorf("%s stop_signal %q, want SIGTERM", name, s.StopSignal)
 		}
 	}
 }

@@ -21,7 +21,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -150,7 +149,11 @@ func buildBinary(t *testing.T) string {
 	// The build settings of `go build` (not the image's CGO_ENABLED=0), so that the build
 	// cache of the test run serves it.
 	began := time.Now()
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", out, "../cmd/beianscan")
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go command is not on PATH: the test builds cmd/beianscan with it")
+	}
+	cmd := exec.Command(gobin, "build", "-o", out, "../cmd/beianscan")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}
@@ -625,5 +628,19 @@ func TestRollingUpgrade(t *testing.T) {
 				t.Errorf("order %d %s: image served %x (%v), want %s", i, slot, sum, err, sha)
 			}
 		}
+	}
+
+	// With no instance answering at all, nginx answers the API's 503 with Retry-After.
+	for _, p := range procs {
+		p.stop()
+	}
+	ans, err := desk.Do(context.Background(), "PUT", "/m/v1/materials/face_photo", phones[0].session.Token, []byte("x"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Status != http.StatusServiceUnavailable || ans.Code() != "unavailable" || ans.Header.Get("Retry-After") == "" ||
+		ans.Header.Get("Strict-Transport-Security") == "" {
+		t.Errorf("with both instances down nginx answered %d %q, Retry-After %q, HSTS %q; want 503 unavailable with both",
+			ans.Status, ans.Body, ans.Header.Get("Retry-After"), ans.Header.Get("Strict-Transport-Security"))
 	}
 }

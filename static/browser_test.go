@@ -48,7 +48,7 @@ func grayscale(t *testing.T, jpg []byte) []byte {
 // choice of method.
 func TestBrowserAppUpload(t *testing.T) {
 	b := newBrowser(t, "app")
-	m := startServer(t, server.Config{OperatorKey: "operator-key-for-tests"})
+	m := startServer(t, server.Config{OperatorKey: "operator-key-for-the-browser-tests-0123456789"})
 	ctx := testCtx(t)
 
 	b.run(chromedp.Navigate(m.URL + "/"))
@@ -164,17 +164,18 @@ func TestBrowserAppUpload(t *testing.T) {
 	if err := sess.Complete(ctx); err != nil {
 		t.Fatalf("complete: %v", err)
 	}
-	b.waitFor("upload complete", `document.querySelector('#timeline').dataset.stage === 'complete'`, 10*time.Second)
-	b.waitText("#tl-complete", "核对已上传资料")
 	if s := b.text("#tl-waiting"); strings.Contains(s, "扫描") {
 		t.Errorf("the first step still says %q after the phone connected", s)
 	}
-	b.axe("app complete")
+	// The phone is done: the page moves on to 核对已上传资料 by itself.
+	b.waitVisible("#view-review")
+	b.waitText("#review-title", "核对已上传资料")
+	if !strings.Contains(eval[string](b, `location.search`), "step=review") {
+		t.Error("after upload_complete the URL does not keep the review step")
+	}
 	b.shot("app-complete")
 
 	// Review: large previews of every material.
-	b.run(chromedp.Click(chromedp.CSS("#go-review")))
-	b.waitVisible("#view-review")
 	for _, slot := range uploaded {
 		b.waitFor(slot+" preview", imgLoaded(fmt.Sprintf(`.slot-card[data-slot=%q] img.preview`, slot)), 10*time.Second)
 	}
@@ -199,7 +200,7 @@ func TestBrowserAppUpload(t *testing.T) {
 	b.run(chromedp.Click(chromedp.CSS("#submit-order")))
 	b.waitVisible("#view-status")
 	b.waitText("#status-title", "已提交审核")
-	b.waitText("#order-state", "已提交审核")
+	b.waitText("#order-state", "服务商初审中")
 	b.shot("submitted")
 
 	// The reviewer rejects; the page shows the reason, and withdraw leads back to the choice
@@ -207,14 +208,23 @@ func TestBrowserAppUpload(t *testing.T) {
 	reason := "核验单签字不清晰，请重新签字后上传。"
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, m.URL+"/api/v1/orders/"+orderID+"/review-result",
 		strings.NewReader(fmt.Sprintf(`{"approved":false,"reason":%q}`, reason)))
-	req.Header.Set("X-Api-Key", "operator-key-for-tests")
+	req.Header.Set("X-Api-Key", "operator-key-for-the-browser-tests-0123456789")
 	req.Header.Set("Content-Type", "application/json")
 	mustDo(t, "review-result", req, http.StatusOK)
-	b.waitText("#status-title", "审核未通过")
+	b.waitText("#status-title", "初审未通过")
 	b.waitText("#reject-reason", reason)
 	b.shot("rejected")
 
+	// 撤回 asks first, saying what it does; cancelling changes nothing.
 	b.run(chromedp.Click(chromedp.CSS("#withdraw")))
+	// A modal dialog sits in the top layer, where offsetParent is null: waitText does not apply.
+	b.waitFor("the withdraw dialog", `(() => { const d = document.querySelector('#withdraw-dialog'); return d.open && d.innerText.includes('已上传的资料会保留') && d.innerText.includes('上传方式需要重新选择'); })()`, 5*time.Second)
+	b.axe("withdraw dialog")
+	b.run(chromedp.Click(chromedp.CSS("#withdraw-cancel")))
+	b.waitFor("the dialog closed", `!document.querySelector('#withdraw-dialog').open`, 5*time.Second)
+	b.waitText("#status-title", "初审未通过")
+	b.run(chromedp.Click(chromedp.CSS("#withdraw")))
+	b.run(chromedp.Click(chromedp.CSS("#withdraw-confirm")))
 	b.waitVisible("#view-method")
 	b.waitText("#order-state", "草稿")
 	appDisabled = eval[bool](b, `document.querySelector('#choose-app').disabled`)
@@ -258,8 +268,13 @@ func TestBrowserPCUpload(t *testing.T) {
 	big := append([]byte{0xff, 0xd8, 0xff, 0xe0}, make([]byte, 4*1024*1024+200*1024)...)
 	b.run(chromedp.SetUploadFiles(chromedp.CSS("#file-organization_certificate"), []string{write("营业执照-大图.jpg", big)}))
 	b.waitText(`.slot-card[data-slot="organization_certificate"] .slot-error`, "图片大小应小于 4 MB")
+	b.waitText(`.slot-card[data-slot="organization_certificate"] .slot-error`, "为 4.2 MB") // its size beside the limit
 	b.waitText(`.slot-card[data-slot="organization_certificate"] .slot-error`, "自动压缩后上传")
-	b.run(chromedp.SetUploadFiles(chromedp.CSS("#file-website_leader_id_front"), []string{write("身份证.pdf", []byte("%PDF-1.7 not an image"))}))
+	// A PDF renamed .jpg: told it is a PDF, and how to make an image of it.
+	b.run(chromedp.SetUploadFiles(chromedp.CSS("#file-website_leader_id_front"), []string{write("身份证.jpg", []byte("%PDF-1.7 not an image"))}))
+	b.waitText(`.slot-card[data-slot="website_leader_id_front"] .slot-error`, "是 PDF 文件，不是图片")
+	b.waitText(`.slot-card[data-slot="website_leader_id_front"] .slot-error`, "导出")
+	b.run(chromedp.SetUploadFiles(chromedp.CSS("#file-website_leader_id_front"), []string{write("身份证.txt", []byte("not an image at all"))}))
 	b.waitText(`.slot-card[data-slot="website_leader_id_front"] .slot-error`, "不是 jpg、jpeg、png 或 gif 格式的图片")
 	b.shot("pc-refused")
 	snap, err := m.Service.Load(ctx, id)

@@ -35,4 +35,12 @@ func TestBrowserPagesObeyCSP(t *testing.T) {
 	b.waitFor("the form's styles applied", `getComputedStyle(document.querySelector('h1')).textAlign === 'center'`, 5*time.Second)
 	b.waitFor("print.js loaded", `performance.getEntriesByType('resource').some(e => e.name.endsWith('/assets/print.js'))`, 5*time.Second)
 	b.shot("verification-form")
+
+	// The workbench: its modules and styles load under the same policy; without a session
+	// it asks for the reviewer's name and key.
+	b.run(chromedp.Navigate(m.URL + "/review"))
+	b.waitVisible("#wb-login")
+	b.waitFor("the workbench's styles applied", `getComputedStyle(document.querySelector('.wb-login-card')).maxWidth === '440px'`, 5*time.Second)
+	b.axe("workbench login")
+	b.shot("workbench-login")
 }

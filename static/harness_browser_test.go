@@ -63,6 +63,12 @@ type browser struct {
 // which this machine's closed network refuses.
 func newBrowser(t *testing.T, name string) *browser {
 	t.Helper()
+	return newBrowserFor(t, name, 90*time.Second)
+}
+
+// newBrowserFor is newBrowser for a test that needs the browser longer than 90 seconds.
+func newBrowserFor(t *testing.T, name string, timeout time.Duration) *browser {
+	t.Helper()
 	exe := findChromium(t)
 	profile := t.TempDir()
 	opts := []chromedp.ExecAllocatorOption{
@@ -84,7 +90,7 @@ func newBrowser(t *testing.T, name string) *browser {
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	ctx, tcancel := context.WithTimeout(ctx, 90*time.Second)
+	ctx, tcancel := context.WithTimeout(ctx, timeout)
 	// Registered after TempDir, so it runs first: Chromium has exited before its profile
 	// directory is removed.
 	t.Cleanup(func() {

@@ -73,7 +73,11 @@ func TestBrowserStitchReview(t *testing.T) {
 	b.waitVisible("#view-form")
 	b.axe("form")
 	id, _ := b.startOrder(m, beijingOrganization)
-	b.waitText("#method-pc", "初审人员电话核实")
+	// The method card promises nothing the FAQ does not: no phone call, no durations.
+	b.waitText("#method-pc", "不做 app 人脸核验")
+	if s := b.text("#method-pc"); strings.Contains(s, "电话") {
+		t.Errorf("the PC method promises a phone call: %q", s)
+	}
 	b.axe("method")
 	b.run(chromedp.Click(chromedp.CSS("#choose-pc")))
 	b.waitVisible("#view-review")
@@ -81,7 +85,7 @@ func TestBrowserStitchReview(t *testing.T) {
 
 	// The PC path says how the website leader is verified without the app.
 	b.waitText("#pc-verify", "网站负责人如何核验")
-	b.waitText("#pc-verify", "致电网站负责人")
+	b.waitText("#pc-verify", "在本页面逐项告知")
 
 	// The submit bar stays in view at the top of a long page.
 	if pos := eval[string](b, `getComputedStyle(document.querySelector('#submit-bar')).position`); pos != "sticky" {
@@ -280,7 +284,7 @@ func TestBrowserStitchReview(t *testing.T) {
 	}
 	b.waitText("#review-lead", "逐项对照")
 
-	// Who has seen my materials: shown when the server has the audit log (DESIGN §6), hidden
+	// Who has seen my materials: shown when the server has the audit log (docs/operations.md, Privacy), hidden
 	// when it answers 404 (a server without it).
 	status := eval[int](b, `fetch('/api/v1/orders/`+id+`/audit', {credentials: 'same-origin'}).then(r => r.status)`)
 	switch status {
@@ -321,6 +325,12 @@ func TestBrowserStitchReview(t *testing.T) {
 	b.waitText("#review-stages", "服务商初审")
 	b.waitText("#review-stages", "管局审核")
 	b.waitText(`#review-stages li.current`, "服务商初审")
+	if s := b.text("#view-status"); strings.Contains(s, "工作日") || strings.Contains(s, "电话") {
+		t.Errorf("the status promises durations or a phone call: %q", s)
+	}
+	if n := eval[int](b, `document.querySelectorAll('#review-stages li.done').length`); n != 0 {
+		t.Errorf("%d steps ticked while the provider's review has not happened", n)
+	}
 	b.waitText(`#stepper li.current`, "服务商初审")
 	if n := eval[int](b, `document.querySelectorAll('#stepper li').length`); n != 6 {
 		t.Errorf("stepper has %d steps, want 6 (初审 and 管局审核 apart)", n)

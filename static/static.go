@@ -1,5 +1,6 @@
-// Package static is the desktop page (Chinese UI), embedded in the binary so the service
-// needs no build step or files beside it.
+// Package static is the pages (Chinese UI): the desktop page at / and the reviewers'
+// workbench at /review, embedded in the binary so the service needs no build step or files
+// beside it. Both are ES modules under web/, sharing the modules that talk to the API.
 package static
 
 import (
@@ -13,15 +14,20 @@ import (
 //go:embed web
 var files embed.FS
 
-// Register serves the page at / and its assets under /assets/.
+// Register serves the desktop page at /, the workbench at /review and their assets under
+// /assets/.
 func Register(e *echo.Echo) {
 	web, _ := fs.Sub(files, "web")
 	assets := http.FileServer(http.FS(web))
-	index, _ := fs.ReadFile(web, "index.html")
-	e.GET("/", func(c echo.Context) error {
-		c.Response().Header().Set("Cache-Control", "no-cache")
-		return c.HTMLBlob(http.StatusOK, index)
-	})
+	page := func(name string) echo.HandlerFunc {
+		b, _ := fs.ReadFile(web, name)
+		return func(c echo.Context) error {
+			c.Response().Header().Set("Cache-Control", "no-cache")
+			return c.HTMLBlob(http.StatusOK, b)
+		}
+	}
+	e.GET("/", page("index.html"))
+	e.GET("/review", page("review.html"))
 	// The assets are embedded without modification times, so browsers get no validators:
 	// no-cache makes them ask again rather than keep a page from an older build.
 	e.GET("/assets/*", echo.WrapHandler(http.StripPrefix("/assets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -30,9 +36,11 @@ func Register(e *echo.Echo) {
 	}))))
 }
 
-// Index is the desktop page's HTML, for its Content-Security-Policy (inline <style>
-// elements are allowed by their hashes; see internal/httpx/csp.go).
+// Index is the pages' HTML (the desktop page's and the workbench's), for the one
+// Content-Security-Policy they share: inline <style> elements are allowed by their hashes
+// (see internal/httpx/csp.go), so the policy is computed from both sources.
 func Index() string {
-	b, _ := files.ReadFile("web/index.html")
-	return string(b)
+	a, _ := files.ReadFile("web/index.html")
+	b, _ := files.ReadFile("web/review.html")
+	return string(a) + "\n" + string(b)
 }

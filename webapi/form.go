@@ -20,7 +20,7 @@ var (
 )
 
 // formPerson is a responsible person as the printed form shows them: with the full ID
-// number, which the owner signs for (DESIGN §6). It exists only for this response.
+// number, which the owner signs for (docs/operations.md, Privacy). It exists only for this response.
 type formPerson struct {
 	Name, IDType, IDNumber string
 }
@@ -46,7 +46,7 @@ func (a *API) verificationForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.svc.RecordFormRead(ctx, snap.Order.ID); err != nil {
+	if err := a.svc.RecordFormRead(ctx, snap.Order.ID, actor(c)); err != nil {
 		return err
 	}
 	o := snap.Order

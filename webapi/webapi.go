@@ -4,6 +4,7 @@
 package webapi
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -46,8 +47,15 @@ type Service interface {
 	ViewPairing(orderID string, p *orders.Pairing) *orders.PairingView
 	ReadLimit(fit bool) int64
 	RecordRead(ctx context.Context, orderID string, slot filing.Slot, actor string) error
-	RecordFormRead(ctx context.Context, orderID string) error
+	RecordFormRead(ctx context.Context, orderID, actor string) error
 	AuditTrail(ctx context.Context, orderID string) ([]orders.AuditEntry, error)
+	ReviewService
+}
+
+// Guesser counts one presentation of a secret from a client IP (internal/limits.Guesses):
+// right gives it back once the secret proved right; past the limit it answers 429.
+type Guesser interface {
+	Try(ctx context.Context, ip string) (right func(), err error)
 }
 
 // Blobs opens stored images.
@@ -61,7 +69,7 @@ type Events interface {
 	Start(ctx context.Context, conn *websocket.Conn, orderID string, ended func())
 }
 
-// Limits admits the calls that DESIGN §5 "Abuse" limits, counted across instances; a
+// Limits admits the calls that docs/operations.md "Abuse" limits, counted across instances; a
 // refusal is rate_limited with the seconds to wait.
 type Limits interface {
 	AllowOrder(ctx context.Context, ip string) error
@@ -82,6 +90,9 @@ type Config struct {
 	// OperatorKey guards review-result and lets an operator read an order's images and
 	// audit trail; empty disables all three for operators.
 	OperatorKey string
+	// OperatorGuesses limits the operator keys one client IP may present (429 past it);
+	// nil limits nothing.
+	OperatorGuesses Guesser
 	// SecureCookie marks the desktop cookie Secure (set when the public URL is https).
 	SecureCookie bool
 	// DesktopTokenTTL is the cookie's life, the desktop token's.
@@ -94,7 +105,19 @@ type Config struct {
 	// Bodies is the instance's budget of upload bodies in memory and its caps of uploads
 	// in flight per order and per IP; nil bounds nothing but each body's size.
 	Bodies *admission.Bodies
+	// Reviewers checks the workbench's reviewers; nil: no workbench (every reviewer call
+	// answers 401).
+	Reviewers ReviewerKeys
+	// ReviewSessions keeps the reviewers' sessions; nil: no workbench.
+	ReviewSessions ReviewSessions
+	// ReviewLimiter guess-limits reviewer keys; nil limits nothing.
+	ReviewLimiter LoginLimiter
 }
+
+type noLoginLimit struct{}
+
+func (noLoginLimit) Blocked(string) time.Duration { return 0 }
+func (noLoginLimit) Failed(string)                {}
 
 // API holds the desktop handlers.
 type API struct {
@@ -111,6 +134,9 @@ type API struct {
 func New(svc Service, blobs Blobs, events Events, cfg Config) *API {
 	if cfg.Limits == nil {
 		cfg.Limits = noLimits{}
+	}
+	if cfg.ReviewLimiter == nil {
+		cfg.ReviewLimiter = noLoginLimit{}
 	}
 	a := &API{svc: svc, blobs: blobs, events: events, cfg: cfg, qr: newQRCache(1024), catalog: newCatalogAnswer(cfg.Catalog)}
 	a.upgrader = websocket.Upgrader{
@@ -144,32 +170,52 @@ func (a *API) Register(e *echo.Echo) {
 	g.POST("/orders", a.createOrder)
 	g.GET("/catalog", a.serveCatalog)
 	o := g.Group("/orders/:id", a.desktopAuth)
-	o.GET("", a.orderCall(Service.Load))
 	o.PUT("/upload-method", a.chooseMethod)
+	o.PATCH("", a.editOrder)
 	o.POST("/pairing", a.createPairing)
 	o.GET("/pairing/qr.png", a.qrPNG)
 	o.DELETE("/pairing", a.revokePairing)
-	o.GET("/materials", a.listMaterials)
 	o.PUT("/materials/:slot", a.putMaterial, httpx.BodyDeadline(a.cfg.UploadTimeout))
 	o.DELETE("/materials/:slot", a.deleteMaterial)
 	o.POST("/materials/:slot/stitch", a.stitch, httpx.BodyDeadline(a.cfg.UploadTimeout))
 	o.POST("/submit", a.orderCall(Service.Submit))
 	o.POST("/withdraw", a.orderCall(Service.Withdraw))
-	o.GET("/verification-form", a.verificationForm)
 	o.GET("/events", a.serveEvents)
 	g.POST("/orders/:id/review-result", a.reviewResult)
+	g.POST("/orders/:id/authority", a.reportAuthority)
 	// The owner or an operator; each image read is audited as the one who read it.
-	g.GET("/orders/:id/materials/:slot", a.getMaterial, a.ownerOrOperator)
 	g.GET("/orders/:id/audit", a.auditTrail, a.ownerOrOperator)
+	// The owner, an operator or a reviewer: what a reviewer must compare the images with.
+	g.GET("/orders/:id", a.orderCall(Service.Load), a.ownerOrStaff)
+	g.GET("/orders/:id/materials", a.listMaterials, a.ownerOrStaff)
+	g.GET("/orders/:id/materials/:slot", a.getMaterial, a.ownerOrStaff)
+	g.GET("/orders/:id/verification-form", a.verificationForm, a.ownerOrStaff)
+	a.registerReview(g)
 }
 
 // actorKey holds, on the echo context, who an ownerOrOperator request is.
 const actorKey = "beianscan.actor"
 
-// operator reports whether the request carries the configured operator key.
-func (a *API) operator(r *http.Request) bool {
-	key := r.Header.Get("X-Api-Key")
-	return a.cfg.OperatorKey != "" && subtle.ConstantTimeCompare([]byte(key), []byte(a.cfg.OperatorKey)) == 1
+// operator reports whether the request carries the configured operator key. Every key
+// presented counts against the client IP's guess limit first (429 past it), so that the key
+// cannot be found by trying; the right key gives its count back.
+func (a *API) operator(c echo.Context) (bool, error) {
+	if a.cfg.OperatorKey == "" {
+		return false, nil
+	}
+	right := func() {}
+	if a.cfg.OperatorGuesses != nil {
+		var err error
+		if right, err = a.cfg.OperatorGuesses.Try(c.Request().Context(), c.RealIP()); err != nil {
+			return false, err
+		}
+	}
+	key := c.Request().Header.Get("X-Api-Key")
+	if subtle.ConstantTimeCompare([]byte(key), []byte(a.cfg.OperatorKey)) != 1 {
+		return false, nil
+	}
+	right()
+	return true, nil
 }
 
 // ownerOrOperator admits the order's desktop token or, when X-Api-Key is sent, the
@@ -183,8 +229,8 @@ func (a *API) ownerOrOperator(next echo.HandlerFunc) echo.HandlerFunc {
 		if c.Request().Header.Get("X-Api-Key") == "" {
 			return owner(c)
 		}
-		if !a.operator(c.Request()) {
-			return filing.ErrUnauthorized
+		if ok, err := a.operator(c); err != nil || !ok {
+			return cmp.Or(err, error(filing.ErrUnauthorized))
 		}
 		c.Set(actorKey, orders.ActorOperator)
 		return next(c)
@@ -196,11 +242,16 @@ func actor(c echo.Context) string {
 	return s
 }
 
-// auditTrail answers who did and saw what with the order (DESIGN §6), oldest first.
+// auditTrail answers who did and saw what with the order (docs/operations.md, Privacy), oldest first.
 func (a *API) auditTrail(c echo.Context) error {
 	entries, err := a.svc.AuditTrail(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
+	}
+	if actor(c) != orders.ActorOperator {
+		for i, e := range entries {
+			entries[i] = e.ForOwner()
+		}
 	}
 	noStore(c)
 	return c.JSON(http.StatusOK, map[string]any{"entries": entries})
@@ -507,8 +558,8 @@ func (a *API) deleteMaterial(c echo.Context) error {
 // reviewResult is the operator's endpoint, guarded by the operator key rather than a
 // desktop token; it does not exist unless a key is configured.
 func (a *API) reviewResult(c echo.Context) error {
-	if !a.operator(c.Request()) {
-		return filing.ErrUnauthorized
+	if ok, err := a.operator(c); err != nil || !ok {
+		return cmp.Or(err, error(filing.ErrUnauthorized))
 	}
 	var in struct {
 		Approved *bool  `json:"approved"`
@@ -551,7 +602,7 @@ func (a *API) serveEvents(c echo.Context) error {
 	return nil
 }
 
-// crossSiteSafe decides whether a request carrying the desktop cookie may act (DESIGN §5,
+// crossSiteSafe decides whether a request carrying the desktop cookie may act (docs/operations.md,
 // Cross-site requests): a browser attaches the cookie to whatever a page on another site
 // sends here, so a change (any method but GET/HEAD) must come from an allowed Origin, as the
 // websocket must. A browser sends Origin with every cross-site request of these methods, and

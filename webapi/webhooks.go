@@ -1,6 +1,7 @@
 package webapi
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"time"
@@ -57,8 +58,8 @@ func (a *API) RegisterWebhooks(e *echo.Echo, ops WebhookOps) {
 // operatorOnly admits the operator key alone.
 func (a *API) operatorOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if !a.operator(c.Request()) {
-			return filing.ErrUnauthorized
+		if ok, err := a.operator(c); err != nil || !ok {
+			return cmp.Or(err, error(filing.ErrUnauthorized))
 		}
 		return next(c)
 	}

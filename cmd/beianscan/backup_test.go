@@ -15,6 +15,7 @@ import (
 
 	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/desktoptest"
+	"github.com/beianscan/beianscan/internal/limits"
 	"github.com/beianscan/beianscan/internal/redistest"
 	"github.com/beianscan/beianscan/internal/server"
 )
@@ -30,7 +31,8 @@ func instance(t *testing.T, redisAddr, blobs string) *server.Main {
 	t.Helper()
 	m, err := server.Open(server.Config{
 		Addr: "127.0.0.1:0", RedisURL: "redis://" + redisAddr + "/0", DataDir: blobs,
-		JWTSecret: restoreSecret, EncryptionKeys: restoreKeys, MetricsAddr: "off",
+		JWTSecret: restoreSecret, EncryptionKeys: restoreKeys, MetricsAddr: server.MetricsOff,
+		OrderRate: limits.RateOff, PairingRate: limits.RateOff, WebsocketsPerOrder: limits.Off,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -159,14 +161,9 @@ func TestBackupRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if exists(t, blobs, want[1].mats[slots[0]].SHA256) {
-		t.Fatal("the replaced image is still stored; the test would not show the loss")
-	}
-	a.Close()
-	src.Stop()
-
-	// The blobs of the lost uploads are older than the sweeper's age rule by the time an
-	// operator restores; the test ages every file instead of waiting.
+	// Minutes pass before the restore: the live sweeper deletes the replaced image, and the
+	// blobs of the uploads the restore will lose pass the sweeper's age rule. The test ages
+	// every file and sweeps instead of waiting.
 	old := time.Now().Add(-time.Hour)
 	if err := filepath.WalkDir(blobs, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -176,6 +173,9 @@ func TestBackupRestore(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	sweepUntil(t, a, func() bool { return !exists(t, blobs, want[1].mats[slots[0]].SHA256) })
+	a.Close()
+	src.Stop()
 
 	dst := redistest.StartFrom(t, out)
 	// restore-check finds the material whose image the replacement deleted; -fix removes
@@ -243,20 +243,9 @@ func TestBackupRestore(t *testing.T) {
 	if mats, _ := cb.Materials(ctx, before[0]); mats["verification_form"].SHA256 != "" {
 		t.Errorf("the image added after the backup is listed: %+v", mats["verification_form"])
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		r, err := b.Sweeper.Once(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !r.Skipped && !exists(t, blobs, lateMat.SHA256) && !exists(t, blobs, added.SHA256) && !exists(t, blobs, replaced.SHA256) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the blobs of uploads lost by the restore are still stored after 10 s of sweeps (%+v)", r)
-		}
-		time.Sleep(50 * time.Millisecond) // the start's own sweep holds the lock
-	}
+	sweepUntil(t, b, func() bool {
+		return !exists(t, blobs, lateMat.SHA256) && !exists(t, blobs, added.SHA256) && !exists(t, blobs, replaced.SHA256)
+	})
 	// Every kept image is still there after the sweep.
 	for _, w := range want {
 		for slot := range w.mats {
@@ -264,6 +253,26 @@ func TestBackupRestore(t *testing.T) {
 				t.Errorf("after the sweep, order %s %s: %v", w.order.ID, slot, err)
 			}
 		}
+	}
+}
+
+// sweepUntil runs the instance's sweeper until done holds after a sweep it ran itself
+// (the start's own sweep may hold the lock), failing after 10 s.
+func sweepUntil(t *testing.T, m *server.Main, done func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r, err := m.Sweeper.Once(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.Skipped && done() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not swept after 10 s of sweeps (%+v)", r)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the lock another sweep holds
 	}
 }
 

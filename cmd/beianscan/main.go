@@ -49,6 +49,9 @@ func main() {
 		stop()
 		os.Exit(code)
 	}
+	if len(os.Args) > 1 && os.Args[1] == "reviewer" {
+		os.Exit(reviewerCommand(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
 		os.Exit(healthcheck(os.Args[2:], os.Getenv, os.Stderr))
 	}
@@ -62,7 +65,7 @@ func main() {
 		cfg.MetricsAddr = tryOutMetricsAddr(cfg.MetricsAddr, log)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		// Peak RSS under the decode budget plus a fixed base (DESIGN §4), not twice it.
+		// Peak RSS under the decode budget plus a fixed base (docs/benchmarks.md), not twice it.
 		debug.SetMemoryLimit(admission.SoftLimit(cfg.DecodeMemory))
 	}
 	m, err := server.Open(cfg)
@@ -92,7 +95,6 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	redisURL := fs.String("redis-url", env("BEIANSCAN_REDIS_URL", ""), "redis:// URL; empty: embedded miniredis (BEIANSCAN_REDIS_URL)")
 	dataDir := fs.String("data-dir", env("BEIANSCAN_DATA_DIR", server.DefaultDataDir), "blob storage folder (BEIANSCAN_DATA_DIR)")
 	blobURL := fs.String("blob-url", env("BEIANSCAN_BLOB_URL", ""), "blob store: empty: the data dir; file:///path; s3://bucket/prefix?endpoint=…&region=… (BEIANSCAN_BLOB_URL)")
-	operatorKey := fs.String("operator-key", env("BEIANSCAN_OPERATOR_KEY", ""), "key of the review-result endpoint; empty disables it (BEIANSCAN_OPERATOR_KEY)")
 	pairingTTL := fs.String("pairing-ttl", env("BEIANSCAN_PAIRING_TTL", duration(orders.DefaultPairingTTL)), "how long an unclaimed QR stays claimable (BEIANSCAN_PAIRING_TTL)")
 	phoneTTL := fs.String("phone-token-ttl", env("BEIANSCAN_PHONE_TOKEN_TTL", duration(orders.DefaultPhoneTokenTTL)), "phone token life (BEIANSCAN_PHONE_TOKEN_TTL)")
 	desktopTTL := fs.String("desktop-token-ttl", env("BEIANSCAN_DESKTOP_TOKEN_TTL", duration(orders.DefaultDesktopTokenTTL)), "desktop token life (BEIANSCAN_DESKTOP_TOKEN_TTL)")
@@ -126,18 +128,20 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	logFormat := fs.String("log-format", env("BEIANSCAN_LOG_FORMAT", "text"), "text or json (BEIANSCAN_LOG_FORMAT)")
 	metricsAddr := fs.String("metrics-addr", env("BEIANSCAN_METRICS_ADDR", server.DefaultMetricsAddr), "Prometheus /metrics listener; "+server.MetricsOff+" disables (BEIANSCAN_METRICS_ADDR)")
 	webhookURL := fs.String("webhook-url", env("BEIANSCAN_WEBHOOK_URL", ""), "the back office's webhook endpoint, https (http only to loopback); empty: no webhooks (BEIANSCAN_WEBHOOK_URL; its secret BEIANSCAN_WEBHOOK_SECRET is read from the environment only)")
+	reviewersFile := fs.String("reviewers", env("BEIANSCAN_REVIEWERS", ""), "file of reviewer lines NAME:SHA256HEX, re-read when it changes; empty: no workbench (BEIANSCAN_REVIEWERS)")
+	reviewHold := fs.String("review-hold", env("BEIANSCAN_REVIEW_HOLD", duration(orders.DefaultReviewHold)), "how long a reviewer's hold on an order lasts without activity (BEIANSCAN_REVIEW_HOLD)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, err
 	}
 	cfg := server.Config{
 		Addr: *addr, PublicURL: *publicURL, RedisURL: *redisURL, DataDir: *dataDir,
-		// The secret is read from the environment only: a flag would show in ps.
-		JWTSecret: getenv("BEIANSCAN_JWT_SECRET"), OperatorKey: *operatorKey,
+		// The secrets are read from the environment only: a flag would show in ps.
+		JWTSecret: getenv("BEIANSCAN_JWT_SECRET"), OperatorKey: getenv("BEIANSCAN_OPERATOR_KEY"),
 		BlobURL: *blobURL,
 		// Like the secret, the keys are read from the environment only.
 		EncryptionKeys: getenv("BEIANSCAN_ENCRYPTION_KEYS"),
 		MinAppVersion:  *minApp, AppProvinces: list(*provinces), AllowedOrigins: list(*origins),
-		AppDownloadURL: *appDownload,
+		AppDownloadURL: *appDownload, Reviewers: *reviewersFile,
 		// The webhook secret, like the others, from the environment only.
 		WebhookURL: *webhookURL, WebhookSecret: getenv("BEIANSCAN_WEBHOOK_SECRET"),
 	}
@@ -157,6 +161,7 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		setting[time.Duration]{"BEIANSCAN_UPLOAD_TIMEOUT", *uploadTimeout, &cfg.UploadTimeout},
 		setting[time.Duration]{"BEIANSCAN_RETENTION", *retention, &cfg.Retention},
 		setting[time.Duration]{"BEIANSCAN_REDIS_WAIT_TIMEOUT", *waitTimeout, &cfg.RedisWaitTimeout},
+		setting[time.Duration]{"BEIANSCAN_REVIEW_HOLD", *reviewHold, &cfg.ReviewHold},
 	); err != nil {
 		return cfg, err
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"reflect"
 	"strings"
 	"testing"
@@ -76,6 +78,8 @@ func TestConfigFrom(t *testing.T) {
 		{name: "app download page not a web address", env: map[string]string{"BEIANSCAN_APP_DOWNLOAD_URL": "javascript:alert(1)"}, wantErr: "BEIANSCAN_APP_DOWNLOAD_URL"},
 		{name: "app download page relative", env: map[string]string{"BEIANSCAN_APP_DOWNLOAD_URL": "/app"}, wantErr: "BEIANSCAN_APP_DOWNLOAD_URL"},
 		{name: "unknown flag", args: []string{"-nope"}, wantErr: "nope"},
+		// A secret is never a flag: it would show in ps.
+		{name: "no operator key flag", args: []string{"-operator-key", "k"}, wantErr: "operator-key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,7 +110,7 @@ type configView struct {
 	AppDownload                                             string
 }
 
-// TestConfigFromEdge covers the variables of DESIGN §5's slow clients and trusted proxies.
+// TestConfigFromEdge covers the variables of docs/operations.md's slow clients and trusted proxies.
 func TestConfigFromEdge(t *testing.T) {
 	type view struct {
 		proxies []string
@@ -221,5 +225,22 @@ func TestDurationDefault(t *testing.T) {
 		if back, err := time.ParseDuration(duration(d)); err != nil || back != d {
 			t.Errorf("duration(%v) does not parse back: %v, %v", d, back, err)
 		}
+	}
+}
+
+func TestReviewerAdd(t *testing.T) {
+	var out, errOut strings.Builder
+	if code := reviewerCommand([]string{"add", "alice"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	key := lines[0][strings.LastIndex(lines[0], " ")+1:]
+	line := lines[len(lines)-1]
+	sum := sha256.Sum256([]byte(key))
+	if line != "alice:"+hex.EncodeToString(sum[:]) || len(key) < 40 {
+		t.Errorf("key %q, line %q", key, line)
+	}
+	if code := reviewerCommand([]string{"add", "a b"}, &out, &errOut); code != 2 {
+		t.Errorf("a bad name: exit %d", code)
 	}
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // `beianscan reencrypt` moves everything encrypted at rest to the first key of
-// BEIANSCAN_ENCRYPTION_KEYS (DESIGN §6), so that an old key can then be dropped from the
+// BEIANSCAN_ENCRYPTION_KEYS (docs/operations.md, Privacy), so that an old key can then be dropped from the
 // list. It is a list of steps, one per kind of sealed data; each step is
 //
 //   - resumable: it skips what is already under the first key, so an interrupted run is
@@ -77,6 +77,29 @@ func reencryptSteps(ctx context.Context, env reencryptEnv) ([]reencrypter, error
 	return append(steps, idStep{store: store, keys: env.keys}), nil
 }
 
+// storageFlags are the flags of the subcommands that work on the service's stores, each
+// defaulting to the service's variable: they run with the same environment.
+type storageFlags struct {
+	fs                         *flag.FlagSet
+	blobURL, dataDir, redisURL *string
+}
+
+func newStorageFlags(name string, getenv func(string) string, out io.Writer) storageFlags {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	return storageFlags{fs: fs,
+		blobURL:  fs.String("blob-url", env("BEIANSCAN_BLOB_URL", ""), "blob store (BEIANSCAN_BLOB_URL)"),
+		dataDir:  fs.String("data-dir", env("BEIANSCAN_DATA_DIR", server.DefaultDataDir), "blob storage folder (BEIANSCAN_DATA_DIR)"),
+		redisURL: fs.String("redis-url", env("BEIANSCAN_REDIS_URL", ""), "Redis (BEIANSCAN_REDIS_URL)"),
+	}
+}
+
 // runReencrypt is the subcommand; it returns the exit code.
 func runReencrypt(ctx context.Context, args []string, getenv func(string) string, out io.Writer) int {
 	env := func(name, def string) string {
@@ -85,11 +108,8 @@ func runReencrypt(ctx context.Context, args []string, getenv func(string) string
 		}
 		return def
 	}
-	fs := flag.NewFlagSet("beianscan reencrypt", flag.ContinueOnError)
-	fs.SetOutput(out)
-	blobURL := fs.String("blob-url", env("BEIANSCAN_BLOB_URL", ""), "blob store (BEIANSCAN_BLOB_URL)")
-	dataDir := fs.String("data-dir", env("BEIANSCAN_DATA_DIR", server.DefaultDataDir), "blob storage folder (BEIANSCAN_DATA_DIR)")
-	redisURL := fs.String("redis-url", env("BEIANSCAN_REDIS_URL", ""), "Redis (BEIANSCAN_REDIS_URL)")
+	sf := newStorageFlags("beianscan reencrypt", getenv, out)
+	fs, blobURL, dataDir, redisURL := sf.fs, sf.blobURL, sf.dataDir, sf.redisURL
 	retentionRaw := fs.String("retention", env("BEIANSCAN_RETENTION", duration(redisstore.DefaultRetention)), "retention given to orders stored without one (BEIANSCAN_RETENTION)")
 	if err := fs.Parse(args); err != nil {
 		return 2

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -24,17 +23,8 @@ import (
 // back from the bucket's versions (versioning is on in docker-compose.yml) or a copy of
 // the blob store. It exits 1 while anything is missing and not fixed.
 func runRestoreCheck(ctx context.Context, args []string, getenv func(string) string, out io.Writer) int {
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
-	fs := flag.NewFlagSet("beianscan restore-check", flag.ContinueOnError)
-	fs.SetOutput(out)
-	blobURL := fs.String("blob-url", env("BEIANSCAN_BLOB_URL", ""), "blob store (BEIANSCAN_BLOB_URL)")
-	dataDir := fs.String("data-dir", env("BEIANSCAN_DATA_DIR", server.DefaultDataDir), "blob storage folder (BEIANSCAN_DATA_DIR)")
-	redisURL := fs.String("redis-url", env("BEIANSCAN_REDIS_URL", ""), "the restored Redis (BEIANSCAN_REDIS_URL)")
+	sf := newStorageFlags("beianscan restore-check", getenv, out)
+	fs, blobURL, dataDir, redisURL := sf.fs, sf.blobURL, sf.dataDir, sf.redisURL
 	fix := fs.Bool("fix", false, "remove each material whose image is missing from its order, where the order's state allows")
 	if err := fs.Parse(args); err != nil {
 		return 2

@@ -1,4 +1,4 @@
-// Package admission bounds image work in one instance (DESIGN §3 BEIANSCAN_DECODE_MEMORY
+// Package admission bounds image work in one instance (the README's BEIANSCAN_DECODE_MEMORY
 // and BEIANSCAN_IMAGE_WORKERS, §5 "Image memory"): a budget of decoded bytes in flight, so
 // that no number of uploads arriving at once can take the process's memory, and a number of
 // workers, so that image work never takes the core the event path needs.
@@ -24,7 +24,7 @@ import (
 	"github.com/beianscan/beianscan/internal/filing"
 )
 
-// Defaults (DESIGN §3).
+// Defaults (the README's configuration table).
 const (
 	DefaultMemory int64 = 512 << 20
 	DefaultWait         = 10 * time.Second

@@ -23,7 +23,7 @@ import (
 )
 
 // DefaultAppVersion is the app version sent when Client.AppVersion is empty: the oldest
-// version the contract lets upload (DESIGN §1 "App verification").
+// version the contract lets upload (docs/rules.md "App verification").
 const DefaultAppVersion = "3.16.0"
 
 // maxResponseBytes bounds how much of a JSON answer is read. Answers are small (an order
@@ -80,6 +80,9 @@ type Requirement struct {
 	// AppAllowed is whether the app may upload this slot; nil when the server did not say
 	// (the claim's materials list does not carry it; ORDER.required_materials does).
 	AppAllowed *bool `json:"app_allowed,omitempty"`
+	// Flagged is set in a re-upload pairing (the order's changes_requested): the reviewer
+	// flagged the slot's material, and the phone replaces it.
+	Flagged bool `json:"flagged,omitempty"`
 }
 
 // DesktopInfo describes the desktop that created the pairing.

@@ -558,4 +558,10 @@ func TestPlan(t *testing.T) {
 			}
 		})
 	}
+	t.Run("re-upload pairing: the flagged slots, uploaded or not", func(t *testing.T) {
+		flagged := []appsim.Requirement{{Slot: "b", Required: true, Uploaded: true, Flagged: true}, {Slot: "f", Required: true, Uploaded: true, Flagged: true}}
+		if got := appsim.Plan(flagged, nil, nil); !slices.Equal(got, []string{"b", "f"}) {
+			t.Errorf("Plan = %v, want [b f]", got)
+		}
+	})
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/makiuchi-d/gozxing/qrcode"
 )
 
-// scanPath is the path of the page a QR code points at (DESIGN §3, GET /m/scan?code=…).
+// scanPath is the path of the page a QR code points at (api/openapi.json, GET /m/scan?code=…).
 const scanPath = "/m/scan"
 
 // maxQRBytes bounds a QR image fetched from a URL; the server's PNG is a few KiB.

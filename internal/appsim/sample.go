@@ -13,7 +13,7 @@ import (
 
 // SampleImage returns a sample JPEG for slot, the same bytes for the same slot and seed.
 //
-// The pictures are made to pass the server's honest checks (DESIGN §1 "Image rules"), so a
+// The pictures are made to pass the server's honest checks (docs/rules.md "Image rules"), so a
 // simulated phone gets no warnings unless a test wants them: colour (not grayscale), fine
 // noise everywhere for texture (not blurry), mid-to-high brightness without clipped whites
 // (not too dark, not overexposed), a near-white background for the face photo, every image

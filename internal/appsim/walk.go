@@ -97,7 +97,8 @@ func WalkWith(ctx context.Context, c *Client, scanURL string, opt WalkOptions) (
 }
 
 // Plan returns, in the order listed, the slots Walk uploads: each listed slot that is
-// required and not yet uploaded, plus each listed slot that overrides has an image for,
+// required and not yet uploaded, each flagged one (a re-upload pairing lists only the
+// slots a reviewer flagged, and those hold a material already), plus each listed slot that overrides has an image for,
 // leaving out slots the server says the app may not upload. appAllowed is the order's
 // required_materials (which carries app_allowed) and may be nil.
 func Plan(materials, appAllowed []Requirement, overrides map[string][]byte) []string {
@@ -116,7 +117,7 @@ func Plan(materials, appAllowed []Requirement, overrides map[string][]byte) []st
 			continue
 		}
 		_, override := overrides[m.Slot]
-		if override || (m.Required && !m.Uploaded) {
+		if override || m.Flagged || (m.Required && !m.Uploaded) {
 			out = append(out, m.Slot)
 		}
 	}

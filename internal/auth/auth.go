@@ -1,6 +1,6 @@
 // Package auth issues and checks the signed tokens of the desktop and the phone.
 //
-// Both are HS256 JWTs signed with one secret shared by every instance (DESIGN §2), so any
+// Both are HS256 JWTs signed with one secret shared by every instance (docs/architecture.md), so any
 // instance accepts a token another one issued. The desktop token has aud "desktop" and the
 // order as subject; the phone token has aud "mobile", the order as subject and the pairing
 // ("pid") and device ("dev") it was claimed for. The audience keeps the two apart: a phone

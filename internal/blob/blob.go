@@ -9,11 +9,11 @@
 // directory, which is fsynced, renamed into place, and then the directory (and any
 // directory Put had to create) is fsynced too, so that the rename itself survives a power
 // cut. A reader therefore sees either nothing or the whole blob, never a torn file, and an
-// acknowledged upload is never lost (DESIGN §4). Because a blob's name is its content's
+// acknowledged upload is never lost (docs/benchmarks.md). Because a blob's name is its content's
 // hash, writing the same key twice is harmless: the second rename replaces identical bytes.
 //
 // Disk and S3 are raw stores (the Store interface); Sealed wraps either so that every image
-// is encrypted before it reaches them (DESIGN §6). FromURL picks the store of
+// is encrypted before it reaches them (docs/operations.md, Privacy). FromURL picks the store of
 // BEIANSCAN_BLOB_URL. A raw store's failures other than "not found" and a bad key are
 // filing.ErrUnavailable: a dependency failing, answered 503 and retried by the client.
 package blob

@@ -13,7 +13,7 @@ import (
 	"github.com/beianscan/beianscan/internal/sealbox"
 )
 
-// size35MB is the size of the phone upload DESIGN §4 is about.
+// size35MB is the size of the phone upload docs/benchmarks.md is about.
 const size35MB = 3_500_000
 
 func benchData(b *testing.B) []byte {

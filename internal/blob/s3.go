@@ -19,7 +19,7 @@ import (
 // (503) rather than a request that hangs until the client gives up.
 const s3OpTimeout = 30 * time.Second
 
-// maxObject bounds what Get reads into memory: images are at most 20 MB (DESIGN §4), so
+// maxObject bounds what Get reads into memory: images are at most 20 MB (docs/benchmarks.md), so
 // anything much larger under our prefix is not ours.
 const maxObject = 64 << 20
 

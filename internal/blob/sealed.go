@@ -9,15 +9,16 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/sealbox"
 )
 
-// Sealed encrypts every blob before it reaches the raw store beneath (DESIGN §6): what lies
+// Sealed encrypts every blob before it reaches the raw store beneath (docs/operations.md, Privacy): what lies
 // on the disk or in the bucket is a sealbox message, AES-256-GCM under the keyring's first
 // key, its key ID in the header, authenticated together with the blob's key so that a file
 // moved to another name does not open. The sha256 in a key is of the plaintext.
 //
-// Open decrypts into memory: images are at most a few MiB (DESIGN §4), and the handler
+// Open decrypts into memory: images are at most a few MiB (docs/benchmarks.md), and the handler
 // needs a seekable reader for Range requests, which a stream cipher's output is not.
 type Sealed struct {
 	raw  Store
@@ -64,13 +65,21 @@ func (s *Sealed) open(key string, stored []byte) ([]byte, error) {
 		if plaintextMatches(key, stored) {
 			return stored, nil
 		}
-		return nil, fmt.Errorf("blob %s: %w", key, sealbox.ErrCorrupt)
+		return nil, failedAuth(key, sealbox.ErrCorrupt)
 	}
 	plain, err := s.keys.Open(stored, []byte(key))
 	if err != nil {
-		return nil, fmt.Errorf("blob %s: %w", key, err)
+		return nil, failedAuth(key, err)
 	}
 	return plain, nil
+}
+
+// failedAuth is a stored blob that cannot be opened (tampered with, damaged, or sealed under
+// a key no longer configured): the blob store is failing this read, 503 unavailable, not a
+// bug of the service; the error names the blob (order and content hash, nothing of the
+// image), which the edge logs as the 503's cause.
+func failedAuth(key string, err error) error {
+	return fmt.Errorf("%w: blob %s failed authentication: %w", filing.ErrUnavailable, key, err)
 }
 
 func plaintextMatches(key string, data []byte) bool {

@@ -3,7 +3,7 @@
 // materials, read the audit trail, watch the websocket. It is for the tests that run real
 // instances as processes or through a proxy (the restore test of `beianscan backup`, the
 // rolling-upgrade test in deploy), where the server package's own test helpers do not
-// reach. The phone's side is internal/phone.
+// reach. The phone's side is internal/appsim.
 package desktoptest
 
 import (

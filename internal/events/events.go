@@ -1,4 +1,4 @@
-// Package events names the contract's websocket events (DESIGN.md, the event frames) and
+// Package events names the contract's websocket events (api/openapi.json, the event frames) and
 // defines the data of those whose data another package reads back. It is the one place of
 // each name: internal/orders raises the events, internal/redisstore writes phone_connected
 // inside the claim script, internal/hub follows an order's pending pairing through them,
@@ -20,6 +20,12 @@ const (
 	StateChanged      = "state_changed"
 	// MethodChanged: the upload method was chosen, changed or cleared (data: from, to).
 	MethodChanged = "method_changed"
+	// OrderEdited: the owner changed the order's fields (data: fields, the names changed).
+	OrderEdited = "order_edited"
+	// ReviewDecided: a review round was decided (data: REVIEW).
+	ReviewDecided = "review_decided"
+	// AuthorityUpdated: the back office reported the authority's progress (data: AUTHORITY).
+	AuthorityUpdated = "authority_updated"
 )
 
 // PairingCreatedData is pairing_created's data. The fields are in the order of their JSON

@@ -2,7 +2,7 @@ package filing
 
 import "errors"
 
-// Error codes of the contract (DESIGN §3). The HTTP status of each is decided at the
+// Error codes of the contract (api/openapi.json). The HTTP status of each is decided at the
 // edge (internal/httpx); here a code is only a name with its two messages.
 const (
 	CodeInvalidRequest          = "invalid_request"
@@ -37,6 +37,12 @@ const (
 	CodeUnavailable             = "unavailable"
 	CodeRequestTimeout          = "request_timeout"
 	CodeInternal                = "internal"
+	CodeChangesIncomplete       = "changes_incomplete"
+	CodeSlotLocked              = "slot_locked"
+	CodeFieldLocked             = "field_locked"
+	CodeInvalidICPNumber        = "invalid_icp_number"
+	CodeHeldByOther             = "held_by_other"
+	CodeNotHeld                 = "not_held"
 )
 
 // DetailRetryAfter is the details key of the whole seconds to wait before retrying; the
@@ -167,10 +173,28 @@ var (
 	ErrNotFound = &Error{Code: CodeNotFound,
 		Message: "Not found.", MessageZh: "请求的资源不存在。"}
 	// ErrUnavailable is a dependency failing (Redis, blob storage, replicas, the decode
-	// budget): the client's retry is safe (DESIGN §5).
+	// budget): the client's retry is safe (docs/operations.md).
 	ErrUnavailable = &Error{Code: CodeUnavailable,
 		Message:   "Service temporarily unavailable, please retry.",
 		MessageZh: "服务暂时不可用，请稍后重试。"}
+	ErrChangesIncomplete = &Error{Code: CodeChangesIncomplete,
+		Message:   "Fix every item the reviewer flagged before submitting again.",
+		MessageZh: "请先修改初审人员指出的全部问题，再重新提交。"}
+	ErrSlotLocked = &Error{Code: CodeSlotLocked,
+		Message:   "Only the materials the reviewer flagged may be replaced now.",
+		MessageZh: "当前只能重新上传初审人员指出问题的资料。"}
+	ErrFieldLocked = &Error{Code: CodeFieldLocked,
+		Message:   "Only the fields the reviewer flagged may be changed now.",
+		MessageZh: "当前只能修改初审人员指出问题的信息。"}
+	ErrInvalidICPNumber = &Error{Code: CodeInvalidICPNumber,
+		Message:   "Not an ICP filing number of the order's province, such as 粤ICP备2026012345号.",
+		MessageZh: "备案号格式不正确或与订单省份不符（例如 粤ICP备2026012345号）。"}
+	ErrHeldByOther = &Error{Code: CodeHeldByOther,
+		Message:   "Another reviewer is reviewing this order.",
+		MessageZh: "该订单正由其他初审人员审核。"}
+	ErrNotHeld = &Error{Code: CodeNotHeld,
+		Message:   "Take the order (hold it) before deciding; your hold may have lapsed.",
+		MessageZh: "请先领取该订单再做审核结论（领取可能已超时失效）。"}
 	ErrRequestTimeout = &Error{Code: CodeRequestTimeout,
 		Message:   "The upload took too long to arrive; check the network and try again.",
 		MessageZh: "上传超时，请检查网络后重试。"}

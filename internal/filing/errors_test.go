@@ -46,6 +46,12 @@ var sentinels = []struct {
 	{filing.ErrNotFound, filing.CodeNotFound},
 	{filing.ErrUnavailable, filing.CodeUnavailable},
 	{filing.ErrRequestTimeout, filing.CodeRequestTimeout},
+	{filing.ErrChangesIncomplete, filing.CodeChangesIncomplete},
+	{filing.ErrSlotLocked, filing.CodeSlotLocked},
+	{filing.ErrFieldLocked, filing.CodeFieldLocked},
+	{filing.ErrInvalidICPNumber, filing.CodeInvalidICPNumber},
+	{filing.ErrHeldByOther, filing.CodeHeldByOther},
+	{filing.ErrNotHeld, filing.CodeNotHeld},
 }
 
 func hasHan(s string) bool {

@@ -1,6 +1,6 @@
 package filing
 
-// The verification form's rules (DESIGN §1, 真实性核验单), in one place: what the printed
+// The verification form's rules (docs/rules.md, 真实性核验单), in one place: what the printed
 // form shows and asks for, and what the guidance for the form's slot says (FormRequirement).
 
 // FormSample is a filled-in verification form (填写样例) as the source document links it.

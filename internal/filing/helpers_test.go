@@ -113,6 +113,19 @@ func newOrder(tb testing.TB, in filing.NewOrderInput) *filing.Order {
 func cloneOrder(o *filing.Order) *filing.Order {
 	c := *o
 	c.Domains = slices.Clone(o.Domains)
+	c.Edited = slices.Clone(o.Edited)
+	if o.Reviews != nil {
+		c.Reviews = make([]filing.Review, len(o.Reviews))
+		for i, r := range o.Reviews {
+			r.Issues = slices.Clone(r.Issues)
+			r.Pending = slices.Clone(r.Pending)
+			c.Reviews[i] = r
+		}
+	}
+	if o.Authority != nil {
+		a := *o.Authority
+		c.Authority = &a
+	}
 	return &c
 }
 

@@ -1,6 +1,9 @@
 package filing
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Slot names one material of an order; each slot holds one image.
 type Slot string
@@ -92,6 +95,8 @@ type Requirement struct {
 	Required   bool   `json:"required"`
 	AppAllowed bool   `json:"app_allowed"`
 	Uploaded   bool   `json:"uploaded"`
+	// Flagged is set while changes are requested for the slot's material.
+	Flagged bool `json:"flagged"`
 	// GuidanceZh says how to photograph or prepare the material, for this order.
 	GuidanceZh string `json:"guidance_zh"`
 }
@@ -99,16 +104,17 @@ type Requirement struct {
 // Requirements lists the slots this order uses, required ones first in the order people
 // photograph them, then the optional ones. uploaded tells which slots hold a material.
 //
-// The count follows the order (DESIGN §1, "the five standard images"): an individual's
+// The count follows the order (docs/rules.md, "the five standard images"): an individual's
 // sponsor certificate is the subject leader's ID itself, a two-sided ID takes two slots, a
 // website leader who is the subject leader needs no second copy, and the face photo exists
 // only when the app is the upload method.
 func (o *Order) Requirements(uploaded func(Slot) bool) []Requirement {
 	var rs []Requirement
+	flagged := o.FlaggedSlots()
 	add := func(s Slot, required bool) {
 		up := uploaded != nil && uploaded(s)
 		rs = append(rs, Requirement{Slot: s, LabelZh: s.LabelZh(), Required: required, AppAllowed: s.AppAllowed(),
-			Uploaded: up, GuidanceZh: Guidance(o, s)})
+			Uploaded: up, Flagged: slices.Contains(flagged, s), GuidanceZh: Guidance(o, s)})
 	}
 	if o.SubjectType == Organization {
 		add(SlotOrganizationCertificate, true)
@@ -162,7 +168,12 @@ func (o *Order) CheckUpload(s Slot, via Via) error {
 	if via == ViaApp && !s.AppAllowed() {
 		return ErrSlotNotAllowedInApp
 	}
-	if err := o.checkOpen(); err != nil {
+	if o.State == StateChangesRequested {
+		// Only a flagged slot takes a new material; the rest is what the reviewer passed.
+		if flagged := o.FlaggedSlots(); !slices.Contains(flagged, s) {
+			return ErrSlotLocked.WithDetails(map[string]any{"slot": string(s), "flagged": flagged})
+		}
+	} else if err := o.checkOpen(); err != nil {
 		return err
 	}
 	if via == ViaApp && o.UploadMethod != MethodApp {
@@ -185,6 +196,10 @@ func (o *Order) CheckUpload(s Slot, via Via) error {
 func (o *Order) CheckRemove(s Slot) error {
 	if !s.Valid() {
 		return ErrUnknownSlot
+	}
+	if o.State == StateChangesRequested {
+		// A flagged slot is replaced, never emptied: the next round needs its material.
+		return ErrSlotLocked.WithDetails(map[string]any{"slot": string(s), "flagged": o.FlaggedSlots()})
 	}
 	return o.checkOpen()
 }

@@ -20,7 +20,7 @@ const (
 	suppl   = filing.SlotSupplementary
 )
 
-// TestSlots pins the contract's slot table (DESIGN §1, materials).
+// TestSlots pins the contract's slot table (docs/rules.md, materials).
 func TestSlots(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -97,7 +97,7 @@ func orderFor(tb testing.TB, st filing.SubjectType, sl filing.IDType, wl website
 }
 
 // TestRequirements walks the whole table (subject type × subject leader's document ×
-// website leader × upload method). The expected list is assembled from the DESIGN's slot
+// website leader × upload method). The expected list is assembled from docs/rules.md's slot
 // table, one dimension at a time.
 func TestRequirements(t *testing.T) {
 	t.Parallel()

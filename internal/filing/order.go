@@ -31,7 +31,7 @@ const (
 	MethodApp  UploadMethod = "app"
 )
 
-// State is the order's place in the state machine (DESIGN §1).
+// State is the order's place in the state machine (docs/rules.md).
 type State string
 
 const (
@@ -40,7 +40,22 @@ const (
 	StateSubmitted State = "submitted"
 	StateApproved  State = "approved"
 	StateRejected  State = "rejected"
+	// StateChangesRequested (退回补正): the reviewer flagged materials or fields; only those
+	// may change, then the owner submits the next round.
+	StateChangesRequested State = "changes_requested"
+	// StateAuthorityReview (报送管局): the provider passed the order on to the authority.
+	StateAuthorityReview State = "authority_review"
+	// StateFiled (备案成功): the authority filed it, with an ICP number.
+	StateFiled State = "filed"
+	// StateAuthorityRejected (管局退回): the authority sent it back; withdraw to fix it.
+	StateAuthorityRejected State = "authority_rejected"
 )
+
+// States lists every state of the state machine, in the order an order passes them.
+func States() []State {
+	return []State{StateDraft, StateUploaded, StateSubmitted, StateChangesRequested, StateRejected,
+		StateApproved, StateAuthorityReview, StateFiled, StateAuthorityRejected}
+}
 
 // Order is a filing order. ID numbers are kept whole here; every view outside the service
 // masks them, except the printed verification form.
@@ -63,8 +78,20 @@ type Order struct {
 	DomainRegisteredHere        bool               `json:"domain_registered_here"`
 	UploadMethod                UploadMethod       `json:"upload_method"`
 	RejectReason                string             `json:"reject_reason,omitempty"`
-	CreatedAt                   time.Time          `json:"created_at"`
-	UpdatedAt                   time.Time          `json:"updated_at"`
+	// Round is how many times the order has been submitted (0 before the first).
+	Round int `json:"round,omitempty"`
+	// SubmittedAt is when the current round was submitted: the review queue's order.
+	SubmittedAt time.Time `json:"submitted_at,omitzero"`
+	// Reviews are the review rounds' decisions, oldest first; the last one is the order's
+	// review, and its Pending shrinks as the owner fixes what it flagged.
+	Reviews []Review `json:"reviews,omitempty"`
+	// Edited are the fields whose values changed since the last decision, for the
+	// reviewer's "changed since the last round".
+	Edited []string `json:"edited,omitempty"`
+	// Authority is the authority's progress as the back office reports it.
+	Authority *Authority `json:"authority,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // NewOrderInput is what a desktop sends to create an order.
@@ -101,9 +128,7 @@ func NewOrder(id string, in NewOrderInput, now time.Time) (*Order, error) {
 		o.OrganizationCertificateType = ""
 	case Organization:
 		if !orgCertificateTypes[o.OrganizationCertificateType] {
-			return nil, fieldErr("organization_certificate_type",
-				"organization_certificate_type must be business_license, public_institution, social_organization or other.",
-				"请选择单位证件类型：营业执照、事业单位法人证书、社会团体法人登记证书或其他。")
+			return nil, errOrgCertificateType()
 		}
 	default:
 		return nil, fieldErr("subject_type", "subject_type must be \"individual\" or \"organization\".", "请选择主体性质：个人或单位。")
@@ -111,8 +136,8 @@ func NewOrder(id string, in NewOrderInput, now time.Time) (*Order, error) {
 	if _, ok := LookupProvince(o.Province); !ok {
 		return nil, ErrInvalidProvince.WithDetails(map[string]any{"field": "province"})
 	}
-	if o.SubjectName == "" || utf8.RuneCountInString(o.SubjectName) > 128 {
-		return nil, fieldErr("subject_name", "subject_name is required (at most 128 characters).", "请填写主办单位或个人名称（不超过 128 个字符）。")
+	if err := checkSubjectName(&o.SubjectName); err != nil {
+		return nil, err
 	}
 	// Documents are valid through the last day printed on them, a day in China's time.
 	today := now.In(chinaTime)
@@ -140,6 +165,21 @@ func NewOrder(id string, in NewOrderInput, now time.Time) (*Order, error) {
 	return o, nil
 }
 
+func errOrgCertificateType() error {
+	return fieldErr("organization_certificate_type",
+		"organization_certificate_type must be business_license, public_institution, social_organization or other.",
+		"请选择单位证件类型：营业执照、事业单位法人证书、社会团体法人登记证书或其他。")
+}
+
+// checkSubjectName trims the name and checks it as creation does.
+func checkSubjectName(name *string) error {
+	*name = strings.TrimSpace(*name)
+	if *name == "" || utf8.RuneCountInString(*name) > 128 {
+		return fieldErr("subject_name", "subject_name is required (at most 128 characters).", "请填写主办单位或个人名称（不超过 128 个字符）。")
+	}
+	return nil
+}
+
 // chinaTime is UTC+8, which China keeps all year; a fixed zone needs no tzdata.
 var chinaTime = time.FixedZone("CST", 8*3600)
 
@@ -154,9 +194,7 @@ func normalizeDomains(in []string) ([]string, error) {
 	for i, d := range in {
 		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
 		if !validDomain(d) {
-			return nil, ErrInvalidRequest.WithMessage(
-				"Not a valid domain name: "+truncate(d, 80)+".",
-				"域名格式不正确："+truncate(d, 80)+"。").WithDetails(map[string]any{"field": "domains", "index": i})
+			return nil, invalidDomain(d, i)
 		}
 		if !seen[d] {
 			seen[d] = true
@@ -200,4 +238,14 @@ func validDomain(d string) bool {
 	// The top-level label is never all digits, which keeps IP addresses out.
 	tld := labels[len(labels)-1]
 	return strings.Trim(tld, "0123456789") != ""
+}
+
+// Valid reports whether s is a state of the state machine.
+func (s State) Valid() bool {
+	for _, v := range States() {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }

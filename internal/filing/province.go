@@ -18,7 +18,7 @@ var Provinces = []Province{
 	{"CN-XJ", "新疆"},
 }
 
-// Provinces whose verification form rules differ (DESIGN §1, verification form).
+// Provinces whose verification form rules differ (docs/rules.md, verification form).
 const (
 	Guangdong = "CN-GD"
 	Jiangxi   = "CN-JX"

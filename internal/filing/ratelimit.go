@@ -2,7 +2,7 @@ package filing
 
 import "time"
 
-// The refusals of the limits of DESIGN §5, each with a message that tells the person what
+// The refusals of the limits of docs/operations.md, each with a message that tells the person what
 // was limited. All are ErrRateLimited by code; RetryAfter adds the wait.
 var (
 	ErrTooManyGuesses = ErrRateLimited.WithMessage(

@@ -7,7 +7,7 @@ import (
 
 // An order or a person that ends up in a log line by mistake shows no personal data: the
 // log/slog value of an Order is its identity and progress only, and a Person prints with
-// the ID number masked and no name (DESIGN §6: logs hold no ID number, name or domain).
+// the ID number masked and no name (docs/operations.md, Privacy: logs hold no ID number, name or domain).
 
 // LogValue implements slog.LogValuer.
 func (o Order) LogValue() slog.Value {

@@ -1,6 +1,9 @@
 package filing
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Open reports whether materials and the upload method may still change.
 func (s State) Open() bool { return s == StateDraft || s == StateUploaded }
@@ -60,10 +63,14 @@ func (o *Order) ChooseMethod(m UploadMethod, appAvailable bool, now time.Time) e
 	return nil
 }
 
-// CheckPairing decides whether a QR pairing may be created or claimed for the order.
+// CheckPairing decides whether a QR pairing may be created or claimed for the order: in
+// the open states, and while changes are requested (the phone then re-uploads only the
+// flagged slots).
 func (o *Order) CheckPairing(appAvailable bool) error {
-	if err := o.checkOpen(); err != nil {
-		return err
+	if o.State != StateChangesRequested {
+		if err := o.checkOpen(); err != nil {
+			return err
+		}
 	}
 	if o.UploadMethod != MethodApp {
 		return ErrUploadMethodNotApp
@@ -74,8 +81,15 @@ func (o *Order) CheckPairing(appAvailable bool) error {
 	return nil
 }
 
-// Submit sends an uploaded order for review.
+// Submit sends an uploaded order for review, or a changes_requested order whose flagged
+// items are all fixed for its next round. Either way the round goes up by one.
 func (o *Order) Submit(uploaded func(Slot) bool, now time.Time) (*Transition, error) {
+	if o.State == StateChangesRequested {
+		if pending := o.Pending(); len(pending) > 0 {
+			return nil, ErrChangesIncomplete.WithDetails(map[string]any{"pending": pending})
+		}
+		return o.submitted(now), nil
+	}
 	if err := o.checkOpen(); err != nil {
 		return nil, err
 	}
@@ -88,27 +102,42 @@ func (o *Order) Submit(uploaded func(Slot) bool, now time.Time) (*Transition, er
 			"Choose the upload method before submitting.", "提交前请先选择上传资料的方式。").
 			WithDetails(map[string]any{"state": string(o.State)})
 	}
-	return o.moveTo(StateSubmitted, now), nil
+	return o.submitted(now), nil
 }
 
-// Review records the authority's decision on a submitted order.
+func (o *Order) submitted(now time.Time) *Transition {
+	o.Round++
+	o.SubmittedAt = now.UTC()
+	return o.moveTo(StateSubmitted, now)
+}
+
+// Review records the back office's whole-order decision (approve, or reject outright)
+// as a review round; unlike a reviewer's decision a rejection may come without a reason.
 func (o *Order) Review(approved bool, reason string, now time.Time) (*Transition, error) {
-	if o.State != StateSubmitted {
-		return nil, ErrInvalidState.WithDetails(map[string]any{"state": string(o.State)})
+	d := Decision{Outcome: OutcomeApprove}
+	if !approved {
+		// The back office's reason is cut to the limit rather than refused.
+		r := []rune(strings.TrimSpace(reason))
+		d = Decision{Outcome: OutcomeReject, Reason: string(r[:min(len(r), MaxReason)])}
 	}
-	if approved {
-		o.RejectReason = ""
-		return o.moveTo(StateApproved, now), nil
-	}
-	o.RejectReason = truncate(reason, 500)
-	return o.moveTo(StateRejected, now), nil
+	return o.decide(d, false, now)
 }
 
-// Withdraw takes a submitted or rejected order back to draft and clears the upload method,
-// so the user can choose the method again (the source document's last question). The
-// materials are kept.
+// Withdrawable reports whether the owner may withdraw an order in state s.
+func (s State) Withdrawable() bool {
+	switch s {
+	case StateSubmitted, StateChangesRequested, StateRejected, StateAuthorityRejected:
+		return true
+	}
+	return false
+}
+
+// Withdraw takes a submitted, changes_requested or rejected order (by the provider or the
+// authority) back to draft and clears the upload method, so the user can choose the method
+// again (the source document's last question). The materials are kept, and so are the
+// review rounds: a rejection's reasons stay readable.
 func (o *Order) Withdraw(now time.Time) (*Transition, error) {
-	if o.State != StateSubmitted && o.State != StateRejected {
+	if !o.State.Withdrawable() {
 		return nil, ErrInvalidState.WithDetails(map[string]any{"state": string(o.State)})
 	}
 	o.UploadMethod = MethodNone

@@ -47,6 +47,12 @@ var statuses = map[string]int{
 	filing.CodeNotFound:                http.StatusNotFound,
 	filing.CodeUnavailable:             http.StatusServiceUnavailable,
 	filing.CodeRequestTimeout:          http.StatusRequestTimeout,
+	filing.CodeChangesIncomplete:       http.StatusUnprocessableEntity,
+	filing.CodeSlotLocked:              http.StatusConflict,
+	filing.CodeFieldLocked:             http.StatusConflict,
+	filing.CodeInvalidICPNumber:        http.StatusUnprocessableEntity,
+	filing.CodeHeldByOther:             http.StatusConflict,
+	filing.CodeNotHeld:                 http.StatusConflict,
 }
 
 // Status returns the HTTP status of a code.
@@ -117,6 +123,14 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			log.ErrorContext(c.Request().Context(), "internal error",
 				"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 				"method", c.Request().Method, "route", c.Path(), "err", err)
+		}
+		// A dependency's failure carries its cause (the Redis error, the blob that failed
+		// authentication); a refusal of the service's own (the body or decode budget full)
+		// is the bare coded error and is not logged: under load it would flood the log.
+		if known && fe.Code == filing.CodeUnavailable && error(fe) != err {
+			log.WarnContext(c.Request().Context(), "unavailable",
+				"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+				"method", c.Request().Method, "route", c.Path(), "cause", err)
 		}
 		details := fe.Details
 		if details == nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/beianscan/beianscan/internal/filing"
 )
 
-// TestStatuses pins every code of DESIGN §3 to the status the contract gives it.
+// TestStatuses pins every code of api/openapi.json to the status the contract gives it.
 func TestStatuses(t *testing.T) {
 	contract := map[string]int{
 		"invalid_request": 422, "invalid_province": 422, "invalid_id_type": 422, "invalid_id_number": 422,
@@ -27,6 +27,8 @@ func TestStatuses(t *testing.T) {
 		"unsupported_format": 415, "corrupt_image": 422, "image_too_small": 422,
 		"image_too_large_dimensions": 422, "animated_gif": 422, "unknown_slot": 404,
 		"slot_not_allowed_in_app": 403, "not_found": 404, "unavailable": 503, "request_timeout": 408,
+		"changes_incomplete": 422, "slot_locked": 409, "field_locked": 409, "invalid_icp_number": 422,
+		"held_by_other": 409, "not_held": 409,
 		"internal": 500,
 	}
 	for code, want := range contract {

@@ -8,7 +8,7 @@ import (
 	"github.com/beianscan/beianscan/internal/filing"
 )
 
-// MaxDecodeBytes is the most memory one image's decode may need (DESIGN §5 "Image
+// MaxDecodeBytes is the most memory one image's decode may need (docs/operations.md "Image
 // memory"): anything more is refused from its header with image_too_large_dimensions.
 const MaxDecodeBytes int64 = 192 << 20
 

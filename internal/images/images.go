@@ -1,5 +1,5 @@
 // Package images does validation, metadata stripping, quality analysis, auto-fit and
-// stitching of filing material images (DESIGN §1 "Image rules").
+// stitching of filing material images (docs/rules.md "Image rules").
 //
 // Process is the one entry point for an upload: it reads the format from the bytes,
 // refuses what the contract refuses (too_large, unsupported_format, corrupt_image,
@@ -52,7 +52,7 @@ func (f Format) ContentType() string {
 	return "application/octet-stream"
 }
 
-// Default limits and thresholds (DESIGN §1).
+// Default limits and thresholds (docs/rules.md).
 const (
 	DefaultMaxBytes     int64 = 4 << 20 // "under 4 MB": a stored image is < 4 MiB
 	DefaultMinShortSide       = 300
@@ -294,7 +294,14 @@ func Sniff(data []byte) (Format, error) {
 		return GIF, nil
 	}
 	if d := detectOther(data); d != "" {
-		return "", filing.ErrUnsupportedFormat.WithDetails(map[string]any{"detected": d})
+		err := filing.ErrUnsupportedFormat
+		if d == "pdf" {
+			// The commonest case: a scan saved as PDF and renamed .jpg. Saying what it is
+			// and how to make an image of it saves a second wrong try.
+			err = err.WithMessage("This is a PDF document, not an image: export the page as a JPG or PNG image, or photograph the paper.",
+				"这是 PDF 文件，不是图片：请将该页导出或截图为 jpg、png 图片，或直接拍摄纸质文件后上传。")
+		}
+		return "", err.WithDetails(map[string]any{"detected": d})
 	}
 	return "", filing.ErrUnsupportedFormat
 }
@@ -316,6 +323,8 @@ func detectOther(data []byte) string {
 		}
 	case bytes.HasPrefix(data, []byte("II*\x00")), bytes.HasPrefix(data, []byte("MM\x00*")):
 		return "tiff"
+	case bytes.HasPrefix(data, []byte("%PDF-")):
+		return "pdf"
 	}
 	return ""
 }

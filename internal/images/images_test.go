@@ -51,6 +51,7 @@ func TestSniff(t *testing.T) {
 		{"webp", []byte("RIFF\x10\x00\x00\x00WEBPVP8 \x00\x00"), "", "webp"},
 		{"heic", []byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00"), "", "heic"},
 		{"tiff", []byte("II*\x00\x08\x00\x00\x00"), "", "tiff"},
+		{"pdf renamed .jpg", []byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj"), "", "pdf"},
 		{"text", []byte("hello, this is not an image"), "", ""},
 		{"empty", nil, "", ""},
 		{"jpeg soi only", []byte{0xFF, 0xD8}, "", ""},
@@ -71,6 +72,10 @@ func TestSniff(t *testing.T) {
 			errors.As(err, &fe)
 			if d, _ := fe.Details["detected"].(string); d != tt.detected {
 				t.Errorf("details.detected = %q, want %q", d, tt.detected)
+			}
+			// A PDF is named as one, with how to make an image of it.
+			if tt.detected == "pdf" && !strings.Contains(fe.MessageZh, "PDF") {
+				t.Errorf("message_zh %q does not say it is a PDF", fe.MessageZh)
 			}
 		})
 	}

@@ -78,6 +78,116 @@ const (
 	mCOM   = 0xFE
 )
 
+// jpegSegment is one piece of a JPEG's byte stream, as a decoder meets it after SOI.
+type jpegSegment struct {
+	kind segmentKind
+	// marker is the byte after 0xFF (kind segMarker).
+	marker byte
+	// data[start:end] is the whole piece: for a marker with a length, the marker, the
+	// length and the payload.
+	start, end int
+	// payload is what follows a marker's length (nil for markers without one).
+	payload []byte
+}
+
+type segmentKind int
+
+const (
+	// segMarker is a marker, with its length and payload when it has them.
+	segMarker segmentKind = iota
+	// segJunk is what a decoder ignores between segments: bytes before the next 0xFF, or
+	// a stray 0xFF00. Such bytes could hide data.
+	segJunk
+	// segFill is a 0xFF fill byte before a marker.
+	segFill
+	// segEntropy is the entropy-coded data after an SOS header, up to the next marker that
+	// is neither stuffing (0xFF00), a restart marker nor a fill byte.
+	segEntropy
+)
+
+// jpegSegments walks a JPEG's segments from offset 2 (after SOI). Every offset is
+// bounds-checked: the bytes come from the client.
+type jpegSegments struct {
+	data   []byte
+	p      int
+	inScan bool // the last segment was an SOS header: entropy-coded data comes next
+}
+
+// next returns the segment at the walk's position, or errStructure when the data ends
+// before EOI or a length runs past the end.
+func (w *jpegSegments) next() (jpegSegment, error) {
+	data, p := w.data, w.p
+	if w.inScan {
+		w.inScan = false
+		q, ok := entropyEnd(data, p)
+		if !ok {
+			return jpegSegment{}, errStructure
+		}
+		return w.advance(jpegSegment{kind: segEntropy, start: p, end: q}), nil
+	}
+	if p < len(data) && data[p] != 0xFF {
+		q := p
+		for q < len(data) && data[q] != 0xFF {
+			q++
+		}
+		if q >= len(data) {
+			return jpegSegment{}, errStructure // no EOI
+		}
+		return w.advance(jpegSegment{kind: segJunk, start: p, end: q}), nil
+	}
+	if p+1 >= len(data) {
+		return jpegSegment{}, errStructure
+	}
+	marker := data[p+1]
+	switch {
+	case marker == 0x00:
+		return w.advance(jpegSegment{kind: segJunk, start: p, end: p + 2}), nil
+	case marker == 0xFF:
+		return w.advance(jpegSegment{kind: segFill, start: p, end: p + 1}), nil
+	case marker == mEOI, marker >= 0xD0 && marker <= 0xD7, marker == 0x01, marker == mSOI:
+		// Markers without a length.
+		return w.advance(jpegSegment{marker: marker, start: p, end: p + 2}), nil
+	}
+	if p+4 > len(data) {
+		return jpegSegment{}, errStructure
+	}
+	n := int(binary.BigEndian.Uint16(data[p+2:]))
+	if n < 2 || p+2+n > len(data) {
+		return jpegSegment{}, errStructure
+	}
+	w.inScan = marker == mSOS
+	return w.advance(jpegSegment{marker: marker, start: p, end: p + 2 + n, payload: data[p+4 : p+2+n]}), nil
+}
+
+func (w *jpegSegments) advance(s jpegSegment) jpegSegment {
+	w.p = s.end
+	return s
+}
+
+// entropyEnd finds where the entropy-coded data starting at p ends: at the next 0xFF that
+// is neither stuffing (0xFF00), a restart marker nor a fill byte.
+func entropyEnd(data []byte, p int) (int, bool) {
+	for {
+		i := bytes.IndexByte(data[p:], 0xFF)
+		if i < 0 {
+			return 0, false
+		}
+		p += i
+		if p+1 >= len(data) {
+			return 0, false
+		}
+		c := data[p+1]
+		switch {
+		case c == 0x00 || (c >= 0xD0 && c <= 0xD7):
+			p += 2
+		case c == 0xFF:
+			p++
+		default:
+			return p, true
+		}
+	}
+}
+
 // stripJPEG keeps SOI, the frame, tables, scans and EOI, APP0 JFIF (without its
 // thumbnail), APP2 ICC profiles and APP14 Adobe (both change how pixels decode), and
 // drops every other APPn (EXIF, XMP, Photoshop/IPTC, MPF and its extra images, maker
@@ -89,163 +199,99 @@ func stripJPEG(data []byte) ([]byte, int, error) {
 		return nil, 1, errStructure
 	}
 	b := builder{in: data}
-	orientation := 1
-	seenExif := false
-	p := 2
+	k := jpegKeep{orientation: 1}
+	w := jpegSegments{data: data, p: 2}
 	for {
-		// Between segments: the decoder ignores anything up to the next 0xFF that
-		// starts a marker; such junk could hide data, so it is left out.
-		start := p
-		for p < len(data) && data[p] != 0xFF {
-			p++
+		seg, err := w.next()
+		if err != nil {
+			return nil, 1, err
 		}
-		if p >= len(data) {
-			return nil, 1, errStructure // no EOI
+		if seg.kind == segMarker && seg.marker == mEOI {
+			return b.finish(seg.end), k.orientation, nil
 		}
-		if p > start {
-			b.skip(start, p)
-		}
-		// 0xFF fill bytes may precede a marker; "\xff\x00" is junk as well.
-		if p+1 >= len(data) {
-			return nil, 1, errStructure
-		}
-		marker := data[p+1]
-		if marker == 0x00 {
-			b.skip(p, p+2)
-			p += 2
-			continue
-		}
-		if marker == 0xFF {
-			p++ // a fill byte: kept, look again from the next 0xFF
-			continue
-		}
-		segStart := p
-		p += 2
+		keep, replacement := k.judge(data, seg)
 		switch {
-		case marker == mEOI:
-			return b.finish(p), orientation, nil
-		case marker >= 0xD0 && marker <= 0xD7, marker == 0x01, marker == mSOI:
-			continue // markers without a length
-		}
-		if p+2 > len(data) {
-			return nil, 1, errStructure
-		}
-		n := int(binary.BigEndian.Uint16(data[p:]))
-		if n < 2 || p+n > len(data) {
-			return nil, 1, errStructure
-		}
-		payload := data[p+2 : p+n]
-		p += n
-		switch {
-		case marker == mSOS:
-			// Entropy-coded data runs to the next marker that is neither stuffing
-			// (0xFF00), a restart marker nor a fill byte.
-			q := p
-			for {
-				i := bytes.IndexByte(data[q:], 0xFF)
-				if i < 0 {
-					return nil, 1, errStructure
-				}
-				q += i
-				if q+1 >= len(data) {
-					return nil, 1, errStructure
-				}
-				c := data[q+1]
-				if c == 0x00 || (c >= 0xD0 && c <= 0xD7) {
-					q += 2
-					continue
-				}
-				if c == 0xFF {
-					q++
-					continue
-				}
-				break
-			}
-			p = q
-		case marker == mAPP0:
-			switch {
-			case !bytes.HasPrefix(payload, []byte("JFIF\x00")):
-				b.skip(segStart, p)
-			case len(payload) > 14 || (len(payload) == 14 && (payload[12] != 0 || payload[13] != 0)):
-				// Keep JFIF (it decides the colour transform) but not its thumbnail,
-				// which may show what the upload cropped away.
-				j := make([]byte, 0, 18)
-				j = append(j, 0xFF, mAPP0, 0, 16)
-				j = append(j, payload[:12]...)
-				j = append(j, 0, 0)
-				b.skip(segStart, p)
-				b.insert(p, j)
-			}
-		case marker == mAPP1:
-			keep := false
-			if !seenExif && bytes.HasPrefix(payload, []byte("Exif\x00\x00")) {
-				seenExif = true
-				if o := exifOrientation(payload[6:]); o >= 2 && o <= 8 {
-					orientation = o
-					minimal := minimalExifSegment(o)
-					keep = bytes.Equal(data[segStart:p], minimal)
-					if !keep {
-						b.skip(segStart, p)
-						b.insert(p, minimal)
-						continue
-					}
-				}
-			}
-			if !keep {
-				b.skip(segStart, p)
-			}
-		case marker == mAPP2:
-			if !bytes.HasPrefix(payload, []byte("ICC_PROFILE\x00")) {
-				b.skip(segStart, p)
-			}
-		case marker == mAPP14:
-			if !bytes.HasPrefix(payload, []byte("Adobe")) {
-				b.skip(segStart, p)
-			}
-		case marker >= mAPP0 && marker <= 0xEF, marker == mCOM:
-			b.skip(segStart, p)
+		case replacement != nil:
+			b.skip(seg.start, seg.end)
+			b.insert(seg.end, replacement)
+		case !keep:
+			b.skip(seg.start, seg.end)
 		}
 	}
 }
 
+// jpegKeep decides, segment by segment, what stripJPEG keeps. It remembers whether the
+// first EXIF segment has been seen and the orientation it kept.
+type jpegKeep struct {
+	seenExif    bool
+	orientation int
+}
+
+// judge says whether seg is kept as it is; a non-nil replacement takes its place instead.
+func (k *jpegKeep) judge(data []byte, seg jpegSegment) (keep bool, replacement []byte) {
+	if seg.kind == segJunk {
+		return false, nil
+	}
+	if seg.kind != segMarker {
+		return true, nil
+	}
+	payload := seg.payload
+	switch m := seg.marker; {
+	case m == mAPP0:
+		switch {
+		case !bytes.HasPrefix(payload, []byte("JFIF\x00")):
+			return false, nil
+		case len(payload) > 14 || (len(payload) == 14 && (payload[12] != 0 || payload[13] != 0)):
+			// Keep JFIF (it decides the colour transform) but not its thumbnail, which
+			// may show what the upload cropped away.
+			j := make([]byte, 0, 18)
+			j = append(j, 0xFF, mAPP0, 0, 16)
+			j = append(j, payload[:12]...)
+			return false, append(j, 0, 0)
+		}
+		return true, nil
+	case m == mAPP1:
+		if k.seenExif || !bytes.HasPrefix(payload, []byte("Exif\x00\x00")) {
+			return false, nil
+		}
+		k.seenExif = true
+		o := exifOrientation(payload[6:])
+		if o < 2 || o > 8 {
+			return false, nil
+		}
+		k.orientation = o
+		minimal := minimalExifSegment(o)
+		if bytes.Equal(data[seg.start:seg.end], minimal) {
+			return true, nil
+		}
+		return false, minimal
+	case m == mAPP2:
+		return bytes.HasPrefix(payload, []byte("ICC_PROFILE\x00")), nil
+	case m == mAPP14:
+		return bytes.HasPrefix(payload, []byte("Adobe")), nil
+	case m >= mAPP0 && m <= 0xEF, m == mCOM:
+		return false, nil
+	}
+	return true, nil
+}
+
 // jpegOrientation returns the EXIF orientation (1–8) of a JPEG's first EXIF segment,
 // 1 when it has none or it is not valid. It reads only the segments before the first
-// scan, the same way stripJPEG does.
+// scan, with stripJPEG's walk.
 func jpegOrientation(data []byte) int {
-	p := 2
-	for p+1 < len(data) {
-		if data[p] != 0xFF {
-			p++
-			continue
-		}
-		m := data[p+1]
-		switch {
-		case m == 0xFF:
-			p++
-			continue
-		case m == 0x00, m == mSOI, m == 0x01, m >= 0xD0 && m <= 0xD7:
-			p += 2
-			continue
-		case m == mSOS, m == mEOI:
+	w := jpegSegments{data: data, p: 2}
+	for {
+		seg, err := w.next()
+		if err != nil || seg.marker == mSOS || seg.marker == mEOI {
 			return 1
 		}
-		if p+4 > len(data) {
-			return 1
-		}
-		n := int(binary.BigEndian.Uint16(data[p+2:]))
-		if n < 2 || p+2+n > len(data) {
-			return 1
-		}
-		payload := data[p+4 : p+2+n]
-		if m == mAPP1 && bytes.HasPrefix(payload, []byte("Exif\x00\x00")) {
-			if o := exifOrientation(payload[6:]); o >= 1 && o <= 8 {
+		if seg.kind == segMarker && seg.marker == mAPP1 && bytes.HasPrefix(seg.payload, []byte("Exif\x00\x00")) {
+			if o := exifOrientation(seg.payload[6:]); o >= 1 && o <= 8 {
 				return o
 			}
 			return 1
 		}
-		p += 2 + n
 	}
-	return 1
 }
 
 // PNG chunks kept: the critical ones and those that change how pixels look. Everything

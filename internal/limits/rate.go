@@ -1,4 +1,4 @@
-// Package limits counts what DESIGN §5 "Abuse" limits, in Redis, so that all instances
+// Package limits counts what docs/operations.md "Abuse" limits, in Redis, so that all instances
 // count together: order creations per client IP and QR pairings per order (GCRA, with
 // github.com/go-redis/redis_rate), and the live desktop websockets of an order (leases in a
 // sorted set that an instance renews while it holds the connection, so a dead instance's

@@ -78,3 +78,25 @@ func BenchmarkRequest(b *testing.B) {
 		}
 	})
 }
+
+func TestReviewQueueGauges(t *testing.T) {
+	m := New()
+	calls := 0
+	m.ReviewQueue(func() (int64, time.Duration, error) { calls++; return 3, 90 * time.Second, nil })
+	fams, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range fams {
+		if len(f.GetMetric()) == 1 && f.GetMetric()[0].GetGauge() != nil {
+			got[f.GetName()] = f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	if got["beianscan_review_queue_waiting"] != 3 || got["beianscan_review_queue_oldest_seconds"] != 90 {
+		t.Errorf("gauges %v", got)
+	}
+	if calls != 1 {
+		t.Errorf("one scrape read the index %d times, want once", calls)
+	}
+}

@@ -2,17 +2,21 @@ package orders
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/beianscan/beianscan/internal/filing"
 )
 
-// Actors of the audit trail (DESIGN §6): who did or saw something.
+// Actors of the audit trail (docs/operations.md, Privacy): who did or saw something.
 const (
 	ActorDesktop  = "desktop"
 	ActorPhone    = "phone"
 	ActorOperator = "operator"
 	ActorSystem   = "system"
+	// ActorReviewer is a named reviewer of the workbench; the entry carries the name.
+	ActorReviewer = "reviewer"
 )
 
 // Actions of the audit trail. A client (the desktop's "谁查看过我的资料" list) translates
@@ -31,7 +35,10 @@ const (
 	AuditComplete      = "complete"       // the phone said it is done
 	AuditSubmit        = "submit"
 	AuditWithdraw      = "withdraw"
-	AuditReview        = "review" // the operator recorded the review's result
+	AuditReview        = "review"    // a review round was decided (reviewer or operator)
+	AuditReadPII       = "read_pii"  // a reviewer read the order with the full ID numbers
+	AuditEdit          = "edit"      // the owner edited the order's fields
+	AuditAuthority     = "authority" // the back office reported the authority's progress
 )
 
 // AuditEntry is one line of an order's audit trail.
@@ -41,6 +48,18 @@ type AuditEntry struct {
 	Action string      `json:"action"`
 	Slot   filing.Slot `json:"slot"`
 	IP     string      `json:"ip"`
+	// Reviewer names the reviewer of a reviewer's entry; only the operator is shown it.
+	Reviewer string `json:"reviewer,omitempty"`
+}
+
+// ForOwner is the entry as the owner sees it: staff stay private, so a reviewer's name
+// and a reviewer's or operator's IP are left out.
+func (e AuditEntry) ForOwner() AuditEntry {
+	e.Reviewer = ""
+	if e.Actor == ActorReviewer || e.Actor == ActorOperator {
+		e.IP = ""
+	}
+	return e
 }
 
 // AuditLog is what a Store that keeps the audit trail can do besides writing the entries
@@ -81,18 +100,42 @@ func (s *Service) RecordRead(ctx context.Context, orderID string, slot filing.Sl
 	return s.recordRead(ctx, orderID, AuditEntry{At: s.now(), Actor: actor, Action: AuditRead, Slot: slot, IP: ClientIP(ctx)})
 }
 
-// RecordFormRead audits the desktop's opening of the printed form, the one page that shows
+// RecordFormRead audits an opening of the printed form by actor, the one page that shows
 // the full ID numbers. Like RecordRead, call it before serving.
-func (s *Service) RecordFormRead(ctx context.Context, orderID string) error {
-	return s.recordRead(ctx, orderID, AuditEntry{At: s.now(), Actor: ActorDesktop, Action: AuditReadForm, IP: ClientIP(ctx)})
+func (s *Service) RecordFormRead(ctx context.Context, orderID, actor string) error {
+	return s.recordRead(ctx, orderID, AuditEntry{At: s.now(), Actor: actor, Action: AuditReadForm, IP: ClientIP(ctx)})
+}
+
+type reviewerKey struct{}
+
+// WithReviewer notes the signed-in reviewer on a request's context, so that what the
+// reviewer reads is audited with the name.
+func WithReviewer(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, reviewerKey{}, name)
+}
+
+// ReviewerName is the reviewer noted by WithReviewer, or "".
+func ReviewerName(ctx context.Context) string {
+	n, _ := ctx.Value(reviewerKey{}).(string)
+	return n
 }
 
 func (s *Service) recordRead(ctx context.Context, orderID string, e AuditEntry) error {
+	if e.Actor == ActorReviewer && e.Reviewer == "" {
+		e.Reviewer = ReviewerName(ctx)
+	}
 	log, ok := s.store.(AuditLog)
 	if !ok {
 		return nil
 	}
-	return log.AppendAudit(ctx, orderID, e)
+	err := log.AppendAudit(ctx, orderID, e)
+	var fe *filing.Error
+	if err == nil || errors.As(err, &fe) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	// A refused write (a Redis ACL without XADD, a script error) is not a bug of the
+	// service: the read is not served, and the client may retry.
+	return fmt.Errorf("%w: audit: %w", filing.ErrUnavailable, err)
 }
 
 // AuditTrail returns the order's audit trail, oldest first.

@@ -85,8 +85,22 @@ func (w *pendingWrite) wait() (string, error) {
 // image itself refuses it there (corrupt, too small: the same bytes would be refused again),
 // so a retry of the same bytes cannot be under way and lose its blob.
 func (s *Service) abandon(ctx context.Context, orderID string, w *pendingWrite) {
-	if sha, err := w.wait(); err == nil {
-		s.forget(context.WithoutCancel(ctx), orderID, sha, nil)
+	sha, err := w.wait()
+	if err != nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	snap, err := s.store.Load(ctx, orderID)
+	if err != nil {
+		return // the sweeper deletes it once it is old enough
+	}
+	for _, m := range snap.Materials {
+		if m.SHA256 == sha {
+			return
+		}
+	}
+	if err := s.blobs.Delete(ctx, blob.Key(orderID, sha)); err != nil {
+		s.cfg.Logger.WarnContext(ctx, "blob delete failed", "order", orderID, "err", err)
 	}
 }
 

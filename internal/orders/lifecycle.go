@@ -70,10 +70,12 @@ func (s *Service) Review(ctx context.Context, orderID string, approved bool, rea
 			return nil, err
 		}
 		s.audit(ctx, snap, ActorOperator, AuditReview, "")
+		snap.Hold = nil
 		data := map[string]any{"from": t.From, "to": t.To}
 		if !approved {
 			data["reason"] = snap.Order.RejectReason
 		}
-		return []Event{s.event(orderID, events.StateChanged, data)}, nil
+		return []Event{s.event(orderID, events.StateChanged, data),
+			s.event(orderID, events.ReviewDecided, s.viewReview(snap.Order))}, nil
 	})
 }

@@ -75,6 +75,9 @@ type Config struct {
 	Images images.Options
 	// Admission bounds decoding, fitting and stitching (internal/admission); nil: unbounded.
 	Admission Admission
+	// ReviewHold is how long a reviewer's hold lasts without activity; default
+	// DefaultReviewHold (15m).
+	ReviewHold time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger defaults to slog.Default().
@@ -96,6 +99,7 @@ func New(cfg Config, store Store, blobs Blobs, signer *auth.Signer, secret []byt
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	cfg.GuessWindow = cmp.Or(cfg.GuessWindow, DefaultGuessWindow)
 	cfg.IdempotencyTTL = cmp.Or(cfg.IdempotencyTTL, DefaultIdempotencyTTL)
+	cfg.ReviewHold = cmp.Or(cfg.ReviewHold, DefaultReviewHold)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

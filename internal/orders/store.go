@@ -12,6 +12,9 @@ type Snapshot struct {
 	Order     *filing.Order
 	Materials map[filing.Slot]filing.Material
 	Pairing   *Pairing
+	// Hold is a reviewer's hold on the order, nil when none is stored (it may have lapsed).
+	// Update removes it when the order leaves submitted, or when change sets it to nil.
+	Hold *Hold
 	// Audit holds the audit entries a change adds (empty as loaded): the store writes them
 	// in the same transaction as the change.
 	Audit []AuditEntry

@@ -173,18 +173,16 @@ func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.R
 	if m.Warnings == nil {
 		m.Warnings = []string{}
 	}
-	var old *filing.Material
-	snap, err := s.store.Update(ctx, u.OrderID, func(snap *Snapshot) ([]Event, error) {
-		old = nil
+	// A replaced image, and this one if its record is refused, are left to the sweeper
+	// (see the comment above Material).
+	_, err = s.store.Update(ctx, u.OrderID, func(snap *Snapshot) ([]Event, error) {
 		// The order may have moved on while the image was checked.
 		if err := precheck(snap, u); err != nil {
 			return nil, err
 		}
-		if prev, ok := snap.Materials[u.Slot]; ok {
-			old = &prev
-		}
 		snap.Materials[u.Slot] = m
 		snap.Order.UpdatedAt = m.UploadedAt
+		snap.Order.MaterialReplaced(u.Slot)
 		actor := ActorDesktop
 		if u.Phone != nil {
 			actor = ActorPhone
@@ -193,11 +191,7 @@ func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.R
 		return s.settle(snap, []Event{s.event(u.OrderID, events.MaterialUploaded, m)}), nil
 	})
 	if err != nil {
-		s.forget(ctx, u.OrderID, sha, nil)
 		return nil, err
-	}
-	if old != nil && old.SHA256 != sha {
-		s.forget(ctx, u.OrderID, old.SHA256, snap)
 	}
 	if idem != "" {
 		// The upload is stored either way; without its record a retry is stored again (and
@@ -213,24 +207,15 @@ func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.R
 	return &m, nil
 }
 
-// forget deletes an image nobody refers to any more: identity documents are not kept
-// longer than the order needs them. snap, when known, is the order after the change.
-func (s *Service) forget(ctx context.Context, orderID, sha string, snap *Snapshot) {
-	if snap == nil {
-		var err error
-		if snap, err = s.store.Load(ctx, orderID); err != nil {
-			return
-		}
-	}
-	for _, m := range snap.Materials {
-		if m.SHA256 == sha {
-			return
-		}
-	}
-	if err := s.blobs.Delete(ctx, blob.Key(orderID, sha)); err != nil {
-		s.cfg.Logger.WarnContext(ctx, "blob delete failed", "order", orderID, "err", err)
-	}
-}
+// Images no slot refers to any more (replaced, removed, or written for an upload whose record
+// was refused) are not deleted here but by the sweeper (internal/sweep), which deletes every
+// blob no stored material refers to once it is older than twice the upload timeout, at
+// least every minute. Blobs are keyed by their content, so two slots, or a slot and an
+// upload in flight, share one: a delete here, however it checked the references first,
+// could fall between another upload's write of the same bytes and its record, and take an
+// acknowledged image with it. The sweeper's age rule closes that: a blob written by an
+// upload still in flight is younger than the rule, and one rewritten after it was listed is
+// not removed (blob.ErrChanged).
 
 // Material returns the metadata of a slot's material and its blob key.
 func (s *Service) Material(ctx context.Context, orderID string, slot filing.Slot) (*filing.Material, string, error) {
@@ -250,26 +235,19 @@ func (s *Service) Material(ctx context.Context, orderID string, slot filing.Slot
 
 // RemoveMaterial removes a slot's material.
 func (s *Service) RemoveMaterial(ctx context.Context, orderID string, slot filing.Slot) error {
-	var old filing.Material
-	snap, err := s.store.Update(ctx, orderID, func(snap *Snapshot) ([]Event, error) {
+	_, err := s.store.Update(ctx, orderID, func(snap *Snapshot) ([]Event, error) {
 		if err := snap.Order.CheckRemove(slot); err != nil {
 			return nil, err
 		}
-		m, ok := snap.Materials[slot]
-		if !ok {
+		if _, ok := snap.Materials[slot]; !ok {
 			return nil, filing.ErrMaterialNotFound
 		}
-		old = m
 		delete(snap.Materials, slot)
 		s.audit(ctx, snap, ActorDesktop, AuditRemove, slot)
 		snap.Order.UpdatedAt = s.now()
 		return s.settle(snap, []Event{s.event(orderID, events.MaterialRemoved, map[string]any{"slot": slot})}), nil
 	})
-	if err != nil {
-		return err
-	}
-	s.forget(ctx, orderID, old.SHA256, snap)
-	return nil
+	return err // the image itself is left to the sweeper (see the comment above Material)
 }
 
 // Complete is the phone saying it is done.

@@ -13,6 +13,8 @@ type PersonView struct {
 	IDType         filing.IDType `json:"id_type"`
 	IDNumberMasked string        `json:"id_number_masked"`
 	IDValidUntil   string        `json:"id_valid_until"`
+	// IDNumber is the full number, only in the reviewer's view.
+	IDNumber string `json:"id_number,omitempty"`
 }
 
 // OrderView is the contract's ORDER: what any client may see of an order. ID numbers
@@ -35,6 +37,9 @@ type OrderView struct {
 	WebsiteLeaderSame           bool                      `json:"website_leader_same_as_subject_leader"`
 	RequiredMaterials           []filing.Requirement      `json:"required_materials"`
 	RejectReason                string                    `json:"reject_reason,omitempty"`
+	Review                      *filing.Review            `json:"review"`
+	Authority                   *filing.Authority         `json:"authority"`
+	Round                       int                       `json:"round"`
 	CreatedAt                   time.Time                 `json:"created_at"`
 	UpdatedAt                   time.Time                 `json:"updated_at"`
 }
@@ -56,6 +61,7 @@ func (s *Service) ViewOrder(snap *Snapshot) OrderView {
 		SubjectLeader: viewPerson(o.SubjectLeader), WebsiteLeader: viewPerson(o.WebsiteLeader),
 		WebsiteLeaderSame: o.WebsiteLeaderSame,
 		RequiredMaterials: o.Requirements(snap.has), RejectReason: o.RejectReason,
+		Review: s.viewReview(o), Authority: o.Authority, Round: o.Round,
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 	}
 }
@@ -91,8 +97,10 @@ func MaterialList(snap *Snapshot) []filing.Material {
 // its guidance for taking the picture.
 func PhoneMaterials(snap *Snapshot) []filing.Requirement {
 	var list []filing.Requirement
+	flagged := snap.Order.State == filing.StateChangesRequested
 	for _, r := range snap.Order.Requirements(snap.has) {
-		if r.AppAllowed {
+		// While changes are requested the phone re-uploads the flagged slots only.
+		if r.AppAllowed && (!flagged || r.Flagged) {
 			list = append(list, r)
 		}
 	}

@@ -3,7 +3,10 @@
 // transaction about one order runs on Redis Cluster too.
 package rediskeys
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Prefix starts every key.
 const Prefix = "beian:"
@@ -22,8 +25,36 @@ func Materials(id string) string { return order(id, "materials") }
 // Pairing is a hash describing the order's current QR pairing.
 func Pairing(id string) string { return order(id, "pairing") }
 
-// Audit is the order's audit trail, a capped stream that expires with the order (DESIGN §6).
+// Audit is the order's audit trail, a capped stream that expires with the order (docs/operations.md, Privacy).
 func Audit(id string) string { return order(id, "audit") }
+
+// Hold is a hash of the reviewer's hold on the order: reviewer, until (Unix ms), round.
+func Hold(id string) string { return order(id, "hold") }
+
+// ReviewQueue is the sorted set of orders waiting for review: member ReviewQueueMember,
+// score the submission's time (Unix ms). It is not tied to one order, so it has a hash tag
+// of its own and is written beside each order's transaction, not inside it
+// (docs/architecture.md, "Review queue").
+// A scope keeps servers that share one Redis apart (tests), as for the counters below.
+func ReviewQueue(scope string) string { return Prefix + "{review" + scopeSuffix(scope) + "}:queue" }
+
+// ReviewQueueMember names one round of one order in the review queue: a round is submitted
+// once, so an entry of a round that has ended can be removed without a race.
+func ReviewQueueMember(id string, round int) string { return id + ":" + strconv.Itoa(round) }
+
+// ParseReviewQueueMember splits a ReviewQueueMember.
+func ParseReviewQueueMember(m string) (id string, round int, ok bool) {
+	id, r, ok := strings.Cut(m, ":")
+	if !ok || id == "" {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(r)
+	return id, n, err == nil && n > 0
+}
+
+// ReviewSession holds a reviewer's session (the reviewer's name) under the SHA-256 of its
+// cookie; not tied to an order, so the hash tag is its own.
+func ReviewSession(hash string) string { return Prefix + "review-session:{" + hash + "}" }
 
 // Idempotency holds the first answer to an upload with the given (hashed) key.
 func Idempotency(id, keyHash string) string { return order(id, "idem:"+keyHash) }
@@ -97,3 +128,10 @@ func WebhookDue(scope string) string { return Prefix + "{webhooks" + scopeSuffix
 // WebhookDead lists the dead deliveries across orders for the operator: a sorted set of
 // "ORDER_ID DELIVERY_ID" → when it died (Unix ms). Same hash tag as WebhookDue.
 func WebhookDead(scope string) string { return Prefix + "{webhooks" + scopeSuffix(scope) + "}:dead" }
+
+// SecretGuesses counts one client IP's presentations of a secret of one kind (the operator
+// key, a reviewer's key) in the current window (internal/limits.Guesses). Not tied to an
+// order: a hash tag of its own.
+func SecretGuesses(scope, kind, ip string) string {
+	return Prefix + "secret-guess:" + kind + scopeSuffix(scope) + ":{" + ip + "}"
+}

@@ -23,7 +23,8 @@ if p[4] == '1' or now >= tonumber(p[3]) then return {'expired'} end
 local raw = redis.call('GET', KEYS[2])
 if not raw then return {'not_found'} end
 local order = cjson.decode(raw)
-if order.state ~= 'draft' and order.state ~= 'uploaded' then return {'invalid_state', order.state} end
+-- Open states, and changes_requested: the phone re-uploads the flagged slots.
+if order.state ~= 'draft' and order.state ~= 'uploaded' and order.state ~= 'changes_requested' then return {'invalid_state', order.state} end
 if order.upload_method ~= 'app' then return {'method'} end
 if not string.find(',' .. ARGV[5] .. ',', ',' .. order.province .. ',', 1, true) then return {'province'} end
 if claimed then return {'reclaimed'} end

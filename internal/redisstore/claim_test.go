@@ -143,7 +143,7 @@ func TestClaimScriptParity(t *testing.T) {
 		codeRetiredLongAgo
 		codeNeverIssued
 	)
-	states := []filing.State{filing.StateDraft, filing.StateUploaded, filing.StateSubmitted, filing.StateApproved, filing.StateRejected}
+	states := filing.States()
 	methods := []filing.UploadMethod{filing.MethodApp, filing.MethodPC, filing.MethodNone}
 	counts := map[orders.ClaimOutcome]int{}
 	n := 0

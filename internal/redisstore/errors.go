@@ -19,7 +19,7 @@ var errNotConfirmed = errors.New("redisstore: write not confirmed on enough repl
 
 // translate is applied at the return of every exported method (`defer translate(&err)`), so
 // that no caller ever sees a driver error for Redis being away: a dependency that cannot
-// answer now is filing.ErrUnavailable (503 with Retry-After, DESIGN §5), wrapped around the
+// answer now is filing.ErrUnavailable (503 with Retry-After, docs/operations.md), wrapped around the
 // cause so that it is still in the error for logs and errors.Is. Errors that are answers
 // (redis.Nil, the contract's own *filing.Error, a script's refusal) pass unchanged, and so
 // does a cancelled context: the caller has gone, nothing is answered.

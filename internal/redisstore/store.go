@@ -2,7 +2,7 @@
 // the audit trail and the guessed-code counters in Redis, and publishes each change's
 // events on the order's channel in the same transaction as the change.
 //
-// Privacy (DESIGN §6): full ID numbers are stored only sealed (sealbox, the context naming
+// Privacy (docs/operations.md, Privacy): full ID numbers are stored only sealed (sealbox, the context naming
 // the order and the person) and opened on load; every key of an order expires after the
 // retention without change, except while the order is submitted; every change writes its
 // audit entries in its own transaction.
@@ -63,6 +63,8 @@ type Store struct {
 	repl        Replication
 	// webhooks is the outbox's configuration (outbox.go); nil: no webhooks.
 	webhooks *webhooks
+	// scope keeps the review queue of servers sharing one Redis apart (tests).
+	scope string
 }
 
 var (
@@ -83,6 +85,10 @@ func WithRetention(d time.Duration) Option { return func(s *Store) { s.retention
 
 // WithClock sets the clock of the TTLs the store computes; default time.Now.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// WithScope names the review queue's scope: servers that share one Redis with different
+// scopes (tests) keep different queues; production leaves it empty.
+func WithScope(scope string) Option { return func(s *Store) { s.scope = scope } }
 
 // DefaultRetention is BEIANSCAN_RETENTION's default.
 const DefaultRetention = 720 * time.Hour
@@ -126,7 +132,7 @@ func (s *Store) oneConn(ctx context.Context, key string) (reader, error) {
 }
 
 func orderKeys(id string) []string {
-	return []string{rediskeys.Order(id), rediskeys.Version(id), rediskeys.Materials(id), rediskeys.Pairing(id)}
+	return []string{rediskeys.Order(id), rediskeys.Version(id), rediskeys.Materials(id), rediskeys.Pairing(id), rediskeys.Hold(id)}
 }
 
 // CreateOrder stores a new order; it fails if the ID is taken. The order's creation is
@@ -188,17 +194,19 @@ type stored struct {
 	version int64
 	mats    map[string]string
 	pairing map[string]string
+	hold    map[string]string
 }
 
 // load reads the four keys of an order in one round trip.
 func load(ctx context.Context, r reader, id string) (stored, error) {
 	var orderCmd, versionCmd *redis.StringCmd
-	var matCmd, pairCmd *redis.MapStringStringCmd
+	var matCmd, pairCmd, holdCmd *redis.MapStringStringCmd
 	_, err := r.Pipelined(ctx, func(p redis.Pipeliner) error {
 		orderCmd = p.Get(ctx, rediskeys.Order(id))
 		versionCmd = p.Get(ctx, rediskeys.Version(id))
 		matCmd = p.HGetAll(ctx, rediskeys.Materials(id))
 		pairCmd = p.HGetAll(ctx, rediskeys.Pairing(id))
+		holdCmd = p.HGetAll(ctx, rediskeys.Hold(id))
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -217,7 +225,7 @@ func load(ctx context.Context, r reader, id string) (stored, error) {
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return stored{}, fmt.Errorf("redisstore: order %s: version: %w", id, err)
 	}
-	return stored{raw, version, matCmd.Val(), pairCmd.Val()}, nil
+	return stored{raw, version, matCmd.Val(), pairCmd.Val(), holdCmd.Val()}, nil
 }
 
 func (s *Store) decode(r stored) (*orders.Snapshot, error) {
@@ -236,6 +244,7 @@ func (s *Store) decode(r stored) (*orders.Snapshot, error) {
 		snap.Materials[filing.Slot(slot)] = m
 	}
 	snap.Pairing = decodePairing(pairing)
+	snap.Hold = decodeHold(r.hold)
 	return snap, nil
 }
 
@@ -352,9 +361,14 @@ func (s *Store) Update(ctx context.Context, id string, change func(*orders.Snaps
 			if err != nil {
 				return err
 			}
+			// The review queue is indexed beside the transaction (queueBefore, queueAfter).
+			if err := s.queueBefore(ctx, c); err != nil {
+				return err
+			}
 			if err := s.write(ctx, tx, c); err != nil {
 				return err
 			}
+			s.queueAfter(ctx, c)
 			result = snap
 			// tx holds one connection for the whole Watch, so this WAIT covers the EXEC
 			// above. (WAIT is refused inside MULTI, hence a round trip of its own.)
@@ -426,6 +440,7 @@ func (s *Store) write(ctx context.Context, tx *redis.Tx, c *change) error {
 			return err
 		}
 		s.writePairing(ctx, p, c)
+		writeHold(ctx, p, c)
 		writeAudit(ctx, p, c)
 		expireWithOrder(ctx, p, c)
 		if err := s.writeOutbox(ctx, p, c, webhooks); err != nil {
@@ -634,7 +649,11 @@ func (s *Store) MaterialHashes(ctx context.Context, id string) (_ map[string]boo
 }
 
 func auditValues(e orders.AuditEntry) []any {
-	return []any{"at", ms(e.At), "actor", e.Actor, "action", e.Action, "slot", string(e.Slot), "ip", e.IP}
+	v := []any{"at", ms(e.At), "actor", e.Actor, "action", e.Action, "slot", string(e.Slot), "ip", e.IP}
+	if e.Reviewer != "" {
+		v = append(v, "reviewer", e.Reviewer)
+	}
+	return v
 }
 
 func addAudit(ctx context.Context, p redis.Pipeliner, id string, e orders.AuditEntry) {
@@ -673,6 +692,7 @@ func (s *Store) Audit(ctx context.Context, orderID string) (_ []orders.AuditEntr
 		str := func(k string) string { v, _ := m.Values[k].(string); return v }
 		out = append(out, orders.AuditEntry{
 			At: fromMS(str("at")), Actor: str("actor"), Action: str("action"), Slot: filing.Slot(str("slot")), IP: str("ip"),
+			Reviewer: str("reviewer"),
 		})
 	}
 	return out, nil

@@ -1,4 +1,4 @@
-// Package sealbox encrypts sensitive bytes at rest (DESIGN §6): ID images before they reach
+// Package sealbox encrypts sensitive bytes at rest (docs/operations.md, Privacy): ID images before they reach
 // a disk or a bucket, full ID numbers before they reach Redis. It is AES-256-GCM with a
 // fresh random nonce per message and the key's ID in a small header, so that keys can be
 // rotated: the first key of a Keyring seals, every key opens. GCM authenticates the header,

@@ -37,7 +37,7 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// BenchmarkEventsUnderUploadLoad is DESIGN §4's event bar: BENCH_ORDERS (default 200)
+// BenchmarkEventsUnderUploadLoad is docs/benchmarks.md's event bar: BENCH_ORDERS (default 200)
 // orders, each with a paired phone and a desktop websocket, upload a 12 MP photo all at
 // once; per upload, the time from the phone's 201 to its desktop's material_uploaded
 // frame. Beside it, under the same load, a raw Redis PUBLISH→SUBSCRIBE round trip (one
@@ -277,7 +277,7 @@ func TestHelperPubSubProbe(t *testing.T) {
 	}
 }
 
-// BenchmarkMemory8x36MP is DESIGN §4's memory bar: 8 parallel desktop uploads of a 36 MP
+// BenchmarkMemory8x36MP is docs/benchmarks.md's memory bar: 8 parallel desktop uploads of a 36 MP
 // photo (54 MB decoded each); it reports the process's peak RSS (VmHWM, reset before each
 // case through /proc/self/clear_refs) and peak heap, against the decode budget. Cases: no
 // admission (as before it), the defaults (512 MiB, cores − 1 workers, soft memory limit as
@@ -363,7 +363,7 @@ func vmKB(field string) int64 {
 	return 0
 }
 
-// BenchmarkAck12MP is DESIGN §4's acknowledgment bar, each part in the same run: a phone's
+// BenchmarkAck12MP is docs/benchmarks.md's acknowledgment bar, each part in the same run: a phone's
 // upload of a 12 MP JPEG (about 3.5 MB) until its 201, one full decode of the same bytes
 // with image/jpeg, and one raw write+fsync of them on the same disk. The bar: ack ≤
 // decode + 2 × write+fsync.

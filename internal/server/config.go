@@ -25,6 +25,8 @@ const (
 	DefaultMetricsAddr = "127.0.0.1:9464"
 	// MetricsOff as MetricsAddr serves the metrics nowhere (they are still kept).
 	MetricsOff = "off"
+	// MinOperatorKey is the shortest operator key production starts with.
+	MinOperatorKey = 32
 )
 
 // withDefaults fills every zero field that has a default, and refuses a configuration the
@@ -92,6 +94,11 @@ func (cfg *Config) validate() error {
 	// Empty is allowed only in the embedded mode, which then draws a random secret.
 	if cfg.JWTSecret != "" && len(cfg.JWTSecret) < 32 {
 		return errors.New("BEIANSCAN_JWT_SECRET must be at least 32 bytes")
+	}
+	// With a Redis URL (production) the operator key, which reads every order's images,
+	// must not be guessable; the embedded mode lets a short one through for trying out.
+	if cfg.RedisURL != "" && cfg.OperatorKey != "" && len(cfg.OperatorKey) < MinOperatorKey {
+		return fmt.Errorf("BEIANSCAN_OPERATOR_KEY must be at least %d bytes (e.g. $(openssl rand -hex 32))", MinOperatorKey)
 	}
 	return cfg.validateWebhooks()
 }

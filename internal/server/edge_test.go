@@ -22,7 +22,7 @@ import (
 	"github.com/beianscan/beianscan/internal/server"
 )
 
-// DESIGN §5: slow clients, cross-site requests, and the client's address behind proxies.
+// docs/operations.md: slow clients, cross-site requests, and the client's address behind proxies.
 
 const slowTimeout = time.Second
 
@@ -212,7 +212,7 @@ func TestWebsocketOutlivesBodyDeadline(t *testing.T) {
 }
 
 // TestCookieRequestsNeedAllowedOrigin: a change authenticated by the desktop cookie must
-// come from an allowed Origin (DESIGN §5): a page on another site cannot make the browser
+// come from an allowed Origin (docs/operations.md): a page on another site cannot make the browser
 // act for the desktop. Bearer-token requests and reads are not affected.
 func TestCookieRequestsNeedAllowedOrigin(t *testing.T) {
 	m := start(t, nil)

@@ -17,7 +17,7 @@ import (
 	"github.com/beianscan/beianscan/internal/server"
 )
 
-// contractCase is one refused request of DESIGN §3. setup builds what the request needs
+// contractCase is one refused request of api/openapi.json. setup builds what the request needs
 // and returns the order whose stored state must not change (zero: none, as for a refused
 // order creation) and the request itself.
 type contractCase struct {
@@ -36,7 +36,7 @@ const (
 	minVersion   = "3.16.0"
 )
 
-// TestContractErrors covers every error code that DESIGN §3 lists for every call, over
+// TestContractErrors covers every error code that api/openapi.json lists for every call, over
 // real HTTP, and checks that a refused request leaves the stored order as it was.
 func TestContractErrors(t *testing.T) {
 	m := start(t, nil)
@@ -321,13 +321,13 @@ func TestContractErrors(t *testing.T) {
 		contractCase{name: "review-result/invalid_state: not submitted", status: 409, code: "invalid_state",
 			setup: func(t *testing.T) (order, req) {
 				o := orderWith(t, m, "pc")
-				return o, reviewReq(o, "operator-key")
+				return o, reviewReq(o, testOperatorKey)
 			}},
 		contractCase{name: "review-result/unauthorized: server without operator key", status: 401, code: "unauthorized",
 			setup: func(t *testing.T) (order, req) {
 				o := submittedPC(t, keyless)
 				// With no key configured the endpoint is closed to every key.
-				return o, reviewReq(o, "operator-key")
+				return o, reviewReq(o, testOperatorKey)
 			}},
 	)
 
@@ -441,7 +441,7 @@ func TestContractErrors(t *testing.T) {
 			}},
 		// upload_method_not_app cannot be reached by a claim: moving an order off the app
 		// (PUT upload-method pc, or withdraw) revokes its pairing in the same update, so the
-		// code is a retired one and the claim is answered 410 pairing_expired (DESIGN §3: a
+		// code is a retired one and the claim is answered 410 pairing_expired (api/openapi.json: a
 		// code this server issued whose pairing is gone). The code stays in the contract for
 		// a pairing that survives such a change.
 		contractCase{name: "claim/upload_method_not_app: method switched to pc (pairing revoked: 410)", status: 410, code: "pairing_expired", watch: true,

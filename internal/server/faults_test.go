@@ -147,7 +147,7 @@ type ack struct {
 
 // TestSentinelFailover runs the app flow on two instances through three Sentinels with
 // BEIANSCAN_REDIS_MIN_REPLICAS=1, forces SENTINEL FAILOVER in the middle of it, and checks
-// DESIGN §5's promise: every acknowledged upload is still there, no claimed code can be
+// docs/operations.md's promise: every acknowledged upload is still there, no claimed code can be
 // claimed by another device, and both desktops get a fresh snapshot and live events within
 // 3 s of the switch.
 func TestSentinelFailover(t *testing.T) {

@@ -205,11 +205,15 @@ func wholeFlow(t *testing.T, st blobStore) {
 		t.Fatalf("state after submit %v", st)
 	}
 	expect("state_changed")
-	must(t, do(t, req{method: "POST", url: o.url("/review-result"), header: map[string]string{"X-Api-Key": "operator-key"},
+	must(t, do(t, req{method: "POST", url: o.url("/review-result"), header: map[string]string{"X-Api-Key": testOperatorKey},
 		body: map[string]any{"approved": false, "reason": "核验单未加盖公章"}}), http.StatusOK)
 	rej := expect("state_changed")
 	if d := rej["data"].(map[string]any); d["to"] != "rejected" || d["reason"] != "核验单未加盖公章" {
 		t.Fatalf("rejection event %v", d)
+	}
+	// The back office's shortcut is recorded as a review round too.
+	if d := expect("review_decided")["data"].(map[string]any); d["outcome"] != "reject" || d["reason"] != "核验单未加盖公章" || d["round"] != 1.0 {
+		t.Fatalf("review_decided %v", d)
 	}
 	w := must(t, do(t, req{method: "POST", url: o.url("/withdraw"), token: o.Token}), http.StatusOK)
 	wo := w.Body["order"].(map[string]any)

@@ -26,7 +26,7 @@ func TestStartChecksFormat(t *testing.T) {
 			mr.Set(rediskeys.Format, tt.stored)
 		}
 		cfg := server.Config{Addr: "127.0.0.1:0", RedisURL: "redis://" + mr.Addr() + "/0", DataDir: t.TempDir(),
-			JWTSecret: testSecret, EncryptionKeys: testKeys, MetricsAddr: "off"}
+			JWTSecret: testSecret, EncryptionKeys: testKeys, MetricsAddr: server.MetricsOff}
 		m, err := server.Open(cfg)
 		if m != nil {
 			m.Close()

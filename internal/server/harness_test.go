@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -54,12 +55,15 @@ func durableRedis(tb testing.TB) *redistest.Server {
 
 const testSecret = "test-secret-0123456789-0123456789-0123456789"
 
+// testOperatorKey is the operator key of the test servers: as long as production needs.
+const testOperatorKey = "operator-key-of-the-tests-0123456789"
+
 // start runs a server on a free loopback port for the test.
 func start(t testing.TB, mutate func(*server.Config)) *server.Main {
 	t.Helper()
 	cfg := server.Config{
 		Addr: "127.0.0.1:0", RedisURL: redisURL(), DataDir: t.TempDir(),
-		JWTSecret: testSecret, OperatorKey: "operator-key", EncryptionKeys: testKeys,
+		JWTSecret: testSecret, OperatorKey: testOperatorKey, EncryptionKeys: testKeys,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		// The test client plays the reverse proxy: tests name their client's address in
 		// X-Forwarded-For (freshIP).
@@ -68,6 +72,10 @@ func start(t testing.TB, mutate func(*server.Config)) *server.Main {
 		// many servers share one client address, and one port could serve only one.
 		ClaimGuessLimit: orders.GuessLimitOff, OrderRate: limits.RateOff, PairingRate: limits.RateOff,
 		WebsocketsPerOrder: limits.Off, MetricsAddr: server.MetricsOff,
+		// Each server counts its own limits (the guesses of wrong keys from 127.0.0.1 among
+		// them), so that tests sharing one Redis do not count each other's; the tests of
+		// counting across instances set one scope on both servers.
+		LimitScope: fmt.Sprintf("%s-%d", t.Name(), time.Now().UnixNano()),
 	}
 	if mutate != nil {
 		mutate(&cfg)

@@ -36,7 +36,7 @@ func (b *lockedBuffer) String() string {
 
 // TestNoPersonalDataInLogs runs the whole flow, its failures included, with debug logging
 // in both formats and checks that no line holds an ID number, a name, a domain, a token, a
-// pairing code or image bytes (DESIGN §6).
+// pairing code or image bytes (docs/operations.md, Privacy).
 func TestNoPersonalDataInLogs(t *testing.T) {
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
@@ -125,13 +125,13 @@ func walkEverything(t *testing.T, m *server.Main) map[string]string {
 	s.Upload(ctx, "verification_form", img[:len(img)/2], "image/jpeg", "") // corrupt
 	do(t, req{method: "PUT", url: o.url("/materials/supplementary"), token: o.Token, body: img})
 	do(t, req{method: "GET", url: o.url("/materials/supplementary"), token: o.Token})
-	do(t, req{method: "GET", url: o.url("/materials/face_photo"), header: map[string]string{"X-Api-Key": "operator-key"}})
+	do(t, req{method: "GET", url: o.url("/materials/face_photo"), header: map[string]string{"X-Api-Key": testOperatorKey}})
 	do(t, req{method: "GET", url: o.url("/verification-form"), token: o.Token})
 	do(t, req{method: "GET", url: o.url("/audit"), token: o.Token})
 	do(t, req{method: "DELETE", url: o.url("/materials/supplementary"), token: o.Token})
 	do(t, req{method: "GET", url: o.url(""), token: "Bearer-of-nothing"})
 	must(t, do(t, req{method: "POST", url: o.url("/submit"), token: o.Token}), http.StatusOK)
-	do(t, req{method: "POST", url: o.url("/review-result"), header: map[string]string{"X-Api-Key": "operator-key"},
+	do(t, req{method: "POST", url: o.url("/review-result"), header: map[string]string{"X-Api-Key": testOperatorKey},
 		body: map[string]any{"approved": false, "reason": "核验单未加盖公章"}})
 	do(t, req{method: "POST", url: o.url("/withdraw"), token: o.Token})
 	conn.Close()

@@ -206,7 +206,7 @@ func TestRetentionExpiresOrder(t *testing.T) {
 			t.Errorf("submitted order's key %s has TTL %v (%.40s)", k, ttl, v)
 		}
 	}
-	must(t, do(t, req{method: "POST", url: sub.url("/review-result"), header: map[string]string{"X-Api-Key": "operator-key"},
+	must(t, do(t, req{method: "POST", url: sub.url("/review-result"), header: map[string]string{"X-Api-Key": testOperatorKey},
 		body: map[string]any{"approved": true}}), http.StatusOK)
 	m.Mini.FastForward(721 * time.Hour)
 	wantError(t, do(t, req{method: "GET", url: sub.url(""), token: sub.Token}), http.StatusNotFound, "order_not_found")
@@ -224,7 +224,7 @@ func TestAuditTrail(t *testing.T) {
 	walkApp(t, o)
 	must(t, do(t, req{method: "GET", url: o.url("/materials/verification_form"), token: o.Token}), http.StatusOK)
 	must(t, do(t, req{method: "GET", url: o.url("/verification-form"), token: o.Token}), http.StatusOK)
-	op := map[string]string{"X-Api-Key": "operator-key"}
+	op := map[string]string{"X-Api-Key": testOperatorKey}
 	must(t, do(t, req{method: "GET", url: o.url("/materials/face_photo"), header: op}), http.StatusOK)
 	must(t, do(t, req{method: "POST", url: o.url("/submit"), token: o.Token}), http.StatusOK)
 	must(t, do(t, req{method: "POST", url: o.url("/review-result"), header: op, body: map[string]any{"approved": true}}), http.StatusOK)
@@ -295,7 +295,7 @@ func TestRetentionRealRedis(t *testing.T) {
 	if _, err := s.Upload(ctx, "verification_form", appsim.SampleImage("verification_form", 1), "image/jpeg", "idem-retention"); err != nil {
 		t.Fatal(err)
 	}
-	must(t, do(t, req{method: "GET", url: o.url("/materials/verification_form"), header: map[string]string{"X-Api-Key": "operator-key"}}), http.StatusOK)
+	must(t, do(t, req{method: "GET", url: o.url("/materials/verification_form"), header: map[string]string{"X-Api-Key": testOperatorKey}}), http.StatusOK)
 	keys := redisContents(t, m.Redis, orderPattern(o.ID))
 	for _, key := range []string{rediskeys.Order(o.ID), rediskeys.Version(o.ID), rediskeys.Materials(o.ID), rediskeys.Pairing(o.ID), rediskeys.Audit(o.ID)} {
 		if _, ok := keys[key]; !ok {

@@ -11,7 +11,7 @@ import (
 
 // BenchmarkQRvsHealthz serves the pairing's QR PNG and GET /healthz from the same server
 // to the same client, one request at a time, alternating, and reports each one's p50 and
-// their ratio (DESIGN §4 via issue 10: the QR within 2× of /healthz once rendered once per
+// their ratio (docs/benchmarks.md via issue 10: the QR within 2× of /healthz once rendered once per
 // pairing). The first QR request renders; every later one is served from the cache.
 func BenchmarkQRvsHealthz(b *testing.B) {
 	m := start(b, nil)

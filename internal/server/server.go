@@ -37,6 +37,7 @@ import (
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/pairingexpiry"
 	"github.com/beianscan/beianscan/internal/redisstore"
+	"github.com/beianscan/beianscan/internal/reviewers"
 	"github.com/beianscan/beianscan/internal/sealbox"
 	"github.com/beianscan/beianscan/internal/sweep"
 	"github.com/beianscan/beianscan/internal/webhook"
@@ -71,6 +72,12 @@ type Config struct {
 	JWTSecret string
 	// OperatorKey enables the review-result endpoint; empty disables it.
 	OperatorKey string
+	// Reviewers is the path of the reviewers' file (BEIANSCAN_REVIEWERS, NAME:SHA256HEX
+	// lines, re-read when it changes); empty: no workbench.
+	Reviewers string
+	// ReviewHold is how long a reviewer's hold lasts without activity; default
+	// orders.DefaultReviewHold (15m).
+	ReviewHold time.Duration
 	// PairingTTL default 5m, PhoneTokenTTL default 30m, DesktopTokenTTL default 72h
 	// (orders.DefaultPairingTTL, DefaultPhoneTokenTTL, DefaultDesktopTokenTTL).
 	PairingTTL, PhoneTokenTTL, DesktopTokenTTL time.Duration
@@ -134,7 +141,7 @@ type Config struct {
 	// (benchmarks only).
 	ImageWorkers int
 	// DecodeWait is how long an upload waits for the budget and a worker before 503
-	// unavailable; default admission.DefaultWait, 10 s (DESIGN §3; shorter in tests).
+	// unavailable; default admission.DefaultWait, 10 s (docs/operations.md; shorter in tests).
 	DecodeWait time.Duration
 	// BodyMemory is the budget of request body bytes held in memory at once
 	// (BEIANSCAN_BODY_MEMORY); default admission.DefaultBodyMemory (256 MiB); negative: no
@@ -170,6 +177,9 @@ type Config struct {
 
 // Main is a running service.
 type Main struct {
+	rstore    *redisstore.Store
+	reviewers *reviewers.File
+
 	Config   Config
 	Embedded bool
 	// URL is where it listens, e.g. http://127.0.0.1:8080.
@@ -248,6 +258,12 @@ func (m *Main) open() error {
 	}
 	if err := m.startWebhooks(rstore); err != nil {
 		return err
+	}
+	m.rstore = rstore
+	if cfg := m.Config; cfg.Reviewers != "" {
+		if m.reviewers, err = reviewers.Open(cfg.Reviewers); err != nil {
+			return fmt.Errorf("BEIANSCAN_REVIEWERS: %w", err)
+		}
 	}
 	m.startSweeper(ctx, raw, storeName, rstore)
 	m.openService(store, blobs, signer, secret)
@@ -350,7 +366,7 @@ func (m *Main) listen() error {
 func (m *Main) openStore() (*redisstore.Store, meteredStore) {
 	cfg := &m.Config
 	opts := append([]redisstore.Option{redisstore.WithKeyring(m.Keyring), redisstore.WithRetention(cfg.Retention),
-		redisstore.WithClock(cfg.Now)}, cfg.webhookStoreOptions()...)
+		redisstore.WithClock(cfg.Now), redisstore.WithScope(cfg.LimitScope)}, cfg.webhookStoreOptions()...)
 	rstore := redisstore.New(m.Redis, cfg.PhoneTokenTTL, opts...)
 	rstore.SetReplication(redisstore.Replication{MinReplicas: cfg.RedisMinReplicas, Timeout: cfg.RedisWaitTimeout})
 	return rstore, meteredStore{rstore, m.Metrics}
@@ -438,8 +454,13 @@ func (m *Main) openService(store orders.Store, blobs orders.Blobs, signer *auth.
 		PublicURL: cfg.PublicURL, PairingTTL: cfg.PairingTTL, PhoneTokenTTL: cfg.PhoneTokenTTL,
 		DesktopTokenTTL: cfg.DesktopTokenTTL, MinAppVersion: cfg.MinAppVersion, AppProvinces: cfg.AppProvinces,
 		ClaimGuessLimit: cfg.ClaimGuessLimit, Images: cfg.Images, Now: cfg.Now, Logger: cfg.Logger,
-		Admission: m.Images,
+		Admission: m.Images, ReviewHold: cfg.ReviewHold,
 	}, store, blobs, signer, secret)
+	m.Metrics.ReviewQueue(func() (int64, time.Duration, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return m.Service.ReviewQueueStats(ctx)
+	})
 }
 
 // startHub starts the websocket hub on the Redis broker, its connections counted in the
@@ -483,13 +504,21 @@ func (m *Main) routes(blobs webapi.Blobs, deliveries webapi.WebhookOps) *echo.Ec
 		OrderRate: cfg.OrderRate, PairingRate: cfg.PairingRate, WebsocketsPerOrder: cfg.WebsocketsPerOrder,
 		Scope: cfg.LimitScope, Now: cfg.Now, Logger: cfg.Logger,
 	})
-	api := webapi.New(m.Service, blobs, m.hub, webapi.Config{
-		Limits:         m.limits,
-		AllowedOrigins: cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
+	wcfg := webapi.Config{
+		Limits:          m.limits,
+		OperatorGuesses: limits.NewGuesses(m.Redis, "operator", cfg.LimitScope, 0, 0),
+		AllowedOrigins:  cfg.AllowedOrigins, OperatorKey: cfg.OperatorKey,
 		SecureCookie: isHTTPS(cfg.PublicURL), DesktopTokenTTL: cfg.DesktopTokenTTL,
 		UploadTimeout: cfg.UploadTimeout, Bodies: m.Bodies,
 		Catalog: filing.NewCatalog(m.Service.AppAvailable, cfg.Images.Limits()),
-	})
+	}
+	if m.reviewers != nil {
+		// Reviewer keys are guess-limited like claims, per IP and 10 minutes, in this
+		// instance's memory until the shared key limiter replaces it.
+		wcfg.Reviewers, wcfg.ReviewSessions = m.reviewers, m.rstore
+		wcfg.ReviewLimiter = reviewers.NewLimiter(cfg.ClaimGuessLimit, 10*time.Minute, cfg.Now)
+	}
+	api := webapi.New(m.Service, blobs, m.hub, wcfg)
 	api.Register(e)
 	api.RegisterWebhooks(e, deliveries)
 	mobileapi.New(m.Service, mobileapi.Config{UploadTimeout: cfg.UploadTimeout, AppDownloadURL: cfg.AppDownloadURL, Bodies: m.Bodies}).Register(e)

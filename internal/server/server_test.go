@@ -17,7 +17,9 @@ import (
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/beianscan/beianscan/internal/appsim"
+	"github.com/beianscan/beianscan/internal/redisstore"
 	"github.com/beianscan/beianscan/internal/server"
+	"github.com/beianscan/beianscan/internal/sweep"
 	"github.com/beianscan/beianscan/internal/testclock"
 )
 
@@ -178,7 +180,7 @@ func TestVerificationForm(t *testing.T) {
 					t.Errorf("form has %q", w)
 				}
 			}
-			// The printed form is signed by the owner: it shows the whole number (DESIGN §6).
+			// The printed form is signed by the owner: it shows the whole number (docs/operations.md, Privacy).
 			if !strings.Contains(page, "11010519491231002X") {
 				t.Error("form lacks the whole ID number")
 			}
@@ -262,7 +264,8 @@ func TestGuessWindowPasses(t *testing.T) {
 }
 
 // TestReplacedImagesLeaveTheDisk: identity documents are not kept once no slot refers to
-// them: a replaced image and a removed one are deleted from the blob store.
+// them: a replaced image and a removed one are deleted from the blob store by the next
+// sweep past the age rule (the service itself deletes nothing: TestRemoveRacesUpload).
 func TestReplacedImagesLeaveTheDisk(t *testing.T) {
 	dataDir := t.TempDir()
 	m := start(t, func(c *server.Config) { c.DataDir = dataDir })
@@ -281,11 +284,22 @@ func TestReplacedImagesLeaveTheDisk(t *testing.T) {
 	if !onDisk(first) {
 		t.Fatal("uploaded image is not on disk")
 	}
+	later := time.Now().Add(5 * time.Minute)
+	sweeper := sweep.New(sweep.Config{Store: m.Blobs.Raw(), StoreName: t.Name(), Refs: redisstore.New(m.Redis, 0), Redis: m.Redis,
+		Now: func() time.Time { return later }})
+	sweepNow := func() {
+		t.Helper()
+		if _, err := sweeper.Once(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	second := put(appsim.SampleImage("x", 2))
+	sweepNow()
 	if onDisk(first) || !onDisk(second) {
 		t.Fatalf("after replacing: first on disk %v, second on disk %v", onDisk(first), onDisk(second))
 	}
 	must(t, do(t, req{method: "DELETE", url: o.url("/materials/subject_leader_id_front"), token: o.Token}), http.StatusNoContent)
+	sweepNow()
 	if onDisk(second) {
 		t.Fatal("removed image is still on disk")
 	}

@@ -1,4 +1,4 @@
-// Package sweep deletes what the blob store should no longer hold (DESIGN §5 "Leftovers",
+// Package sweep deletes what the blob store should no longer hold (docs/operations.md "Leftovers",
 // §6 retention): temporary files and incomplete uploads left by a crash mid-write, and
 // blobs no stored material refers to, once they are older than twice the upload timeout.
 // It runs at start and every minute on every instance, but one instance at a time: a

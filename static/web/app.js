@@ -17,8 +17,9 @@ import { render, fatal } from './desktop/view.js';
 import { setupForm } from './desktop/form.js';
 import { chooseMethod } from './desktop/method.js';
 import { ensurePairing, tick } from './desktop/qr.js';
-import { submitOrder } from './desktop/review.js';
-import { withdraw } from './desktop/status.js';
+import { submitOrder, fixPairing, tickFix } from './desktop/review.js';
+import { askWithdraw, withdraw, tickStatus } from './desktop/status.js';
+import { enableLightbox } from './lib/lightbox.js';
 import { connect } from './desktop/events.js';
 
 // fillLimits writes the catalogue's limits into the page's static text.
@@ -44,11 +45,16 @@ async function start(S) {
   $('#change-method').addEventListener('click', () => { S.choosing = true; render(S); window.scrollTo({ top: 0 }); });
   $('#method-back').addEventListener('click', () => { S.choosing = false; render(S); ensurePairing(S); });
   $('#submit-order').addEventListener('click', () => submitOrder(S));
-  $('#withdraw').addEventListener('click', () => withdraw(S));
+  $('#withdraw').addEventListener('click', () => askWithdraw(S));
+  $('#fix-withdraw').addEventListener('click', () => askWithdraw(S));
+  $('#withdraw-confirm').addEventListener('click', () => withdraw(S));
+  $('#withdraw-cancel').addEventListener('click', () => $('#withdraw-dialog').close());
+  $('#fix-qr-go').addEventListener('click', () => fixPairing(S));
+  enableLightbox();
   // A file dropped beside a slot must not make the browser leave the page.
   window.addEventListener('dragover', (e) => e.preventDefault());
   window.addEventListener('drop', (e) => e.preventDefault());
-  setInterval(() => tick(S), 500);
+  setInterval(() => { tick(S); tickStatus(S); tickFix(S); }, 500);
 
   const params = new URLSearchParams(location.search || location.hash.slice(1));
   const id = params.get('order');

@@ -3,7 +3,8 @@
 
 import { openEvents } from '../lib/ws.js';
 import { orderPath, api, applyOrder, requirements, setMaterial } from './state.js';
-import { render, fatal, banner } from './view.js';
+import { render, fatal, banner, currentView, WITHDRAWABLE } from './view.js';
+import { inChanges } from './fix.js';
 import { ensurePairing } from './qr.js';
 
 export function connect(S) {
@@ -80,6 +81,8 @@ function handleEvent(S, ev) {
       break;
     case 'material_uploaded':
       setMaterial(S, d);
+      // After a review round an upload may settle a pending item: the order says which.
+      if (inChanges(S.order)) refreshOrder(S);
       break;
     case 'material_removed':
       delete S.materials[d.slot];
@@ -88,6 +91,18 @@ function handleEvent(S, ev) {
     case 'upload_complete':
       S.complete = true;
       if (S.pairing) S.pairing.completed = true;
+      // The phone is done: the next step is checking what it uploaded (核对已上传资料).
+      if (currentView(S) === 'app') {
+        S.reviewing = true;
+        window.scrollTo({ top: 0 });
+      }
+      break;
+    case 'review_decided':
+    case 'order_edited':
+    case 'authority_updated':
+      // The data is part of the order (its review, fields or authority): the page shows the
+      // order as the server has it.
+      refreshOrder(S);
       break;
     case 'method_changed':
       // Another tab (or this one) chose, changed or cleared the method: follow it.
@@ -108,7 +123,7 @@ function handleEvent(S, ev) {
       if (S.order) {
         S.order.state = d.to;
         if (d.reason) S.order.reject_reason = d.reason;
-        if (d.to === 'draft' && (d.from === 'submitted' || d.from === 'rejected')) {
+        if (d.to === 'draft' && WITHDRAWABLE.has(d.from)) {
           S.order.upload_method = '';
           S.pairing = null;
           S.phone = null;

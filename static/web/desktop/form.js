@@ -1,6 +1,7 @@
 // 1. The order form: the fields, the checks made before sending, and the server's field
 // errors shown beside their fields.
 
+import { parseDomains, domainHint } from './domains.js';
 import { $, $$, h, show } from '../lib/h.js';
 import { api, applyOrder } from './state.js';
 import { render } from './view.js';
@@ -56,6 +57,11 @@ export function setupForm(S) {
   });
   sync();
   form.addEventListener('submit', (e) => { e.preventDefault(); createOrder(S); });
+  // A web address typed as a domain is said at once, on leaving the field.
+  $('#f-domains').addEventListener('blur', () => {
+    const hint = domainHint(parseDomains($('#f-domains').value));
+    if (hint) setFieldError($('#f-domains').closest('.field'), hint);
+  });
 }
 
 function setFieldError(field, msg) {
@@ -106,6 +112,7 @@ function localChecks(body) {
     if (!v.id_valid_until) errs.push([`${p}.id_valid_until`, '请选择证件有效期，或勾选“长期”。']);
   }
   if (body.domains.length === 0) errs.push(['domains', '请填写网站域名。']);
+  else if (domainHint(body.domains)) errs.push(['domains', domainHint(body.domains)]);
   return errs;
 }
 
@@ -119,7 +126,7 @@ async function createOrder(S) {
     subject_name: $('#f-subject-name').value.trim(),
     subject_leader: readPerson('subject_leader'),
     website_leader_same_as_subject_leader: same,
-    domains: $('#f-domains').value.split(/[\s,，、;；]+/).map((d) => d.trim()).filter(Boolean),
+    domains: parseDomains($('#f-domains').value),
     domain_registered_here: $('#f-domain-here').checked,
   };
   if (body.subject_type === 'organization') body.organization_certificate_type = $('#f-org-cert').value;

@@ -13,7 +13,8 @@ export function setThumb(S, box, slot, m, cls) {
   }
   box.classList.remove('empty');
   if (img && img.dataset.sha === m.sha256) return;
-  const ni = h('img', { class: cls, alt: labelOf(S, slot), loading: 'eager', dataset: { sha: m.sha256, slot } });
+  // data-zoom: a click opens it large (lib/lightbox.js); tabindex lets the keyboard do the same.
+  const ni = h('img', { class: cls, alt: labelOf(S, slot), loading: 'eager', 'data-zoom': '', tabindex: '0', title: '单击查看大图', dataset: { sha: m.sha256, slot } });
   ni.src = materialURL(S, slot, m);
   if (img) img.replaceWith(ni); else box.prepend(ni);
 }

@@ -4,7 +4,8 @@
 import { $, $$, h, show, labelNode, fmtSize, fmtTime } from '../lib/h.js';
 import { mb } from '../lib/catalog.js';
 import { samples } from '../samples.js';
-import { orderPath, api, applyOrder, requirements, missingRequired, openState, idTypeName, validName, desktopText, provinceName } from './state.js';
+import { orderPath, api, applyOrder, requirements, missingRequired, openState, idTypeName, validName, desktopText, provinceName, labelOf, serverNow, deviceName } from './state.js';
+import { inChanges, slotIssues, pending, issueNode, renderFixFields, fieldLabel } from './fix.js';
 import { render } from './view.js';
 import { setThumb, renderWarnings } from './materials.js';
 import { openStitch, renderStitch } from './stitch.js';
@@ -60,12 +61,17 @@ export function renderReview(S) {
   const o = S.order;
   const pc = o.upload_method === 'pc';
   const miss = missingRequired(S);
-  $('#review-title').textContent = pc && miss.length ? '上传资料' : '核对已上传资料';
-  $('#review-lead').textContent = pc && miss.length
-    ? `请上传证件原件的彩色扫描件或照片（jpg、png、gif，每张小于 ${mb(S.catalog.limits.max_bytes)}），可拖拽到对应位置。每张图片旁列出了您填写的信息，上传后请逐项对照。`
-    : '请逐项对照：每张图片旁是您填写的备案信息（证件号码只显示首尾几位），姓名、证件号码、有效期和域名须与图片上的一致，不一致会被退回。';
-  show($('#pc-verify'), pc);
-  show($('#back-to-app'), !pc);
+  const fixing = inChanges(o);
+  $('#review-title').textContent = fixing ? '按初审意见补正' : pc && miss.length ? '上传资料' : '核对已上传资料';
+  $('#review-lead').textContent = fixing
+    ? '初审人员指出了下列资料或信息需要修改：请按每项的建议重新上传或修改，其余内容已锁定。全部处理后重新提交，进入下一轮初审。'
+    : pc && miss.length
+      ? `请上传证件原件的彩色扫描件或照片（jpg、png、gif，每张小于 ${mb(S.catalog.limits.max_bytes)}），可拖拽到对应位置。每张图片旁列出了您填写的信息，上传后请逐项对照。`
+      : '请逐项对照：每张图片旁是您填写的备案信息（证件号码只显示首尾几位），姓名、证件号码、有效期和域名须与图片上的一致，不一致会被退回。单击图片可查看大图。';
+  show($('#pc-verify'), pc && !fixing);
+  show($('#back-to-app'), !pc && !fixing);
+  show($('#change-method'), !fixing);
+  renderFixPanel(S);
 
   const grid = $('#slot-grid');
   const keep = new Set();
@@ -82,6 +88,18 @@ export function renderReview(S) {
 
   const req = requirements(S).filter((r) => r.required);
   const sum = $('#submit-summary');
+  if (fixing) {
+    const todo = [...pending(o)];
+    $('#submit-order').textContent = '重新提交审核';
+    sum.replaceChildren(todo.length
+      ? h('span', { class: 'missing', id: 'pending-list' }, `还需处理 ${todo.length} 项：${todo.map((p) => pendingLabel(S, p)).join('、')}`)
+      : h('span', { class: 'ok' }, '审核意见已全部处理，可以重新提交审核'));
+    $('#submit-order').classList.toggle('btn-primary', !todo.length);
+    $('#submit-order').classList.toggle('btn-secondary', !!todo.length);
+    loadAudit(S);
+    return;
+  }
+  $('#submit-order').textContent = '提交审核';
   // The list of what is missing is said once, here; after a refused submit it turns red.
   const box = $('#submit-error');
   const refused = box.dataset.kind === 'missing';
@@ -165,13 +183,78 @@ function slotHint(S, r) {
   return desktopText(r.guidance_zh || (c && c.guidance_zh) || '');
 }
 
+// canUploadFromPC: in the open states every slot but the face photo; after a review round
+// only the flagged slots (the server answers slot_locked for the others).
 function canUploadFromPC(S, r) {
-  return r.slot !== 'face_photo' && openState(S);
+  if (r.slot === 'face_photo') return false;
+  return openState(S) || (inChanges(S.order) && !!r.flagged);
+}
+
+// pendingLabel names an item of REVIEW.pending ("material:SLOT", "field:NAME").
+function pendingLabel(S, p) {
+  const i = p.indexOf(':');
+  const name = p.slice(i + 1);
+  return p.slice(0, i) === 'material' ? labelOf(S, name) : fieldLabel(name);
+}
+
+// renderFixPanel: in changes_requested, the round's summary, the phone's re-upload QR (app
+// orders whose flagged slots the app may take) and the editors of the flagged fields.
+export function renderFixPanel(S) {
+  const o = S.order;
+  const fixing = inChanges(o);
+  show($('#fix-panel'), fixing);
+  renderFixFields($('#fix-fields'), { order: o, request: (m, p, b) => api(S, m, p, b), orderPath: (rest) => orderPath(S, rest), onOrder: (ord) => { applyOrder(S, ord); render(S); } });
+  if (!fixing) return;
+  const r = o.review || {};
+  const todo = pending(o);
+  $('#fix-summary').replaceChildren(
+    h('b', {}, `第 ${r.round || o.round} 轮初审：需要补正 ${(r.issues || []).length} 项`),
+    todo.size ? ` · 还有 ${todo.size} 项待处理` : ' · 已全部处理');
+  const app = o.upload_method === 'app' && requirements(S).some((x) => x.flagged && x.app_allowed);
+  show($('#fix-phone'), app);
+  if (!app) return;
+  const p = S.pairing;
+  const live = p && !p.expired && Date.parse(p.expires_at) > serverNow(S);
+  const img = $('#fix-qr');
+  show(img, !!live && !p.claimed);
+  if (live && img.dataset.pairing !== p.id) {
+    img.dataset.pairing = p.id;
+    // The pairing id keeps browsers from showing a cached older code; it is not a secret.
+    img.src = `${p.qr_png_url || orderPath(S, '/pairing/qr.png')}?p=${encodeURIComponent(p.id)}`;
+  }
+  $('#fix-phone-status').textContent = p && p.claimed
+    ? (S.complete ? '手机已完成重新上传。' : `手机已连接（${deviceName(S.phone)}），请在手机上重新拍摄需要补正的资料。`)
+    : live ? '请用阿里云 app 扫描二维码：手机只能重新上传需要补正的资料。' : '需要用手机重新拍摄时，单击“生成重新上传二维码”。';
+  $('#fix-qr-go').textContent = live || (p && p.claimed) ? '换一个二维码' : '生成重新上传二维码';
+}
+
+// fixPairing makes the QR of a re-upload pairing: the phone that claims it may upload the
+// flagged slots only.
+export async function fixPairing(S) {
+  const r = await api(S, 'POST', orderPath(S, '/pairing'));
+  if (!r.ok) {
+    $('#fix-phone-status').textContent = r.error.message_zh;
+    return;
+  }
+  S.pairing = r.data.pairing;
+  S.phone = null;
+  S.complete = false;
+  render(S);
 }
 
 function updateSlotCard(S, card, r) {
   const m = S.materials[r.slot];
   const up = S.uploads[r.slot] || {};
+  // After a review round: the slot's issues beside it, and whether it is flagged or locked.
+  const fixing = inChanges(S.order);
+  card.classList.toggle('flagged', fixing && !!r.flagged);
+  card.classList.toggle('locked', fixing && !r.flagged);
+  let issues = $('.slot-issues', card);
+  if (!issues) { issues = h('div', { class: 'slot-issues' }); $('.slot-right', card).prepend(issues); }
+  const mine = fixing ? slotIssues(S.order, r.slot) : [];
+  const fixed = !pending(S.order).has('material:' + r.slot);
+  issues.replaceChildren(...mine.map((i) => issueNode(i, fixed)));
+  show(issues, mine.length > 0);
   card.classList.toggle('has', !!m);
   card.classList.toggle('warn', !!(m && m.warnings && m.warnings.length));
   // An empty optional slot is one line, not a 200 px drop zone.
@@ -181,6 +264,10 @@ function updateSlotCard(S, card, r) {
   const st = $('.slot-status', card);
   st.textContent = m ? (m.via === 'app' ? '已上传 · 来自 app' : '已上传 · 来自电脑') : (r.required ? '未上传' : '');
   st.className = 'slot-status ' + (m ? 'ok' : r.required ? 'pending' : '');
+  if (fixing) {
+    st.textContent = r.flagged ? (fixed ? '已重新上传' : '需要重新上传') : '已锁定';
+    st.className = 'slot-status ' + (r.flagged ? (fixed ? 'ok' : 'pending') : '');
+  }
 
   const dl = $('.compare', card);
   const rows = compareRows(S, r.slot).filter(([, v]) => v);
@@ -251,6 +338,18 @@ export async function submitOrder(S) {
     if (list) list.focus && list.scrollIntoView({ block: 'nearest' });
     return;
   }
+  const pend = r.error.details && r.error.details.pending;
+  if (r.error.code === 'changes_incomplete' && Array.isArray(pend) && pend.length) {
+    box.textContent = `还有未处理的审核意见：${pend.map((p) => pendingLabel(S, p)).join('、')}。请处理后再提交。`;
+    show(box, true);
+    return;
+  }
   box.textContent = msg;
   show(box, true);
+}
+
+// tickFix takes the re-upload QR away once it has lapsed.
+export function tickFix(S) {
+  const p = S.pairing;
+  if (inChanges(S.order) && p && !p.claimed && !$('#fix-qr').hidden && Date.parse(p.expires_at) <= serverNow(S)) renderFixPanel(S);
 }

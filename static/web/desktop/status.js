@@ -1,38 +1,46 @@
-// 5. After submitting: the review state, the rejection reason, withdrawing.
+// 5. After submitting: the way through the provider's review and the authority's
+// (progress.js), the rejection reason, withdrawing (asked first).
 
 import { $, $$, h, show, labelNode } from '../lib/h.js';
-import { orderPath, api, applyOrder, requirements } from './state.js';
-import { render, STATE_ZH } from './view.js';
+import { orderPath, api, applyOrder, requirements, serverNow } from './state.js';
+import { render, STATE_ZH, WITHDRAWABLE } from './view.js';
+import { renderProgress } from './progress.js';
 import { setThumb } from './materials.js';
 
 export function renderStatus(S) {
   const o = S.order;
   $('#status-card').dataset.state = o.state;
   // Plain glyphs and an inline clock: emoji need fonts that many desktops lack.
-  if (o.state === 'submitted') {
+  if (o.state === 'submitted' || o.state === 'authority_review' || o.state === 'approved') {
     $('#status-icon').innerHTML = '<svg width="30" height="30" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"><circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/></svg>';
   } else {
-    $('#status-icon').textContent = { approved: '✓', rejected: '!' }[o.state] || '';
+    $('#status-icon').textContent = { filed: '✓', rejected: '!', authority_rejected: '!' }[o.state] || '';
   }
-  $('#status-title').textContent = o.state === 'submitted' ? '已提交审核：服务商初审中' : (STATE_ZH[o.state] || o.state);
-  const stages = $('#review-stages');
-  show(stages, o.state !== 'rejected');
-  $$('li', stages).forEach((li) => {
-    const first = li.dataset.stage === 'provider';
-    li.classList.toggle('current', o.state === 'submitted' && first);
-    li.classList.toggle('done', o.state === 'approved');
-  });
+  $('#status-title').textContent = {
+    submitted: o.round > 1 ? `已重新提交：服务商第 ${o.round} 轮初审中` : '已提交审核：服务商初审中',
+    approved: '服务商初审通过：等待提交管局',
+    authority_review: '管局审核中',
+    filed: '备案成功',
+    rejected: '初审未通过',
+    authority_rejected: '管局退回',
+  }[o.state] || (STATE_ZH[o.state] || o.state);
+  renderProgress($('#review-stages'), o, serverNow(S));
   $('#status-text').textContent = {
-    submitted: '备案申请已提交：先由服务商初审，通过后再提交管局审核。审核结果会显示在本页面。审核期间资料不可修改；如需修改，可撤回订单。',
-    approved: '备案审核已通过。',
-    rejected: '备案审核未通过。撤回到草稿后，可以重新选择上传资料的方式（app 或电脑），修改资料后再次提交。',
+    submitted: '审核结果会显示在本页面。审核期间资料不可修改；如需修改，可撤回订单。',
+    approved: '服务商初审已通过，接下来由服务商提交管局审核；管局的进度会显示在本页面。',
+    authority_review: '管局审核期间资料不可修改。',
+    filed: '恭喜，网站备案已成功。',
+    rejected: '撤回到草稿后，可以重新选择上传资料的方式（app 或电脑），修改资料后再次提交。',
+    authority_rejected: '撤回到草稿后，可以按管局的意见修改资料，再次提交。',
   }[o.state] || '';
-  show($('#reject-box'), o.state === 'rejected');
-  $('#reject-reason').textContent = o.reject_reason || '未说明原因，请联系客服。';
+  const rejected = o.state === 'rejected';
+  show($('#reject-box'), rejected);
+  $('#reject-reason').textContent = (o.review && o.review.reason) || o.reject_reason || '未说明原因，请联系客服。';
   const w = $('#withdraw');
-  show(w, o.state === 'submitted' || o.state === 'rejected');
-  w.textContent = o.state === 'rejected' ? '撤回并重新上传' : '撤回订单';
-  w.className = 'btn ' + (o.state === 'rejected' ? 'btn-primary' : 'btn-secondary');
+  show(w, WITHDRAWABLE.has(o.state));
+  const back = rejected || o.state === 'authority_rejected';
+  w.textContent = back ? '撤回并重新上传' : '撤回订单';
+  w.className = 'btn ' + (back ? 'btn-primary' : 'btn-secondary');
 
   const row = $('#status-thumbs');
   const keep = new Set();
@@ -50,8 +58,21 @@ export function renderStatus(S) {
   $$('figure', row).forEach((f) => { if (!keep.has(f.dataset.slot)) f.remove(); });
 }
 
+// askWithdraw says what a withdraw does before doing it: the order goes back to a draft,
+// leaves the review queue, keeps its materials and the review's reasons, and the method is
+// chosen again.
+export function askWithdraw(S) {
+  const d = $('#withdraw-dialog');
+  $('#withdraw-what').textContent = S.order.state === 'submitted'
+    ? '订单将退出服务商的初审队列，回到草稿。'
+    : '订单将回到草稿。';
+  show($('#withdraw-error'), false);
+  d.showModal();
+  $('#withdraw-cancel').focus();
+}
+
 export async function withdraw(S) {
-  const box = $('#status-error');
+  const box = $('#withdraw-error');
   show(box, false);
   const r = await api(S, 'POST', orderPath(S, '/withdraw'));
   if (!r.ok) {
@@ -59,6 +80,7 @@ export async function withdraw(S) {
     show(box, true);
     return;
   }
+  $('#withdraw-dialog').close();
   applyOrder(S, r.data.order);
   S.pairing = null;
   S.phone = null;
@@ -66,4 +88,12 @@ export async function withdraw(S) {
   S.reviewing = false;
   render(S);
   window.scrollTo({ top: 0 });
+}
+
+// tickStatus keeps the text message's time left current, to the minute.
+export function tickStatus(S) {
+  if (!S.order || S.order.state !== 'authority_review' || $('#view-status').hidden) return;
+  if (Date.now() - (S.progressAt || 0) < 15000) return;
+  S.progressAt = Date.now();
+  renderProgress($('#review-stages'), S.order, serverNow(S));
 }

@@ -6,7 +6,7 @@ import { mb } from '../lib/catalog.js';
 import { orderPath, sendFile, materialURL, setMaterial } from './state.js';
 import { render } from './view.js';
 import { renderReview } from './review.js';
-import { sniff } from './upload.js';
+import { detect, IMAGE_FORMATS, notImage } from './upload-errors.js';
 
 // S.stitch is the one open "add a page" panel: {slot, pages: [{file, url, name}], error,
 // progress}. The pages are stacked top to bottom in this order by the server.
@@ -115,7 +115,8 @@ async function uploadStitch(S, slot) {
   if (!st || st.pages.length < 2) return;
   st.error = '';
   for (const p of st.pages) {
-    if (!(await sniff(p.file))) { st.error = `“${p.name}”不是 jpg、jpeg、png 或 gif 格式的图片，请移除后再拼接。`; renderReview(S); return; }
+    const f = await detect(p.file);
+    if (!IMAGE_FORMATS.has(f)) { st.error = notImage(p.name, f); renderReview(S); return; }
     if (p.file.size > S.catalog.limits.fit_max_bytes) { st.error = `“${p.name}”超过 ${mb(S.catalog.limits.fit_max_bytes)}，请缩小后再拼接。`; renderReview(S); return; }
   }
   const fd = new FormData();

@@ -3,31 +3,22 @@
 
 import { fmtSize } from '../lib/h.js';
 import { mb } from '../lib/catalog.js';
+import { detect, IMAGE_FORMATS, notImage, tooLarge, fromServer } from './upload-errors.js';
 import { orderPath, api, sendFile, desktopText, setMaterial } from './state.js';
 import { render } from './view.js';
 import { renderReview } from './review.js';
 
-// sniff reads the first bytes of a file: the server decides the format from the bytes, so
-// the page checks the same way before sending anything.
-export async function sniff(file) {
-  const b = new Uint8Array(await file.slice(0, 12).arrayBuffer());
-  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
-  if (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return 'png';
-  if (b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x38) return 'gif';
-  return '';
-}
-
 export async function uploadFile(S, slot, file, fit = false) {
   const { max_bytes: maxBytes, fit_max_bytes: fitMaxBytes } = S.catalog.limits;
   const up = (S.uploads[slot] = {});
-  const fmt = await sniff(file);
-  if (!fmt) {
-    up.error = `“${file.name}”不是 jpg、jpeg、png 或 gif 格式的图片，请重新选择。`;
+  const fmt = await detect(file);
+  if (!IMAGE_FORMATS.has(fmt)) {
+    up.error = notImage(file.name, fmt);
     renderReview(S);
     return;
   }
   if (!fit && file.size >= maxBytes) {
-    up.error = `图片大小应小于 ${mb(maxBytes)}（“${file.name}”为 ${fmtSize(file.size)}），请压缩后重新上传。`;
+    up.error = tooLarge(file.name, file.size, maxBytes);
     if (file.size <= fitMaxBytes) up.fitFile = file;
     renderReview(S);
     return;
@@ -46,7 +37,7 @@ export async function uploadFile(S, slot, file, fit = false) {
     setMaterial(S, res.data.material);
   } else {
     const e = res.data && res.data.error;
-    up.error = (e && desktopText(e.message_zh)) || (res.status ? `上传失败（HTTP ${res.status}），请稍后重试。` : '网络连接失败，请检查网络后重试。');
+    up.error = fromServer(e, file) || (e && desktopText(e.message_zh)) || (res.status ? `上传失败（HTTP ${res.status}），请稍后重试。` : '网络连接失败，请检查网络后重试。');
     if (e && e.code === 'too_large' && !fit && file.size <= fitMaxBytes) up.fitFile = file;
   }
   render(S);

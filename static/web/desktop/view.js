@@ -2,7 +2,8 @@
 // (the connection banner, a fatal error).
 
 import { $, $$, h, show } from '../lib/h.js';
-import { missingRequired, openState, provinceName } from './state.js';
+import { missingRequired, openState, provinceName, labelOf } from './state.js';
+import { inChanges, renderLastDecision } from './fix.js';
 import { renderMethod } from './method.js';
 import { renderApp } from './qr.js';
 import { renderReview } from './review.js';
@@ -12,6 +13,9 @@ import { renderStatus } from './status.js';
 export function currentView(S) {
   if (!S.order) return S.orderId ? 'loading' : 'form';
   const o = S.order;
+  // Asked to fix particular items, the owner works on the review page, where only those
+  // items take changes.
+  if (inChanges(o)) return 'review';
   if (!openState(S)) return 'status';
   if (S.choosing || !o.upload_method) return 'method';
   if (o.upload_method === 'app') return S.reviewing ? 'review' : 'app';
@@ -43,9 +47,14 @@ export function render(S) {
   // A PC upload is uploading until every required material is there, then reviewing.
   if (view === 'review' && S.order.upload_method === 'pc' && missingRequired(S).length) step = 'upload';
   let at = order.indexOf(step);
-  // The server knows one "submitted" state: the provider's first review comes first, the
-  // authority's after it; an approval has passed both.
-  if (view === 'status' && S.order.state === 'approved') at = order.length;
+  // After submitting, the provider's review and the authority's are steps of their own,
+  // each ticked only once it happened.
+  if (S.order && inChanges(S.order)) at = order.indexOf('status');
+  if (view === 'status') {
+    const st = S.order.state;
+    if (['approved', 'authority_review', 'authority_rejected'].includes(st)) at = order.indexOf('authority');
+    if (st === 'filed') at = order.length;
+  }
   $$('#stepper li').forEach((li, i) => {
     li.classList.toggle('done', i < at);
     li.classList.toggle('current', i === at);
@@ -59,6 +68,7 @@ export function render(S) {
   // On the app path the form comes first (the phone photographs it); in the review its
   // download sits on its own card.
   if (view === 'app') renderVerificationForm(S, view);
+  renderLastDecision($('#last-review'), S.order, (slot) => labelOf(S, slot));
   setURL(S);
 }
 
@@ -80,10 +90,17 @@ function renderChip(S) {
 export const STATE_ZH = {
   draft: '草稿：待上传资料',
   uploaded: '资料已齐全，待提交',
-  submitted: '已提交审核',
-  approved: '审核通过',
-  rejected: '审核未通过',
+  submitted: '服务商初审中',
+  changes_requested: '需要补正',
+  rejected: '初审未通过',
+  approved: '初审通过',
+  authority_review: '管局审核中',
+  filed: '备案成功',
+  authority_rejected: '管局退回',
 };
+
+// The states that withdraw leaves (to draft, upload method cleared, materials kept).
+export const WITHDRAWABLE = new Set(['submitted', 'changes_requested', 'rejected', 'authority_rejected']);
 
 export function fatal(msg) {
   $('#fatal').textContent = msg;

@@ -5,8 +5,9 @@
 const NETWORK_ERROR = '网络连接失败，请检查网络后重试。';
 
 // newClient returns {request, sendFile, now}. message rewrites each error's message_zh for
-// the page's reader (the desktop drops "在电脑端"); by default it is kept as it is.
-export function newClient({ message = (t) => t } = {}) {
+// the page's reader (the desktop drops "在电脑端"); by default it is kept as it is. headers
+// are sent with every request (a page that authorizes otherwise than by its cookie).
+export function newClient({ message = (t) => t, headers = {} } = {}) {
   let clockOffset = 0; // server clock − local clock, when they differ noticeably
 
   // noteServerClock keeps countdowns honest on a computer whose clock is off: the Date
@@ -21,7 +22,7 @@ export function newClient({ message = (t) => t } = {}) {
   // request sends a request and returns {ok, status, data, error}; error is the contract's
   // error object, or one made up for a network failure.
   async function request(method, path, body) {
-    const init = { method, credentials: 'same-origin', headers: {} };
+    const init = { method, credentials: 'same-origin', headers: { ...headers } };
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
@@ -51,6 +52,7 @@ export function newClient({ message = (t) => t } = {}) {
     return new Promise((resolve) => {
       const xhr = new XMLHttpRequest();
       xhr.open(method, path);
+      for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
       if (contentType) xhr.setRequestHeader('Content-Type', contentType);
       xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
       xhr.onload = () => {
