@@ -189,7 +189,7 @@ func TestWebhookDeliveriesAPI(t *testing.T) {
 	o := createOrder(t, m, gdIndividual())
 	list := func(status string) []any {
 		r := must(t, do(t, req{method: "GET", url: m.URL + "/api/v1/webhooks/deliveries?status=" + status,
-			header: map[string]string{"X-Api-Key": "operator-key"}}), http.StatusOK)
+			header: map[string]string{"X-Api-Key": testOperatorKey}}), http.StatusOK)
 		ds, _ := r.Body["deliveries"].([]any)
 		return ds
 	}
@@ -209,10 +209,10 @@ func TestWebhookDeliveriesAPI(t *testing.T) {
 	}
 	wantError(t, do(t, req{method: "GET", url: m.URL + "/api/v1/webhooks/deliveries?status=failed"}), http.StatusUnauthorized, "unauthorized")
 	wantError(t, do(t, req{method: "GET", url: m.URL + "/api/v1/webhooks/deliveries?status=lost",
-		header: map[string]string{"X-Api-Key": "operator-key"}}), http.StatusUnprocessableEntity, "invalid_request")
+		header: map[string]string{"X-Api-Key": testOperatorKey}}), http.StatusUnprocessableEntity, "invalid_request")
 	retry := func(id string) reply {
 		return do(t, req{method: "POST", url: m.URL + "/api/v1/webhooks/deliveries/" + id + "/retry",
-			header: map[string]string{"X-Api-Key": "operator-key"}})
+			header: map[string]string{"X-Api-Key": testOperatorKey}})
 	}
 	wantError(t, retry(d["id"].(string)), http.StatusConflict, "invalid_state") // not dead: retried anyway
 	wantError(t, retry("wh_nosuchorder_1_created"), http.StatusNotFound, "not_found")
