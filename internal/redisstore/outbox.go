@@ -78,13 +78,13 @@ func (s *Store) SetWebhookNotify(fn func(orderID string)) {
 var _ webhook.Outbox = (*Store)(nil)
 
 // orderPeek is what the outbox reads of an order's JSON beyond filing.Order's own fields:
-// the review round, the owner, the review and the authority's status, whichever exist.
+// the review round, the owner, the review rounds and the authority's status.
 type orderPeek struct {
-	State     filing.State    `json:"state"`
-	Round     int64           `json:"round"`
-	OwnerID   string          `json:"owner_id"`
-	Review    json.RawMessage `json:"review"`
-	Authority json.RawMessage `json:"authority"`
+	State     filing.State      `json:"state"`
+	Round     int64             `json:"round"`
+	OwnerID   string            `json:"owner_id"`
+	Reviews   []json.RawMessage `json:"reviews"`
+	Authority json.RawMessage   `json:"authority"`
 }
 
 func peek(b []byte) orderPeek {
@@ -107,7 +107,9 @@ func webhookTypes(before, after orderPeek) []string {
 		out = append(out, webhook.OrderWithdrawn)
 	}
 	decided := before.State == filing.StateSubmitted && after.State != filing.StateSubmitted && !open(after.State)
-	if decided || changedJSON(before.Review, after.Review) {
+	// A new review round is a decision; a change within the last one (its pending items
+	// shrinking as the owner fixes them) is not.
+	if decided || len(after.Reviews) > len(before.Reviews) {
 		out = append(out, webhook.OrderReviewDecided)
 	}
 	if changedJSON(before.Authority, after.Authority) {

@@ -35,16 +35,25 @@ func startCluster(t *testing.T) *redis.ClusterClient {
 	t.Cleanup(func() { cc.Close() })
 	ctx := context.Background()
 	deadline := time.Now().Add(20 * time.Second)
-	for {
-		info, err := cc.ClusterInfo(ctx).Result()
-		if err == nil && strings.Contains(info, "cluster_state:ok") && cc.Ping(ctx).Err() == nil {
-			break
+	// Every node must agree the cluster is up (one says so before the others do).
+	ok := func() bool {
+		for _, a := range addrs {
+			c := redis.NewClient(&redis.Options{Addr: a})
+			info, err := c.ClusterInfo(ctx).Result()
+			c.Close()
+			if err != nil || !strings.Contains(info, "cluster_state:ok") {
+				return false
+			}
 		}
+		return true
+	}
+	for !ok() {
 		if time.Now().After(deadline) {
-			t.Fatalf("cluster not ok: %v %s", err, info)
+			t.Fatal("the cluster's nodes do not all say cluster_state:ok after 20 s")
 		}
 		time.Sleep(100 * time.Millisecond) // polling the cluster's state with a deadline
 	}
+	cc.ReloadState(ctx)
 	return cc
 }
 

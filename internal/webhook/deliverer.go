@@ -187,6 +187,8 @@ func (d *Deliverer) order(j job) {
 			return // the poll will find it (or another instance delivered it)
 		}
 	}
+	// Take until nothing is due: the last Take's next is then the order's next due time,
+	// read after every outcome of this worker was recorded.
 	var next time.Time
 	for {
 		ds, n, err := d.cfg.Outbox.Take(ctx, j.orderID, d.cfg.Now(), d.cfg.Lease, takeLimit)
@@ -199,11 +201,9 @@ func (d *Deliverer) order(j job) {
 		}
 		for _, del := range ds {
 			o := d.attempt(ctx, del)
-			n, err := d.cfg.Outbox.Finish(ctx, del, o, d.cfg.Now())
-			if err != nil {
+			if _, err := d.cfg.Outbox.Finish(ctx, del, o, d.cfg.Now()); err != nil {
 				return
 			}
-			next = n
 		}
 	}
 	if err := d.cfg.Outbox.Settle(ctx, l, next, d.cfg.Now()); err != nil && ctx.Err() == nil {
