@@ -35,7 +35,7 @@ import (
 
 // BenchmarkClaimHTTPOutside claims b.N fresh pairings over HTTP from another process (the
 // test binary re-executed: TestHelperHTTPLoad), 32 workers, then sends the same number of
-// GET /healthz from the same client, and reports both rates and their ratio (DESIGN §4: at
+// GET /healthz from the same client, and reports both rates and their ratio (the bar: at
 // least 0.5). conns=fresh opens a connection per request, as a phone that claims once does;
 // conns=reused keeps 32 alive.
 //
