@@ -197,33 +197,46 @@ type stored struct {
 
 // load reads the four keys of an order in one round trip.
 func load(ctx context.Context, r reader, id string) (stored, error) {
-	var orderCmd, versionCmd *redis.StringCmd
-	var matCmd, pairCmd, holdCmd *redis.MapStringStringCmd
+	var read func() (stored, error)
 	_, err := r.Pipelined(ctx, func(p redis.Pipeliner) error {
-		orderCmd = p.Get(ctx, rediskeys.Order(id))
-		versionCmd = p.Get(ctx, rediskeys.Version(id))
-		matCmd = p.HGetAll(ctx, rediskeys.Materials(id))
-		pairCmd = p.HGetAll(ctx, rediskeys.Pairing(id))
-		holdCmd = p.HGetAll(ctx, rediskeys.Hold(id))
+		read = queueLoad(ctx, p, id)
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return stored{}, err
 	}
-	raw, err := orderCmd.Bytes()
-	if errors.Is(err, redis.Nil) {
-		return stored{}, filing.ErrOrderNotFound
+	return read()
+}
+
+// queueLoad queues the reads of an order's keys on p and returns what reads their answers
+// once p has run.
+func queueLoad(ctx context.Context, p redis.Pipeliner, id string) func() (stored, error) {
+	orderCmd := p.Get(ctx, rediskeys.Order(id))
+	versionCmd := p.Get(ctx, rediskeys.Version(id))
+	matCmd := p.HGetAll(ctx, rediskeys.Materials(id))
+	pairCmd := p.HGetAll(ctx, rediskeys.Pairing(id))
+	holdCmd := p.HGetAll(ctx, rediskeys.Hold(id))
+	return func() (stored, error) {
+		for _, c := range []redis.Cmder{matCmd, pairCmd, holdCmd} {
+			if err := c.Err(); err != nil {
+				return stored{}, err
+			}
+		}
+		raw, err := orderCmd.Bytes()
+		if errors.Is(err, redis.Nil) {
+			return stored{}, filing.ErrOrderNotFound
+		}
+		if err != nil {
+			return stored{}, err
+		}
+		// No version key is version 0 (redis.Nil); a version that is not a number is damage,
+		// refused rather than read as version 0.
+		version, err := versionCmd.Int64()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return stored{}, fmt.Errorf("redisstore: order %s: version: %w", id, err)
+		}
+		return stored{raw, version, matCmd.Val(), pairCmd.Val(), holdCmd.Val()}, nil
 	}
-	if err != nil {
-		return stored{}, err
-	}
-	// No version key is version 0 (redis.Nil); a version that is not a number is damage,
-	// refused rather than read as version 0.
-	version, err := versionCmd.Int64()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return stored{}, fmt.Errorf("redisstore: order %s: version: %w", id, err)
-	}
-	return stored{raw, version, matCmd.Val(), pairCmd.Val(), holdCmd.Val()}, nil
 }
 
 func (s *Store) decode(r stored) (*orders.Snapshot, error) {
@@ -555,12 +568,44 @@ func (s *Store) Claim(ctx context.Context, req orders.ClaimRequest) (_ *orders.S
 		mode = "read"
 	}
 	entry := orders.AuditEntry{At: at, Actor: orders.ActorPhone, Action: orders.AuditClaim, IP: req.IP}
-	if err := s.appendAudit(ctx, req.OrderID, mode, entry); err != nil {
+	// Read after the claim: the script stays small (Redis runs one script at a time),
+	// and a snapshot read a moment later is as good as one read inside it. The audit
+	// entry and the read share one round trip.
+	return s.auditThenLoad(ctx, req.OrderID, mode, entry)
+}
+
+// auditThenLoad appends an audit entry (appendAudit) and reads the order's snapshot in one
+// pipeline, the entry first: one round trip to Redis instead of two, which is what a claim
+// waits for most on a loaded machine (docs/benchmarks.md, "Claims over HTTP from another
+// process"). A Redis that does not hold the audit script (restarted, failed over: NOSCRIPT)
+// gets the two steps one after the other, the first of which loads it.
+func (s *Store) auditThenLoad(ctx context.Context, id, mode string, e orders.AuditEntry) (*orders.Snapshot, error) {
+	var audit *redis.Cmd
+	var read func() (stored, error)
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		audit = auditScript.EvalSha(ctx, p, auditKeys(id), s.auditArgs(mode, e)...)
+		read = queueLoad(ctx, p, id)
+		return nil
+	})
+	if audit != nil && redis.HasErrorPrefix(audit.Err(), "NOSCRIPT") {
+		if err := s.appendAudit(ctx, id, mode, e); err != nil {
+			return nil, err
+		}
+		return s.Load(ctx, id)
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, err
 	}
-	// Read after the claim: the script stays small (Redis runs one script at a time),
-	// and a snapshot read a moment later is as good as one read inside it.
-	return s.Load(ctx, req.OrderID)
+	if n, err := audit.Int(); err != nil {
+		return nil, err
+	} else if n == 0 {
+		return nil, filing.ErrOrderNotFound
+	}
+	r, err := read()
+	if err != nil {
+		return nil, err
+	}
+	return s.decode(r)
 }
 
 // phoneConnectedFrame splits the phone_connected event around its version, which only the
@@ -660,15 +705,22 @@ func addAudit(ctx context.Context, p redis.Pipeliner, id string, e orders.AuditE
 	p.XAdd(ctx, &redis.XAddArgs{Stream: rediskeys.Audit(id), Values: auditValues(e)})
 }
 
-// appendAudit adds an entry outside a transaction of Update: see audit.lua for the modes.
-func (s *Store) appendAudit(ctx context.Context, id, mode string, e orders.AuditEntry) error {
+// auditKeys and auditArgs are audit.lua's keys and arguments.
+func auditKeys(id string) []string {
+	return []string{rediskeys.Order(id), rediskeys.Audit(id), rediskeys.AuditReads(id), rediskeys.Version(id), rediskeys.Materials(id)}
+}
+
+func (s *Store) auditArgs(mode string, e orders.AuditEntry) []any {
 	field := ""
 	if mode == "summary" {
 		field = summaryField(e)
 	}
-	args := append([]any{mode, s.retention.Milliseconds(), field}, auditValues(e)...)
-	keys := []string{rediskeys.Order(id), rediskeys.Audit(id), rediskeys.AuditReads(id), rediskeys.Version(id), rediskeys.Materials(id)}
-	n, err := auditScript.Run(ctx, s.rdb, keys, args...).Int()
+	return append([]any{mode, s.retention.Milliseconds(), field}, auditValues(e)...)
+}
+
+// appendAudit adds an entry outside a transaction of Update: see audit.lua for the modes.
+func (s *Store) appendAudit(ctx context.Context, id, mode string, e orders.AuditEntry) error {
+	n, err := auditScript.Run(ctx, s.rdb, auditKeys(id), s.auditArgs(mode, e)...).Int()
 	if err != nil {
 		return err
 	}

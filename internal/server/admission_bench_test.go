@@ -322,8 +322,18 @@ func BenchmarkMemory8x36MP(b *testing.B) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						if st, body, _, err := rawPut(o, "subject_leader_id_front", img); err != nil || st != http.StatusCreated {
-							b.Errorf("upload: %d %v %v", st, body, err)
+						// A 503 after the admission's wait (a loaded machine: one worker, 36 MP
+						// decodes of seconds) is retried after its Retry-After, as clients do.
+						for try := 0; ; try++ {
+							st, body, _, err := rawPut(o, "subject_leader_id_front", img)
+							if err == nil && st == http.StatusServiceUnavailable && try < 20 {
+								time.Sleep(time.Second)
+								continue
+							}
+							if err != nil || st != http.StatusCreated {
+								b.Errorf("upload: %d %v %v", st, body, err)
+							}
+							return
 						}
 					}()
 				}
@@ -366,7 +376,8 @@ func vmKB(field string) int64 {
 // BenchmarkAck12MP is docs/benchmarks.md's acknowledgment bar, each part in the same run: a phone's
 // upload of a 12 MP JPEG (about 3.5 MB) until its 201, one full decode of the same bytes
 // with image/jpeg, and one raw write+fsync of them on the same disk. The bar: ack ≤
-// decode + 2 × write+fsync.
+// decode + 1 × write+fsync (the write overlaps the decode; BenchmarkAckRatio12MP measures
+// the three interleaved and reports the ratio).
 //
 //	go test ./internal/server -run '^$' -bench Ack12MP -benchtime 10x -count 3
 func BenchmarkAck12MP(b *testing.B) {

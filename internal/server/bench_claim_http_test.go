@@ -37,7 +37,9 @@ func benchServer(b *testing.B) *server.Main {
 // BenchmarkClaimHTTP claims fresh pairings over HTTP from 50 parallel phones (the whole
 // path: routing, app version, the claim script, the snapshot read, the JWT, the JSON answer).
 // BenchmarkHealthzHTTP is the same client's GET /healthz on the same kind of server: the
-// reference docs/benchmarks.md compares claims with (at least half of it).
+// reference docs/benchmarks.md compares claims with (at least half of it). Both run their client in
+// the server's process, which flatters the claim: BenchmarkClaimHTTPOutside says why and
+// measures from another process.
 func BenchmarkClaimHTTP(b *testing.B) {
 	m := benchServer(b)
 	codes := make(chan []byte, b.N)

@@ -47,7 +47,7 @@ func writeFsyncOnce(b *testing.B, dir string, img []byte) time.Duration {
 	return time.Since(t0)
 }
 
-// BenchmarkAckRatio12MP is docs/benchmarks.md's acknowledgment bar with its reference interleaved in
+// BenchmarkAckRatio12MP is the acknowledgment bar with its reference interleaved in
 // one loop, so that a shared machine's load falls on both alike: per iteration a phone's
 // upload of a 12 MP JPEG (3.9 MB) to an ID front (decode, quality, face detection, strip,
 // sealed blob write with its fsyncs, Redis transaction) until its 201; one image/jpeg decode
@@ -82,7 +82,7 @@ func BenchmarkAckRatio12MP(b *testing.B) {
 	b.ReportMetric(float64(a)/float64(d+2*w), "ack/(decode+2fsync)")
 }
 
-// BenchmarkThroughputOneWorker is docs/benchmarks.md's throughput per core: one image worker, four
+// BenchmarkThroughputOneWorker is the bar of throughput per core: one image worker, four
 // phones (four orders) uploading the 12 MP photo to an ID front at once, b.N uploads each;
 // uploads per second against one goroutine's decodes per second of the same bytes, measured
 // right before and right after in the same run (their mean). The goal: uploads/s ≥ 0.9 ×
