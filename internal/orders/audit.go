@@ -31,7 +31,9 @@ const (
 	AuditComplete      = "complete"       // the phone said it is done
 	AuditSubmit        = "submit"
 	AuditWithdraw      = "withdraw"
-	AuditReview        = "review" // the operator recorded the review's result
+	AuditReview        = "review"        // the operator recorded the review's result
+	AuditResume        = "resume"        // a browser opened the order with its resume code
+	AuditResumeRotate  = "resume_rotate" // the desktop replaced the resume code
 )
 
 // AuditEntry is one line of an order's audit trail.

@@ -97,3 +97,11 @@ func WebhookDue(scope string) string { return Prefix + "{webhooks" + scopeSuffix
 // WebhookDead lists the dead deliveries across orders for the operator: a sorted set of
 // "ORDER_ID DELIVERY_ID" → when it died (Unix ms). Same hash tag as WebhookDue.
 func WebhookDead(scope string) string { return Prefix + "{webhooks" + scopeSuffix(scope) + "}:dead" }
+
+// ResumeGuesses counts a client IP's wrong resume codes, across orders. Like Guesses it is
+// not tied to an order, so it has a hash tag of its own.
+func ResumeGuesses(ip string) string { return Prefix + "resume-guess:{" + ip + "}" }
+
+// OrderResumeGuesses counts the wrong resume codes sent for one order, from any IP; it
+// lapses with its window, well within the order's own life.
+func OrderResumeGuesses(id string) string { return order(id, "resume-guess") }
