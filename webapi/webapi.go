@@ -46,6 +46,8 @@ type Service interface {
 	RecordRead(ctx context.Context, orderID string, slot filing.Slot, actor string) error
 	RecordFormRead(ctx context.Context, orderID, actor string) error
 	AuditTrail(ctx context.Context, orderID string) ([]orders.AuditEntry, error)
+	Resume(ctx context.Context, orderID, code, ip string) (*orders.ResumeResult, error)
+	RotateResumeCode(ctx context.Context, orderID string) (string, error)
 	ReviewService
 }
 
@@ -199,6 +201,8 @@ func (a *API) Register(e *echo.Echo) {
 	o.POST("/submit", a.orderCall(Service.Submit))
 	o.POST("/withdraw", a.orderCall(Service.Withdraw))
 	o.GET("/events", a.serveEvents)
+	o.POST("/resume-code", a.rotateResumeCode)
+	g.POST("/orders/:id/resume", a.resume)
 	g.POST("/orders/:id/review-result", a.reviewResult)
 	g.POST("/orders/:id/authority", a.reportAuthority)
 	// The owner or an operator; each image read is audited as the one who read it.
@@ -361,12 +365,21 @@ func (a *API) createOrder(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	a.setDesktopCookie(c, snap.Order.ID, token)
+	noStore(c)
+	return c.JSON(http.StatusCreated, map[string]any{
+		"order": a.view(snap), "desktop_token": token, "resume_code": snap.ResumeCode,
+	})
+}
+
+// setDesktopCookie gives the browser the order's desktop token, for the order's own API
+// prefix only.
+func (a *API) setDesktopCookie(c echo.Context, orderID, token string) {
 	c.SetCookie(&http.Cookie{
-		Name: CookieName, Value: token, Path: "/api/v1/orders/" + snap.Order.ID,
+		Name: CookieName, Value: token, Path: "/api/v1/orders/" + orderID,
 		MaxAge: int(a.cfg.DesktopTokenTTL.Seconds()), HttpOnly: true, Secure: a.cfg.SecureCookie,
 		SameSite: http.SameSiteStrictMode,
 	})
-	return c.JSON(http.StatusCreated, map[string]any{"order": a.view(snap), "desktop_token": token})
 }
 
 func (a *API) chooseMethod(c echo.Context) error {

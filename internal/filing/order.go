@@ -92,6 +92,10 @@ type Order struct {
 	Authority *Authority `json:"authority,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
+	// ResumeHash is the SHA-256 (hex) of the order's resume code, never the code itself,
+	// so that a copy of Redis resumes nothing; kept in the order's record, it lives and
+	// expires with the order. Empty: no code (an order older than resume codes).
+	ResumeHash string `json:"resume_hash,omitempty"`
 }
 
 // NewOrderInput is what a desktop sends to create an order.

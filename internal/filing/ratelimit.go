@@ -28,3 +28,8 @@ func RetryAfter(e *Error, wait time.Duration) *Error {
 	}
 	return e.WithDetails(map[string]any{DetailRetryAfter: secs})
 }
+
+// ErrTooManyResumeGuesses refuses a wrong resume code past the guess limit.
+var ErrTooManyResumeGuesses = ErrRateLimited.WithMessage(
+	"Too many wrong resume codes were tried; try again later.",
+	"续办码错误次数过多，请稍后再试。")

@@ -150,6 +150,8 @@ func (s *Service) CreateOrder(ctx context.Context, in filing.NewOrderInput) (*Sn
 	if err != nil {
 		return nil, "", err
 	}
+	code := newResumeCode()
+	o.ResumeHash = hashCode(code)
 	if err := s.store.CreateOrder(ctx, o); err != nil {
 		return nil, "", err
 	}
@@ -157,7 +159,7 @@ func (s *Service) CreateOrder(ctx context.Context, in filing.NewOrderInput) (*Sn
 	if err != nil {
 		return nil, "", err
 	}
-	return &Snapshot{Order: o, Materials: map[filing.Slot]filing.Material{}}, token, nil
+	return &Snapshot{Order: o, Materials: map[filing.Slot]filing.Material{}, ResumeCode: code}, token, nil
 }
 
 // Load returns the order's snapshot.

@@ -18,6 +18,9 @@ type Snapshot struct {
 	// Audit holds the audit entries a change adds (empty as loaded): the store writes them
 	// in the same transaction as the change.
 	Audit []AuditEntry
+	// ResumeCode is set only on CreateOrder's answer: the one time the code exists in
+	// the clear. It is never stored (Order.ResumeHash is).
+	ResumeCode string
 }
 
 // has reports whether a slot holds a material; it is the domain's "uploaded" predicate.
@@ -121,6 +124,10 @@ type Store interface {
 	// once ip is past limit in its window, in one atomic step: it returns 0 when the guess
 	// was counted, else how long until the window ends (and counts nothing).
 	Guess(ctx context.Context, ip string, limit int, window time.Duration, now time.Time) (time.Duration, error)
+	// GuessResume counts one wrong resume code for the order from ip, against both the
+	// order's and ip's limit, each in one atomic step; like Guess it returns 0 when the
+	// guess was counted, else how long until the window that refused it ends.
+	GuessResume(ctx context.Context, orderID, ip string, limit int, window time.Duration, now time.Time) (time.Duration, error)
 	// Remembered returns what was stored under an idempotency key, or nil.
 	Remembered(ctx context.Context, orderID, keyHash string) ([]byte, error)
 	// Remember stores an answer under an idempotency key, replacing a spent one.

@@ -139,3 +139,11 @@ func SecretGuesses(scope, kind, ip string) string {
 // AuditReads holds an order's read summaries beside its audit stream: one counter per
 // actor, action, slot, hour and address (internal/redisstore's audit.lua).
 func AuditReads(id string) string { return order(id, "audit-reads") }
+
+// ResumeGuesses counts a client IP's wrong resume codes, across orders. Like Guesses it is
+// not tied to an order, so it has a hash tag of its own.
+func ResumeGuesses(ip string) string { return Prefix + "resume-guess:{" + ip + "}" }
+
+// OrderResumeGuesses counts the wrong resume codes sent for one order, from any IP; it
+// lapses with its window, well within the order's own life.
+func OrderResumeGuesses(id string) string { return order(id, "resume-guess") }

@@ -69,3 +69,21 @@ func (s *Store) Guess(ctx context.Context, ip string, limit int, window time.Dur
 	n, err := guessScript.Run(ctx, s.rdb, []string{rediskeys.Guesses(ip)}, now.UnixMilli(), window.Milliseconds(), limit).Int64()
 	return time.Duration(n) * time.Millisecond, err
 }
+
+// GuessResume counts one wrong resume code against the IP's and then the order's counter,
+// each with guess.lua (one atomic step each: the two keys are in different slots). The
+// IP's refusal counts nothing more; orderID "" counts against the IP only.
+func (s *Store) GuessResume(ctx context.Context, orderID, ip string, limit int, window time.Duration, now time.Time) (_ time.Duration, err error) {
+	defer translate(&err)
+	keys := []string{rediskeys.ResumeGuesses(ip)}
+	if orderID != "" {
+		keys = append(keys, rediskeys.OrderResumeGuesses(orderID))
+	}
+	for _, k := range keys {
+		n, err := guessScript.Run(ctx, s.rdb, []string{k}, now.UnixMilli(), window.Milliseconds(), limit).Int64()
+		if err != nil || n > 0 {
+			return time.Duration(n) * time.Millisecond, err
+		}
+	}
+	return 0, nil
+}

@@ -658,7 +658,7 @@ func freshIP(t testing.TB, m *server.Main) string {
 	ip := fmt.Sprintf("198.51.100.%d", n%250+1)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := m.Redis.Del(ctx, rediskeys.Guesses(ip)).Err(); err != nil {
+	if err := m.Redis.Del(ctx, rediskeys.Guesses(ip), rediskeys.ResumeGuesses(ip)).Err(); err != nil {
 		t.Fatalf("clear guess counter: %v", err)
 	}
 	return ip
