@@ -20,6 +20,7 @@ import { ensurePairing, tick } from './desktop/qr.js';
 import { submitOrder } from './desktop/review.js';
 import { withdraw } from './desktop/status.js';
 import { connect } from './desktop/events.js';
+import { setupResume } from './desktop/resume.js';
 
 // fillLimits writes the catalogue's limits into the page's static text.
 function fillLimits(S) {
@@ -35,6 +36,7 @@ async function start(S) {
   }
   fillLimits(S);
   setupForm(S);
+  setupResume(S);
   $('#choose-app').addEventListener('click', () => chooseMethod(S, 'app', $('#method-error')));
   $('#choose-pc').addEventListener('click', () => chooseMethod(S, 'pc', $('#method-error')));
   $('#qr-refresh').addEventListener('click', () => { S.phoneGone = ''; S.qrError = ''; ensurePairing(S, true); });

@@ -25,6 +25,8 @@ export function newState() {
     stitch: null, // the open "add a page" panel
     choosing: false, // the method view is open again over a chosen method
     qrError: '', // why the last QR could not be made
+    resumeCode: '', // the new order's resume code, shown until written down (resume.js)
+    lapsed: false, // the order in the URL answered unauthorized: offer 继续办理
   };
 }
 
