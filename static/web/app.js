@@ -21,6 +21,7 @@ import { submitOrder, fixPairing, tickFix } from './desktop/review.js';
 import { askWithdraw, withdraw, tickStatus } from './desktop/status.js';
 import { enableLightbox } from './lib/lightbox.js';
 import { connect } from './desktop/events.js';
+import { setupResume } from './desktop/resume.js';
 
 // fillLimits writes the catalogue's limits into the page's static text.
 function fillLimits(S) {
@@ -36,6 +37,7 @@ async function start(S) {
   }
   fillLimits(S);
   setupForm(S);
+  setupResume(S);
   $('#choose-app').addEventListener('click', () => chooseMethod(S, 'app', $('#method-error')));
   $('#choose-pc').addEventListener('click', () => chooseMethod(S, 'pc', $('#method-error')));
   $('#qr-refresh').addEventListener('click', () => { S.phoneGone = ''; S.qrError = ''; ensurePairing(S, true); });

@@ -11,7 +11,7 @@ const ACTION_ZH = {
   method: '选择上传方式', pairing_create: '生成二维码', pairing_revoke: '撤销二维码',
   pairing_expire: '二维码过期', claim: '扫码连接', complete: '完成上传', submit: '提交审核',
   withdraw: '撤回', review: '审核', read_pii: '查看备案信息（含完整证件号码）', edit: '修改备案信息',
-  authority: '管局审核进度',
+  authority: '管局审核进度', resume: '凭续办码继续办理', resume_rotate: '更换续办码',
 };
 
 // loadAudit shows the order's audit log when the server offers one: a server without it

@@ -6,6 +6,7 @@ import { orderPath, api, applyOrder, requirements, setMaterial } from './state.j
 import { render, fatal, banner, currentView, WITHDRAWABLE } from './view.js';
 import { inChanges } from './fix.js';
 import { ensurePairing } from './qr.js';
+import { lapse } from './resume.js';
 
 export function connect(S) {
   if (S.events) S.events.close();
@@ -21,10 +22,14 @@ export function connect(S) {
     check: async ({ opened, attempt }) => {
       if (opened && attempt <= 1) return true;
       const r = await api(S, 'GET', orderPath(S, ''));
+      if (!r.ok && r.error.code === 'unauthorized') {
+        // The cookie lapsed or was never in this browser: the order number and its resume
+        // code open it again (resume.js).
+        lapse(S);
+        return false;
+      }
       if (!r.ok && (r.status === 401 || r.status === 404)) {
-        fatal(r.error.code === 'unauthorized'
-          ? '无法打开此订单：登录凭证已失效，或订单是在其他浏览器中创建的。请在创建订单的浏览器中打开，或重新填写备案信息。'
-          : '备案订单不存在，请重新填写备案信息。');
+        fatal('备案订单不存在，请重新填写备案信息。');
         return false;
       }
       if (r.ok) { applyOrder(S, r.data.order); render(S); }

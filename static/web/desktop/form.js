@@ -158,6 +158,8 @@ async function createOrder(S) {
   // The desktop token is also set as an HttpOnly cookie for this order's API path; the
   // page relies on that and drops the copy in the answer.
   S.orderId = r.data.order.id;
+  // Shown once (resume.js); the page keeps it nowhere but in memory.
+  S.resumeCode = r.data.resume_code || '';
   applyOrder(S, r.data.order);
   render(S);
   connect(S);

@@ -9,8 +9,10 @@ import { renderApp } from './qr.js';
 import { renderReview } from './review.js';
 import { renderVerificationForm } from './vform.js';
 import { renderStatus } from './status.js';
+import { renderResume, renderResumeCode } from './resume.js';
 
 export function currentView(S) {
+  if (S.lapsed) return 'resume';
   if (!S.order) return S.orderId ? 'loading' : 'form';
   const o = S.order;
   // Asked to fix particular items, the owner works on the review page, where only those
@@ -23,7 +25,7 @@ export function currentView(S) {
   return 'method';
 }
 
-const STEP_OF = { form: 'form', method: 'method', app: 'upload', review: 'review', status: 'status', loading: 'method' };
+const STEP_OF = { form: 'form', method: 'method', app: 'upload', review: 'review', status: 'status', loading: null, resume: null };
 
 function setURL(S) {
   const u = new URL(location.href);
@@ -39,6 +41,8 @@ function setURL(S) {
 export function render(S) {
   const view = currentView(S);
   for (const v of ['form', 'method', 'app', 'review', 'status']) show($('#view-' + v), v === view);
+  // 继续办理 sits under the new order's form, and alone when the cookie has lapsed.
+  show($('#view-resume'), view === 'form' || view === 'resume');
   show($('#loading'), view === 'loading');
   document.body.dataset.view = view;
 
@@ -46,7 +50,8 @@ export function render(S) {
   let step = STEP_OF[view];
   // A PC upload is uploading until every required material is there, then reviewing.
   if (view === 'review' && S.order.upload_method === 'pc' && missingRequired(S).length) step = 'upload';
-  let at = order.indexOf(step);
+  // While the order cannot be read (loading, a lapsed cookie) no step is claimed.
+  let at = step ? order.indexOf(step) : -1;
   // After submitting, the provider's review and the authority's are steps of their own,
   // each ticked only once it happened.
   if (S.order && inChanges(S.order)) at = order.indexOf('status');
@@ -61,6 +66,8 @@ export function render(S) {
   });
 
   renderChip(S);
+  renderResumeCode(S);
+  if (view === 'form' || view === 'resume') renderResume(S);
   if (view === 'method') renderMethod(S);
   if (view === 'app') renderApp(S);
   if (view === 'review') renderReview(S);
@@ -107,7 +114,7 @@ export function fatal(msg) {
   show($('#fatal'), true);
   show($('#loading'), false);
   banner('');
-  for (const v of ['form', 'method', 'app', 'review', 'status']) show($('#view-' + v), false);
+  for (const v of ['form', 'method', 'app', 'review', 'status', 'resume']) show($('#view-' + v), false);
   $('#fatal').append(' ', h('a', { href: '/' }, '新建备案订单'));
 }
 
