@@ -74,7 +74,13 @@ func TestBodyMemoryBounded(t *testing.T) {
 			}
 			t.Logf("%d bodies of %d bytes: %d answered 503 at once; peak RSS %d MiB over the start",
 				tc.bodies, tc.size, refused, peak>>20)
-			if peak > budget+base {
+			switch {
+			case raceEnabled:
+				// The race detector's shadow memory grows with the heap and the goroutines
+				// (431 to 869 MiB seen for these 400 bodies), so no bound on RSS means
+				// anything under it: .ci/run runs this test again without it.
+				t.Logf("the race detector is on: the RSS bound is checked by the run without it")
+			case peak > budget+base:
 				t.Errorf("peak RSS grew by %d MiB, want at most the body budget %d MiB + %d MiB",
 					peak>>20, budget>>20, base>>20)
 			}

@@ -1,0 +1,7 @@
+//go:build race
+
+package server_test
+
+// raceEnabled: the race detector keeps shadow memory beside the heap, so an RSS bound
+// means nothing under it (TestBodyMemoryBounded).
+const raceEnabled = true
