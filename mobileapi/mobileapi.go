@@ -131,7 +131,7 @@ func (a *API) claim(c echo.Context) error {
 	r := c.Request()
 	res, err := a.svc.Claim(r.Context(), orders.ClaimInput{
 		Code: in.Code, DeviceID: r.Header.Get("X-Device-Id"), DeviceName: r.Header.Get("X-Device-Name"),
-		AppVersion: r.Header.Get("X-App-Version"), IP: c.RealIP(),
+		AppVersion: r.Header.Get("X-App-Version"),
 	})
 	if err != nil {
 		return err

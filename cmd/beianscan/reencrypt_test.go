@@ -14,6 +14,7 @@ import (
 	"github.com/beianscan/beianscan/internal/blob"
 	"github.com/beianscan/beianscan/internal/blob/s3test"
 	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redisstore"
 	"github.com/beianscan/beianscan/internal/sealbox"
 	"github.com/redis/go-redis/v9"
@@ -140,7 +141,7 @@ func TestReencryptIDNumbers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := redisstore.New(rdb, 0, redisstore.WithKeyring(keyring(t, k1))).CreateOrder(ctx, o); err != nil {
+	if err := redisstore.New(rdb, 0, redisstore.WithKeyring(keyring(t, k1))).CreateOrder(ctx, o, orders.AuditEntry{}); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{

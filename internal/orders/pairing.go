@@ -168,7 +168,6 @@ type ClaimInput struct {
 	DeviceID   string // X-Device-Id, required
 	DeviceName string // X-Device-Name, optional
 	AppVersion string // X-App-Version
-	IP         string // the client's address, for the guess limit
 }
 
 // MaxDeviceName is the most characters of X-Device-Name kept; a longer name is cut there.
@@ -213,7 +212,7 @@ func (s *Service) Claim(ctx context.Context, in ClaimInput) (*ClaimResult, error
 			"The X-Device-Id header is required (at most 128 characters).",
 			"缺少设备标识（X-Device-Id）。")
 	}
-	now := s.now()
+	now, ip := s.now(), ClientIP(ctx)
 	code := in.Code
 	orderID, _, ok := strings.Cut(code, ".")
 	var snap *Snapshot
@@ -221,11 +220,11 @@ func (s *Service) Claim(ctx context.Context, in ClaimInput) (*ClaimResult, error
 	if ok && len(code) <= 200 && validID(orderID) {
 		snap, err = s.store.Claim(ctx, ClaimRequest{
 			OrderID: orderID, CodeHash: hashCode(code), DeviceID: deviceID, DeviceName: deviceName(in.DeviceName),
-			AppVersion: in.AppVersion, Now: now, AppProvinces: s.cfg.AppProvinces, IP: in.IP,
+			AppVersion: in.AppVersion, Now: now, AppProvinces: s.cfg.AppProvinces, IP: ip,
 		})
 	}
 	if errors.Is(err, filing.ErrPairingNotFound) && s.cfg.ClaimGuessLimit > 0 {
-		wait, gerr := s.store.Guess(ctx, in.IP, s.cfg.ClaimGuessLimit, s.cfg.GuessWindow, now)
+		wait, gerr := s.store.Guess(ctx, ip, s.cfg.ClaimGuessLimit, s.cfg.GuessWindow, now)
 		if gerr != nil {
 			return nil, gerr
 		}

@@ -152,7 +152,8 @@ func (s *Service) CreateOrder(ctx context.Context, in filing.NewOrderInput) (*Sn
 	}
 	code := newResumeCode()
 	o.ResumeHash = hashCode(code)
-	if err := s.store.CreateOrder(ctx, o); err != nil {
+	created := AuditEntry{At: o.CreatedAt, Actor: ActorDesktop, Action: AuditCreate, IP: ClientIP(ctx)}
+	if err := s.store.CreateOrder(ctx, o, created); err != nil {
 		return nil, "", err
 	}
 	token, _, err := s.signer.DesktopToken(o.ID, s.cfg.DesktopTokenTTL)

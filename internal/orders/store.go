@@ -106,7 +106,8 @@ type ClaimRequest struct {
 // Store keeps orders, materials and pairings, and publishes each change's events
 // atomically with the change.
 type Store interface {
-	CreateOrder(ctx context.Context, o *filing.Order) error
+	// CreateOrder stores a new order with created as its first audit entry.
+	CreateOrder(ctx context.Context, o *filing.Order, created AuditEntry) error
 	// Load returns the order's snapshot, or filing.ErrOrderNotFound.
 	Load(ctx context.Context, orderID string) (*Snapshot, error)
 	// Update runs change on the current snapshot and, if it returns no error, writes the

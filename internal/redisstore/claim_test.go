@@ -98,7 +98,7 @@ func TestDamagedVersionIsRefused(t *testing.T) {
 	rdb := redistest.Shared(t)
 	s := New(rdb, time.Minute)
 	id := randomID(t)
-	if err := s.CreateOrder(ctx, &filing.Order{ID: id, State: filing.StateDraft, Province: "CN-GD", Version: 1}); err != nil {
+	if err := s.CreateOrder(ctx, &filing.Order{ID: id, State: filing.StateDraft, Province: "CN-GD", Version: 1}, orders.AuditEntry{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Del(context.Background(), rediskeys.Order(id), rediskeys.Version(id), rediskeys.Audit(id)) })
@@ -160,7 +160,7 @@ func TestClaimScriptParity(t *testing.T) {
 									}
 									id := orderID()
 									o := &filing.Order{ID: id, State: state, UploadMethod: method, Province: province, Version: 1}
-									if err := s.CreateOrder(ctx, o); err != nil {
+									if err := s.CreateOrder(ctx, o, orders.AuditEntry{}); err != nil {
 										t.Fatal(err)
 									}
 									var snap *orders.Snapshot

@@ -36,7 +36,7 @@ func TestClaimRoundTrips(t *testing.T) {
 	now := time.Now().Truncate(time.Millisecond).UTC()
 	claim := func(id string, before func()) (*orders.Snapshot, error) {
 		o := &filing.Order{ID: id, State: filing.StateDraft, UploadMethod: filing.MethodApp, Province: "CN-GD", Version: 1}
-		if err := s.CreateOrder(ctx, o); err != nil {
+		if err := s.CreateOrder(ctx, o, orders.AuditEntry{}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Update(ctx, id, func(sn *orders.Snapshot) ([]orders.Event, error) {

@@ -96,7 +96,7 @@ func TestKeyRotation(t *testing.T) {
 			old := redisstore.New(rdb, 0, redisstore.WithKeyring(ring(t, k1)))
 			ids := []string{"aaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbb", "cccccccccccccccccccccccccc"}
 			for _, id := range ids {
-				if err := old.CreateOrder(ctx, newOrder(id)); err != nil {
+				if err := old.CreateOrder(ctx, newOrder(id), orders.AuditEntry{}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -162,7 +162,7 @@ func TestSealedNumberBoundToItsPlace(t *testing.T) {
 	s := redisstore.New(rdb, 0, redisstore.WithKeyring(ring(t, k1)))
 	a, b := newOrder("aaaaaaaaaaaaaaaaaaaaaaaaaa"), newOrder("bbbbbbbbbbbbbbbbbbbbbbbbbb")
 	for _, o := range []*filing.Order{a, b} {
-		if err := s.CreateOrder(ctx, o); err != nil {
+		if err := s.CreateOrder(ctx, o, orders.AuditEntry{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -197,7 +197,7 @@ func TestRetentionTTLs(t *testing.T) {
 	o := newOrder("aaaaaaaaaaaaaaaaaaaaaaaaaa")
 	o.SubjectType, o.OrganizationCertificateType = filing.Individual, ""
 	o.UploadMethod = filing.MethodApp
-	if err := s.CreateOrder(ctx, o); err != nil {
+	if err := s.CreateOrder(ctx, o, orders.AuditEntry{At: o.CreatedAt, Actor: orders.ActorDesktop, Action: orders.AuditCreate}); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
@@ -287,7 +287,7 @@ func TestAuditReadsCannotFlushChanges(t *testing.T) {
 			ctx := context.Background()
 			s := redisstore.New(rdb, 0)
 			o := newOrder("aaaaaaaaaaaaaaaaaaaaaaaaaa")
-			if err := s.CreateOrder(ctx, o); err != nil {
+			if err := s.CreateOrder(ctx, o, orders.AuditEntry{At: o.CreatedAt, Actor: orders.ActorDesktop, Action: orders.AuditCreate}); err != nil {
 				t.Fatal(err)
 			}
 			start := o.CreatedAt
@@ -365,7 +365,7 @@ func TestApplyRetention(t *testing.T) {
 			}
 			legacy("aaaaaaaaaaaaaaaaaaaaaaaaaa", filing.StateDraft)
 			legacy("bbbbbbbbbbbbbbbbbbbbbbbbbb", filing.StateSubmitted)
-			if err := s.CreateOrder(ctx, newOrder("cccccccccccccccccccccccccc")); err != nil {
+			if err := s.CreateOrder(ctx, newOrder("cccccccccccccccccccccccccc"), orders.AuditEntry{}); err != nil {
 				t.Fatal(err)
 			}
 			rdb.PExpire(ctx, rediskeys.Order("cccccccccccccccccccccccccc"), time.Minute)

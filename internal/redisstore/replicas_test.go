@@ -27,7 +27,7 @@ func appOrder(t testing.TB, s *Store) string {
 	t.Helper()
 	ctx := context.Background()
 	id := randomID(t)
-	if err := s.CreateOrder(ctx, &filing.Order{ID: id, State: filing.StateDraft, Province: "CN-GD", UploadMethod: filing.MethodApp, Version: 1}); err != nil {
+	if err := s.CreateOrder(ctx, &filing.Order{ID: id, State: filing.StateDraft, Province: "CN-GD", UploadMethod: filing.MethodApp, Version: 1}, orders.AuditEntry{}); err != nil {
 		t.Fatalf("CreateOrder: %v", err)
 	}
 	now := time.Now()
@@ -110,7 +110,9 @@ func TestWaitForReplicas(t *testing.T) {
 		prepare func() func() error
 	}{
 		{"create", func() func() error {
-			return func() error { return s.CreateOrder(ctx, &filing.Order{ID: randomID(t), Version: 1}) }
+			return func() error {
+				return s.CreateOrder(ctx, &filing.Order{ID: randomID(t), Version: 1}, orders.AuditEntry{})
+			}
 		}},
 		{"update", func() func() error {
 			return func() error {
@@ -151,14 +153,14 @@ func TestWaitForReplicas(t *testing.T) {
 	redistest.WaitLinked(t, rdb)
 	stall(t)
 	s0 := New(rdb, 0)
-	if err := s0.CreateOrder(ctx, &filing.Order{ID: randomID(t), Version: 1}); err != nil {
+	if err := s0.CreateOrder(ctx, &filing.Order{ID: randomID(t), Version: 1}, orders.AuditEntry{}); err != nil {
 		t.Fatalf("without WAIT: %v", err)
 	}
 
 	// A replica gone for good: unavailable too.
 	redistest.WaitLinked(t, rdb)
 	replica.Stop()
-	if err := s.CreateOrder(ctx, &filing.Order{ID: randomID(t), Version: 1}); !errors.Is(err, filing.ErrUnavailable) {
+	if err := s.CreateOrder(ctx, &filing.Order{ID: randomID(t), Version: 1}, orders.AuditEntry{}); !errors.Is(err, filing.ErrUnavailable) {
 		t.Fatalf("replica down: err = %v, want unavailable", err)
 	}
 }

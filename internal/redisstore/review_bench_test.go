@@ -34,7 +34,7 @@ func BenchmarkReviewWrites(b *testing.B) {
 		o := &filing.Order{ID: id, State: state, Round: 1, SubmittedAt: time.Now(), Version: 1, SubjectType: filing.Individual,
 			Province: "CN-GD", SubjectName: "张三", SubjectLeader: person, WebsiteLeader: person, WebsiteLeaderSame: true,
 			Domains: []string{"example.com"}, UploadMethod: filing.MethodPC}
-		if err := s.CreateOrder(ctx, o); err != nil {
+		if err := s.CreateOrder(ctx, o, orders.AuditEntry{}); err != nil {
 			b.Fatal(err)
 		}
 		return id

@@ -36,7 +36,7 @@ func TestHoldScriptParity(t *testing.T) {
 						const round = 2
 						if state != "" {
 							o := &filing.Order{ID: id, State: state, Round: round, Province: "CN-GD", Version: 1}
-							if err := s.CreateOrder(ctx, o); err != nil {
+							if err := s.CreateOrder(ctx, o, orders.AuditEntry{}); err != nil {
 								t.Fatal(err)
 							}
 						}
@@ -102,7 +102,7 @@ func TestHoldRace(t *testing.T) {
 	s := New(rdb, 30*time.Minute)
 	ctx := context.Background()
 	id := orderID()
-	if err := s.CreateOrder(ctx, &filing.Order{ID: id, State: filing.StateSubmitted, Round: 1, Version: 1}); err != nil {
+	if err := s.CreateOrder(ctx, &filing.Order{ID: id, State: filing.StateSubmitted, Round: 1, Version: 1}, orders.AuditEntry{}); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
@@ -143,7 +143,7 @@ func TestQueueIndex(t *testing.T) {
 	for i := range 5 {
 		id := orderID()
 		ids = append(ids, id)
-		if err := s.CreateOrder(ctx, &filing.Order{ID: id, State: filing.StateUploaded, Version: 1, SubjectName: "n"}); err != nil {
+		if err := s.CreateOrder(ctx, &filing.Order{ID: id, State: filing.StateUploaded, Version: 1, SubjectName: "n"}, orders.AuditEntry{}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Update(ctx, id, func(sn *orders.Snapshot) ([]orders.Event, error) {

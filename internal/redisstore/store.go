@@ -135,7 +135,7 @@ func orderKeys(id string) []string {
 
 // CreateOrder stores a new order; it fails if the ID is taken. The order's creation is
 // its first audit entry, by the desktop that sent it.
-func (s *Store) CreateOrder(ctx context.Context, o *filing.Order) (err error) {
+func (s *Store) CreateOrder(ctx context.Context, o *filing.Order, created orders.AuditEntry) (err error) {
 	defer translate(&err)
 	b, err := s.encodeOrder(o)
 	if err != nil {
@@ -168,7 +168,7 @@ func (s *Store) CreateOrder(ctx context.Context, o *filing.Order) (err error) {
 	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, rediskeys.Version(o.ID), o.Version, s.retention)
 		s.writeCreated(ctx, p, o, webhooks)
-		addAudit(ctx, p, o.ID, orders.AuditEntry{At: o.CreatedAt, Actor: orders.ActorDesktop, Action: orders.AuditCreate, IP: orders.ClientIP(ctx)})
+		addAudit(ctx, p, o.ID, created)
 		p.PExpire(ctx, rediskeys.Audit(o.ID), s.retention)
 		wait = s.confirm(ctx, p, o.ID, false)
 		return nil

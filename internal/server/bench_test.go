@@ -217,7 +217,7 @@ func BenchmarkClaim(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := svc.Claim(ctx, orders.ClaimInput{Code: <-codes, DeviceID: "bench-device", AppVersion: "3.16.0", IP: "127.0.0.1"}); err != nil {
+			if _, err := svc.Claim(ctx, orders.ClaimInput{Code: <-codes, DeviceID: "bench-device", AppVersion: "3.16.0"}); err != nil {
 				b.Error(err)
 				return
 			}

@@ -48,7 +48,7 @@ func benchReplicaWait(b *testing.B, master *redistest.Server, op string, n, roun
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if _, err := m.Service.Claim(ctx, orders.ClaimInput{Code: codes[i], DeviceID: "bench-device", AppVersion: "3.16.0", IP: "127.0.0.1"}); err != nil {
+				if _, err := m.Service.Claim(ctx, orders.ClaimInput{Code: codes[i], DeviceID: "bench-device", AppVersion: "3.16.0"}); err != nil {
 					b.Fatal(err)
 				}
 			}

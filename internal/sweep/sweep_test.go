@@ -89,7 +89,7 @@ func TestSweep(t *testing.T) {
 			rdb := redistest.Shared(t)
 			rs := redisstore.New(rdb, 0)
 			live, gone := randomID(t), randomID(t)
-			if err := rs.CreateOrder(ctx, &filing.Order{ID: live}); err != nil {
+			if err := rs.CreateOrder(ctx, &filing.Order{ID: live}, orders.AuditEntry{}); err != nil {
 				t.Fatal(err)
 			}
 			ref, unref, orphan := []byte("referenced"), []byte("replaced long ago"), []byte("of a deleted order")

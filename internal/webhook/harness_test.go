@@ -247,7 +247,7 @@ func (r *rig) create(store *redisstore.Store) string {
 	now := r.clock.Now()
 	o := &filing.Order{ID: id, State: filing.StateDraft, Version: 1, SubjectType: filing.Individual,
 		Province: "CN-GD", CreatedAt: now, UpdatedAt: now}
-	if err := store.CreateOrder(context.Background(), o); err != nil {
+	if err := store.CreateOrder(context.Background(), o, orders.AuditEntry{}); err != nil {
 		r.t.Fatal(err)
 	}
 	return id
