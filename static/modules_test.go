@@ -79,6 +79,16 @@ func TestScriptsWriteNoCatalogueTable(t *testing.T) {
 	for _, s := range filing.AllSlots() {
 		tables = append(tables, s.GuidanceZh())
 	}
+	// The certificate and state names as table entries; the same words may still stand in a
+	// sentence (初审通过 is also a decision's name).
+	for _, ct := range filing.OrgCertificateTypes() {
+		if ct != filing.OtherCertificate {
+			tables = append(tables, "'"+ct.LabelZh()+"'")
+		}
+	}
+	for _, st := range filing.States() {
+		tables = append(tables, string(st)+": '"+st.LabelZh()+"'")
+	}
 	tables = append(tables, "1024 * 1024;", "<< 20", "_PAGES = ")
 	for p, src := range scripts(t) {
 		for _, x := range tables {

@@ -11,6 +11,23 @@ type Catalog struct {
 	Limits    Limits            `json:"limits"`
 	Warnings  []Warning         `json:"warnings"`
 	Reasons   []Reason          `json:"reasons"`
+	// OrgCertificateTypes are the organization certificate types a form offers.
+	OrgCertificateTypes []CatalogOrgCertificate `json:"organization_certificate_types"`
+	// States are the order states with their names and the owner's way back (withdraw).
+	States []CatalogState `json:"states"`
+}
+
+// CatalogOrgCertificate is an organization certificate type and its name.
+type CatalogOrgCertificate struct {
+	Type    OrgCertificateType `json:"type"`
+	LabelZh string             `json:"label_zh"`
+}
+
+// CatalogState is an order state, its name, and whether the owner may withdraw from it.
+type CatalogState struct {
+	State        State  `json:"state"`
+	LabelZh      string `json:"label_zh"`
+	Withdrawable bool   `json:"withdrawable"`
 }
 
 // CatalogProvince is a province and whether the app may be used there.
@@ -74,6 +91,12 @@ func NewCatalog(appAvailable func(province string) bool, limits Limits) Catalog 
 	}
 	for _, s := range AllSlots() {
 		c.Slots = append(c.Slots, CatalogSlot{Slot: s, LabelZh: s.LabelZh(), GuidanceZh: s.GuidanceZh(), AppAllowed: s.AppAllowed()})
+	}
+	for _, t := range OrgCertificateTypes() {
+		c.OrgCertificateTypes = append(c.OrgCertificateTypes, CatalogOrgCertificate{Type: t, LabelZh: t.LabelZh()})
+	}
+	for _, s := range States() {
+		c.States = append(c.States, CatalogState{State: s, LabelZh: s.LabelZh(), Withdrawable: s.Withdrawable()})
 	}
 	return c
 }

@@ -42,6 +42,19 @@ func TestCatalogTables(t *testing.T) {
 		t.Fatalf("catalogue sizes: %d provinces, %d ID types, %d slots, %d reasons",
 			len(c.Provinces), len(c.IDTypes), len(c.Slots), len(c.Reasons))
 	}
+	if len(c.OrgCertificateTypes) != 4 || len(c.States) != len(filing.States()) {
+		t.Fatalf("catalogue sizes: %d certificate types, %d states", len(c.OrgCertificateTypes), len(c.States))
+	}
+	for _, ct := range c.OrgCertificateTypes {
+		if ct.LabelZh == "" {
+			t.Errorf("certificate type %s has no name", ct.Type)
+		}
+	}
+	for _, st := range c.States {
+		if st.LabelZh == "" || st.Withdrawable != st.State.Withdrawable() {
+			t.Errorf("state %+v: want a name and withdrawable %t", st, st.State.Withdrawable())
+		}
+	}
 	for _, p := range c.Provinces {
 		if p.AppAvailable != (p.Code == "CN-GD") {
 			t.Errorf("%s app_available = %t", p.Code, p.AppAvailable)

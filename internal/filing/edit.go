@@ -132,7 +132,7 @@ func (o *Order) Edit(in EditInput, now time.Time) (changed []string, fixedAny bo
 				"An individual order has no organization certificate type.", "个人备案没有单位证件类型。")
 		}
 		c.OrganizationCertificateType = *in.OrganizationCertificateType
-		if !orgCertificateTypes[c.OrganizationCertificateType] {
+		if !c.OrganizationCertificateType.valid() {
 			return nil, false, errOrgCertificateType()
 		}
 	}

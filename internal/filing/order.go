@@ -18,9 +18,28 @@ const (
 // OrgCertificateType is the kind of an organization's certificate.
 type OrgCertificateType string
 
-var orgCertificateTypes = map[OrgCertificateType]bool{
-	"business_license": true, "public_institution": true, "social_organization": true, "other": true,
+// The organization certificate types.
+const (
+	BusinessLicense    OrgCertificateType = "business_license"
+	PublicInstitution  OrgCertificateType = "public_institution"
+	SocialOrganization OrgCertificateType = "social_organization"
+	OtherCertificate   OrgCertificateType = "other"
+)
+
+var orgCertificateLabels = map[OrgCertificateType]string{
+	BusinessLicense: "营业执照", PublicInstitution: "事业单位法人证书",
+	SocialOrganization: "社会团体法人登记证书", OtherCertificate: "其他",
 }
+
+// OrgCertificateTypes lists the organization certificate types in the order a form offers them.
+func OrgCertificateTypes() []OrgCertificateType {
+	return []OrgCertificateType{BusinessLicense, PublicInstitution, SocialOrganization, OtherCertificate}
+}
+
+// LabelZh is the certificate type's Chinese name, or "" for an unknown type.
+func (t OrgCertificateType) LabelZh() string { return orgCertificateLabels[t] }
+
+func (t OrgCertificateType) valid() bool { return orgCertificateLabels[t] != "" }
 
 // UploadMethod is how the materials are uploaded; empty means not chosen yet.
 type UploadMethod string
@@ -56,6 +75,22 @@ func States() []State {
 	return []State{StateDraft, StateUploaded, StateSubmitted, StateChangesRequested, StateRejected,
 		StateApproved, StateAuthorityReview, StateFiled, StateAuthorityRejected}
 }
+
+var stateLabels = map[State]string{
+	StateDraft:             "草稿：待上传资料",
+	StateUploaded:          "资料已齐全，待提交",
+	StateSubmitted:         "服务商初审中",
+	StateChangesRequested:  "需要补正",
+	StateRejected:          "初审未通过",
+	StateApproved:          "初审通过",
+	StateAuthorityReview:   "管局审核中",
+	StateFiled:             "备案成功",
+	StateAuthorityRejected: "管局退回",
+}
+
+// LabelZh is the state as the pages name it. Each says only what has happened: 初审通过 is
+// the provider's approval, never the authority's.
+func (s State) LabelZh() string { return stateLabels[s] }
 
 // Order is a filing order. ID numbers are kept whole here; every view outside the service
 // masks them, except the printed verification form.
@@ -131,7 +166,7 @@ func NewOrder(id string, in NewOrderInput, now time.Time) (*Order, error) {
 	case Individual:
 		o.OrganizationCertificateType = ""
 	case Organization:
-		if !orgCertificateTypes[o.OrganizationCertificateType] {
+		if !o.OrganizationCertificateType.valid() {
 			return nil, errOrgCertificateType()
 		}
 	default:

@@ -14,9 +14,6 @@ const ACTIVE_MS = 5 * 60000; // … and counts as active for this long after a k
 
 const OUTCOME_ZH = { approve: '初审通过', changes: '退回补正', reject: '驳回' };
 
-// The certificate types' names, as the order form offers them (the catalogue has no table
-// of them).
-const ORG_CERT_ZH = { business_license: '营业执照', public_institution: '事业单位法人证书', social_organization: '社会团体法人登记证书', other: '其他' };
 
 function websiteLeader(o) {
   return o.website_leader_same_as_subject_leader ? o.subject_leader : o.website_leader;
@@ -36,7 +33,7 @@ export function createOrderView(ctx) {
   const warningText = (code) => cat().warningText(code);
   const idTypeZh = (t) => cat().idTypeLabel(t);
   const provinceZh = (c) => cat().provinceName(c);
-  const orgCertZh = (t) => ORG_CERT_ZH[t] || t || '';
+  const orgCertZh = (t) => cat().orgCertLabel(t);
 
   const order = () => O.view.order;
   const materialOf = (slot) => (O.view.materials || []).find((m) => m.slot === slot);
@@ -182,9 +179,7 @@ export function createOrderView(ctx) {
     show(n, !!text);
   }
 
-  function stateZh(s) {
-    return { draft: '草稿', uploaded: '待提交', submitted: '待初审', changes_requested: '退回补正中', rejected: '已驳回', approved: '初审已通过', authority_review: '管局审核中', filed: '备案成功', authority_rejected: '管局退回' }[s] || s;
-  }
+  function stateZh(s) { return cat().stateLabel(s); }
 
   // ---------------------------------------------------------------- rendering
 

@@ -3,7 +3,7 @@
 
 import { openEvents } from '../lib/ws.js';
 import { orderPath, api, applyOrder, requirements, setMaterial } from './state.js';
-import { render, fatal, banner, currentView, WITHDRAWABLE } from './view.js';
+import { render, fatal, banner, currentView } from './view.js';
 import { inChanges } from './fix.js';
 import { ensurePairing } from './qr.js';
 import { lapse } from './resume.js';
@@ -128,7 +128,7 @@ function handleEvent(S, ev) {
       if (S.order) {
         S.order.state = d.to;
         if (d.reason) S.order.reject_reason = d.reason;
-        if (d.to === 'draft' && WITHDRAWABLE.has(d.from)) {
+        if (d.to === 'draft' && S.catalog.withdrawable(d.from)) {
           S.order.upload_method = '';
           S.pairing = null;
           S.phone = null;

@@ -6,8 +6,6 @@
 import { h, show } from '../lib/h.js';
 import { parseDomains, domainHint } from './domains.js';
 
-const ORG_CERT_ZH = { business_license: '营业执照', public_institution: '事业单位法人证书', social_organization: '社会团体法人登记证书', other: '其他' };
-
 export function inChanges(o) { return !!o && o.state === 'changes_requested'; }
 
 function review(o) { return (o && o.review) || null; }
@@ -54,11 +52,11 @@ function personOf(o, key) {
 
 // editor builds the input of one flagged field, prefilled with what the order holds (an ID
 // number is only known masked, so it is typed again).
-function editor(o, field, id) {
+function editor(o, field, id, catalog) {
   const [key, sub] = field.includes('.') ? field.split('.') : [field, ''];
   if (field === 'subject_name') return h('input', { id, value: o.subject_name || '', maxlength: '128' });
   if (field === 'organization_certificate_type') {
-    const sel = h('select', { id }, Object.entries(ORG_CERT_ZH).map(([v, l]) => h('option', { value: v, selected: v === o.organization_certificate_type }, l)));
+    const sel = h('select', { id }, catalog.orgCertificateTypes.map((t) => h('option', { value: t.type, selected: t.type === o.organization_certificate_type }, t.label_zh)));
     return sel;
   }
   if (field === 'domains') return h('textarea', { id, rows: '3' }, (o.domains || []).join('\n'));
@@ -94,7 +92,7 @@ export function patchBody(values) {
   return body;
 }
 
-// renderFixFields draws the editors of the flagged fields into box. ctx: {order,
+// renderFixFields draws the editors of the flagged fields into box. ctx: {order, catalog,
 // request(method, path, body), orderPath, onOrder(order)}.
 export function renderFixFields(box, ctx) {
   const o = ctx.order;
@@ -111,7 +109,7 @@ export function renderFixFields(box, ctx) {
     const id = 'fix-' + f.replace(/\W/g, '-');
     const fixed = !todo.has('field:' + f);
     const hint = h('p', { class: 'hint fix-hint', id: id + '-hint' });
-    const ed = editor(o, f, id);
+    const ed = editor(o, f, id, ctx.catalog);
     if (f === 'domains') {
       ed.addEventListener('input', () => { hint.textContent = domainHint(parseDomains(ed.value)); });
     }

@@ -35,6 +35,7 @@ function personFields(S, prefix) {
 export function setupForm(S) {
   const sel = $('#f-province');
   for (const p of S.catalog.provinces) sel.append(h('option', { value: p.code }, p.name_zh));
+  $('#f-org-cert').append(...S.catalog.orgCertificateTypes.map((t) => h('option', { value: t.type }, t.label_zh)));
   $('[data-person="subject_leader"]').append(personFields(S, 'subject_leader'));
   const wl = personFields(S, 'website_leader');
   wl.id = 'website-leader-fields';

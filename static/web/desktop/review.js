@@ -12,13 +12,6 @@ import { openStitch, renderStitch } from './stitch.js';
 import { loadAudit } from './audit.js';
 import { uploadFile, removeMaterial } from './upload.js';
 
-const ORG_CERT_ZH = {
-  business_license: '营业执照',
-  public_institution: '事业单位法人证书',
-  social_organization: '社会团体法人登记证书',
-  other: '其他',
-};
-
 const STITCH_SLOTS = new Set(['organization_certificate', 'subject_leader_id_front', 'subject_leader_id_back', 'website_leader_id_front', 'website_leader_id_back']);
 
 // compareRows is what the order says about a slot's document: the owner compares it with
@@ -34,7 +27,7 @@ function compareRows(S, slot) {
   const who = slot.startsWith('subject_leader') ? o.subject_leader : o.website_leader;
   switch (slot) {
     case 'organization_certificate':
-      return [['单位名称', o.subject_name], ['证件类型', ORG_CERT_ZH[o.organization_certificate_type] || '']];
+      return [['单位名称', o.subject_name], ['证件类型', S.catalog.orgCertLabel(o.organization_certificate_type)]];
     case 'subject_leader_id_front':
     case 'website_leader_id_front':
       return person(who || {});
@@ -203,7 +196,7 @@ export function renderFixPanel(S) {
   const o = S.order;
   const fixing = inChanges(o);
   show($('#fix-panel'), fixing);
-  renderFixFields($('#fix-fields'), { order: o, request: (m, p, b) => api(S, m, p, b), orderPath: (rest) => orderPath(S, rest), onOrder: (ord) => { applyOrder(S, ord); render(S); } });
+  renderFixFields($('#fix-fields'), { order: o, catalog: S.catalog, request: (m, p, b) => api(S, m, p, b), orderPath: (rest) => orderPath(S, rest), onOrder: (ord) => { applyOrder(S, ord); render(S); } });
   if (!fixing) return;
   const r = o.review || {};
   const todo = pending(o);

@@ -3,7 +3,7 @@
 
 import { $, $$, h, show, labelNode } from '../lib/h.js';
 import { orderPath, api, applyOrder, requirements, serverNow } from './state.js';
-import { render, STATE_ZH, WITHDRAWABLE } from './view.js';
+import { render } from './view.js';
 import { renderProgress } from './progress.js';
 import { setThumb } from './materials.js';
 
@@ -19,11 +19,7 @@ export function renderStatus(S) {
   $('#status-title').textContent = {
     submitted: o.round > 1 ? `已重新提交：服务商第 ${o.round} 轮初审中` : '已提交审核：服务商初审中',
     approved: '服务商初审通过：等待提交管局',
-    authority_review: '管局审核中',
-    filed: '备案成功',
-    rejected: '初审未通过',
-    authority_rejected: '管局退回',
-  }[o.state] || (STATE_ZH[o.state] || o.state);
+  }[o.state] || S.catalog.stateLabel(o.state);
   renderProgress($('#review-stages'), o, serverNow(S));
   $('#status-text').textContent = {
     submitted: '审核结果会显示在本页面。审核期间资料不可修改；如需修改，可撤回订单。',
@@ -37,7 +33,7 @@ export function renderStatus(S) {
   show($('#reject-box'), rejected);
   $('#reject-reason').textContent = (o.review && o.review.reason) || o.reject_reason || '未说明原因，请联系客服。';
   const w = $('#withdraw');
-  show(w, WITHDRAWABLE.has(o.state));
+  show(w, S.catalog.withdrawable(o.state));
   const back = rejected || o.state === 'authority_rejected';
   w.textContent = back ? '撤回并重新上传' : '撤回订单';
   w.className = 'btn ' + (back ? 'btn-primary' : 'btn-secondary');

@@ -89,25 +89,12 @@ function renderChip(S) {
     h('span', { class: 'chip-province' }, o.province_name_zh || provinceName(S, o.province)),
     h('span', { class: 'chip-sep' }, '·'),
     h('span', { class: 'chip-domains' }, (o.domains || []).join('、')),
-    h('span', { class: 'state-pill state-' + o.state, id: 'order-state' }, STATE_ZH[o.state] || o.state),
+    h('span', { class: 'state-pill state-' + o.state, id: 'order-state' }, S.catalog.stateLabel(o.state)),
   );
   show(chip, true);
 }
 
-export const STATE_ZH = {
-  draft: '草稿：待上传资料',
-  uploaded: '资料已齐全，待提交',
-  submitted: '服务商初审中',
-  changes_requested: '需要补正',
-  rejected: '初审未通过',
-  approved: '初审通过',
-  authority_review: '管局审核中',
-  filed: '备案成功',
-  authority_rejected: '管局退回',
-};
 
-// The states that withdraw leaves (to draft, upload method cleared, materials kept).
-export const WITHDRAWABLE = new Set(['submitted', 'changes_requested', 'rejected', 'authority_rejected']);
 
 export function fatal(msg) {
   $('#fatal').textContent = msg;

@@ -1,6 +1,7 @@
 // The catalogue (GET /api/v1/catalog): the tables the server defines once — provinces,
 // ID document types, material slots with their advice, the image limits, the texts of the
-// quality warnings and the review reasons. A page reads them from here and writes none of
+// quality warnings, the review reasons, the organization certificate types and the order
+// states. A page reads them from here and writes none of
 // them again. The answer is fetched once per page; the browser revalidates it by its ETag.
 
 let pending = null;
@@ -28,11 +29,15 @@ export class Catalog {
     this.limits = data.limits || {};
     this.warnings = data.warnings || [];
     this.reasons = data.reasons || [];
+    this.orgCertificateTypes = data.organization_certificate_types || [];
+    this.states = data.states || [];
     this._province = new Map(this.provinces.map((p) => [p.code, p]));
     this._idType = new Map(this.idTypes.map((t) => [t.id_type, t]));
     this._slot = new Map(this.slots.map((s) => [s.slot, s]));
     this._warning = new Map(this.warnings.map((w) => [w.code, w]));
     this._reason = new Map(this.reasons.map((r) => [r.code, r]));
+    this._orgCert = new Map(this.orgCertificateTypes.map((t) => [t.type, t]));
+    this._state = new Map(this.states.map((s) => [s.state, s]));
   }
 
   // provinceName is the province's Chinese name, or its code when unknown.
@@ -46,6 +51,13 @@ export class Catalog {
   warningText(code) { const w = this._warning.get(code); return w ? w.message_zh : code; }
 
   reason(code) { return this._reason.get(code); }
+
+  orgCertLabel(t) { const x = this._orgCert.get(t); return x ? x.label_zh : (t || ''); }
+
+  stateLabel(s) { const x = this._state.get(s); return x ? x.label_zh : s; }
+
+  // withdrawable: the owner may withdraw an order in state s (back to a draft).
+  withdrawable(s) { const x = this._state.get(s); return !!x && x.withdrawable; }
 }
 
 // mb writes a byte limit in whole megabytes, as the limits are stated to people.
