@@ -120,17 +120,7 @@ func benchWriteFsync(b *testing.B, img []byte) {
 	b.SetBytes(int64(len(img)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("raw-%d", i%4)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := f.Write(img); err != nil {
-			b.Fatal(err)
-		}
-		if err := f.Sync(); err != nil {
-			b.Fatal(err)
-		}
-		f.Close()
+		writeFsync(b, filepath.Join(dir, fmt.Sprintf("raw-%d", i%4)), img)
 	}
 }
 

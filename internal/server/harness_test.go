@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/beianscan/beianscan/internal/desktoptest"
 	"github.com/beianscan/beianscan/internal/limits"
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/redistest"
@@ -186,17 +187,9 @@ func hasCJK(s string) bool {
 	return false
 }
 
-// gdIndividual is a Guangdong individual filing: app verification is open there.
-func gdIndividual() map[string]any {
-	return map[string]any{
-		"subject_type": "individual", "province": "CN-GD", "subject_name": "张三",
-		"subject_leader": map[string]any{
-			"name": "张三", "id_type": "resident_id", "id_number": "11010519491231002X", "id_valid_until": "long_term",
-		},
-		"website_leader_same_as_subject_leader": true,
-		"domains":                               []string{"example.com"},
-	}
-}
+// gdIndividual is a Guangdong individual filing: app verification is open there. It is the
+// order the outside clients (desktoptest) create too.
+var gdIndividual = desktoptest.GDIndividual
 
 // order is a created order as the desktop holds it.
 type order struct {

@@ -32,8 +32,13 @@ func decodeOnce(b *testing.B, img []byte) time.Duration {
 
 // writeFsyncOnce writes img to a file in dir and fsyncs it, timed.
 func writeFsyncOnce(b *testing.B, dir string, img []byte) time.Duration {
+	return writeFsync(b, filepath.Join(dir, "raw"), img)
+}
+
+// writeFsync writes img to path and fsyncs it, timed.
+func writeFsync(b *testing.B, path string, img []byte) time.Duration {
 	t0 := time.Now()
-	f, err := os.Create(filepath.Join(dir, "raw"))
+	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
 	}
