@@ -110,77 +110,70 @@ func (l jpegLayout) bytes(w, h int) float64 {
 	return b
 }
 
-// jpegLayoutOf walks a JPEG's markers up to its first scan as image/jpeg does, noting the
-// frame header (SOF0/1/2), JFIF (APP0) and Adobe (APP14) segments. Every offset is
-// bounds-checked: the bytes come from the client.
+// jpegLayoutOf walks a JPEG's segments up to its first scan as image/jpeg does, noting the
+// frame header (SOF0/1/2), JFIF (APP0) and Adobe (APP14) segments. Anything it cannot read
+// answers false, and the caller assumes the costliest layout.
 func jpegLayoutOf(data []byte) (jpegLayout, bool) {
 	var l jpegLayout
-	jfif, adobe, adobeTransform := false, false, byte(0)
-	sof := false
-	p := 2
-	for p+4 <= len(data) {
-		if data[p] != 0xFF { // extraneous data: image/jpeg skips it, as libjpeg does
-			p++
-			continue
-		}
-		m := data[p+1]
-		if m == 0xFF { // fill byte
-			p++
-			continue
-		}
-		if m == 0x01 || (m >= 0xD0 && m <= 0xD7) { // TEM, RSTn: no length
-			p += 2
-			continue
-		}
-		if m == 0xD9 { // EOI before any scan
-			break
-		}
-		n := int(binary.BigEndian.Uint16(data[p+2:]))
-		if n < 2 || p+2+n > len(data) {
+	jfif, adobe, adobeTransform, sof := false, false, byte(0), false
+	w := jpegSegments{data: data, p: 2}
+	for {
+		s, err := w.next()
+		if err != nil {
 			return l, false
 		}
-		seg := data[p+4 : p+2+n]
-		switch {
+		if s.kind != segMarker {
+			continue // junk and fill bytes: image/jpeg skips them, as libjpeg does
+		}
+		seg := s.payload
+		switch m := s.marker; {
 		case m == 0xC0 || m == 0xC1 || m == 0xC2:
-			if sof || len(seg) < 6 {
+			comps, ok := frameComponents(seg)
+			if sof || !ok {
 				return l, false
 			}
-			sof = true
-			l.progressive = m == 0xC2
-			nc := int(seg[5])
-			if nc != 1 && nc != 3 && nc != 4 || len(seg) < 6+3*nc {
-				return l, false
-			}
-			for i := 0; i < nc; i++ {
-				c := seg[6+3*i:]
-				hv := jpegComp{id: c[0], h: int(c[1] >> 4), v: int(c[1] & 0x0F)}
-				if hv.h < 1 || hv.h > 4 || hv.v < 1 || hv.v > 4 {
-					return l, false
-				}
-				l.comps = append(l.comps, hv)
-			}
+			sof, l.progressive, l.comps = true, m == 0xC2, comps
 		case m == 0xE0 && len(seg) >= 5 && string(seg[:5]) == "JFIF\x00":
 			jfif = true
 		case m == 0xEE && len(seg) >= 12 && string(seg[:5]) == "Adobe":
 			adobe, adobeTransform = true, seg[11]
-		case m == 0xDA: // SOS: the decoder has allocated by now
-			p = len(data)
-			continue
+		case m == mSOS || m == mEOI: // by SOS the decoder has allocated
+			if !sof {
+				return l, false
+			}
+			switch len(l.comps) {
+			case 4:
+				l.converted = true
+			case 3:
+				// image/jpeg's isRGB.
+				l.converted = !jfif && (adobe && adobeTransform == 0 ||
+					l.comps[0].id == 'R' && l.comps[1].id == 'G' && l.comps[2].id == 'B')
+			}
+			return l, true
 		}
-		p += 2 + n
 	}
-	if !sof {
-		return l, false
+}
+
+// frameComponents reads the components of a frame header's payload, or false when they are
+// not what image/jpeg decodes (1, 3 or 4 components, sampling factors 1–4).
+func frameComponents(seg []byte) ([]jpegComp, bool) {
+	if len(seg) < 6 {
+		return nil, false
 	}
-	switch len(l.comps) {
-	case 4:
-		l.converted = true
-	case 3:
-		// image/jpeg's isRGB.
-		l.converted = !jfif && (adobe && adobeTransform == 0 ||
-			l.comps[0].id == 'R' && l.comps[1].id == 'G' && l.comps[2].id == 'B')
+	nc := int(seg[5])
+	if nc != 1 && nc != 3 && nc != 4 || len(seg) < 6+3*nc {
+		return nil, false
 	}
-	return l, true
+	comps := make([]jpegComp, 0, nc)
+	for i := 0; i < nc; i++ {
+		c := seg[6+3*i:]
+		hv := jpegComp{id: c[0], h: int(c[1] >> 4), v: int(c[1] & 0x0F)}
+		if hv.h < 1 || hv.h > 4 || hv.v < 1 || hv.v > 4 {
+			return nil, false
+		}
+		comps = append(comps, hv)
+	}
+	return comps, true
 }
 
 // pngLayout is what of a PNG's header decides the image type image/png allocates.
