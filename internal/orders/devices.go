@@ -92,7 +92,7 @@ type DeviceOrder struct {
 	ID          string            `json:"id"`
 	SubjectName string            `json:"subject_name"`
 	Domains     []string          `json:"domains"`
-	State       filing.State     `json:"state"`
+	State       filing.State      `json:"state"`
 	Review      *filing.Review    `json:"review"`
 	Authority   *filing.Authority `json:"authority"`
 	VerifiedAt  time.Time         `json:"verified_at"`
