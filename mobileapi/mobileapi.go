@@ -29,6 +29,9 @@ type Service interface {
 	Complete(ctx context.Context, p auth.Phone) (*orders.Snapshot, error)
 	CheckAppVersion(v string) error
 	ScanState(ctx context.Context, code string) string
+	AuthorizeDevice(ctx context.Context, token, deviceID string) (*orders.DeviceSession, error)
+	DeviceOrders(ctx context.Context, sess *orders.DeviceSession) ([]orders.DeviceOrder, error)
+	ForgetDevice(ctx context.Context, sess *orders.DeviceSession) error
 }
 
 // Config of the app API, filled in by the server (server.Config.withDefaults applies the
@@ -79,6 +82,8 @@ func (a *API) Register(e *echo.Echo) {
 	g.GET("/order", a.order)
 	g.PUT("/materials/:slot", a.upload, httpx.BodyDeadline(a.cfg.UploadTimeout))
 	g.POST("/complete", a.complete)
+	g.GET("/device/orders", a.deviceOrders)
+	g.DELETE("/device", a.forgetDevice)
 }
 
 // appVersion refuses every /m/v1 call from a missing, malformed or too old app, so an old
@@ -137,12 +142,46 @@ func (a *API) claim(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{
-		"phone_token": res.PhoneToken,
-		"expires_at":  res.ExpiresAt,
-		"order":       a.view(res.Snapshot),
-		"materials":   orders.PhoneMaterials(res.Snapshot),
-		"desktop":     res.Snapshot.Pairing.Desktop,
+		"phone_token":  res.PhoneToken,
+		"device_token": res.DeviceToken,
+		"expires_at":   res.ExpiresAt,
+		"order":        a.view(res.Snapshot),
+		"materials":    orders.PhoneMaterials(res.Snapshot),
+		"desktop":      res.Snapshot.Pairing.Desktop,
 	})
+}
+
+// device authorises the request's device token with the X-Device-Id it must come with.
+func (a *API) device(c echo.Context) (*orders.DeviceSession, error) {
+	token, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+	if !ok || strings.TrimSpace(token) == "" {
+		return nil, filing.ErrUnauthorized
+	}
+	return a.svc.AuthorizeDevice(c.Request().Context(), strings.TrimSpace(token), strings.TrimSpace(c.Request().Header.Get("X-Device-Id")))
+}
+
+func (a *API) deviceOrders(c echo.Context) error {
+	sess, err := a.device(c)
+	if err != nil {
+		return err
+	}
+	list, err := a.svc.DeviceOrders(c.Request().Context(), sess)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, map[string]any{"orders": list})
+}
+
+func (a *API) forgetDevice(c echo.Context) error {
+	sess, err := a.device(c)
+	if err != nil {
+		return err
+	}
+	if err := a.svc.ForgetDevice(c.Request().Context(), sess); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }
 
 func (a *API) order(c echo.Context) error {

@@ -97,6 +97,7 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 	blobURL := fs.String("blob-url", env("BEIANSCAN_BLOB_URL", ""), "blob store: empty: the data dir; file:///path; s3://bucket/prefix?endpoint=…&region=… (BEIANSCAN_BLOB_URL)")
 	pairingTTL := fs.String("pairing-ttl", env("BEIANSCAN_PAIRING_TTL", duration(orders.DefaultPairingTTL)), "how long an unclaimed QR stays claimable (BEIANSCAN_PAIRING_TTL)")
 	phoneTTL := fs.String("phone-token-ttl", env("BEIANSCAN_PHONE_TOKEN_TTL", duration(orders.DefaultPhoneTokenTTL)), "phone token life (BEIANSCAN_PHONE_TOKEN_TTL)")
+	deviceTTL := fs.String("device-token-ttl", env("BEIANSCAN_DEVICE_TOKEN_TTL", duration(orders.DefaultDeviceTokenTTL)), "device token life, the phone's list (BEIANSCAN_DEVICE_TOKEN_TTL)")
 	desktopTTL := fs.String("desktop-token-ttl", env("BEIANSCAN_DESKTOP_TOKEN_TTL", duration(orders.DefaultDesktopTokenTTL)), "desktop token life (BEIANSCAN_DESKTOP_TOKEN_TTL)")
 	minApp := fs.String("min-app-version", env("BEIANSCAN_MIN_APP_VERSION", orders.DefaultMinAppVersion), "oldest app version that may pair (BEIANSCAN_MIN_APP_VERSION)")
 	provinces := fs.String("app-provinces", env("BEIANSCAN_APP_PROVINCES", strings.Join(filing.DefaultAppProvinces, ",")), "provinces with app verification (BEIANSCAN_APP_PROVINCES)")
@@ -158,6 +159,7 @@ func configFrom(args []string, getenv func(string) string) (server.Config, error
 		setting[time.Duration]{"BEIANSCAN_PAIRING_TTL", *pairingTTL, &cfg.PairingTTL},
 		setting[time.Duration]{"BEIANSCAN_PHONE_TOKEN_TTL", *phoneTTL, &cfg.PhoneTokenTTL},
 		setting[time.Duration]{"BEIANSCAN_DESKTOP_TOKEN_TTL", *desktopTTL, &cfg.DesktopTokenTTL},
+		setting[time.Duration]{"BEIANSCAN_DEVICE_TOKEN_TTL", *deviceTTL, &cfg.DeviceTokenTTL},
 		setting[time.Duration]{"BEIANSCAN_UPLOAD_TIMEOUT", *uploadTimeout, &cfg.UploadTimeout},
 		setting[time.Duration]{"BEIANSCAN_RETENTION", *retention, &cfg.Retention},
 		setting[time.Duration]{"BEIANSCAN_REDIS_WAIT_TIMEOUT", *waitTimeout, &cfg.RedisWaitTimeout},

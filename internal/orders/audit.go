@@ -41,6 +41,7 @@ const (
 	AuditAuthority     = "authority"     // the back office reported the authority's progress
 	AuditResume        = "resume"        // a browser opened the order with its resume code
 	AuditResumeRotate  = "resume_rotate" // the desktop replaced the resume code
+	AuditReadList      = "read_list"     // the phone's list of what it verified showed the order
 )
 
 // AuditEntry is one line of an order's audit trail.

@@ -160,6 +160,8 @@ type ClaimResult struct {
 	Snapshot   *Snapshot
 	PhoneToken string
 	ExpiresAt  time.Time
+	// DeviceToken opens the phone's list of what it verified (GET /m/v1/device/orders).
+	DeviceToken string
 }
 
 // ClaimInput is a phone's claim as it arrives: the code from the QR and the headers.
@@ -239,7 +241,11 @@ func (s *Service) Claim(ctx context.Context, in ClaimInput) (*ClaimResult, error
 	if err != nil {
 		return nil, err
 	}
-	return &ClaimResult{Snapshot: snap, PhoneToken: token, ExpiresAt: exp}, nil
+	devToken, err := s.deviceToken(ctx, deviceID)
+	if err != nil {
+		return nil, err
+	}
+	return &ClaimResult{Snapshot: snap, PhoneToken: token, ExpiresAt: exp, DeviceToken: devToken}, nil
 }
 
 // ClaimOutcome is the verdict on a claim. The values are the claim script's answers.

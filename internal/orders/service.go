@@ -58,6 +58,11 @@ type Config struct {
 	PhoneTokenTTL time.Duration
 	// DesktopTokenTTL is the desktop token's life (DefaultDesktopTokenTTL).
 	DesktopTokenTTL time.Duration
+	// DeviceTokenTTL is the device token's life; default DefaultDeviceTokenTTL.
+	DeviceTokenTTL time.Duration
+	// Retention is how long an order is kept after its last change, which the device
+	// index's keys are given too; default 720h.
+	Retention time.Duration
 	// MinAppVersion is the oldest app that may claim (DefaultMinAppVersion).
 	MinAppVersion string
 	// AppProvinces are the provinces where app verification is open
@@ -100,6 +105,8 @@ func New(cfg Config, store Store, blobs Blobs, signer *auth.Signer, secret []byt
 	cfg.GuessWindow = cmp.Or(cfg.GuessWindow, DefaultGuessWindow)
 	cfg.IdempotencyTTL = cmp.Or(cfg.IdempotencyTTL, DefaultIdempotencyTTL)
 	cfg.ReviewHold = cmp.Or(cfg.ReviewHold, DefaultReviewHold)
+	cfg.DeviceTokenTTL = cmp.Or(cfg.DeviceTokenTTL, DefaultDeviceTokenTTL)
+	cfg.Retention = cmp.Or(cfg.Retention, 720*time.Hour)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

@@ -173,6 +173,14 @@ func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.R
 	if m.Warnings == nil {
 		m.Warnings = []string{}
 	}
+	// The device's index is written before the order's transaction, in a slot of its own:
+	// an entry for an upload that then fails is told apart on read (docs/architecture.md,
+	// "The phone's list").
+	if d := s.devices(); d != nil && u.Phone != nil && u.Phone.Phone.DeviceID != "" {
+		if err := d.NoteDeviceUpload(ctx, s.signer.DeviceHash(u.Phone.Phone.DeviceID), u.OrderID, u.Slot, m.UploadedAt, s.cfg.Retention); err != nil {
+			return nil, err
+		}
+	}
 	// A replaced image, and this one if its record is refused, are left to the sweeper
 	// (see the comment above Material).
 	_, err = s.store.Update(ctx, u.OrderID, func(snap *Snapshot) ([]Event, error) {
@@ -192,6 +200,12 @@ func (s *Service) save(ctx context.Context, u Upload, idem string, res *images.R
 	})
 	if err != nil {
 		return nil, err
+	}
+	if d := s.devices(); d != nil && u.Phone != nil && u.Phone.Phone.DeviceID != "" {
+		if err := d.ConfirmDeviceUpload(ctx, s.signer.DeviceHash(u.Phone.Phone.DeviceID), u.OrderID, u.Slot, m.UploadedAt, s.cfg.Retention); err != nil {
+			// The upload is stored; a reader confirms it against the order (DeviceUploads).
+			s.cfg.Logger.WarnContext(ctx, "device index confirmation failed", "order", u.OrderID, "err", err)
+		}
 	}
 	if idem != "" {
 		// The upload is stored either way; without its record a retry is stored again (and

@@ -147,3 +147,18 @@ func ResumeGuesses(ip string) string { return Prefix + "resume-guess:{" + ip + "
 // OrderResumeGuesses counts the wrong resume codes sent for one order, from any IP; it
 // lapses with its window, well within the order's own life.
 func OrderResumeGuesses(id string) string { return order(id, "resume-guess") }
+
+func device(hash, suffix string) string { return Prefix + "{device:" + hash + "}:" + suffix }
+
+// DeviceRecent is a sorted set of the orders a device uploaded to, score the last upload
+// (Unix ms); DeviceOrders holds each one's details (JSON) and DeviceGeneration the counter
+// that revokes the device's tokens. hash is auth.Signer.DeviceHash, never the raw ID. The
+// three share the device's hash tag, not an order's, so they are written beside the
+// upload's transaction (docs/architecture.md, "The phone's list").
+func DeviceRecent(hash string) string { return device(hash, "recent") }
+
+// DeviceOrders: see DeviceRecent.
+func DeviceOrders(hash string) string { return device(hash, "orders") }
+
+// DeviceGeneration: see DeviceRecent.
+func DeviceGeneration(hash string) string { return device(hash, "gen") }

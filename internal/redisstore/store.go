@@ -736,7 +736,7 @@ func (s *Store) appendAudit(ctx context.Context, id, mode string, e orders.Audit
 func (s *Store) AppendAudit(ctx context.Context, orderID string, e orders.AuditEntry) (err error) {
 	defer translate(&err)
 	mode := "read"
-	if e.Action == orders.AuditRead || e.Action == orders.AuditReadForm {
+	if e.Action == orders.AuditRead || e.Action == orders.AuditReadForm || e.Action == orders.AuditReadList {
 		mode = "summary"
 	}
 	return s.appendAudit(ctx, orderID, mode, e)

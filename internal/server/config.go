@@ -52,6 +52,7 @@ func (cfg *Config) withDefaults() error {
 	cfg.PairingTTL = cmp.Or(cfg.PairingTTL, orders.DefaultPairingTTL)
 	cfg.PhoneTokenTTL = cmp.Or(cfg.PhoneTokenTTL, orders.DefaultPhoneTokenTTL)
 	cfg.DesktopTokenTTL = cmp.Or(cfg.DesktopTokenTTL, orders.DefaultDesktopTokenTTL)
+	cfg.DeviceTokenTTL = cmp.Or(cfg.DeviceTokenTTL, orders.DefaultDeviceTokenTTL)
 	cfg.Retention = cmp.Or(cfg.Retention, redisstore.DefaultRetention)
 	cfg.RedisWaitTimeout = cmp.Or(cfg.RedisWaitTimeout, redisstore.DefaultWaitTimeout)
 	cfg.DecodeWait = cmp.Or(cfg.DecodeWait, admission.DefaultWait)
@@ -81,6 +82,7 @@ func (cfg *Config) validate() error {
 	}{
 		{"BEIANSCAN_UPLOAD_TIMEOUT", cfg.UploadTimeout}, {"BEIANSCAN_PAIRING_TTL", cfg.PairingTTL},
 		{"BEIANSCAN_PHONE_TOKEN_TTL", cfg.PhoneTokenTTL}, {"BEIANSCAN_DESKTOP_TOKEN_TTL", cfg.DesktopTokenTTL},
+		{"BEIANSCAN_DEVICE_TOKEN_TTL", cfg.DeviceTokenTTL},
 		{"BEIANSCAN_RETENTION", cfg.Retention}, {"BEIANSCAN_REDIS_WAIT_TIMEOUT", cfg.RedisWaitTimeout},
 		{"DecodeWait", cfg.DecodeWait},
 	} {

@@ -81,6 +81,9 @@ type Config struct {
 	// PairingTTL default 5m, PhoneTokenTTL default 30m, DesktopTokenTTL default 72h
 	// (orders.DefaultPairingTTL, DefaultPhoneTokenTTL, DefaultDesktopTokenTTL).
 	PairingTTL, PhoneTokenTTL, DesktopTokenTTL time.Duration
+	// DeviceTokenTTL (BEIANSCAN_DEVICE_TOKEN_TTL) is the life of the device token a claim
+	// answers, the phone's key to its list; default orders.DefaultDeviceTokenTTL (4320h).
+	DeviceTokenTTL time.Duration
 	// MinAppVersion default orders.DefaultMinAppVersion ("3.16.0").
 	MinAppVersion string
 	// AppProvinces default filing.DefaultAppProvinces (CN-GD,CN-CQ,CN-LN,CN-AH,CN-FJ); an
@@ -455,6 +458,7 @@ func (m *Main) openService(store orders.Store, blobs orders.Blobs, signer *auth.
 		DesktopTokenTTL: cfg.DesktopTokenTTL, MinAppVersion: cfg.MinAppVersion, AppProvinces: cfg.AppProvinces,
 		ClaimGuessLimit: cfg.ClaimGuessLimit, Images: cfg.Images, Now: cfg.Now, Logger: cfg.Logger,
 		Admission: m.Images, ReviewHold: cfg.ReviewHold,
+		DeviceTokenTTL: cfg.DeviceTokenTTL, Retention: cfg.Retention,
 	}, store, blobs, signer, secret)
 	m.Metrics.ReviewQueue(func() (int64, time.Duration, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
