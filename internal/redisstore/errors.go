@@ -62,6 +62,13 @@ func unavailable(err error) bool {
 		redis.HasErrorPrefix(err, "BUSY"), redis.HasErrorPrefix(err, "MISCONF"):
 		return true
 	}
+	// A slot that moved under a Cluster failover, seen by a node's own client (oneConn).
+	if _, ok := redis.IsMovedError(err); ok {
+		return true
+	}
+	if _, ok := redis.IsAskError(err); ok {
+		return true
+	}
 	// The same refusals raised inside a script arrive wrapped in its error text.
 	var re redis.Error
 	if errors.As(err, &re) {

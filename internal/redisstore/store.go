@@ -124,9 +124,42 @@ func (s *Store) Ready(ctx context.Context) (err error) {
 // given the master of key's slot instead.
 func (s *Store) oneConn(ctx context.Context, key string) (reader, error) {
 	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-		return cc.MasterForKey(ctx, key)
+		node, err := cc.MasterForKey(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		return clusterMaster{node, cc}, nil
 	}
 	return s.rdb, nil
+}
+
+// clusterMaster is the client of the master oneConn found for a slot in the Cluster
+// client's cached slot map. After a failover (or a resharding) that node answers MOVED or
+// ASK; the Cluster client would reload its map on such an answer to its own commands but
+// does not see those of a node's client, and would keep the stale map for up to 10 s
+// (TestClusterFailover saw a claim answer 500 with "MOVED 8343"). So a moved slot has the
+// map reloaded (in the background), and the request answers 503 (translate) for the
+// client to retry: nothing of the pipeline ran on the node that refused it.
+type clusterMaster struct {
+	node *redis.Client
+	cc   *redis.ClusterClient
+}
+
+func (m clusterMaster) Pipelined(ctx context.Context, fn func(redis.Pipeliner) error) ([]redis.Cmder, error) {
+	cmds, err := m.node.Pipelined(ctx, fn)
+	moved := func(err error) bool {
+		_, mv := redis.IsMovedError(err)
+		_, ask := redis.IsAskError(err)
+		return mv || ask
+	}
+	stale := moved(err)
+	for _, c := range cmds {
+		stale = stale || moved(c.Err())
+	}
+	if stale {
+		m.cc.ReloadState(ctx)
+	}
+	return cmds, err
 }
 
 func orderKeys(id string) []string {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -332,4 +333,219 @@ func StartFrom(tb testing.TB, rdbPath string, extra ...string) *Server {
 		tb.Fatal(err)
 	}
 	return Start(tb, append([]string{"--dir", dir, "--dbfilename", "dump.rdb"}, extra...)...)
+}
+
+// Cluster is a Redis Cluster of masters, each with its replicas, all private processes.
+type Cluster struct {
+	Nodes []*Server
+}
+
+// StartCluster starts masters×(1+replicas) redis-servers with cluster mode on free ports
+// (append-only, fsync always, as production's), joins them into one cluster
+// (redis-cli --cluster create, which gives each master its replicas) and waits until every
+// node says the cluster is ok and every master's replicas have synchronised, so that a
+// write confirmed by WAIT 1 can be made at once.
+func StartCluster(tb testing.TB, masters, replicas int) *Cluster {
+	tb.Helper()
+	Binary(tb)
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		tb.Skip("redis-cli not found: install redis-server (Debian/Ubuntu: apt-get install redis-server) to run this Cluster fault test")
+	}
+	c := &Cluster{}
+	addrs := make([]string, 0, masters*(1+replicas))
+	for range masters * (1 + replicas) {
+		s := Start(tb, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+			"--cluster-node-timeout", "2000", "--appendonly", "yes", "--appendfsync", "always")
+		c.Nodes = append(c.Nodes, s)
+		addrs = append(addrs, s.Addr)
+	}
+	args := append(append([]string{"--cluster", "create"}, addrs...),
+		"--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
+	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
+		tb.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	c.WaitHealthy(tb, masters, replicas)
+	return c
+}
+
+// URL is the BEIANSCAN_REDIS_URL of the cluster: every node, as ?addr= (the Cluster form).
+func (c *Cluster) URL() string {
+	u := "redis://" + c.Nodes[0].Addr
+	for i, n := range c.Nodes[1:] {
+		if i == 0 {
+			u += "?addr=" + n.Addr
+		} else {
+			u += "&addr=" + n.Addr
+		}
+	}
+	return u
+}
+
+// node is one line of CLUSTER NODES as a node sees it.
+type node struct {
+	id, addr, master string // master: the ID of its master, "" for a master
+	ok               bool   // connected, not failing
+}
+
+func clusterNodes(ctx context.Context, addr string) ([]node, error) {
+	rc := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	defer rc.Close()
+	text, err := rc.ClusterNodes(ctx).Result()
+	if err != nil {
+		return nil, err
+	}
+	var out []node
+	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 8 {
+			continue
+		}
+		n := node{id: f[0], addr: strings.SplitN(f[1], "@", 2)[0], ok: f[7] == "connected" &&
+			!strings.Contains(f[2], "fail") && !strings.Contains(f[2], "handshake") && !strings.Contains(f[2], "noaddr")}
+		if f[3] != "-" {
+			n.master = f[3]
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// Masters returns the masters' addresses as the first node that answers sees them.
+func (c *Cluster) Masters(tb testing.TB) []string {
+	tb.Helper()
+	for _, s := range c.Nodes {
+		ns, err := clusterNodes(context.Background(), s.Addr)
+		if err != nil {
+			continue
+		}
+		var out []string
+		for _, n := range ns {
+			if n.master == "" {
+				out = append(out, n.addr)
+			}
+		}
+		return out
+	}
+	tb.Fatal("no cluster node answers CLUSTER NODES")
+	return nil
+}
+
+// WaitHealthy waits up to 30 s until every node says cluster_state:ok and sees the same
+// masters (masters of them), each with replicas connected replicas, and until each
+// master's replicas have acknowledged its current offset (WAIT answers replicas).
+func (c *Cluster) WaitHealthy(tb testing.TB, masters, replicas int) {
+	tb.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	why := ""
+	for {
+		if why = c.healthy(masters, replicas); why == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("the cluster is not healthy after 30 s: %s", why)
+		}
+		time.Sleep(100 * time.Millisecond) // nodes agree by gossip on the cluster bus
+	}
+}
+
+func (c *Cluster) healthy(masters, replicas int) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var view string
+	for _, s := range c.Nodes {
+		rc := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
+		info, err := rc.ClusterInfo(ctx).Result()
+		_ = rc.Close()
+		if err != nil || !strings.Contains(info, "cluster_state:ok") {
+			return fmt.Sprintf("%s: not cluster_state:ok (%v)", s.Addr, err)
+		}
+		ns, err := clusterNodes(ctx, s.Addr)
+		if err != nil {
+			return fmt.Sprintf("%s: CLUSTER NODES: %v", s.Addr, err)
+		}
+		byID := map[string]string{}
+		for _, n := range ns {
+			byID[n.id] = n.addr
+		}
+		shards := map[string]int{}
+		for _, n := range ns {
+			if !n.ok {
+				return fmt.Sprintf("%s sees %s not connected", s.Addr, n.addr)
+			}
+			if n.master == "" {
+				shards[n.addr] += 0
+			} else {
+				shards[byID[n.master]]++
+			}
+		}
+		var ms []string
+		for m, r := range shards {
+			if r != replicas {
+				return fmt.Sprintf("%s sees master %s with %d replicas", s.Addr, m, r)
+			}
+			ms = append(ms, m)
+		}
+		if len(ms) != masters {
+			return fmt.Sprintf("%s sees %d masters", s.Addr, len(ms))
+		}
+		slices.Sort(ms)
+		v := strings.Join(ms, ",")
+		if view != "" && v != view {
+			return fmt.Sprintf("the nodes disagree on the masters: %s, %s", view, v)
+		}
+		view = v
+	}
+	for _, m := range strings.Split(view, ",") {
+		rc := redis.NewClient(&redis.Options{Addr: m, MaxRetries: -1})
+		n, err := rc.Wait(ctx, replicas, time.Second).Result()
+		_ = rc.Close()
+		if err != nil || n < int64(replicas) {
+			return fmt.Sprintf("master %s: WAIT %d answered %d (%v)", m, replicas, n, err)
+		}
+	}
+	return ""
+}
+
+// Failover sends CLUSTER FAILOVER (the manual, coordinated kind: the replica catches up
+// with its master's offset before they swap) to a replica of master, and waits until the
+// replica says it is master. It returns the new master's address.
+func (c *Cluster) Failover(tb testing.TB, master string) string {
+	tb.Helper()
+	ctx := context.Background()
+	ns, err := clusterNodes(ctx, master)
+	if err != nil {
+		tb.Fatalf("CLUSTER NODES on %s: %v", master, err)
+	}
+	var masterID, replica string
+	for _, n := range ns {
+		if n.addr == master {
+			masterID = n.id
+		}
+	}
+	for _, n := range ns {
+		if n.master == masterID && masterID != "" {
+			replica = n.addr
+			break
+		}
+	}
+	if replica == "" {
+		tb.Fatalf("master %s has no replica", master)
+	}
+	rc := redis.NewClient(&redis.Options{Addr: replica, MaxRetries: -1})
+	defer rc.Close()
+	if err := rc.ClusterFailover(ctx).Err(); err != nil {
+		tb.Fatalf("CLUSTER FAILOVER on %s: %v", replica, err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		info, err := rc.Info(ctx, "replication").Result()
+		if err == nil && strings.Contains(info, "role:master") {
+			return replica
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s is not master 20 s after CLUSTER FAILOVER", replica)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the replica, which switches on its own time
+	}
 }
