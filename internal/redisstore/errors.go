@@ -59,7 +59,10 @@ func unavailable(err error) bool {
 	case redis.IsReadOnlyError(err), redis.IsLoadingError(err), redis.IsMasterDownError(err),
 		redis.IsClusterDownError(err), redis.IsTryAgainError(err), redis.IsNoReplicasError(err),
 		redis.IsMaxClientsError(err), redis.IsOOMError(err),
-		redis.HasErrorPrefix(err, "BUSY"), redis.HasErrorPrefix(err, "MISCONF"):
+		redis.HasErrorPrefix(err, "BUSY"), redis.HasErrorPrefix(err, "MISCONF"),
+		// A MULTI whose queued commands a node refused (MOVED mid-failover): EXEC discarded
+		// it whole, so nothing was written and the client's retry is safe.
+		redis.HasErrorPrefix(err, "EXECABORT"):
 		return true
 	}
 	// A slot that moved under a Cluster failover, seen by a node's own client (oneConn).
