@@ -41,6 +41,8 @@ const (
 	AuditAuthority     = "authority"     // the back office reported the authority's progress
 	AuditResume        = "resume"        // a browser opened the order with its resume code
 	AuditResumeRotate  = "resume_rotate" // the desktop replaced the resume code
+	AuditReadOrder     = "read_order"     // the back office read the order (masked ID numbers)
+	AuditReadMaterials = "read_materials" // the back office read the list of materials
 )
 
 // AuditEntry is one line of an order's audit trail.
@@ -109,6 +111,12 @@ func (s *Service) RecordRead(ctx context.Context, orderID string, slot filing.Sl
 // the full ID numbers. Like RecordRead, call it before serving.
 func (s *Service) RecordFormRead(ctx context.Context, orderID, actor string) error {
 	return s.recordRead(ctx, orderID, AuditEntry{At: s.now(), Actor: actor, Action: AuditReadForm, IP: ClientIP(ctx)})
+}
+
+// RecordOperatorRead audits the back office's read of the order (AuditReadOrder) or of its
+// materials list (AuditReadMaterials); like RecordRead, before serving.
+func (s *Service) RecordOperatorRead(ctx context.Context, orderID, action string) error {
+	return s.recordRead(ctx, orderID, AuditEntry{At: s.now(), Actor: ActorOperator, Action: action, IP: ClientIP(ctx)})
 }
 
 type reviewerKey struct{}
