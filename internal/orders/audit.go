@@ -35,12 +35,12 @@ const (
 	AuditComplete      = "complete"       // the phone said it is done
 	AuditSubmit        = "submit"
 	AuditWithdraw      = "withdraw"
-	AuditReview        = "review"        // a review round was decided (reviewer or operator)
-	AuditReadPII       = "read_pii"      // a reviewer read the order with the full ID numbers
-	AuditEdit          = "edit"          // the owner edited the order's fields
-	AuditAuthority     = "authority"     // the back office reported the authority's progress
-	AuditResume        = "resume"        // a browser opened the order with its resume code
-	AuditResumeRotate  = "resume_rotate" // the desktop replaced the resume code
+	AuditReview        = "review"         // a review round was decided (reviewer or operator)
+	AuditReadPII       = "read_pii"       // a reviewer read the order with the full ID numbers
+	AuditEdit          = "edit"           // the owner edited the order's fields
+	AuditAuthority     = "authority"      // the back office reported the authority's progress
+	AuditResume        = "resume"         // a browser opened the order with its resume code
+	AuditResumeRotate  = "resume_rotate"  // the desktop replaced the resume code
 	AuditReadOrder     = "read_order"     // the back office read the order (masked ID numbers)
 	AuditReadMaterials = "read_materials" // the back office read the list of materials
 )
