@@ -297,3 +297,53 @@ func TestOwnerIndexStaleEntries(t *testing.T) {
 		t.Errorf("index TTL %v once nothing is submitted, want the retention", ttl)
 	}
 }
+
+// TestOperatorReadsAudited: the back office reads any order, its materials list and its
+// form with the operator key, and each read is in the order's audit trail as the
+// operator's.
+func TestOperatorReadsAudited(t *testing.T) {
+	m := start(t, nil)
+	for name, o := range map[string]order{"owned": createOwned(t, m, newOwner()), "standalone": createOrder(t, m, gdIndividual())} {
+		t.Run(name, func(t *testing.T) {
+			before := auditTrail(t, o)
+			for _, a := range []string{"read_order", "read_materials", "read_form"} {
+				if strings.Contains(before, `"action":"`+a+`"`) {
+					t.Fatalf("%s in the trail before any read: %s", a, before)
+				}
+			}
+			must(t, do(t, req{method: "GET", url: o.url(""), header: operatorHeader}), http.StatusOK)
+			must(t, do(t, req{method: "GET", url: o.url("/materials"), header: operatorHeader}), http.StatusOK)
+			must(t, do(t, req{method: "GET", url: o.url("/verification-form"), header: operatorHeader}), http.StatusOK)
+			r := must(t, do(t, req{method: "GET", url: o.url("/audit"), header: operatorHeader}), http.StatusOK)
+			for _, a := range []string{"read_order", "read_materials", "read_form"} {
+				if !strings.Contains(string(r.Raw), `"actor":"operator","action":"`+a+`"`) {
+					t.Errorf("no operator %s in %s", a, r.Raw)
+				}
+			}
+			// The owner's own reads are not audited as reads of the order.
+			must(t, do(t, req{method: "GET", url: o.url(""), token: o.Token}), http.StatusOK)
+			if n := strings.Count(auditTrail(t, o), `"action":"read_order"`); n != 1 {
+				t.Errorf("%d read_order entries, want the operator's one", n)
+			}
+		})
+	}
+}
+
+// TestOwnerInWebhooks: the deliveries of an owner's order carry its owner_id.
+func TestOwnerInWebhooks(t *testing.T) {
+	secret := webhookSecret()
+	office := newBackOffice(t, secret, false)
+	m := start(t, func(c *server.Config) { c.WebhookURL, c.WebhookSecret = office.srv.URL, secret })
+	owner := newOwner()
+	o := createOwned(t, m, owner)
+	h, err := m.Redis.HGetAll(context.Background(), rediskeys.Webhooks(o.ID)).Result()
+	if err != nil || len(h) == 0 {
+		t.Fatalf("outbox %v (%v)", h, err)
+	}
+	want := fmt.Sprintf(`"owner_id":%q`, owner)
+	for id, d := range h {
+		if !strings.Contains(d, want) {
+			t.Errorf("delivery %s has no %s: %s", id, want, d)
+		}
+	}
+}
