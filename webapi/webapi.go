@@ -31,7 +31,7 @@ import (
 type Service interface {
 	CreateOrder(ctx context.Context, in filing.NewOrderInput) (*orders.Snapshot, string, error)
 	Load(ctx context.Context, orderID string) (*orders.Snapshot, error)
-	AuthorizeDesktop(token, orderID string) error
+	AuthorizeDesktop(ctx context.Context, token, orderID string) error
 	ChooseMethod(ctx context.Context, orderID string, m filing.UploadMethod) (*orders.Snapshot, error)
 	CreatePairing(ctx context.Context, orderID string, desktop orders.DesktopInfo) (*orders.PairingView, error)
 	RevokePairing(ctx context.Context, orderID string) error
@@ -48,6 +48,8 @@ type Service interface {
 	AuditTrail(ctx context.Context, orderID string) ([]orders.AuditEntry, error)
 	Resume(ctx context.Context, orderID, code, ip string) (*orders.ResumeResult, error)
 	RotateResumeCode(ctx context.Context, orderID string) (string, error)
+	RecordOperatorRead(ctx context.Context, orderID, action string) error
+	OwnerService
 	ReviewService
 }
 
@@ -208,10 +210,11 @@ func (a *API) Register(e *echo.Echo) {
 	// The owner or an operator; each image read is audited as the one who read it.
 	g.GET("/orders/:id/audit", a.auditTrail, a.ownerOrOperator)
 	// The owner, an operator or a reviewer: what a reviewer must compare the images with.
-	g.GET("/orders/:id", a.orderCall(Service.Load), a.ownerOrStaff)
+	g.GET("/orders/:id", a.getOrder, a.ownerOrStaff)
 	g.GET("/orders/:id/materials", a.listMaterials, a.ownerOrStaff)
 	g.GET("/orders/:id/materials/:slot", a.getMaterial, a.ownerOrStaff)
 	g.GET("/orders/:id/verification-form", a.verificationForm, a.ownerOrStaff)
+	a.registerOwners(g)
 	a.registerReview(g)
 }
 
@@ -307,7 +310,7 @@ func (a *API) desktopAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if token == "" {
 			return filing.ErrUnauthorized
 		}
-		if err := a.svc.AuthorizeDesktop(token, c.Param("id")); err != nil {
+		if err := a.svc.AuthorizeDesktop(r.Context(), token, c.Param("id")); err != nil {
 			return err
 		}
 		return next(c)
@@ -353,13 +356,27 @@ func (a *API) orderCall(call func(s Service, ctx context.Context, orderID string
 }
 
 func (a *API) createOrder(c echo.Context) error {
-	// Every attempt counts, valid or not: admission comes before any work.
-	if err := a.cfg.Limits.AllowOrder(c.Request().Context(), c.RealIP()); err != nil {
-		return err
+	// The back office creates the orders of its users from its own address: a request with
+	// the operator key (itself guess-limited) is not held to one client IP's order rate.
+	operator := false
+	if c.Request().Header.Get("X-Api-Key") != "" {
+		var err error
+		if operator, err = a.operator(c); err != nil {
+			return err
+		}
+	}
+	// Every other attempt counts, valid or not: admission comes before any work.
+	if !operator {
+		if err := a.cfg.Limits.AllowOrder(c.Request().Context(), c.RealIP()); err != nil {
+			return err
+		}
 	}
 	var in filing.NewOrderInput
 	if err := decodeJSON(c, &in); err != nil {
 		return err
+	}
+	if in.OwnerID != "" && !operator {
+		return filing.ErrOwnerIDNeedsOperator()
 	}
 	snap, token, err := a.svc.CreateOrder(c.Request().Context(), in)
 	if err != nil {
@@ -367,9 +384,11 @@ func (a *API) createOrder(c echo.Context) error {
 	}
 	a.setDesktopCookie(c, snap.Order.ID, token)
 	noStore(c)
-	return c.JSON(http.StatusCreated, map[string]any{
-		"order": a.view(snap), "desktop_token": token, "resume_code": snap.ResumeCode,
-	})
+	body := map[string]any{"order": a.view(snap), "desktop_token": token}
+	if snap.ResumeCode != "" {
+		body["resume_code"] = snap.ResumeCode
+	}
+	return c.JSON(http.StatusCreated, body)
 }
 
 // setDesktopCookie gives the browser the order's desktop token, for the order's own API
@@ -434,10 +453,31 @@ func (a *API) revokePairing(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-func (a *API) listMaterials(c echo.Context) error {
-	snap, err := a.svc.Load(c.Request().Context(), c.Param("id"))
+// getOrder answers the order; the back office's read is audited first.
+func (a *API) getOrder(c echo.Context) error {
+	ctx := c.Request().Context()
+	snap, err := a.svc.Load(ctx, c.Param("id"))
 	if err != nil {
 		return err
+	}
+	if actor(c) == orders.ActorOperator {
+		if err := a.svc.RecordOperatorRead(ctx, snap.Order.ID, orders.AuditReadOrder); err != nil {
+			return err
+		}
+	}
+	return c.JSON(http.StatusOK, a.orderBody(snap))
+}
+
+func (a *API) listMaterials(c echo.Context) error {
+	ctx := c.Request().Context()
+	snap, err := a.svc.Load(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if actor(c) == orders.ActorOperator {
+		if err := a.svc.RecordOperatorRead(ctx, snap.Order.ID, orders.AuditReadMaterials); err != nil {
+			return err
+		}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"materials": orders.MaterialList(snap)})
 }

@@ -35,7 +35,7 @@ func withLimits(svc Service, cfg Config) Config {
 	return cfg
 }
 
-func (f *fakeService) AuthorizeDesktop(token, orderID string) error {
+func (f *fakeService) AuthorizeDesktop(_ context.Context, token, orderID string) error {
 	return f.authorize(token, orderID)
 }
 func (f *fakeService) Upload(_ context.Context, u orders.Upload) (*filing.Material, error) {

@@ -93,7 +93,11 @@ type claims struct {
 	jwt.RegisteredClaims
 	PairingID string `json:"pid,omitempty"`
 	DeviceID  string `json:"dev,omitempty"`
+	// Owner marks an owner token (owner.go): the subject is an owner, not an order.
+	Owner bool `json:"own,omitempty"`
 }
+
+var errUnauthorized = filing.ErrUnauthorized
 
 // DesktopToken returns a token for the desktop of orderID, valid for ttl.
 func (s *Signer) DesktopToken(orderID string, ttl time.Duration) (token string, expires time.Time, err error) {
@@ -109,6 +113,9 @@ func (s *Signer) ParseDesktop(token string) (orderID string, err error) {
 	c, err := s.parse(s.desktop, token)
 	if err != nil {
 		return "", err
+	}
+	if c.Owner {
+		return "", filing.ErrUnauthorized
 	}
 	return c.Subject, nil
 }

@@ -131,6 +131,9 @@ type Order struct {
 	// so that a copy of Redis resumes nothing; kept in the order's record, it lives and
 	// expires with the order. Empty: no code (an order older than resume codes).
 	ResumeHash string `json:"resume_hash,omitempty"`
+	// OwnerID is the provider's user the back office created the order for (empty: a
+	// standalone order); it never changes. Every owner token of that user opens the order.
+	OwnerID string `json:"owner_id,omitempty"`
 }
 
 // NewOrderInput is what a desktop sends to create an order.
@@ -144,6 +147,9 @@ type NewOrderInput struct {
 	WebsiteLeaderSame           bool               `json:"website_leader_same_as_subject_leader"`
 	Domains                     []string           `json:"domains"`
 	DomainRegisteredHere        bool               `json:"domain_registered_here"`
+	// OwnerID is the provider's user the order is for; only the back office may send it
+	// (the handler checks the operator key), empty for a standalone order.
+	OwnerID string `json:"owner_id,omitempty"`
 }
 
 func fieldErr(field, en, zh string) error {
@@ -161,6 +167,12 @@ func NewOrder(id string, in NewOrderInput, now time.Time) (*Order, error) {
 		WebsiteLeaderSame:           in.WebsiteLeaderSame,
 		DomainRegisteredHere:        in.DomainRegisteredHere,
 		CreatedAt:                   now.UTC(), UpdatedAt: now.UTC(),
+	}
+	if in.OwnerID != "" {
+		if err := ValidateOwnerID(in.OwnerID); err != nil {
+			return nil, err
+		}
+		o.OwnerID = in.OwnerID
 	}
 	switch o.SubjectType {
 	case Individual:

@@ -35,13 +35,15 @@ const (
 	AuditComplete      = "complete"       // the phone said it is done
 	AuditSubmit        = "submit"
 	AuditWithdraw      = "withdraw"
-	AuditReview        = "review"        // a review round was decided (reviewer or operator)
-	AuditReadPII       = "read_pii"      // a reviewer read the order with the full ID numbers
-	AuditEdit          = "edit"          // the owner edited the order's fields
-	AuditAuthority     = "authority"     // the back office reported the authority's progress
-	AuditResume        = "resume"        // a browser opened the order with its resume code
-	AuditResumeRotate  = "resume_rotate" // the desktop replaced the resume code
-	AuditReadList      = "read_list"     // the phone's list of what it verified showed the order
+	AuditReview        = "review"         // a review round was decided (reviewer or operator)
+	AuditReadPII       = "read_pii"       // a reviewer read the order with the full ID numbers
+	AuditEdit          = "edit"           // the owner edited the order's fields
+	AuditAuthority     = "authority"      // the back office reported the authority's progress
+	AuditResume        = "resume"         // a browser opened the order with its resume code
+	AuditResumeRotate  = "resume_rotate"  // the desktop replaced the resume code
+	AuditReadOrder     = "read_order"     // the back office read the order (masked ID numbers)
+	AuditReadMaterials = "read_materials" // the back office read the list of materials
+	AuditReadList      = "read_list"      // the phone's list of what it verified showed the order
 )
 
 // AuditEntry is one line of an order's audit trail.
@@ -110,6 +112,12 @@ func (s *Service) RecordRead(ctx context.Context, orderID string, slot filing.Sl
 // the full ID numbers. Like RecordRead, call it before serving.
 func (s *Service) RecordFormRead(ctx context.Context, orderID, actor string) error {
 	return s.recordRead(ctx, orderID, AuditEntry{At: s.now(), Actor: actor, Action: AuditReadForm, IP: ClientIP(ctx)})
+}
+
+// RecordOperatorRead audits the back office's read of the order (AuditReadOrder) or of its
+// materials list (AuditReadMaterials); like RecordRead, before serving.
+func (s *Service) RecordOperatorRead(ctx context.Context, orderID, action string) error {
+	return s.recordRead(ctx, orderID, AuditEntry{At: s.now(), Actor: ActorOperator, Action: action, IP: ClientIP(ctx)})
 }
 
 type reviewerKey struct{}

@@ -46,14 +46,29 @@ func checkPhone(snap *Snapshot, p auth.Phone) error {
 	return nil
 }
 
-// AuthorizeDesktop checks a desktop token for the order. Another order's token gets
-// order_not_found, so a token never tells whether some other order exists.
-func (s *Service) AuthorizeDesktop(token, orderID string) error {
-	id, err := s.signer.ParseDesktop(token)
+// AuthorizeDesktop checks a desktop token for the order: the order's own token, or an
+// owner token of the order's owner. Any other order, a standalone order under an owner
+// token included, gets order_not_found, so a token never tells whether some other order
+// exists.
+func (s *Service) AuthorizeDesktop(ctx context.Context, token, orderID string) error {
+	id, owner, err := s.signer.ParseAnyDesktop(token)
 	if err != nil {
 		return err
 	}
-	if id != orderID {
+	if owner == "" {
+		if id != orderID {
+			return filing.ErrOrderNotFound
+		}
+		return nil
+	}
+	if !validID(orderID) {
+		return filing.ErrOrderNotFound
+	}
+	snap, err := s.store.Load(ctx, orderID)
+	if err != nil {
+		return err
+	}
+	if snap.Order.OwnerID == "" || snap.Order.OwnerID != owner {
 		return filing.ErrOrderNotFound
 	}
 	return nil

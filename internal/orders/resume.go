@@ -123,11 +123,18 @@ func (s *Service) resumeMatch(ctx context.Context, orderID, code string) (*Snaps
 	return snap, nil
 }
 
+var errOwnedNoResumeCode = filing.ErrInvalidRequest.WithMessage(
+	"This order is opened from the provider's console; it has no resume code.",
+	"此订单通过服务商控制台打开，没有续办码。")
+
 // RotateResumeCode replaces the order's resume code and returns the new one; the old one
 // stops working with this change.
 func (s *Service) RotateResumeCode(ctx context.Context, orderID string) (string, error) {
 	code := newResumeCode()
 	_, err := s.store.Update(ctx, orderID, func(snap *Snapshot) ([]Event, error) {
+		if snap.Order.OwnerID != "" {
+			return nil, errOwnedNoResumeCode
+		}
 		snap.Order.ResumeHash = hashCode(code)
 		s.audit(ctx, snap, ActorDesktop, AuditResumeRotate, "")
 		return nil, nil

@@ -157,8 +157,13 @@ func (s *Service) CreateOrder(ctx context.Context, in filing.NewOrderInput) (*Sn
 	if err != nil {
 		return nil, "", err
 	}
-	code := newResumeCode()
-	o.ResumeHash = hashCode(code)
+	// An order of an owner is opened through the owner's console session, never by a
+	// code: it gets none.
+	code := ""
+	if o.OwnerID == "" {
+		code = newResumeCode()
+		o.ResumeHash = hashCode(code)
+	}
 	created := AuditEntry{At: o.CreatedAt, Actor: ActorDesktop, Action: AuditCreate, IP: ClientIP(ctx)}
 	if err := s.store.CreateOrder(ctx, o, created); err != nil {
 		return nil, "", err

@@ -141,3 +141,11 @@ type Blobs interface {
 	Put(ctx context.Context, key string, data []byte) error
 	Delete(ctx context.Context, key string) error
 }
+
+// OwnerIndex is what a Store that lists an owner's orders can do (docs/architecture.md,
+// "Owners come back"). It is optional, like AuditLog: without it an owner's list is empty.
+type OwnerIndex interface {
+	// OwnerOrders returns up to limit of the owner's orders, newest created first, as
+	// stored but with the people (and so the ID numbers) left out.
+	OwnerOrders(ctx context.Context, ownerID string, limit int) ([]*filing.Order, error)
+}

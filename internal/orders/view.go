@@ -40,8 +40,10 @@ type OrderView struct {
 	Review                      *filing.Review            `json:"review"`
 	Authority                   *filing.Authority         `json:"authority"`
 	Round                       int                       `json:"round"`
-	CreatedAt                   time.Time                 `json:"created_at"`
-	UpdatedAt                   time.Time                 `json:"updated_at"`
+	// OwnerID is the provider's user the order is for; absent on a standalone order.
+	OwnerID   string    `json:"owner_id,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 func viewPerson(p filing.Person) PersonView {
@@ -62,7 +64,7 @@ func ViewOrder(snap *Snapshot, appAvailable bool) OrderView {
 		SubjectLeader: viewPerson(o.SubjectLeader), WebsiteLeader: viewPerson(o.WebsiteLeader),
 		WebsiteLeaderSame: o.WebsiteLeaderSame,
 		RequiredMaterials: o.Requirements(snap.has), RejectReason: o.RejectReason,
-		Review: viewReview(o), Authority: o.Authority, Round: o.Round,
+		Review: viewReview(o), Authority: o.Authority, Round: o.Round, OwnerID: o.OwnerID,
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 	}
 }

@@ -162,3 +162,12 @@ func DeviceOrders(hash string) string { return device(hash, "orders") }
 
 // DeviceGeneration: see DeviceRecent.
 func DeviceGeneration(hash string) string { return device(hash, "gen") }
+
+// OwnerOrders is the index of one owner's orders (docs/architecture.md, "Owners come
+// back"): a sorted set of order ID → creation time (Unix ms). Its hash tag is the owner's
+// (the SHA-256 of the owner ID, hex, which any ID may become a key through), so it lives in
+// another slot than its orders and is written beside their transactions. A scope keeps
+// servers sharing one Redis apart (tests).
+func OwnerOrders(scope, ownerHash string) string {
+	return Prefix + "{owner" + scopeSuffix(scope) + ":" + ownerHash + "}:orders"
+}

@@ -178,6 +178,13 @@ func (s *Store) CreateOrder(ctx context.Context, o *filing.Order, created orders
 	if err != nil {
 		return err
 	}
+	// An owned order enters its owner's index before it exists (owners.go).
+	if err := s.ownerBefore(ctx, o, s.retention); err != nil {
+		return err
+	}
+	if err := s.ownerCreateCheck(o); err != nil {
+		return err
+	}
 	var set *redis.BoolCmd
 	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		set = p.SetNX(ctx, rediskeys.Order(o.ID), b, s.retention)
@@ -407,6 +414,10 @@ func (s *Store) Update(ctx context.Context, id string, change func(*orders.Snaps
 			}
 			// The review queue is indexed beside the transaction (queueBefore, queueAfter).
 			if err := s.queueBefore(ctx, c); err != nil {
+				return err
+			}
+			// So is the owner's index (owners.go).
+			if err := s.ownerBefore(ctx, c.after.Order, c.keep); err != nil {
 				return err
 			}
 			if err := s.write(ctx, tx, c); err != nil {
@@ -769,7 +780,8 @@ func (s *Store) appendAudit(ctx context.Context, id, mode string, e orders.Audit
 func (s *Store) AppendAudit(ctx context.Context, orderID string, e orders.AuditEntry) (err error) {
 	defer translate(&err)
 	mode := "read"
-	if e.Action == orders.AuditRead || e.Action == orders.AuditReadForm || e.Action == orders.AuditReadList {
+	switch e.Action {
+	case orders.AuditRead, orders.AuditReadForm, orders.AuditReadOrder, orders.AuditReadMaterials, orders.AuditReadList:
 		mode = "summary"
 	}
 	return s.appendAudit(ctx, orderID, mode, e)

@@ -22,6 +22,7 @@ import { askWithdraw, withdraw, tickStatus } from './desktop/status.js';
 import { enableLightbox } from './lib/lightbox.js';
 import { connect } from './desktop/events.js';
 import { setupResume } from './desktop/resume.js';
+import { loadMine } from './desktop/mine.js';
 
 // fillLimits writes the catalogue's limits into the page's static text.
 function fillLimits(S) {
@@ -66,6 +67,8 @@ async function start(S) {
     render(S);
     connect(S);
   } else {
+    // An owner from the provider's console sees 我的备案 instead of a new order's form.
+    await loadMine(S);
     render(S);
   }
 }

@@ -12,6 +12,7 @@ const ACTION_ZH = {
   pairing_expire: '二维码过期', claim: '扫码连接', complete: '完成上传', submit: '提交审核',
   withdraw: '撤回', review: '审核', read_pii: '查看备案信息（含完整证件号码）', edit: '修改备案信息',
   authority: '管局审核进度', resume: '凭续办码继续办理', resume_rotate: '更换续办码',
+  read_order: '服务商查看订单', read_materials: '服务商查看资料列表', read_list: '手机查看已核验订单',
 };
 
 // loadAudit shows the order's audit log when the server offers one: a server without it

@@ -28,6 +28,7 @@ export function newState() {
     fixPairingId: '', // the re-upload QR made after a review round (review.js)
     resumeCode: '', // the new order's resume code, shown until written down (resume.js)
     lapsed: false, // the order in the URL answered unauthorized: offer 继续办理
+    mine: null, // the owner's orders (我的备案) when the cookie is an owner's session (mine.js)
   };
 }
 

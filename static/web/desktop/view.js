@@ -10,10 +10,11 @@ import { renderReview } from './review.js';
 import { renderVerificationForm } from './vform.js';
 import { renderStatus } from './status.js';
 import { renderResume, renderResumeCode } from './resume.js';
+import { renderMine } from './mine.js';
 
 export function currentView(S) {
   if (S.lapsed) return 'resume';
-  if (!S.order) return S.orderId ? 'loading' : 'form';
+  if (!S.order) return S.orderId ? 'loading' : (S.mine ? 'mine' : 'form');
   const o = S.order;
   // Asked to fix particular items, the owner works on the review page, where only those
   // items take changes.
@@ -25,7 +26,7 @@ export function currentView(S) {
   return 'method';
 }
 
-const STEP_OF = { form: 'form', method: 'method', app: 'upload', review: 'review', status: 'status', loading: null, resume: null };
+const STEP_OF = { form: 'form', method: 'method', app: 'upload', review: 'review', status: 'status', loading: null, resume: null, mine: null };
 
 function setURL(S) {
   const u = new URL(location.href);
@@ -40,7 +41,7 @@ function setURL(S) {
 
 export function render(S) {
   const view = currentView(S);
-  for (const v of ['form', 'method', 'app', 'review', 'status']) show($('#view-' + v), v === view);
+  for (const v of ['form', 'method', 'app', 'review', 'status', 'mine']) show($('#view-' + v), v === view);
   // 继续办理 sits under the new order's form, and alone when the cookie has lapsed.
   show($('#view-resume'), view === 'form' || view === 'resume');
   show($('#loading'), view === 'loading');
@@ -68,6 +69,7 @@ export function render(S) {
   renderChip(S);
   renderResumeCode(S);
   if (view === 'form' || view === 'resume') renderResume(S);
+  if (view === 'mine') renderMine(S);
   if (view === 'method') renderMethod(S);
   if (view === 'app') renderApp(S);
   if (view === 'review') renderReview(S);
@@ -101,7 +103,7 @@ export function fatal(msg) {
   show($('#fatal'), true);
   show($('#loading'), false);
   banner('');
-  for (const v of ['form', 'method', 'app', 'review', 'status', 'resume']) show($('#view-' + v), false);
+  for (const v of ['form', 'method', 'app', 'review', 'status', 'resume', 'mine']) show($('#view-' + v), false);
   $('#fatal').append(' ', h('a', { href: '/' }, '新建备案订单'));
 }
 
