@@ -147,3 +147,9 @@ func ResumeGuesses(ip string) string { return Prefix + "resume-guess:{" + ip + "
 // OrderResumeGuesses counts the wrong resume codes sent for one order, from any IP; it
 // lapses with its window, well within the order's own life.
 func OrderResumeGuesses(id string) string { return order(id, "resume-guess") }
+
+// Queued is the order's summary for the review queue, a hash: what the queue shows of the
+// order, written in the order's transaction with every change, and a copy of its hold
+// (redisstore.QueuedSummary), so that a queue page reads two short fields per order
+// instead of the order's JSON and its hold.
+func Queued(id string) string { return order(id, "queued") }
