@@ -75,6 +75,10 @@ func (a *API) registerReview(g *echo.Group) {
 	r.POST("/orders/:id/hold", a.takeHold)
 	r.DELETE("/orders/:id/hold", a.releaseHold)
 	r.GET("/orders/:id", a.reviewView)
+	// The workbench's image reads: under the reviewer's own path, where only the reviewer's
+	// credentials count, so that an owner's desktop cookie in the same browser (its path is
+	// the order's URL) can never make a reviewer's read be audited as the owner's.
+	r.GET("/orders/:id/materials/:slot", a.getMaterial)
 	r.POST("/orders/:id/decision", a.decide)
 }
 
