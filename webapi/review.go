@@ -75,6 +75,10 @@ func (a *API) registerReview(g *echo.Group) {
 	r.POST("/orders/:id/hold", a.takeHold)
 	r.DELETE("/orders/:id/hold", a.releaseHold)
 	r.GET("/orders/:id", a.reviewView)
+	// The workbench's image reads: under the reviewer's own path, where only the reviewer's
+	// credentials count, so that an owner's desktop cookie in the same browser (its path is
+	// the order's URL) can never make a reviewer's read be audited as the owner's.
+	r.GET("/orders/:id/materials/:slot", a.getMaterial)
 	r.POST("/orders/:id/decision", a.decide)
 }
 
@@ -254,7 +258,7 @@ func (a *API) reviewQueue(c echo.Context) error {
 		return err
 	}
 	noStore(c)
-	return c.JSON(http.StatusOK, page)
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, appendQueuePage(make([]byte, 0, 256*(len(page.Orders)+1)), page))
 }
 
 func (a *API) reviewReasons(c echo.Context) error {

@@ -1,6 +1,7 @@
 -- A reviewer's hold on an order, decided atomically. Its Go twin, which the parity test
 -- holds it to, is orders.DecideHold: change both together.
--- KEYS: 1 order JSON, 2 hold hash
+-- KEYS: 1 order JSON, 2 hold hash, 3 the order's queue summary (its field h copies the
+-- hold as "reviewer\nuntil\nround" for the queue page, redisstore.decodeHeld)
 -- ARGV: 1 mode (take, renew, release), 2 reviewer, 3 now (ms), 4 hold ttl (ms)
 -- Returns {outcome, reviewer, until, round, state}: the hold as it stands afterwards.
 local raw = redis.call('GET', KEYS[1])
@@ -24,11 +25,13 @@ local function take()
   redis.call('HSET', KEYS[2], 'reviewer', ARGV[2], 'until', until_ms, 'round', round)
   -- The time decides (until); the key's own expiry only tidies up after it.
   redis.call('PEXPIRE', KEYS[2], ttl + 60000)
+  redis.call('HSET', KEYS[3], 'h', ARGV[2] .. '\n' .. until_ms .. '\n' .. round)
   return {'taken', ARGV[2], tostring(until_ms), tostring(round), state}
 end
 if ARGV[1] == 'release' then
   if mine then
     redis.call('DEL', KEYS[2])
+    redis.call('HDEL', KEYS[3], 'h')
     return {'released', '', '', '', state}
   end
   return answer('none')

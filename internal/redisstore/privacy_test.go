@@ -225,8 +225,8 @@ func TestRetentionTTLs(t *testing.T) {
 		}
 	}
 	wantTTLs("after the writes", keep)
-	if n := len(mr.Keys()); n != 6 {
-		t.Fatalf("keys %v, want order, version, materials, pairing, audit, idempotency", mr.Keys())
+	if n := len(mr.Keys()); n != 7 {
+		t.Fatalf("keys %v, want order, version, materials, pairing, audit, idempotency, queue summary", mr.Keys())
 	}
 
 	mr.FastForward(50 * time.Minute)
@@ -252,7 +252,7 @@ func TestRetentionTTLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{rediskeys.Order(o.ID), rediskeys.Version(o.ID), rediskeys.Materials(o.ID), rediskeys.Audit(o.ID)} {
+	for _, k := range []string{rediskeys.Order(o.ID), rediskeys.Version(o.ID), rediskeys.Materials(o.ID), rediskeys.Audit(o.ID), rediskeys.Queued(o.ID)} {
 		if ttl := mr.TTL(k); ttl != 0 {
 			t.Errorf("submitted: %s has TTL %v, want none", k, ttl)
 		}

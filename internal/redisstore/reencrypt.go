@@ -98,7 +98,7 @@ func (s *Store) ApplyRetention(ctx context.Context) (changed int, err error) {
 				return false, err
 			}
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				for _, k := range []string{key, rediskeys.Version(id), rediskeys.Materials(id), rediskeys.Audit(id), rediskeys.AuditReads(id)} {
+				for _, k := range []string{key, rediskeys.Version(id), rediskeys.Materials(id), rediskeys.Audit(id), rediskeys.AuditReads(id), rediskeys.Queued(id)} {
 					p.PExpire(ctx, k, s.retention)
 				}
 				return nil

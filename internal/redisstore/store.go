@@ -513,6 +513,7 @@ func (s *Store) write(ctx context.Context, tx *redis.Tx, c *change) error {
 func (s *Store) writeOrder(ctx context.Context, p redis.Pipeliner, c *change) {
 	p.Set(ctx, rediskeys.Order(c.id), c.orderJSON, c.keep)
 	p.Set(ctx, rediskeys.Version(c.id), c.after.Order.Version, c.keep)
+	writeQueued(ctx, p, c)
 }
 
 // writeMaterials writes the slots whose material changed and deletes the removed ones.
@@ -568,7 +569,7 @@ func writeAudit(ctx context.Context, p redis.Pipeliner, c *change) {
 // expireWithOrder gives the order's other keys the order's life (set with the order's own
 // SET above).
 func expireWithOrder(ctx context.Context, p redis.Pipeliner, c *change) {
-	for _, k := range []string{rediskeys.Materials(c.id), rediskeys.Audit(c.id), rediskeys.AuditReads(c.id)} {
+	for _, k := range []string{rediskeys.Materials(c.id), rediskeys.Audit(c.id), rediskeys.AuditReads(c.id), rediskeys.Queued(c.id)} {
 		if c.keep > 0 {
 			p.PExpire(ctx, k, c.keep)
 		} else {

@@ -12,10 +12,11 @@ import (
 
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/rediskeys"
+	"github.com/beianscan/beianscan/internal/redisstore"
 )
 
 // seedQueue stores n submitted orders in the workbench's queue, as the write path leaves
-// them (the order's JSON and its queue entry), in pipelines; the orders expire by themselves
+// them (the order's JSON, its summary and its queue entry), in pipelines; the orders expire by themselves
 // and the queue key is deleted when the benchmark ends.
 func seedQueue(b *testing.B, w *workbench, from, n int) {
 	b.Helper()
@@ -26,9 +27,12 @@ func seedQueue(b *testing.B, w *workbench, from, n int) {
 			for i := start; i < min(start+500, from+n); i++ {
 				id := fmt.Sprintf("benchqueue%s%06d", w.m.Config.LimitScope[:8], i)
 				at := base.Add(time.Duration(i) * time.Millisecond)
-				raw, _ := json.Marshal(filing.Order{ID: id, State: filing.StateSubmitted, Round: 1, SubmittedAt: at,
-					SubjectType: filing.Individual, Province: "CN-GD", SubjectName: "张三", Domains: []string{"example.com"}})
+				o := filing.Order{ID: id, State: filing.StateSubmitted, Round: 1, SubmittedAt: at,
+					SubjectType: filing.Individual, Province: "CN-GD", SubjectName: "张三", Domains: []string{"example.com"}}
+				raw, _ := json.Marshal(o)
 				p.Set(ctx, rediskeys.Order(id), raw, 10*time.Minute)
+				p.HSet(ctx, rediskeys.Queued(id), "q", redisstore.QueuedSummary(&o))
+				p.Expire(ctx, rediskeys.Queued(id), 10*time.Minute)
 				p.ZAdd(ctx, rediskeys.ReviewQueue(w.m.Config.LimitScope), redis.Z{Score: float64(at.UnixMilli()), Member: rediskeys.ReviewQueueMember(id, 1)})
 			}
 			return nil

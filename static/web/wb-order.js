@@ -252,7 +252,7 @@ export function createOrderView(ctx) {
     const ch = slotChanged(it.slot);
     $('#wb-stage').classList.toggle('changed', ch);
     $('#wb-stage-title').replaceChildren(it.label, ch ? h('span', { class: 'changed-badge' }, '本轮重新上传') : '');
-    viewer.show(m ? `/api/v1/orders/${encodeURIComponent(O.id)}/materials/${encodeURIComponent(it.slot)}?v=${m.sha256}` : '', it.label);
+    viewer.show(m ? `/api/v1/review/orders/${encodeURIComponent(O.id)}/materials/${encodeURIComponent(it.slot)}?v=${m.sha256}` : '', it.label);
     $('#wb-image').dataset.slot = it.slot;
     $('#wb-image-meta').textContent = m
       ? `${String(m.format).toUpperCase()} · ${m.width}×${m.height} · ${Math.round(m.size / 1024)} KB · ${m.via === 'app' ? '来自 app' : '来自电脑'} · 上传于 ${fmtDateTime(m.uploaded_at)}`

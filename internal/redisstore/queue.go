@@ -1,0 +1,299 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/orders"
+	"github.com/beianscan/beianscan/internal/rediskeys"
+)
+
+// The summary hash (rediskeys.Queued) has two fields: queuedField, written by the write
+// path with every change of the order, and heldField, a copy of the hold written with it
+// by hold.lua and removed with it by writeHold; a queue page then reads both with one
+// short HMGET per order instead of the order's JSON and its hold.
+const (
+	queuedField = "q"
+	heldField   = "h"
+)
+
+// QueuedSummary is the summary's queuedField: exactly what a queue page shows of the
+// order, and its state and round, which tell a live queue entry from an ended one, each
+// field as its length, a colon and its bytes, the domains last. It is exported for tests
+// that seed a queue as the write path leaves it.
+func QueuedSummary(o *filing.Order) string {
+	at := ""
+	if !o.SubmittedAt.IsZero() {
+		at = ms(o.SubmittedAt)
+	}
+	b := make([]byte, 0, 96)
+	for _, f := range append([]string{string(o.State), strconv.Itoa(o.Round), string(o.SubjectType), o.Province, o.SubjectName, at}, o.Domains...) {
+		b = strconv.AppendInt(b, int64(len(f)), 10)
+		b = append(b, ':')
+		b = append(b, f...)
+	}
+	return string(b)
+}
+
+// splitSummary undoes QueuedSummary's framing.
+func splitSummary(s string) ([]string, bool) {
+	var fs []string
+	for s != "" {
+		n, rest, ok := strings.Cut(s, ":")
+		l, err := strconv.Atoi(n)
+		if !ok || err != nil || l < 0 || l > len(rest) {
+			return nil, false
+		}
+		fs, s = append(fs, rest[:l]), rest[l:]
+	}
+	return fs, len(fs) >= 6
+}
+
+// writeQueued stores the order's summary beside its JSON, with the same life.
+func writeQueued(ctx context.Context, p redis.Pipeliner, c *change) {
+	p.HSet(ctx, rediskeys.Queued(c.id), queuedField, QueuedSummary(c.after.Order))
+}
+
+// queued is what the queue reads of an order.
+type queued struct {
+	State       filing.State       `json:"state"`
+	Round       int                `json:"round"`
+	SubjectType filing.SubjectType `json:"subject_type"`
+	Province    string             `json:"province"`
+	SubjectName string             `json:"subject_name"`
+	Domains     []string           `json:"domains"`
+	SubmittedAt time.Time          `json:"submitted_at"`
+}
+
+// decodeQueued reads a summary; ok is false when there is none (an order last written
+// before summaries existed, or gone) or it does not parse.
+func decodeQueued(v any) (q queued, ok bool) {
+	str, _ := v.(string)
+	fs, ok := splitSummary(str)
+	if !ok {
+		return q, false
+	}
+	q.State, q.SubjectType, q.Province, q.SubjectName = filing.State(fs[0]), filing.SubjectType(fs[2]), fs[3], fs[4]
+	q.Round, _ = strconv.Atoi(fs[1])
+	if fs[5] != "" {
+		q.SubmittedAt = fromMS(fs[5])
+	}
+	if len(fs) > 6 {
+		q.Domains = fs[6:]
+	}
+	return q, true
+}
+
+// decodeHeld reads the summary's copy of the hold: "reviewer\nuntil\nround" (hold.lua).
+func decodeHeld(v any) *orders.Hold {
+	str, _ := v.(string)
+	reviewer, rest, _ := strings.Cut(str, "\n")
+	until, round, _ := strings.Cut(rest, "\n")
+	return decodeHold(map[string]string{"reviewer": reviewer, "until": until, "round": round})
+}
+
+// queueCursor is a position in the queue: the last entry answered.
+type queueCursor struct {
+	score  int64
+	member string
+}
+
+func (c queueCursor) String() string { return strconv.FormatInt(c.score, 10) + "." + c.member }
+
+func parseQueueCursor(s string) (*queueCursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	score, member, ok := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(score, 10, 64)
+	if _, _, valid := rediskeys.ParseReviewQueueMember(member); !ok || err != nil || !valid {
+		return nil, filing.ErrInvalidRequest.WithMessage("Not a cursor of this queue.", "分页参数不正确。").
+			WithDetails(map[string]any{"field": "cursor"})
+	}
+	return &queueCursor{n, member}, nil
+}
+
+// maxQueueReads bounds the batches one page may read past entries it drops.
+const maxQueueReads = 8
+
+// queueCand is one queue entry being read: its place in the queue and what its order's
+// summary and hold say.
+type queueCand struct {
+	at    queueCursor
+	id    string
+	round int
+	q     queued
+	found bool
+	hold  *orders.Hold
+}
+
+// queueStatus is what an entry's order says of it.
+type queueStatus int
+
+const (
+	queueLive    queueStatus = iota
+	queueEnded               // the order is gone or that round has ended: drop the entry
+	queuePending             // its submission has not committed (yet): skip it, keep it
+)
+
+func (c *queueCand) status() queueStatus {
+	switch {
+	case !c.found, c.q.Round > c.round, c.q.Round == c.round && c.q.State != filing.StateSubmitted:
+		return queueEnded
+	case c.q.Round < c.round:
+		return queuePending
+	}
+	return queueLive
+}
+
+func (c *queueCand) entry(now time.Time) orders.QueueEntry {
+	q := c.q
+	e := orders.QueueEntry{ID: c.id, SubjectType: q.SubjectType, Province: q.Province, SubjectName: q.SubjectName,
+		Domains: q.Domains, Round: q.Round, SubmittedAt: q.SubmittedAt, WaitingS: int64(max(now.Sub(q.SubmittedAt), 0) / time.Second)}
+	if e.Domains == nil {
+		e.Domains = []string{}
+	}
+	if h := c.hold; h.Active(now) && h.Round == q.Round {
+		e.HeldBy, e.HeldUntil = &h.Reviewer, &h.Until
+	}
+	return e
+}
+
+// Queue answers a page of the review queue from the index: each entry's order summary and
+// hold are read (one pipelined round trip a batch, a few short fields each) to fill the
+// page and to tell a live entry from one a crash left behind, which is removed. An entry
+// of a round whose transaction has not committed yet (its order still at the round
+// before) is skipped and kept.
+func (s *Store) Queue(ctx context.Context, cursor string, limit int, now time.Time) (_ orders.QueuePage, err error) {
+	defer translate(&err)
+	page := orders.QueuePage{Orders: make([]orders.QueueEntry, 0, limit)}
+	after, err := parseQueueCursor(cursor)
+	if err != nil {
+		return page, err
+	}
+	offset, last := int64(0), ""
+	for range maxQueueReads {
+		cands, n, err := s.queueBatch(ctx, after, offset, limit+1)
+		if err != nil || n == 0 {
+			return page, err
+		}
+		offset += int64(n)
+		var dead []any
+		for _, c := range cands {
+			switch c.status() {
+			case queueEnded:
+				dead = append(dead, c.at.member)
+				continue
+			case queuePending:
+				continue
+			}
+			if len(page.Orders) == limit {
+				page.NextCursor = &last
+				s.dropQueued(ctx, dead)
+				return page, nil
+			}
+			page.Orders = append(page.Orders, c.entry(now))
+			last = c.at.String()
+		}
+		s.dropQueued(ctx, dead)
+		if n < limit+1 {
+			break
+		}
+	}
+	return page, nil
+}
+
+// queueBatch reads up to count entries from offset past the cursor's score, and what their
+// orders' summaries and holds say; n is how many entries the index answered.
+func (s *Store) queueBatch(ctx context.Context, after *queueCursor, offset int64, count int) (_ []*queueCand, n int, _ error) {
+	min := "-inf"
+	if after != nil {
+		min = strconv.FormatInt(after.score, 10)
+	}
+	zs, err := s.rdb.ZRangeByScoreWithScores(ctx, rediskeys.ReviewQueue(s.scope), &redis.ZRangeBy{
+		Min: min, Max: "+inf", Offset: offset, Count: int64(count),
+	}).Result()
+	if err != nil || len(zs) == 0 {
+		return nil, 0, err
+	}
+	cands := make([]*queueCand, 0, len(zs))
+	for _, z := range zs {
+		m, _ := z.Member.(string)
+		at := queueCursor{int64(z.Score), m}
+		if after != nil && at.score == after.score && m <= after.member {
+			continue // at or before the cursor among entries of the same time
+		}
+		if id, round, ok := rediskeys.ParseReviewQueueMember(m); ok {
+			cands = append(cands, &queueCand{at: at, id: id, round: round})
+		}
+	}
+	return cands, len(zs), s.readQueued(ctx, cands)
+}
+
+// readQueued fills in each candidate's summary and hold in one pipelined round trip; an
+// order last written before summaries existed is read whole, in a second one.
+func (s *Store) readQueued(ctx context.Context, cands []*queueCand) error {
+	sums := make([]*redis.SliceCmd, len(cands))
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, c := range cands {
+			sums[i] = p.HMGet(ctx, rediskeys.Queued(c.id), queuedField, heldField)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	var legacy []*queueCand
+	for i, c := range cands {
+		v := sums[i].Val()
+		if len(v) != 2 {
+			return fmt.Errorf("redisstore: queue summary of %s: %d values", c.id, len(v))
+		}
+		if c.q, c.found = decodeQueued(v[0]); !c.found {
+			legacy = append(legacy, c)
+		}
+		c.hold = decodeHeld(v[1])
+	}
+	return s.readQueuedOrders(ctx, legacy)
+}
+
+// readQueuedOrders reads the summary and the hold of orders without a summary from their
+// JSON and hold hash.
+func (s *Store) readQueuedOrders(ctx context.Context, cands []*queueCand) error {
+	if len(cands) == 0 {
+		return nil
+	}
+	raws := make([]*redis.StringCmd, len(cands))
+	holds := make([]*redis.MapStringStringCmd, len(cands))
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, c := range cands {
+			raws[i] = p.Get(ctx, rediskeys.Order(c.id))
+			holds[i] = p.HGetAll(ctx, rediskeys.Hold(c.id))
+		}
+		return nil
+	}); err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	for i, c := range cands {
+		c.hold = decodeHold(holds[i].Val())
+		raw, err := raws[i].Bytes()
+		switch {
+		case errors.Is(err, redis.Nil):
+			continue // gone: c.found stays false
+		case err != nil:
+			return err
+		}
+		if err := json.Unmarshal(raw, &c.q); err != nil {
+			return fmt.Errorf("redisstore: queued order %s: %w", c.id, err)
+		}
+		c.found = true
+	}
+	return nil
+}

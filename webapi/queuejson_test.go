@@ -1,0 +1,40 @@
+package webapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/orders"
+)
+
+// TestQueuePageJSON holds the queue's hand-written encoding to encoding/json's, on strings
+// that need every kind of escape.
+func TestQueuePageJSON(t *testing.T) {
+	name, until, cur := "alice<&>", time.Date(2026, 12, 3, 1, 2, 3, 456789000, time.FixedZone("x", 8*3600)), "123.a:1"
+	odd := "张三 \"q\" \\ \n\r\t\b\f\x01\x1f <script>&amp; \u2028\u2029 \xff\xfe end"
+	for _, tt := range []struct {
+		name string
+		page orders.QueuePage
+	}{
+		{"empty", orders.QueuePage{Orders: []orders.QueueEntry{}}},
+		{"nil domains and holds", orders.QueuePage{Orders: []orders.QueueEntry{{ID: "o1", SubjectType: filing.Individual}}}},
+		{"every escape", orders.QueuePage{NextCursor: &cur, Orders: []orders.QueueEntry{
+			{ID: "o2", SubjectType: filing.SubjectType("enterprise"), Province: "CN-GD", SubjectName: odd, Domains: []string{"a.com", odd},
+				Round: 3, SubmittedAt: until.UTC(), WaitingS: 99, HeldBy: &name, HeldUntil: &until},
+			{ID: odd, Domains: []string{}, SubmittedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+		}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var want bytes.Buffer
+			if err := json.NewEncoder(&want).Encode(tt.page); err != nil {
+				t.Fatal(err)
+			}
+			if got := appendQueuePage(nil, tt.page); !bytes.Equal(got, want.Bytes()) {
+				t.Errorf("appendQueuePage\n got %s\nwant %s", got, want.Bytes())
+			}
+		})
+	}
+}
