@@ -78,7 +78,7 @@ func (o *Order) ReportAuthority(r AuthorityReport, now time.Time) (*Transition, 
 		}
 		to, a.ICPNumber = StateFiled, n
 	case AuthorityRejected:
-		reason, err := cleanText(r.Reason, MaxReason, "reason")
+		reason, err := CleanText(r.Reason, MaxReason, "reason")
 		if err != nil {
 			return nil, err
 		}

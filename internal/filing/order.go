@@ -225,6 +225,9 @@ func errOrgCertificateType() error {
 // checkSubjectName trims the name and checks it as creation does.
 func checkSubjectName(name *string) error {
 	*name = strings.TrimSpace(*name)
+	if err := CheckText("subject_name", *name); err != nil {
+		return err
+	}
 	if *name == "" || utf8.RuneCountInString(*name) > 128 {
 		return fieldErr("subject_name", "subject_name is required (at most 128 characters).", "请填写主办单位或个人名称（不超过 128 个字符）。")
 	}
@@ -243,9 +246,9 @@ func normalizeDomains(in []string) ([]string, error) {
 	seen := map[string]bool{}
 	out := make([]string, 0, len(in))
 	for i, d := range in {
-		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
-		if !validDomain(d) {
-			return nil, invalidDomain(d, i)
+		d, err := canonicalDomain(strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), "."), i)
+		if err != nil {
+			return nil, err
 		}
 		if !seen[d] {
 			seen[d] = true

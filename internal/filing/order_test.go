@@ -225,7 +225,9 @@ func TestNewOrderDomains(t *testing.T) {
 		{"Japanese with a prolonged sound mark", []string{"ドメイン名例.jp"}, []string{"ドメイン名例.jp"}},
 		{"Thai with combining vowels", []string{"ตัวอย่าง.ไทย"}, []string{"ตัวอย่าง.ไทย"}},
 		{"Devanagari with spacing marks", []string{"उदाहरण.भारत"}, []string{"उदाहरण.भारत"}},
-		{"punycode IDN", []string{"xn--fiq228c.xn--fiqs8s"}, []string{"xn--fiq228c.xn--fiqs8s"}},
+		// One stored form: a domain typed in punycode is kept as its Unicode form.
+		{"punycode IDN", []string{"xn--fiq228c.xn--fiqs8s"}, []string{"中文.中国"}},
+		{"punycode and Unicode are one domain", []string{"中文.中国", "XN--fiq228c.xn--fiqs8s"}, []string{"中文.中国"}},
 		{"inner hyphens and digits", []string{"my-site-2.example.com", "123.com"}, []string{"my-site-2.example.com", "123.com"}},
 		{"63-character label", []string{label63 + ".com"}, []string{label63 + ".com"}},
 	}

@@ -72,6 +72,9 @@ func (p *Person) normalize() {
 // the error's details so a form can show the error beside its field.
 func (p *Person) validate(field string, today time.Time) error {
 	p.normalize()
+	if err := CheckText(field+".name", p.Name); err != nil {
+		return err
+	}
 	if p.Name == "" || utf8.RuneCountInString(p.Name) > 64 {
 		return ErrInvalidRequest.WithMessage(
 			"The person's name is required (at most 64 characters).",

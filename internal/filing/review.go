@@ -3,10 +3,7 @@ package filing
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Outcome is a review decision's result.
@@ -216,7 +213,7 @@ func (o *Order) checkDecision(d Decision, needReason bool) (Review, error) {
 		return rev, invalidDecision("outcome must be approve, changes or reject.",
 			"审核结论应为 approve（通过）、changes（退回补正）或 reject（驳回）。", map[string]any{"field": "outcome"})
 	}
-	reason, err := cleanText(d.Reason, MaxReason, "reason")
+	reason, err := CleanText(d.Reason, MaxReason, "reason")
 	if err != nil {
 		return rev, err
 	}
@@ -290,7 +287,7 @@ func (o *Order) checkIssue(n int, in Issue) (Issue, error) {
 	if !r.Allows(target) {
 		return bad("code", "code_not_allowed", "This reason cannot be used on that target.", "该原因不适用于此资料或字段。")
 	}
-	note, err := cleanText(in.Note, MaxNote, fmt.Sprintf("issues[%d].note", n))
+	note, err := CleanText(in.Note, MaxNote, fmt.Sprintf("issues[%d].note", n))
 	if err != nil {
 		return Issue{}, err
 	}
@@ -300,24 +297,4 @@ func (o *Order) checkIssue(n int, in Issue) (Issue, error) {
 	out.Note = note
 	out.Message, out.MessageZh, out.SuggestZh = r.Message, r.MessageZh, r.SuggestZh
 	return out, nil
-}
-
-// cleanText trims s and refuses control and format characters (bidi overrides,
-// zero-width characters) and text longer than max characters: people read it to decide.
-func cleanText(s string, max int, field string) (string, error) {
-	s = strings.TrimSpace(s)
-	if !utf8.ValidString(s) {
-		return "", fieldErr(field, "The text is not valid UTF-8.", "文字编码不正确。")
-	}
-	for _, r := range s {
-		if unicode.In(r, unicode.Cc, unicode.Cf) && r != '\n' {
-			return "", ErrInvalidRequest.WithMessage("The text holds control or invisible characters.", "文字中含有控制字符或不可见字符。").
-				WithDetails(map[string]any{"field": field, "problem": "control_characters"})
-		}
-	}
-	if utf8.RuneCountInString(s) > max {
-		return "", ErrInvalidRequest.WithMessage(fmt.Sprintf("At most %d characters.", max), fmt.Sprintf("最多 %d 个字符。", max)).
-			WithDetails(map[string]any{"field": field, "problem": "too_long", "max": max})
-	}
-	return s, nil
 }

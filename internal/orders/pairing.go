@@ -11,8 +11,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/beianscan/beianscan/internal/auth"
 	"github.com/beianscan/beianscan/internal/events"
@@ -175,30 +173,11 @@ type ClaimInput struct {
 // MaxDeviceName is the most characters of X-Device-Name kept; a longer name is cut there.
 const MaxDeviceName = 64
 
-// deviceName cleans X-Device-Name for display: valid UTF-8, no control characters, trimmed,
-// and cut to MaxDeviceName characters. A name is only a label for the desktop, so an
-// overlong one is shortened rather than failing the phone's claim.
-func deviceName(raw string) string {
-	raw = strings.ToValidUTF8(raw, "")
-	raw = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, raw)
-	raw = strings.TrimSpace(raw)
-	if utf8.RuneCountInString(raw) > MaxDeviceName {
-		n := 0
-		for i := range raw {
-			if n == MaxDeviceName {
-				raw = strings.TrimSpace(raw[:i])
-				break
-			}
-			n++
-		}
-	}
-	return raw
-}
+// deviceName cleans X-Device-Name for display by the text rule for labels a device sends
+// (filing.StripText): the characters that disguise text are removed, the rest trimmed and
+// cut to MaxDeviceName characters. A name is only a label for the desktop, so a bad or
+// overlong one is cleaned rather than failing the phone's claim.
+func deviceName(raw string) string { return filing.StripText(raw, MaxDeviceName) }
 
 // Claim lets a phone claim a pairing code. The claim runs first, whatever the guess limit
 // says: a genuine code always claims, so that a guesser behind the same address as a real

@@ -12,6 +12,8 @@ func TestDeviceName(t *testing.T) {
 		{"trimmed", "  Mate 60 Pro \t", "Mate 60 Pro"},
 		{"Chinese", "张三的iPhone", "张三的iPhone"},
 		{"control characters dropped", "evil\r\nSet-Cookie: x\x00", "evilSet-Cookie: x"},
+		{"bidi and zero-width characters dropped", "iPhone\u202E 15\u200B\u2066", "iPhone 15"},
+		{"line separator and byte-order mark dropped", "\ufeffMate\u2028 60", "Mate 60"},
 		{"invalid UTF-8 dropped", "ab\xff\xfecd", "abcd"},
 		{"64 characters kept", strings.Repeat("长", 64), strings.Repeat("长", 64)},
 		{"cut at 64 characters, not bytes", strings.Repeat("长", 65), strings.Repeat("长", 64)},

@@ -327,6 +327,9 @@ func TestDeviceNameShown(t *testing.T) {
 		{"plain", "  iPhone 15 ", "iPhone 15"},
 		{"overlong is cut", long, strings.Repeat("长", 64)},
 		{"absent", "", ""},
+		// Disguising characters (a right-to-left override, a zero-width space, a bidi
+		// isolate) are stripped: the name is only a label, so the claim goes on.
+		{"disguising characters stripped", "iPhone\u202E 15\u200B\u2066", "iPhone 15"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := orderWith(t, m, "app")
