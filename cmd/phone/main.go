@@ -5,6 +5,7 @@
 // Usage:
 //
 //	phone [flags] SCAN_URL | QR.png | http(s)://…/qr.png
+//	phone -list [SERVER_URL]
 //
 // The argument is one of:
 //
@@ -26,6 +27,10 @@
 //	-seed N           which sample images to draw (default 1)
 //	-no-complete      upload, but do not tell the server the phone is done
 //	-timeout D        give up after D (default 2m)
+//	-state FILE       where the phone keeps its device ID and device token (default
+//	                  beianscan-phone/device.json in the user's config directory; "" keeps none)
+//	-list             print the orders this phone verified (GET /m/v1/device/orders), from
+//	                  the server it last claimed on or SERVER_URL
 //
 // On a server error it prints the error code and both messages (English and Chinese) and
 // exits with status 1; a usage error exits with status 2.
@@ -76,18 +81,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	seed := fs.Int64("seed", 1, "which sample images to draw")
 	noComplete := fs.Bool("no-complete", false, "upload but do not complete")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
+	statePath := fs.String("state", defaultStatePath(), "file of the phone's device ID and device token (\"\" keeps none)")
+	list := fs.Bool("list", false, "print the orders this phone verified, then exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	st, err := loadState(*statePath)
+	if err != nil {
+		fmt.Fprintf(stderr, "phone: %v\n", err)
+		return 2
+	}
+	if *list {
+		if fs.NArg() > 1 {
+			fs.Usage()
+			return 2
+		}
+		return listOrders(ctx, st, fs.Arg(0), *appVersion, stdout, stderr)
+	}
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return 2
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
 
 	images, err := readDir(*dir)
 	if err != nil {
@@ -101,18 +120,119 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Log:        func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) },
 	}
 	if c.DeviceID == "" {
-		c.DeviceID = appsim.RandomDeviceID()
+		c.DeviceID = cmpOr(st.DeviceID, appsim.RandomDeviceID())
 	}
 
 	scanURL, err := resolve(ctx, c, fs.Arg(0), *desktopToken, stdout)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	_, err = appsim.WalkWith(ctx, c, scanURL, appsim.WalkOptions{Images: images, Seed: *seed, SkipComplete: *noComplete})
+	sess, err := appsim.WalkWith(ctx, c, scanURL, appsim.WalkOptions{Images: images, Seed: *seed, SkipComplete: *noComplete})
+	// The app keeps the newest device token, even when a later step failed.
+	if sess != nil && sess.DeviceToken != "" {
+		st = phoneState{Server: sess.Base, DeviceID: sess.DeviceID, DeviceToken: sess.DeviceToken}
+		if serr := saveState(*statePath, st); serr != nil {
+			fmt.Fprintf(stderr, "phone: keeping the device token: %v\n", serr)
+		}
+	}
 	if err != nil {
 		return fail(stderr, err)
 	}
 	return 0
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// phoneState is what the phone keeps between runs, as the app does: the device ID its
+// device token is bound to, the token, and the server it came from.
+type phoneState struct {
+	Server      string `json:"server"`
+	DeviceID    string `json:"device_id"`
+	DeviceToken string `json:"device_token"`
+}
+
+func defaultStatePath() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "beianscan-phone", "device.json")
+}
+
+// loadState reads the state file; a missing file (or none asked for) is an empty state.
+func loadState(path string) (phoneState, error) {
+	var st phoneState
+	if path == "" {
+		return st, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("%s: %w", path, err)
+	}
+	return st, nil
+}
+
+// saveState writes the state file, readable by its owner only: the token is a credential.
+func saveState(path string, st phoneState) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o600)
+}
+
+// listOrders prints what this phone verified: the FAQ's "app 上会显示您通过此手机核验的订单信息".
+func listOrders(ctx context.Context, st phoneState, server, appVersion string, stdout, stderr io.Writer) int {
+	server = cmpOr(server, st.Server)
+	if st.DeviceToken == "" || server == "" {
+		fmt.Fprintln(stderr, "phone: no device token kept yet: claim a pairing first (or pass -state)")
+		return 2
+	}
+	c := &appsim.Client{AppVersion: appVersion, DeviceID: st.DeviceID}
+	list, err := c.DeviceOrders(ctx, server, st.DeviceToken)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(stdout, "no orders verified through this phone")
+		return 0
+	}
+	for _, o := range list {
+		fmt.Fprintf(stdout, "order %s  %s  %s  state %s%s%s\n", o.ID, o.SubjectName, strings.Join(o.Domains, ", "),
+			o.State, outcome(" review ", o.Review, "outcome"), outcome(" authority ", o.Authority, "status"))
+		fmt.Fprintf(stdout, "  verified %s: %s\n", o.VerifiedAt.Local().Format(time.DateTime), strings.Join(o.Slots, ", "))
+	}
+	return 0
+}
+
+// outcome is label and one field of a REVIEW or AUTHORITY object, or "" when there is none.
+func outcome(label string, raw json.RawMessage, field string) string {
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil || m == nil {
+		return ""
+	}
+	s, _ := m[field].(string)
+	if icp, _ := m["icp_number"].(string); icp != "" {
+		s += " " + icp
+	}
+	return label + s
 }
 
 // resolve turns the argument into a scan URL: as given, decoded from a QR image file, or

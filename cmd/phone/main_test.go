@@ -127,3 +127,60 @@ func TestRun(t *testing.T) {
 		})
 	}
 }
+
+// The existing cases keep the phone's state out of the user's config directory.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "phone-config")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CONFIG_HOME", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// TestListAfterClaim: the phone keeps the device ID and token of its claim in its state
+// file, owner-only, and -list prints what it verified with them; without a kept token
+// -list says to claim first.
+func TestListAfterClaim(t *testing.T) {
+	srv := appsimtest.New(t)
+	state := filepath.Join(t.TempDir(), "phone", "device.json")
+	ctx := appsimtest.Context(t)
+	var stdout, stderr bytes.Buffer
+	if code := run(ctx, []string{"-list", "-state", state, srv.URL}, &stdout, &stderr); code != 2 ||
+		!strings.Contains(stderr.String(), "claim a pairing first") {
+		t.Fatalf("-list before any claim: exit %d, stderr %q; want 2 and advice", code, stderr.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(ctx, []string{"-state", state, srv.ScanURL()}, &stdout, &stderr); code != 0 {
+		t.Fatalf("walk: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	fi, err := os.Stat(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("state file mode %v, want 0600 (it holds a credential)", fi.Mode().Perm())
+	}
+	b, _ := os.ReadFile(state)
+	if !strings.Contains(string(b), appsimtest.DeviceToken) {
+		t.Fatalf("state file lacks the device token:\n%s", b)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	// The server comes from the state file; the device ID too (the token is bound to it:
+	// the fake refuses another).
+	if code := run(ctx, []string{"-list", "-state", state}, &stdout, &stderr); code != 0 {
+		t.Fatalf("-list: exit %d\n%s", code, stderr.String())
+	}
+	for _, w := range []string{"order " + appsimtest.OrderID, "张三", "example.cn, www.example.cn", "state uploaded", "face_photo"} {
+		if !strings.Contains(stdout.String(), w) {
+			t.Errorf("-list output lacks %q:\n%s", w, stdout.String())
+		}
+	}
+	if strings.Contains(stdout.String(), "110") {
+		t.Errorf("-list shows an ID number:\n%s", stdout.String())
+	}
+}

@@ -59,6 +59,9 @@ type Session struct {
 	ExpiresAt time.Time
 	// DeviceID is the X-Device-Id this session claimed with.
 	DeviceID string
+	// DeviceToken lists what this device verified (DeviceOrders), long after Token has
+	// lapsed; it works only with DeviceID.
+	DeviceToken string
 	// Order is the ORDER object of the claim answer, as received.
 	Order json.RawMessage
 	// Materials is the claim answer's list of materials for this order.
@@ -284,11 +287,12 @@ func redact(raw string) string {
 
 // claimResponse is the answer of POST /m/v1/pairings/claim.
 type claimResponse struct {
-	PhoneToken string          `json:"phone_token"`
-	ExpiresAt  time.Time       `json:"expires_at"`
-	Order      json.RawMessage `json:"order"`
-	Materials  []Requirement   `json:"materials"`
-	Desktop    DesktopInfo     `json:"desktop"`
+	PhoneToken  string          `json:"phone_token"`
+	DeviceToken string          `json:"device_token"`
+	ExpiresAt   time.Time       `json:"expires_at"`
+	Order       json.RawMessage `json:"order"`
+	Materials   []Requirement   `json:"materials"`
+	Desktop     DesktopInfo     `json:"desktop"`
 }
 
 // Claim claims the pairing of code on the server at base (as ParseScanURL returns it) and
@@ -319,7 +323,7 @@ func (c *Client) Claim(ctx context.Context, base, code string) (*Session, error)
 		return nil, errors.New("phone: claim answer has no phone_token")
 	}
 	return &Session{
-		Base: base, Token: cr.PhoneToken, ExpiresAt: cr.ExpiresAt, DeviceID: deviceID,
+		Base: base, Token: cr.PhoneToken, ExpiresAt: cr.ExpiresAt, DeviceID: deviceID, DeviceToken: cr.DeviceToken,
 		Order: cr.Order, Materials: cr.Materials, Desktop: cr.Desktop, c: c,
 	}, nil
 }
@@ -386,4 +390,30 @@ func (s *Session) Complete(ctx context.Context) error {
 	c := s.client()
 	return c.do(ctx, request{method: http.MethodPost, url: s.Base + "/m/v1/complete",
 		token: s.Token, deviceID: s.DeviceID}, nil)
+}
+
+// DeviceOrder is one order of the device's list (GET /m/v1/device/orders): what the app
+// shows as verified through this phone. It carries no ID numbers.
+type DeviceOrder struct {
+	ID          string          `json:"id"`
+	SubjectName string          `json:"subject_name"`
+	Domains     []string        `json:"domains"`
+	State       string          `json:"state"`
+	Review      json.RawMessage `json:"review"`
+	Authority   json.RawMessage `json:"authority"`
+	VerifiedAt  time.Time       `json:"verified_at"`
+	Slots       []string        `json:"slots"`
+}
+
+// DeviceOrders lists the orders this device (c.DeviceID, which the token is bound to)
+// uploaded to on the server at base, newest first.
+func (c *Client) DeviceOrders(ctx context.Context, base, deviceToken string) ([]DeviceOrder, error) {
+	var out struct {
+		Orders []DeviceOrder `json:"orders"`
+	}
+	err := c.do(ctx, request{
+		method: http.MethodGet, url: strings.TrimRight(base, "/") + "/m/v1/device/orders",
+		token: deviceToken, deviceID: c.DeviceID,
+	}, &out)
+	return out.Orders, err
 }

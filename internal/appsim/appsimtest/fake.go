@@ -19,6 +19,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +31,7 @@ import (
 const (
 	Code         = "TESTCODE123"
 	PhoneToken   = "phone-token-abc"
+	DeviceToken  = "device-token-def"
 	DesktopToken = "desktop-token-xyz"
 	OrderID      = "ord_test_1"
 	MinVersion   = "3.16.0"
@@ -177,6 +179,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.claim(w, r, body)
 		return
 	}
+	if r.Method == http.MethodGet && r.URL.Path == "/m/v1/device/orders" {
+		s.deviceOrders(w, r)
+		return
+	}
 	if r.Header.Get("Authorization") != "Bearer "+PhoneToken || s.device == "" {
 		writeError(w, &Error{401, "unauthorized", "Sign-in required, or the token is not valid.", "未登录或凭证无效，请重新打开页面。", nil})
 		return
@@ -224,10 +230,11 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	s.device = dev
 	writeJSON(w, 200, map[string]any{
-		"phone_token": PhoneToken,
-		"expires_at":  time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
-		"order":       s.order(),
-		"materials":   s.materials(),
+		"phone_token":  PhoneToken,
+		"device_token": DeviceToken,
+		"expires_at":   time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
+		"order":        s.order(),
+		"materials":    s.materials(),
 		"desktop": map[string]any{
 			"ip": DesktopIP, "user_agent": DesktopUA, "created_at": time.Date(2030, 1, 2, 2, 59, 0, 0, time.UTC),
 		},
@@ -335,4 +342,26 @@ func versionLess(a, b string) bool {
 		}
 	}
 	return false
+}
+
+// deviceOrders is GET /m/v1/device/orders: the one order, once this device uploaded to it.
+func (s *Server) deviceOrders(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") != "Bearer "+DeviceToken || s.device == "" || r.Header.Get("X-Device-Id") != s.device {
+		writeError(w, &Error{401, "unauthorized", "Sign-in required, or the token is not valid.", "未登录或凭证无效，请重新打开页面。", nil})
+		return
+	}
+	orders := []map[string]any{}
+	if len(s.uploads) > 0 {
+		slots := make([]string, 0, len(s.uploads))
+		for slot := range s.uploads {
+			slots = append(slots, slot)
+		}
+		sort.Strings(slots)
+		o := s.order()
+		orders = append(orders, map[string]any{
+			"id": OrderID, "subject_name": o["subject_name"], "domains": o["domains"], "state": o["state"],
+			"review": nil, "authority": nil, "verified_at": time.Date(2030, 1, 2, 3, 0, 0, 0, time.UTC), "slots": slots,
+		})
+	}
+	writeJSON(w, 200, map[string]any{"orders": orders})
 }
