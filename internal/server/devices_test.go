@@ -121,3 +121,33 @@ func TestDeviceForget(t *testing.T) {
 	}
 	wantError(t, do(t, deviceReq(m, "GET", "/m/v1/device/orders", tok, dev)), http.StatusUnauthorized, "unauthorized")
 }
+
+// TestDeviceListCapAndRefused: the list shows at most 50 orders, the newest; an order the
+// phone only tried to upload to (the image refused) is not among them.
+func TestDeviceListCapAndRefused(t *testing.T) {
+	m := start(t, nil)
+	dev := uniqueDevice(t, "cap")
+	var ids []string
+	var tok string
+	for i := 0; i < 52; i++ {
+		o, _, tk := verifiedBy(t, m, dev, "subject_leader_id_front")
+		ids, tok = append(ids, o.ID), tk
+	}
+	refused := orderWith(t, m, "app")
+	r := must(t, do(t, claimReq(m, pair(t, refused), dev, appVersionOK, "")), http.StatusOK)
+	wantError(t, do(t, phoneReq(m, "PUT", "/m/v1/materials/subject_leader_id_front", r.Body["phone_token"].(string), testJPEG(t, 299, 400))),
+		http.StatusUnprocessableEntity, "image_too_small")
+
+	list, raw := listOf(t, m, tok, dev)
+	if len(list) != 50 {
+		t.Fatalf("%d orders listed, want 50", len(list))
+	}
+	for i, o := range list {
+		if want := ids[len(ids)-1-i]; o["id"] != want {
+			t.Fatalf("entry %d is %v, want %s (newest first): %s", i, o["id"], want, raw)
+		}
+	}
+	if strings.Contains(string(raw), refused.ID) {
+		t.Errorf("the order whose upload was refused is listed: %s", raw)
+	}
+}
