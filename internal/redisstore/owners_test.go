@@ -2,12 +2,9 @@ package redisstore
 
 import (
 	"context"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
@@ -15,51 +12,12 @@ import (
 	"github.com/beianscan/beianscan/internal/redistest"
 )
 
-// startCluster starts three redis-server masters in cluster mode and joins them.
-func startCluster(t *testing.T) *redis.ClusterClient {
-	t.Helper()
-	cli, err := exec.LookPath("redis-cli")
-	if err != nil {
-		t.Skip("redis-cli not found: install redis-server to run the Cluster test")
-	}
-	var addrs []string
-	for range 3 {
-		s := redistest.Start(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000")
-		addrs = append(addrs, s.Addr)
-	}
-	if out, err := exec.Command(cli, append(append([]string{"--cluster", "create"}, addrs...), "--cluster-yes")...).CombinedOutput(); err != nil {
-		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
-	}
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
-	t.Cleanup(func() { cc.Close() })
-	ctx := context.Background()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ok := true
-		for _, a := range addrs {
-			c := redis.NewClient(&redis.Options{Addr: a})
-			info, err := c.ClusterInfo(ctx).Result()
-			c.Close()
-			ok = ok && err == nil && strings.Contains(info, "cluster_state:ok")
-		}
-		if ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the cluster is not ok after 20 s")
-		}
-		time.Sleep(100 * time.Millisecond) // polling the cluster's state with a deadline
-	}
-	cc.ReloadState(ctx)
-	return cc
-}
-
 // TestOwnerIndexCluster: on a three-master Cluster, an owner's orders spread over every
 // master are created, changed (submitted: the index outlives them) and listed, newest first;
 // every command touches one slot (a CROSSSLOT would fail the test), and the owner's index
 // is on the owner's slot, not an order's.
 func TestOwnerIndexCluster(t *testing.T) {
-	cc := startCluster(t)
+	cc := redistest.StartCluster(t, 3, 0).Client(t)
 	ctx := context.Background()
 	s := New(cc, 30*time.Minute, WithRetention(time.Hour))
 	owner := "owner-" + orderID()

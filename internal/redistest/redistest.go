@@ -369,6 +369,19 @@ func StartCluster(tb testing.TB, masters, replicas int) *Cluster {
 	return c
 }
 
+// Client is a Cluster client on every node with the slot map loaded, closed with the test.
+func (c *Cluster) Client(tb testing.TB) *redis.ClusterClient {
+	tb.Helper()
+	addrs := make([]string, len(c.Nodes))
+	for i, n := range c.Nodes {
+		addrs[i] = n.Addr
+	}
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	tb.Cleanup(func() { _ = cc.Close() })
+	cc.ReloadState(context.Background())
+	return cc
+}
+
 // URL is the BEIANSCAN_REDIS_URL of the cluster: every node, as ?addr= (the Cluster form).
 func (c *Cluster) URL() string {
 	u := "redis://" + c.Nodes[0].Addr

@@ -2,66 +2,19 @@ package webhook_test
 
 import (
 	"context"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 	"github.com/beianscan/beianscan/internal/redistest"
 )
 
-// startCluster starts three redis-server masters with cluster mode on free ports, joins
-// them into one cluster (redis-cli --cluster create) and returns a client on it.
-func startCluster(t *testing.T) *redis.ClusterClient {
-	t.Helper()
-	cli, err := exec.LookPath("redis-cli")
-	if err != nil {
-		t.Skip("redis-cli not found: install redis-server (Debian: apt-get install redis-server) to run the Cluster test")
-	}
-	var addrs []string
-	for range 3 {
-		s := redistest.Start(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000")
-		addrs = append(addrs, s.Addr)
-	}
-	out, err := exec.Command(cli, append(append([]string{"--cluster", "create"}, addrs...), "--cluster-yes")...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
-	}
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
-	t.Cleanup(func() { cc.Close() })
-	ctx := context.Background()
-	deadline := time.Now().Add(20 * time.Second)
-	// Every node must agree the cluster is up (one says so before the others do).
-	ok := func() bool {
-		for _, a := range addrs {
-			c := redis.NewClient(&redis.Options{Addr: a})
-			info, err := c.ClusterInfo(ctx).Result()
-			c.Close()
-			if err != nil || !strings.Contains(info, "cluster_state:ok") {
-				return false
-			}
-		}
-		return true
-	}
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatal("the cluster's nodes do not all say cluster_state:ok after 20 s")
-		}
-		time.Sleep(100 * time.Millisecond) // polling the cluster's state with a deadline
-	}
-	cc.ReloadState(ctx)
-	return cc
-}
-
 // TestClusterEveryShard: on a three-master Cluster, orders whose slots are on every master
 // have their webhooks delivered: the outbox entries live in each order's slot, the due
 // index in its own, and the intent before each MULTI keeps them together.
 func TestClusterEveryShard(t *testing.T) {
-	cc := startCluster(t)
+	cc := redistest.StartCluster(t, 3, 0).Client(t)
 	ctx := context.Background()
 	r := newRig(t)
 	r.rdb = cc
