@@ -5,8 +5,6 @@ package mobileapi
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
-	"errors"
 	"html/template"
 	"net/http"
 	"strings"
@@ -125,12 +123,10 @@ func (a *API) claim(c echo.Context) error {
 	var in struct {
 		Code string `json:"code"`
 	}
-	err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 4<<10)).Decode(&in)
-	var fe *filing.Error
-	if errors.As(err, &fe) {
-		return err // the body deadline (408), as webapi's decodeJSON lets it through
+	if err := httpx.DecodeJSON(c.Response(), c.Request(), 4<<10, &in); err != nil {
+		return err
 	}
-	if err != nil || in.Code == "" {
+	if in.Code == "" {
 		return filing.ErrInvalidRequest.WithMessage("The body must be {\"code\": \"…\"} from the QR code.", "请求内容应包含二维码中的 code。")
 	}
 	r := c.Request()

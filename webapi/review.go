@@ -7,9 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"io"
 	"math"
 	"net/http"
 	"strings"
@@ -186,35 +183,12 @@ func (a *API) ownerOrStaff(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// decodeStrict decodes a JSON body of exactly the documented fields and nothing after it.
-func decodeStrict(c echo.Context, v any) error {
-	r := http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		if _, e := dec.Token(); !errors.Is(e, io.EOF) {
-			err = errors.New("data after the value")
-		}
-	}
-	if err != nil {
-		var fe *filing.Error // the body's deadline (request_timeout)
-		if errors.As(err, &fe) {
-			return fe
-		}
-		return filing.ErrInvalidRequest.WithMessage(
-			"The body must be a JSON object of the documented fields.",
-			"请求内容应为符合接口说明的 JSON。")
-	}
-	return nil
-}
-
 func (a *API) reviewLogin(c echo.Context) error {
 	var in struct {
 		Name string `json:"name"`
 		Key  string `json:"key"`
 	}
-	if err := decodeStrict(c, &in); err != nil {
+	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
 	if a.cfg.ReviewSessions == nil {
@@ -302,7 +276,7 @@ func (a *API) decide(c echo.Context) error {
 		} `json:"issues"`
 		Reason string `json:"reason"`
 	}
-	if err := decodeStrict(c, &in); err != nil {
+	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
 	d := filing.Decision{Outcome: in.Outcome, Reason: in.Reason}
@@ -316,7 +290,7 @@ func (a *API) decide(c echo.Context) error {
 // editOrder is PATCH /orders/{id}: the owner corrects the order's fields.
 func (a *API) editOrder(c echo.Context) error {
 	var in filing.EditInput
-	if err := decodeStrict(c, &in); err != nil {
+	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
 	snap, err := a.svc.Edit(c.Request().Context(), c.Param("id"), in)
@@ -329,7 +303,7 @@ func (a *API) reportAuthority(c echo.Context) error {
 		return cmp.Or(err, error(filing.ErrUnauthorized))
 	}
 	var in filing.AuthorityReport
-	if err := decodeStrict(c, &in); err != nil {
+	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
 	snap, err := a.svc.ReportAuthority(c.Request().Context(), c.Param("id"), in)

@@ -7,7 +7,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -317,19 +316,9 @@ func (a *API) desktopAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// decodeJSON reads a request's JSON body strictly (httpx.DecodeJSON), at most 64 KiB.
 func decodeJSON(c echo.Context, v any) error {
-	r := http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)
-	dec := json.NewDecoder(r)
-	if err := dec.Decode(v); err != nil {
-		var fe *filing.Error // the body's deadline (request_timeout)
-		if errors.As(err, &fe) {
-			return fe
-		}
-		return filing.ErrInvalidRequest.WithMessage(
-			"The body must be a JSON object of the documented fields.",
-			"请求内容应为符合接口说明的 JSON。")
-	}
-	return nil
+	return httpx.DecodeJSON(c.Response(), c.Request(), 64<<10, v)
 }
 
 func (a *API) orderBody(snap *orders.Snapshot) map[string]any {

@@ -355,7 +355,10 @@ func StartCluster(tb testing.TB, masters, replicas int) *Cluster {
 	c := &Cluster{}
 	addrs := make([]string, 0, masters*(1+replicas))
 	for range masters * (1 + replicas) {
+		// The bus port is chosen free too: by default it is the port + 10000, which may be a
+		// client's ephemeral port of the moment on a busy machine (the node then exits).
 		s := Start(tb, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+			"--cluster-port", strconv.Itoa(FreePort(tb)),
 			"--cluster-node-timeout", "2000", "--appendonly", "yes", "--appendfsync", "always")
 		c.Nodes = append(c.Nodes, s)
 		addrs = append(addrs, s.Addr)

@@ -39,6 +39,7 @@ func TestHostileTextRefused(t *testing.T) {
 	// The embedded store, so that the orders it holds can be counted without other
 	// tests' orders on a shared Redis.
 	m := start(t, func(c *server.Config) { c.RedisURL = "" })
+	valid := rawJSON(t, gdIndividual())
 	with := func(mutate func(map[string]any)) string {
 		in := gdIndividual()
 		mutate(in)
@@ -60,6 +61,11 @@ func TestHostileTextRefused(t *testing.T) {
 			{"subject_name with NUL", with(func(in map[string]any) { in["subject_name"] = "张三\x00" }), "subject_name"},
 			{"domain with a Cyrillic а", with(func(in map[string]any) { in["domains"] = []string{"\u0430pple.com"} }), "domains"},
 			{"the same domain in punycode", with(func(in map[string]any) { in["domains"] = []string{"xn--pple-43d.com"} }), "domains"},
+			{"SUBJECT_NAME beside subject_name", strings.Replace(valid, `{`, `{"SUBJECT_NAME":"李四",`, 1), "SUBJECT_NAME"},
+			{"subject_name twice", strings.Replace(valid, `{`, `{"subject_name":"李四",`, 1), "subject_name"},
+			{"data after the object", valid + `{"subject_name":"李四"}`, ""},
+			{"unknown field", strings.Replace(valid, `{`, `{"nickname":"x",`, 1), "nickname"},
+			{"unknown field inside a person", with(func(in map[string]any) { leader(in)["Name"] = "李四" }), "subject_leader.Name"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := storedOrders(t, m)
@@ -86,6 +92,9 @@ func TestHostileTextRefused(t *testing.T) {
 			{"subject leader's name with U+2066", `{"subject_leader":{"name":"\u2066张三"}}`, "subject_leader.name"},
 			{"subject_name with NUL", `{"subject_name":"张\u0000三"}`, "subject_name"},
 			{"domain with a Cyrillic а", `{"domains":["\u0430pple.com"]}`, "domains"},
+			{"SUBJECT_NAME", `{"SUBJECT_NAME":"李四"}`, "SUBJECT_NAME"},
+			{"data after the object", `{"subject_name":"李四"} {"subject_name":"王五"}`, ""},
+			{"unknown field", `{"subject_name":"李四","nickname":"x"}`, "nickname"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := stored(t, o)
@@ -100,5 +109,54 @@ func TestHostileTextRefused(t *testing.T) {
 				}
 			})
 		}
+	})
+
+	t.Run("upload method", func(t *testing.T) {
+		o := createOrder(t, m, gdIndividual())
+		for _, tc := range []struct {
+			name, body, field string
+		}{
+			{"METHOD", `{"METHOD":"pc"}`, "METHOD"},
+			{"data after the object", `{"method":"pc"}{"method":"app"}`, ""},
+			{"unknown field", `{"method":"pc","force":true}`, "force"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				before := stored(t, o)
+				r := do(t, req{method: "PUT", url: o.url("/upload-method"), token: o.Token, body: []byte(tc.body),
+					header: map[string]string{"Content-Type": "application/json"}})
+				if after := stored(t, o); after != before {
+					t.Errorf("refused method changed the order:\nbefore %s\nafter  %s", before, after)
+				}
+				wantError(t, r, http.StatusUnprocessableEntity, "invalid_request")
+				if tc.field != "" {
+					wantField(tc.field)(t, r)
+				}
+			})
+		}
+	})
+
+	t.Run("claim", func(t *testing.T) {
+		o := orderWith(t, m, "app")
+		code := pair(t, o)
+		for _, tc := range []struct {
+			name, body, field string
+		}{
+			{"CODE", `{"CODE":"` + code + `"}`, "CODE"},
+			{"data after the object", `{"code":"` + code + `"} trailing`, ""},
+			{"unknown field", `{"code":"` + code + `","device":"x"}`, "device"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := claimReq(m, code, "device-hostile", appVersionOK, "")
+				r.body = []byte(tc.body)
+				r.header["Content-Type"] = "application/json"
+				got := do(t, r)
+				wantError(t, got, http.StatusUnprocessableEntity, "invalid_request")
+				if tc.field != "" {
+					wantField(tc.field)(t, got)
+				}
+			})
+		}
+		// None of them claimed: another device still can.
+		must(t, do(t, claimReq(m, code, "device-1", appVersionOK, "")), http.StatusOK)
 	})
 }
