@@ -73,20 +73,6 @@ func (s *Service) AuthorizeDevice(ctx context.Context, token, deviceID string) (
 	return &DeviceSession{Hash: hash, Gen: gen}, nil
 }
 
-// deviceToken mints the device token of a successful claim.
-func (s *Service) deviceToken(ctx context.Context, deviceID string) (string, error) {
-	var gen int64
-	if d := s.devices(); d != nil {
-		g, err := d.DeviceGeneration(ctx, s.signer.DeviceHash(deviceID))
-		if err != nil {
-			return "", err
-		}
-		gen = g
-	}
-	tok, _, err := s.signer.DeviceToken(deviceID, gen, s.cfg.DeviceTokenTTL)
-	return tok, err
-}
-
 // DeviceOrder is one line of the phone's list: no ID numbers, masked or not.
 type DeviceOrder struct {
 	ID          string            `json:"id"`

@@ -196,13 +196,18 @@ func (s *Service) Claim(ctx context.Context, in ClaimInput) (*ClaimResult, error
 	now, ip := s.now(), ClientIP(ctx)
 	code := in.Code
 	orderID, _, ok := strings.Cut(code, ".")
-	var snap *Snapshot
+	var claimed *Claimed
 	var err error = filing.ErrPairingNotFound
 	if ok && len(code) <= 200 && validID(orderID) {
-		snap, err = s.store.Claim(ctx, ClaimRequest{
+		req := ClaimRequest{
 			OrderID: orderID, CodeHash: hashCode(code), DeviceID: deviceID, DeviceName: deviceName(in.DeviceName),
 			AppVersion: in.AppVersion, Now: now, AppProvinces: s.cfg.AppProvinces, IP: ip,
-		})
+		}
+		if s.devices() != nil {
+			// The device token's generation comes with the claim, not a round trip after it.
+			req.DeviceHash = s.signer.DeviceHash(deviceID)
+		}
+		claimed, err = s.store.Claim(ctx, req)
 	}
 	if errors.Is(err, filing.ErrPairingNotFound) && s.cfg.ClaimGuessLimit > 0 {
 		wait, gerr := s.store.Guess(ctx, ip, s.cfg.ClaimGuessLimit, s.cfg.GuessWindow, now)
@@ -216,11 +221,12 @@ func (s *Service) Claim(ctx context.Context, in ClaimInput) (*ClaimResult, error
 	if err != nil {
 		return nil, err
 	}
+	snap := claimed.Snapshot
 	token, exp, err := s.signer.PhoneToken(auth.Phone{OrderID: orderID, PairingID: snap.Pairing.ID, DeviceID: deviceID}, s.cfg.PhoneTokenTTL)
 	if err != nil {
 		return nil, err
 	}
-	devToken, err := s.deviceToken(ctx, deviceID)
+	devToken, _, err := s.signer.DeviceToken(deviceID, claimed.DeviceGeneration, s.cfg.DeviceTokenTTL)
 	if err != nil {
 		return nil, err
 	}

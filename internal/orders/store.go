@@ -101,6 +101,16 @@ type ClaimRequest struct {
 	AppProvinces []string
 	// IP is the phone's address, for the audit trail.
 	IP string
+	// DeviceHash, when set, names the device (auth.Signer.DeviceHash) whose generation the
+	// store reads with the claim, in the same round trip, for the device token.
+	DeviceHash string
+}
+
+// Claimed is a successful claim: the order as it stands after it and, for a request with
+// a DeviceHash, the device's generation (DeviceIndex.DeviceGeneration).
+type Claimed struct {
+	Snapshot         *Snapshot
+	DeviceGeneration int64
 }
 
 // Store keeps orders, materials and pairings, and publishes each change's events
@@ -115,12 +125,13 @@ type Store interface {
 	// publishes the events stamped with the new version, all atomically. change may run
 	// more than once when writers race, so it must only change the snapshot it is given.
 	Update(ctx context.Context, orderID string, change func(*Snapshot) ([]Event, error)) (*Snapshot, error)
-	// Claim claims a pairing once, atomically, in one round trip, and publishes
-	// phone_connected, deciding as DecideClaim does. A second claim by the same device
-	// before expires_at returns the same pairing without a new event. Replacing or revoking
+	// Claim claims a pairing once, atomically, in one round trip with its audit entry and
+	// the snapshot it answers with, and publishes phone_connected, deciding as DecideClaim
+	// does. A second claim by the same device before expires_at returns the same pairing
+	// without a new event. Replacing or revoking
 	// a pairing (in Update) retires its code: claims of it answer pairing_expired for as
 	// long as the pairing itself would have been kept, then pairing_not_found.
-	Claim(ctx context.Context, req ClaimRequest) (*Snapshot, error)
+	Claim(ctx context.Context, req ClaimRequest) (*Claimed, error)
 	// Guess counts one claim of a code this server never issued from ip and refuses it
 	// once ip is past limit in its window, in one atomic step: it returns 0 when the guess
 	// was counted, else how long until the window ends (and counts nothing).

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -173,6 +174,7 @@ func TestClaimScriptParity(t *testing.T) {
 										var err error
 										snap, err = s.Update(ctx, id, func(sn *orders.Snapshot) ([]orders.Event, error) {
 											sn.Pairing = p
+											sn.Materials = map[filing.Slot]filing.Material{filing.SlotSubjectLeaderIDFront: {Slot: filing.SlotSubjectLeaderIDFront, SHA256: "ab", UploadedAt: base}}
 											return nil, nil
 										})
 										if err != nil {
@@ -201,11 +203,17 @@ func TestClaimScriptParity(t *testing.T) {
 										}
 									}
 									req := orders.ClaimRequest{OrderID: id, CodeHash: hash, DeviceID: "device-1", AppVersion: "3.16.0",
-										Now: now, AppProvinces: []string{"CN-GD", "CN-CQ"}}
+										Now: now, AppProvinces: []string{"CN-GD", "CN-CQ"}, IP: "198.51.100.7"}
 									want := orders.DecideClaim(snap, retiredUntil, req, province == "CN-GD")
 									pre, post, err := phoneConnectedFrame(req, now)
 									if err != nil {
 										t.Fatal(err)
+									}
+									entriesBefore := rdb.XLen(ctx, rediskeys.Audit(id)).Val()
+									// Time has passed since the last change: a claim must start the
+									// retention again, a reclaim keep what is left of it.
+									for _, k := range []string{rediskeys.Order(id), rediskeys.Version(id), rediskeys.Materials(id), rediskeys.Audit(id)} {
+										rdb.PExpire(ctx, k, 10*time.Minute)
 									}
 									got, err := s.claim(ctx, req, pre, post)
 									if err != nil {
@@ -216,12 +224,14 @@ func TestClaimScriptParity(t *testing.T) {
 									if got.ClaimOutcome != want {
 										t.Errorf("%s: script %q, Go %q", name, got.ClaimOutcome, want)
 									}
+									checkClaimWrites(t, s, name, id, got, entriesBefore)
 									if want == orders.ClaimInvalidState && got.state != string(state) {
 										t.Errorf("%s: script reports state %q", name, got.state)
 									}
 									counts[want]++
 									n++
-									rdb.Del(ctx, rediskeys.Order(id), rediskeys.Version(id), rediskeys.Pairing(id), rediskeys.Retired(id))
+									rdb.Del(ctx, rediskeys.Order(id), rediskeys.Version(id), rediskeys.Pairing(id), rediskeys.Retired(id),
+										rediskeys.Materials(id), rediskeys.Audit(id), rediskeys.AuditReads(id))
 								}
 							}
 						}
@@ -238,4 +248,53 @@ func TestClaimScriptParity(t *testing.T) {
 		}
 	}
 	t.Logf("%d states, outcomes %v", n, counts)
+}
+
+// checkClaimWrites holds the rest of the claim script to the store: a claim or a reclaim
+// appends one audit entry (the phone's, with its address) and answers with the snapshot
+// Load reads after it; a claim starts the retention of the order's keys again (audit.lua's
+// "change"), a reclaim gives its entry the order's expiry ("read"); a refusal writes no
+// entry and answers no snapshot.
+func checkClaimWrites(t *testing.T, s *Store, name, id string, got claimAnswer, entriesBefore int64) {
+	t.Helper()
+	ctx := context.Background()
+	entries := s.rdb.XLen(ctx, rediskeys.Audit(id)).Val() - entriesBefore
+	if got.ClaimOutcome != orders.ClaimOK && got.ClaimOutcome != orders.ClaimReclaimed {
+		if entries != 0 || got.stored.order != nil {
+			t.Errorf("%s: a refusal wrote %d audit entries and answered %q", name, entries, got.stored.order)
+		}
+		return
+	}
+	if entries != 1 {
+		t.Errorf("%s: %d audit entries written, want 1", name, entries)
+	}
+	trail, err := s.Audit(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := trail[len(trail)-1]; last.Action != orders.AuditClaim || last.Actor != orders.ActorPhone || last.IP != "198.51.100.7" {
+		t.Errorf("%s: last audit entry %+v", name, last)
+	}
+	answered, err := s.decode(got.stored)
+	if err != nil {
+		t.Fatalf("%s: the script's snapshot: %v", name, err)
+	}
+	loaded, err := s.Load(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(answered, loaded) {
+		t.Errorf("%s: the script answered\n%+v\nLoad reads\n%+v", name, answered, loaded)
+	}
+	orderTTL := s.rdb.PTTL(ctx, rediskeys.Order(id)).Val()
+	auditTTL := s.rdb.PTTL(ctx, rediskeys.Audit(id)).Val()
+	if got.ClaimOutcome == orders.ClaimOK {
+		for _, k := range []string{rediskeys.Order(id), rediskeys.Version(id), rediskeys.Materials(id), rediskeys.Audit(id)} {
+			if ttl := s.rdb.PTTL(ctx, k).Val(); ttl < s.retention-time.Minute {
+				t.Errorf("%s: %s TTL %v after a claim, want the retention %v", name, k, ttl, s.retention)
+			}
+		}
+	} else if d := orderTTL - auditTTL; auditTTL <= 0 || d < -time.Second || d > time.Second {
+		t.Errorf("%s: audit TTL %v after a reclaim, want the order's %v", name, auditTTL, orderTTL)
+	}
 }

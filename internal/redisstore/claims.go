@@ -3,6 +3,9 @@ package redisstore
 import (
 	"context"
 	_ "embed"
+	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,33 +18,118 @@ import (
 //go:embed retire.lua
 var retireSource string
 
-// claimAnswer is the claim script's verdict, with the order's state for invalid_state.
+// claimAnswer is the claim script's verdict, with the order's state for invalid_state, and
+// for a claim or a reclaim the order's keys as the script read them after its writes and
+// the device's generation.
 type claimAnswer struct {
 	orders.ClaimOutcome
-	state string
+	state  string
+	stored stored
+	gen    int64
 }
 
-// claim runs the claim script (claim.lua); pre and post are the phone_connected frame
-// around its version.
+// claim runs the claim script (claim.lua), which writes the claim's audit entry and reads
+// the snapshot too; pre and post are the phone_connected frame around its version. The
+// device's generation (req.DeviceHash) is read in the same pipeline, and the WAIT follows
+// both, so it confirms the claim and its entry: one round trip in all.
 func (s *Store) claim(ctx context.Context, req orders.ClaimRequest, pre, post string) (claimAnswer, error) {
 	id := req.OrderID
-	keys := []string{rediskeys.Pairing(id), rediskeys.Order(id), rediskeys.Version(id), rediskeys.Retired(id)}
-	// The bump makes a retried claim ("reclaimed", which writes nothing) confirm the first
-	// attempt's write too: that attempt may have answered 503 (see confirm).
-	out, err := s.runConfirmed(ctx, claimScript, keys, id, true,
-		req.CodeHash, req.DeviceID, req.AppVersion, req.Now.UnixMilli(), strings.Join(req.AppProvinces, ","),
-		pre, post, rediskeys.Events(id), req.DeviceName,
-	)
+	keys := []string{rediskeys.Pairing(id), rediskeys.Order(id), rediskeys.Version(id), rediskeys.Retired(id),
+		rediskeys.Audit(id), rediskeys.AuditReads(id), rediskeys.Materials(id), rediskeys.Hold(id)}
+	entry := orders.AuditEntry{At: req.Now.UTC(), Actor: orders.ActorPhone, Action: orders.AuditClaim, IP: req.IP}
+	args := append([]any{req.CodeHash, req.DeviceID, req.AppVersion, req.Now.UnixMilli(), strings.Join(req.AppProvinces, ","),
+		pre, post, rediskeys.Events(id), req.DeviceName, s.retention.Milliseconds()}, auditValues(entry)...)
+	// A Cluster client's connection is the order's master, which may not hold the device's
+	// key (another slot): there it is read on its own, after.
+	_, cluster := s.rdb.(*redis.ClusterClient)
+	var gen *redis.StringCmd
+	also := func(p redis.Pipeliner) {
+		if req.DeviceHash != "" && !cluster {
+			gen = p.Get(ctx, rediskeys.DeviceGeneration(req.DeviceHash))
+		}
+	}
+	// No bump: a reclaim, which changes no claim, still writes its audit entry, so the WAIT
+	// covers everything the master had, the first attempt's claim included (which may have
+	// answered 503: see confirm).
+	out, err := s.runConfirmed(ctx, claimScript, keys, id, false, also, args...)
 	if err != nil {
 		return claimAnswer{}, err
 	}
 	a := claimAnswer{}
 	status, _ := out[0].(string)
 	a.ClaimOutcome = orders.ClaimOutcome(status)
-	if len(out) > 1 {
-		a.state, _ = out[1].(string)
+	switch a.ClaimOutcome {
+	case orders.ClaimOK, orders.ClaimReclaimed:
+	default:
+		if len(out) > 1 {
+			a.state, _ = out[1].(string)
+		}
+		return a, nil
 	}
-	return a, nil
+	if a.stored, err = claimedKeys(out); err != nil {
+		return claimAnswer{}, fmt.Errorf("redisstore: claim of %s: %w", id, err)
+	}
+	switch {
+	case req.DeviceHash == "":
+	case gen != nil:
+		a.gen, err = gen.Int64()
+	default:
+		a.gen, err = s.rdb.Get(ctx, rediskeys.DeviceGeneration(req.DeviceHash)).Int64()
+	}
+	if errors.Is(err, redis.Nil) {
+		err = nil
+	}
+	return a, err
+}
+
+// claimedKeys reads the snapshot part of the claim script's answer: {outcome, order JSON,
+// version, materials, pairing, hold}.
+func claimedKeys(out []any) (stored, error) {
+	if len(out) != 6 {
+		return stored{}, fmt.Errorf("the script answered %d values, want 6", len(out))
+	}
+	raw, ok := out[1].(string)
+	if !ok {
+		return stored{}, errors.New("no order JSON in the answer")
+	}
+	r := stored{order: []byte(raw)}
+	// INCR answers a number, GET a string, or nothing for a missing key (version 0); a
+	// version that is not a number is damage, refused as load refuses it.
+	switch v := out[2].(type) {
+	case int64:
+		r.version = v
+	case string:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return stored{}, fmt.Errorf("version: %w", err)
+		}
+		r.version = n
+	case nil:
+	default:
+		return stored{}, fmt.Errorf("version of type %T", v)
+	}
+	var err error
+	for i, h := range []*map[string]string{&r.mats, &r.pairing, &r.hold} {
+		if *h, err = flatHash(out[3+i]); err != nil {
+			return stored{}, err
+		}
+	}
+	return r, nil
+}
+
+// flatHash turns an HGETALL answer inside a script's answer (field, value, …) into a map.
+func flatHash(v any) (map[string]string, error) {
+	flat, ok := v.([]any)
+	if !ok || len(flat)%2 != 0 {
+		return nil, fmt.Errorf("a hash answered as %T", v)
+	}
+	m := make(map[string]string, len(flat)/2)
+	for i := 0; i < len(flat); i += 2 {
+		k, _ := flat[i].(string)
+		val, _ := flat[i+1].(string)
+		m[k] = val
+	}
+	return m, nil
 }
 
 // retire remembers the code of a pairing that is replaced or revoked in this update, so

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -87,9 +88,10 @@ func (s *Store) confirmOn(ctx context.Context, c reader, orderID string, bump bo
 	return s.confirmed(wait)
 }
 
-// runConfirmed runs a script and confirm's WAIT in one pipeline on one connection. Script.Run
-// cannot be used: its EVALSHA→EVAL fallback sends each on whichever connection the pool gives.
-func (s *Store) runConfirmed(ctx context.Context, script *redis.Script, keys []string, orderID string, bump bool, args ...any) ([]any, error) {
+// runConfirmed runs a script, what also queues (reads, which the WAIT need not cover; nil:
+// nothing) and confirm's WAIT in one pipeline on one connection. Script.Run cannot be used:
+// its EVALSHA→EVAL fallback sends each on whichever connection the pool gives.
+func (s *Store) runConfirmed(ctx context.Context, script *redis.Script, keys []string, orderID string, bump bool, also func(redis.Pipeliner), args ...any) ([]any, error) {
 	c, err := s.oneConn(ctx, keys[0])
 	if err != nil {
 		return nil, err
@@ -99,13 +101,17 @@ func (s *Store) runConfirmed(ctx context.Context, script *redis.Script, keys []s
 		var wait *redis.Cmd
 		_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 			res = eval(p)
+			if also != nil {
+				also(p)
+			}
 			wait = s.confirm(ctx, p, orderID, bump)
 			return nil
 		})
 		if err := res.Err(); err != nil {
 			return nil, err
 		}
-		if err != nil {
+		// A missing key that also reads is no failure of the pipeline.
+		if err != nil && !errors.Is(err, redis.Nil) {
 			return nil, err
 		}
 		if err := s.confirmed(wait); err != nil {

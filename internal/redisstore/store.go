@@ -590,8 +590,10 @@ func sameMaterial(a, b filing.Material) bool {
 	return a.SHA256 == b.SHA256 && a.UploadedAt.Equal(b.UploadedAt) && a.Via == b.Via
 }
 
-// Claim runs the claim script.
-func (s *Store) Claim(ctx context.Context, req orders.ClaimRequest) (_ *orders.Snapshot, err error) {
+// Claim runs the claim script, which also writes the claim's audit entry and reads the
+// snapshot the phone is answered with: one round trip, with the WAIT (when replicas are
+// configured) and the device's generation in the same pipeline.
+func (s *Store) Claim(ctx context.Context, req orders.ClaimRequest) (_ *orders.Claimed, err error) {
 	defer translate(&err)
 	at := req.Now.UTC()
 	pre, post, err := phoneConnectedFrame(req, at)
@@ -605,52 +607,11 @@ func (s *Store) Claim(ctx context.Context, req orders.ClaimRequest) (_ *orders.S
 	if err := out.Err(out.state); err != nil {
 		return nil, err
 	}
-	// The claim is a change: its audit entry restarts the retention of the order's keys
-	// (unless it was submitted meanwhile), a step after the script's, which leaves TTLs
-	// alone. A reclaim changes nothing and keeps the expiry as it is.
-	mode := "change"
-	if out.ClaimOutcome == orders.ClaimReclaimed {
-		mode = "read"
-	}
-	entry := orders.AuditEntry{At: at, Actor: orders.ActorPhone, Action: orders.AuditClaim, IP: req.IP}
-	// Read after the claim: the script stays small (Redis runs one script at a time),
-	// and a snapshot read a moment later is as good as one read inside it. The audit
-	// entry and the read share one round trip.
-	return s.auditThenLoad(ctx, req.OrderID, mode, entry)
-}
-
-// auditThenLoad appends an audit entry (appendAudit) and reads the order's snapshot in one
-// pipeline, the entry first: one round trip to Redis instead of two, which is what a claim
-// waits for most on a loaded machine (docs/benchmarks.md, "Claims over HTTP from another
-// process"). A Redis that does not hold the audit script (restarted, failed over: NOSCRIPT)
-// gets the two steps one after the other, the first of which loads it.
-func (s *Store) auditThenLoad(ctx context.Context, id, mode string, e orders.AuditEntry) (*orders.Snapshot, error) {
-	var audit *redis.Cmd
-	var read func() (stored, error)
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		audit = auditScript.EvalSha(ctx, p, auditKeys(id), s.auditArgs(mode, e)...)
-		read = queueLoad(ctx, p, id)
-		return nil
-	})
-	if audit != nil && redis.HasErrorPrefix(audit.Err(), "NOSCRIPT") {
-		if err := s.appendAudit(ctx, id, mode, e); err != nil {
-			return nil, err
-		}
-		return s.Load(ctx, id)
-	}
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, err
-	}
-	if n, err := audit.Int(); err != nil {
-		return nil, err
-	} else if n == 0 {
-		return nil, filing.ErrOrderNotFound
-	}
-	r, err := read()
+	snap, err := s.decode(out.stored)
 	if err != nil {
 		return nil, err
 	}
-	return s.decode(r)
+	return &orders.Claimed{Snapshot: snap, DeviceGeneration: out.gen}, nil
 }
 
 // phoneConnectedFrame splits the phone_connected event around its version, which only the

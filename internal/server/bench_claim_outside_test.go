@@ -11,11 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,16 +61,29 @@ func BenchmarkClaimHTTPOutside(b *testing.B) {
 			}
 			trips := countTrips(m.Redis)
 			stop := profileCPU(b, os.Getenv("BEIANSCAN_CLAIM_CPUPROFILE"), conns)
+			// /healthz before and after the claims, their mean the reference: the machine's
+			// load moves within a run.
+			healthz1 := loadFromOutside(b, m.URL+"/healthz", "", b.N, conns)
 			b.ResetTimer()
 			trips.n.Store(0)
+			allocs := countAllocs(b, os.Getenv("BEIANSCAN_CLAIM_MEMPROFILE"), conns)
 			claims := loadFromOutside(b, m.URL+"/m/v1/pairings/claim", file, b.N, conns)
 			b.StopTimer()
+			b.ReportMetric(float64(allocs())/float64(b.N), "server-allocs/claim")
 			stop()
 			b.ReportMetric(float64(trips.n.Load())/float64(b.N), "redis-round-trips/claim")
-			healthz := loadFromOutside(b, m.URL+"/healthz", "", b.N, conns)
-			b.ReportMetric(claims, "claims/s")
-			b.ReportMetric(healthz, "healthz/s")
-			b.ReportMetric(claims/healthz, "claims/healthz")
+			healthz2 := loadFromOutside(b, m.URL+"/healthz", "", b.N, conns)
+			healthz := healthz1.add(healthz2)
+			b.ReportMetric(claims.perSecond, "claims/s")
+			b.ReportMetric(healthz.perSecond, "healthz/s")
+			b.ReportMetric(claims.perSecond/healthz.perSecond, "claims/healthz")
+			// Where the CPU goes, per request (µs): the client process, the server process and
+			// Redis, each measured over its own phase.
+			b.ReportMetric(claims.client, "client-µs/claim")
+			b.ReportMetric(claims.server, "server-µs/claim")
+			b.ReportMetric(claims.redis, "redis-µs/claim")
+			b.ReportMetric(healthz.client, "client-µs/healthz")
+			b.ReportMetric(healthz.server, "server-µs/healthz")
 		})
 	}
 }
@@ -107,16 +122,58 @@ func profileCPU(b *testing.B, path, name string) func() {
 	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
+// load is what loadFromOutside measured: requests per second, and the CPU time per
+// request (µs) of the client process, of this process (the server) and of Redis.
+type load struct{ perSecond, client, server, redis float64 }
+
+// add is the mean of two runs of the same size.
+func (l load) add(o load) load {
+	return load{(l.perSecond + o.perSecond) / 2, (l.client + o.client) / 2, (l.server + o.server) / 2, (l.redis + o.redis) / 2}
+}
+
+// countAllocs counts this process's allocations until the returned func is called; with
+// path set it also writes the allocation profiles at both ends (path.name.0 and .1: compare
+// them with pprof -base).
+func countAllocs(b *testing.B, path, name string) func() uint64 {
+	write := func(i int) {
+		if path == "" {
+			return
+		}
+		f, err := os.Create(fmt.Sprintf("%s.%s.%d", path, name, i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		runtime.GC()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var ms runtime.MemStats
+	write(0)
+	runtime.ReadMemStats(&ms)
+	before := ms.Mallocs
+	return func() uint64 {
+		runtime.ReadMemStats(&ms)
+		write(1)
+		return ms.Mallocs - before
+	}
+}
+
 // loadFromOutside runs TestHelperHTTPLoad in a child process against url (POSTing each line
-// of bodies, or GETting n times without) and returns its requests per second.
-func loadFromOutside(b *testing.B, url, bodies string, n int, conns string) float64 {
+// of bodies, or GETting n times without) and returns its requests per second and CPU costs.
+func loadFromOutside(b *testing.B, url, bodies string, n int, conns string) load {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHTTPLoad$")
 	cmd.Env = append(os.Environ(), "BEIANSCAN_LOAD_URL="+url, "BEIANSCAN_LOAD_BODIES="+bodies,
 		"BEIANSCAN_LOAD_N="+strconv.Itoa(n), "BEIANSCAN_LOAD_CONNS="+conns)
+	redis0, self0 := redisCPU(b), selfCPU()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		b.Fatalf("load: %v\n%s", err, out)
 	}
+	redis1, self1 := redisCPU(b), selfCPU()
+	client := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(n) }
 	for _, line := range strings.Split(string(out), "\n") {
 		if rest, ok := strings.CutPrefix(line, "load: "); ok {
 			var done, failed int
@@ -125,11 +182,46 @@ func loadFromOutside(b *testing.B, url, bodies string, n int, conns string) floa
 			if failed > 0 || done != n {
 				b.Fatalf("load: %d of %d answered as wanted, %d not\n%s", done, n, failed, out)
 			}
-			return float64(done) / time.Duration(ns).Seconds()
+			return load{float64(done) / time.Duration(ns).Seconds(), per(client), per(self1 - self0), per(redis1 - redis0)}
 		}
 	}
 	b.Fatalf("load: no result\n%s", out)
-	return 0
+	return load{}
+}
+
+// selfCPU is this process's CPU time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// redisCPU is the CPU time the Redis of BEIANSCAN_REDIS_URL has used (INFO cpu; 0 when
+// there is no such Redis, as with miniredis, whose cost is then the server's).
+func redisCPU(b *testing.B) time.Duration {
+	u := os.Getenv("BEIANSCAN_REDIS_URL")
+	if u == "" {
+		return 0
+	}
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	defer c.Close()
+	info, err := c.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\r\n") {
+		k, v, _ := strings.Cut(line, ":")
+		if k == "used_cpu_sys" || k == "used_cpu_user" {
+			f, _ := strconv.ParseFloat(v, 64)
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
 }
 
 // TestHelperHTTPLoad is the other-process client of BenchmarkClaimHTTPOutside: with
