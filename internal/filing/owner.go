@@ -9,16 +9,18 @@ import (
 const MaxOwnerIDLen = 64
 
 // ValidateOwnerID checks an owner ID as the back office sends it: 1 to 64 printable
-// characters. Control and format characters (Cc, Cf: a zero-width joiner, a bidi override)
-// and line or paragraph separators are refused, so that two IDs that look alike in a log or
-// on the console are never two owners, and none can break a log line.
+// characters. The characters no person can see (CheckText's rule) are refused as in every
+// other field, so that two IDs that look alike in a log or on the console are never two
+// owners; beyond that an ID is printable only (no private-use or unassigned characters).
 func ValidateOwnerID(s string) error {
-	n := utf8.RuneCountInString(s)
-	if s == "" || n > MaxOwnerIDLen || !utf8.ValidString(s) {
+	if err := CheckText("owner_id", s); err != nil {
+		return err
+	}
+	if s == "" || utf8.RuneCountInString(s) > MaxOwnerIDLen {
 		return errOwnerID()
 	}
 	for _, r := range s {
-		if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Zl, unicode.Zp) || !unicode.IsGraphic(r) {
+		if unicode.Is(unicode.Co, r) || !unicode.IsGraphic(r) {
 			return errOwnerID()
 		}
 	}
