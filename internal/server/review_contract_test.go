@@ -550,12 +550,12 @@ func TestReviewICPNumbers(t *testing.T) {
 			other := icpAbbr[codes[(i+1)%len(codes)]]
 			abbr := icpAbbr[p]
 			for _, bad := range []string{
-				other + "ICP备2026012345号",   // another province's
-				abbr + "ICP备202601234号",     // nine digits
-				abbr + "ICP备2026012345",     // no 号
+				other + "ICP备2026012345号",  // another province's
+				abbr + "ICP备202601234号",    // nine digits
+				abbr + "ICP备2026012345",    // no 号
 				abbr + "ICP备2026012345号-0", // site 0
 				"ICP备2026012345号",          // no abbreviation
-				abbr + "icp备2026012345号",    // lower case
+				abbr + "icp备2026012345号",   // lower case
 				"",
 			} {
 				r := w.refused(t, o, authorityReq(o, map[string]any{"status": "filed", "icp_number": bad}), http.StatusUnprocessableEntity, "invalid_icp_number")
