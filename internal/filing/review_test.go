@@ -120,6 +120,11 @@ func TestStateMachine(t *testing.T) {
 		{"authority_sms_sent", authority(filing.AuthoritySMSSent)},
 		{"authority_filed", authority(filing.AuthorityFiled)},
 		{"authority_rejected", authority(filing.AuthorityRejected)},
+		// The back office's whole-order decision (review-result), recorded as a round.
+		{"operator_approve", func(o *filing.Order) (*filing.Transition, error) { return o.Review(true, "", later) }},
+		{"operator_reject", func(o *filing.Order) (*filing.Transition, error) { return o.Review(false, "内容不可备案", later) }},
+		{"upload_flagged_pc", func(o *filing.Order) (*filing.Transition, error) { return nil, o.CheckUpload(slFront, filing.ViaPC) }},
+		{"remove_flagged", func(o *filing.Order) (*filing.Transition, error) { return nil, o.CheckRemove(slFront) }},
 	}
 	const (
 		bad    = filing.CodeInvalidState
@@ -131,15 +136,15 @@ func TestStateMachine(t *testing.T) {
 	// want: the state after the action, or the code of its refusal; one column per action
 	// in the order of actions.
 	table := map[filing.State][]string{
-		D:   {s(D), s(D), s(D), s(D), s(D), filing.CodeMaterialsIncomplete, bad, bad, bad, bad, s(D), s(D), bad, bad, bad, bad},
-		U:   {s(U), s(U), s(U), s(U), s(U), s(S), bad, bad, bad, bad, s(U), s(U), bad, bad, bad, bad},
-		S:   {bad, bad, bad, bad, bad, bad, s(A), s(CR), s(R), s(D), bad, bad, bad, bad, bad, bad},
-		CR:  {bad, s(CR), locked, s(CR), locked, filing.CodeChangesIncomplete, bad, bad, bad, s(D), s(CR), filing.CodeFieldLocked, bad, bad, bad, bad},
-		R:   {bad, bad, bad, bad, bad, bad, bad, bad, bad, s(D), bad, bad, bad, bad, bad, bad},
-		A:   {bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, s(AR), bad, bad, bad},
-		AR:  {bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, s(AR), s(F), s(ARJ)},
-		F:   {bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad},
-		ARJ: {bad, bad, bad, bad, bad, bad, bad, bad, bad, s(D), bad, bad, bad, bad, bad, bad},
+		D:   {s(D), s(D), s(D), s(D), s(D), filing.CodeMaterialsIncomplete, bad, bad, bad, bad, s(D), s(D), bad, bad, bad, bad, bad, bad, s(D), s(D)},
+		U:   {s(U), s(U), s(U), s(U), s(U), s(S), bad, bad, bad, bad, s(U), s(U), bad, bad, bad, bad, bad, bad, s(U), s(U)},
+		S:   {bad, bad, bad, bad, bad, bad, s(A), s(CR), s(R), s(D), bad, bad, bad, bad, bad, bad, s(A), s(R), bad, bad},
+		CR:  {bad, s(CR), locked, s(CR), locked, filing.CodeChangesIncomplete, bad, bad, bad, s(D), s(CR), filing.CodeFieldLocked, bad, bad, bad, bad, bad, bad, s(CR), locked},
+		R:   {bad, bad, bad, bad, bad, bad, bad, bad, bad, s(D), bad, bad, bad, bad, bad, bad, bad, bad, bad, bad},
+		A:   {bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, s(AR), bad, bad, bad, bad, bad, bad, bad},
+		AR:  {bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, s(AR), s(F), s(ARJ), bad, bad, bad, bad},
+		F:   {bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad, bad},
+		ARJ: {bad, bad, bad, bad, bad, bad, bad, bad, bad, s(D), bad, bad, bad, bad, bad, bad, bad, bad, bad, bad},
 	}
 	if len(table) != len(filing.States()) {
 		t.Fatalf("table has %d states, the state machine %d", len(table), len(filing.States()))
