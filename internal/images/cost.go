@@ -259,10 +259,10 @@ func Cost(data []byte, opts Options) (int64, error) {
 	opts = opts.withDefaults()
 	if opts.Fit {
 		if int64(len(data)) > opts.FitMaxBytes {
-			return 0, tooLarge(opts.FitMaxBytes, false)
+			return 0, tooLarge(opts.FitMaxBytes, int64(len(data)), false)
 		}
 	} else if int64(len(data)) >= opts.MaxBytes {
-		return 0, tooLarge(opts.MaxBytes, true)
+		return 0, tooLarge(opts.MaxBytes, int64(len(data)), true)
 	}
 	h, err := checkHeader(data, opts)
 	if err != nil {

@@ -36,7 +36,7 @@ const (
 // fit re-encodes one image as a JPEG under opts.MaxBytes (Options.Fit).
 func fit(data []byte, opts Options) (*Result, error) {
 	if int64(len(data)) > opts.FitMaxBytes {
-		return nil, tooLarge(opts.FitMaxBytes, false)
+		return nil, tooLarge(opts.FitMaxBytes, int64(len(data)), false)
 	}
 	h, err := checkHeader(data, opts)
 	if err != nil {
@@ -440,10 +440,10 @@ func planStitch(parts [][]byte, opts Options) (*stitchPlan, error) {
 	hdrs := make([]header, len(parts))
 	for i, p := range parts {
 		if opts.Fit && int64(len(p)) > opts.FitMaxBytes {
-			return nil, withPart(tooLarge(opts.FitMaxBytes, false), i)
+			return nil, withPart(tooLarge(opts.FitMaxBytes, int64(len(p)), false), i)
 		}
 		if !opts.Fit && int64(len(p)) >= opts.MaxBytes {
-			return nil, withPart(tooLarge(opts.MaxBytes, true), i)
+			return nil, withPart(tooLarge(opts.MaxBytes, int64(len(p)), true), i)
 		}
 		h, err := checkHeader(p, opts)
 		if err != nil {

@@ -205,7 +205,8 @@ func (o Options) faceCheck() filing.FaceCheck {
 	return o.Faces
 }
 
-// ReadLimited reads all of r, failing with filing.ErrTooLarge (details max_bytes = limit)
+// ReadLimited reads all of r, failing with filing.ErrTooLarge (details max_bytes = limit,
+// and size when ReadSized was given it)
 // as soon as more than limit bytes arrive. It never holds more than limit+1 bytes, so a
 // caller can read a request body with it without trusting Content-Length. For a plain
 // upload pass MaxBytes-1 (the stored image must be under MaxBytes); with Fit pass
@@ -233,7 +234,7 @@ func ReadSized(r io.Reader, size, limit int64) ([]byte, error) {
 	buf := make([]byte, 0, capacity)
 	for {
 		if int64(len(buf)) > limit {
-			return nil, tooLarge(limit, false)
+			return nil, tooLarge(limit, size, false)
 		}
 		if len(buf) == cap(buf) {
 			next := int64(cap(buf)) * 2
@@ -248,7 +249,7 @@ func ReadSized(r io.Reader, size, limit int64) ([]byte, error) {
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
 			if int64(len(buf)) > limit {
-				return nil, tooLarge(limit, false)
+				return nil, tooLarge(limit, size, false)
 			}
 			return buf, nil
 		}
@@ -259,8 +260,11 @@ func ReadSized(r io.Reader, size, limit int64) ([]byte, error) {
 }
 
 // tooLarge is filing.ErrTooLarge for a limit of max bytes; exclusive says whether the
-// image must be under max (the 4 MB rule) or may be max bytes (the fit input limit).
-func tooLarge(max int64, exclusive bool) error {
+// image must be under max (the 4 MB rule) or may be max bytes (the fit input limit). size is
+// the upload's size when it is known (negative otherwise: a body without Content-Length is
+// not read past the limit just to count it); details carry it beside the limit, so that
+// the page can say both.
+func tooLarge(max, size int64, exclusive bool) error {
 	en, zh := "at most", "不能超过"
 	if exclusive {
 		en, zh = "under", "应小于"
@@ -268,7 +272,15 @@ func tooLarge(max int64, exclusive bool) error {
 	return filing.ErrTooLarge.
 		WithMessage(fmt.Sprintf("The image must be %s %s.", en, megabytes(max)),
 			fmt.Sprintf("图片大小%s %s，请压缩后重新上传。", zh, megabytes(max))).
-		WithDetails(map[string]any{"max_bytes": max})
+		WithDetails(tooLargeDetails(max, size))
+}
+
+func tooLargeDetails(max, size int64) map[string]any {
+	d := map[string]any{"max_bytes": max}
+	if size >= 0 {
+		d["size"] = size
+	}
+	return d
 }
 
 func megabytes(n int64) string {
@@ -451,7 +463,7 @@ func Prepare(data []byte, opts Options) (*Prepared, error) {
 		return nil, errors.New("images: Prepare with Fit")
 	}
 	if int64(len(data)) >= opts.MaxBytes {
-		return nil, tooLarge(opts.MaxBytes, true)
+		return nil, tooLarge(opts.MaxBytes, int64(len(data)), true)
 	}
 	done := opts.timed("header")
 	h, err := checkHeader(data, opts)

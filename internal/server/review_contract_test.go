@@ -744,3 +744,43 @@ func TestReviewDecisionRace(t *testing.T) {
 	}
 	t.Logf("outcomes over %d tries: %v", tries, seen)
 }
+
+// TestOwnerUploadAnswers: what the owner's page is told when a file is refused says what
+// the file is: too_large carries the upload's size and the limit, a PDF renamed .jpg is
+// named a PDF with how to make an image of it, and a web address typed as a domain is told
+// which domain to write; each refusal changes nothing.
+func TestOwnerUploadAnswers(t *testing.T) {
+	w := startWorkbench(t, nil)
+	o := w.orderIn(t, "draft", nil)
+	over := append(append([]byte{}, testJPEG(t, 400, 400)[:2000]...), make([]byte, 4<<20+1-2000)...)
+	exactly := paddedPNG(t, 4<<20)
+	pdf := append([]byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"), make([]byte, 3000)...)
+	for _, tt := range []struct {
+		name, url, ctype string
+		body             []byte
+	}{
+		{"desktop, 4 MiB + 1", o.url("/materials/verification_form"), "image/jpeg", over},
+		{"desktop, exactly 4 MiB", o.url("/materials/verification_form"), "image/png", exactly},
+		{"desktop, fit over 20 MiB", o.url("/materials/verification_form?fit=1"), "image/jpeg", append(over, make([]byte, 16<<20)...)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := w.refused(t, o, req{method: "PUT", url: tt.url, token: o.Token, body: tt.body,
+				header: map[string]string{"Content-Type": tt.ctype}}, http.StatusRequestEntityTooLarge, "too_large")
+			d := errDetails(r)
+			if d["size"] != float64(len(tt.body)) || d["max_bytes"] == nil || d["max_bytes"].(float64) > float64(len(tt.body)) {
+				t.Errorf("too_large details %v, want size %d and the limit", d, len(tt.body))
+			}
+		})
+	}
+	r := w.refused(t, o, req{method: "PUT", url: o.url("/materials/verification_form"), token: o.Token, body: pdf,
+		header: map[string]string{"Content-Type": "image/jpeg"}}, http.StatusUnsupportedMediaType, "unsupported_format")
+	if e := r.Body["error"].(map[string]any); errDetails(r)["detected"] != "pdf" || !strings.Contains(e["message_zh"].(string), "PDF") ||
+		!strings.Contains(e["message_zh"].(string), "拍摄") {
+		t.Errorf("a PDF named .jpg: %s", r.Raw)
+	}
+	r = w.refused(t, o, req{method: "PATCH", url: o.url(""), token: o.Token, body: map[string]any{"domains": []string{"http://www.example.com/"}}},
+		http.StatusUnprocessableEntity, "invalid_request")
+	if e := r.Body["error"].(map[string]any); errDetails(r)["suggest"] != "www.example.com" || !strings.Contains(e["message_zh"].(string)+fmt.Sprint(errDetails(r)), "http://") {
+		t.Errorf("a web address as a domain: %s", r.Raw)
+	}
+}
