@@ -98,3 +98,35 @@ func TestScriptsWriteNoCatalogueTable(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnerPagePromisesNothingUnconfigured: the owner's page says only what the provider's
+// FAQ and its configuration say. No phone call by a reviewer (the FAQ promises none), and no
+// fixed duration — working days, hours, days — other than the authority's 24 hours for the
+// text message, which the contract fixes: a token's life or a review's length is
+// configuration, and the page would be wrong wherever it is configured otherwise.
+func TestOwnerPagePromisesNothingUnconfigured(t *testing.T) {
+	duration := regexp.MustCompile(`[0-9０-９一二三四五六七八九十两]+\s*(?:个)?(?:工作日|小时|天|周)`)
+	files := map[string]string{}
+	for p, src := range scripts(t) {
+		if p == "app.js" || strings.HasPrefix(p, "desktop/") || strings.HasPrefix(p, "lib/") {
+			files[p] = src
+		}
+	}
+	html, err := os.ReadFile("web/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files["index.html"] = string(html)
+	for p, src := range files {
+		for _, bad := range []string{"电话", "工作日"} {
+			if strings.Contains(src, bad) {
+				t.Errorf("%s says %q", p, bad)
+			}
+		}
+		for _, m := range duration.FindAllString(src, -1) {
+			if m != "24 小时" {
+				t.Errorf("%s promises a fixed duration: %q", p, m)
+			}
+		}
+	}
+}

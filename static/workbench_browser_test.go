@@ -152,6 +152,15 @@ func TestBrowserWholeReview(t *testing.T) {
 	if n := eval[int](owner, `document.querySelectorAll('#review-stages li.done').length`); n != 0 {
 		t.Errorf("submitted: %d steps ticked", n)
 	}
+	// 撤回 asks first and says what it does; before any decision it promises no reasons.
+	owner.run(chromedp.Click(chromedp.CSS("#withdraw")))
+	owner.waitFor("the withdraw dialog", `document.querySelector('#withdraw-dialog').open`, 5*time.Second)
+	owner.waitText("#withdraw-what", "退出服务商的初审队列")
+	if eval[bool](owner, `!document.querySelector('#withdraw-keeps-review').hidden`) {
+		t.Error("withdrawing an order nobody has reviewed promises that the review's reasons stay")
+	}
+	owner.run(chromedp.Click(chromedp.CSS("#withdraw-cancel")))
+	owner.waitFor("the dialog closed", `!document.querySelector('#withdraw-dialog').open`, 5*time.Second)
 
 	// The reviewer: log in, the queue, open the order.
 	rv := owner.tab("whole-reviewer")
@@ -234,6 +243,14 @@ func TestBrowserWholeReview(t *testing.T) {
 	owner.waitText("#submit-summary", "还需处理 2 项")
 	owner.axe("owner fix")
 	owner.shot("fix")
+	// Withdrawing now keeps the reasons readable, and the dialog says so.
+	owner.run(chromedp.Click(chromedp.CSS("#fix-withdraw")))
+	owner.waitFor("the withdraw dialog", `document.querySelector('#withdraw-dialog').open`, 5*time.Second)
+	if !eval[bool](owner, `!document.querySelector('#withdraw-keeps-review').hidden`) {
+		t.Error("the withdraw dialog after a request for changes does not say the reasons stay")
+	}
+	owner.run(chromedp.Click(chromedp.CSS("#withdraw-cancel")))
+	owner.waitFor("the dialog closed", `!document.querySelector('#withdraw-dialog').open`, 5*time.Second)
 
 	// The domain, corrected (PATCH).
 	eval[bool](owner, `(() => { const t = document.querySelector('#fix-domains'); t.value = 'wangxiaoming.com.cn'; t.dispatchEvent(new Event('input')); return true; })()`)
@@ -309,6 +326,11 @@ func TestBrowserWholeReview(t *testing.T) {
 	owner.waitText("#status-title", "管局审核中")
 	if a := stage("authority"); a != "current" {
 		t.Errorf("authority_review: authority step %s", a)
+	}
+	// No text message is said to be (or to be going to be) sent before the back office
+	// reports it.
+	if txt := eval[string](owner, `document.querySelector('#review-stages li[data-stage="authority"]').innerText`); strings.Contains(txt, "发送") {
+		t.Errorf("before sms_sent the authority step says %q", txt)
 	}
 	authority(t, ctx, m, id, `{"status":"sms_sent"}`)
 	owner.waitText(`#review-stages li[data-stage="authority"]`, "24 小时")

@@ -57,7 +57,8 @@ export function steps(o, now) {
         : `工信部核验短信的 24 小时期限已过（截止 ${fmtDate(a.sms_deadline)}）。如未完成核验，请联系服务商。`;
       authority.sms = { deadline: a.sms_deadline, left };
     } else {
-      authority.text = '已提交管局审核。管局会向网站负责人的手机发送工信部核验短信，收到后须在 24 小时内完成核验。';
+      // Nothing is said to have been sent before the back office reports sms_sent.
+      authority.text = '已提交管局审核。收到工信部核验短信后，请在 24 小时内按短信提示完成核验。';
     }
   } else if (s === 'filed') {
     authority.status = 'done';

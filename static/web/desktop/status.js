@@ -59,9 +59,15 @@ export function renderStatus(S) {
 // chosen again.
 export function askWithdraw(S) {
   const d = $('#withdraw-dialog');
-  $('#withdraw-what').textContent = S.order.state === 'submitted'
+  const o = S.order;
+  $('#withdraw-what').textContent = o.state === 'submitted'
     ? '订单将退出服务商的初审队列，回到草稿。'
     : '订单将回到草稿。';
+  // Only an order that came back with reasons (a review round that did not pass, or the
+  // authority's) is told that they stay readable: a first round withdrawn before any
+  // decision has none.
+  const r = o.review;
+  show($('#withdraw-keeps-review'), !!((r && r.outcome !== 'approve') || (o.authority && o.authority.status === 'rejected')));
   show($('#withdraw-error'), false);
   d.showModal();
   $('#withdraw-cancel').focus();
