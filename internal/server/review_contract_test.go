@@ -364,6 +364,17 @@ func TestReviewContract(t *testing.T) {
 		if v := must(t, do(t, req{method: "GET", url: w.url("/orders/" + o.ID), token: w.as("bob")}), http.StatusOK); v.Body["held_by"] != nil {
 			t.Errorf("held by %v after the decision", v.Body["held_by"])
 		}
+		// The rejection's reasons stay readable after the owner withdraws, and so do the
+		// authority's.
+		wd := must(t, do(t, req{method: "POST", url: o.url("/withdraw"), token: o.Token}), http.StatusOK)
+		if rev, _ := orderOf(wd)["review"].(map[string]any); orderOf(wd)["state"] != "draft" || rev == nil || rev["reason"] != "网站内容不可备案" || rev["outcome"] != "reject" {
+			t.Errorf("withdrawn after a rejection: %v", orderOf(wd))
+		}
+		ar := w.orderIn(t, "authority_rejected", nil)
+		wd = must(t, do(t, req{method: "POST", url: ar.url("/withdraw"), token: ar.Token}), http.StatusOK)
+		if a, _ := orderOf(wd)["authority"].(map[string]any); a == nil || a["reason"] != "网站名称不符合要求" || a["status"] != "rejected" {
+			t.Errorf("withdrawn after the authority's rejection: %v", orderOf(wd))
+		}
 	})
 
 	t.Run("fix", func(t *testing.T) {
