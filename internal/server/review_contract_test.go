@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beianscan/beianscan/internal/appsim"
 	"github.com/beianscan/beianscan/internal/server"
 	"github.com/beianscan/beianscan/internal/testclock"
 )
@@ -458,6 +459,28 @@ func TestReviewContract(t *testing.T) {
 				if got := orderOf(r)["state"]; got != st {
 					t.Errorf("PATCH moved %s to %v", st, got)
 				}
+				if st != "uploaded" {
+					return
+				}
+				// A PATCH re-settles the order: a website leader of their own needs their ID,
+				// so the uploaded order is a draft again; the edit is audited.
+				a := must(t, do(t, req{method: "GET", url: o.url("/audit"), token: o.Token}), http.StatusOK)
+				n := len(a.Body["entries"].([]any))
+				r = must(t, do(t, req{method: "PATCH", url: o.url(""), token: o.Token, body: map[string]any{
+					"website_leader_same_as_subject_leader": false,
+					"website_leader": map[string]any{"name": "李四", "id_type": "passport", "id_number": "E12345678", "id_valid_until": "2099-01-01"}}}), http.StatusOK)
+				var slots []string
+				for _, m := range orderOf(r)["required_materials"].([]any) {
+					slots = append(slots, m.(map[string]any)["slot"].(string))
+				}
+				if orderOf(r)["state"] != "draft" || !slices.Contains(slots, "website_leader_id_front") {
+					t.Errorf("after the website leader's PATCH: state %v, slots %v", orderOf(r)["state"], slots)
+				}
+				a = must(t, do(t, req{method: "GET", url: o.url("/audit"), token: o.Token}), http.StatusOK)
+				es := a.Body["entries"].([]any)
+				if len(es) != n+1 || es[len(es)-1].(map[string]any)["action"] != "edit" {
+					t.Errorf("the PATCH's audit: %d entries after %d, last %v", len(es), n, es[len(es)-1])
+				}
 			})
 		}
 
@@ -515,6 +538,9 @@ func TestReviewContract(t *testing.T) {
 					a := ord["authority"].(map[string]any)
 					if ord["state"] != to || a["status"] != status {
 						t.Fatalf("state %v authority %v, want %s / %s", ord["state"], a, to, status)
+					}
+					if got := slices.Sorted(maps.Keys(a)); !slices.Equal(got, []string{"icp_number", "reason", "sms_deadline", "status", "updated_at"}) {
+						t.Errorf("AUTHORITY fields %v", got)
 					}
 					ev := nextOf(t, conn, "authority_updated")
 					if ev["data"].(map[string]any)["status"] != status {
@@ -793,5 +819,52 @@ func TestOwnerUploadAnswers(t *testing.T) {
 		http.StatusUnprocessableEntity, "invalid_request")
 	if e := r.Body["error"].(map[string]any); errDetails(r)["suggest"] != "www.example.com" || !strings.Contains(e["message_zh"].(string)+fmt.Sprint(errDetails(r)), "http://") {
 		t.Errorf("a web address as a domain: %s", r.Raw)
+	}
+}
+
+// TestReuploadQRAfterChanges is the browser's whole review as the server sees it, many
+// times over: the phone that uploaded round 1 scans the re-upload QR of round 2, read off
+// the QR image as the page shows it, while the desktop's websocket watches.
+func TestReuploadQRAfterChanges(t *testing.T) {
+	w := startWorkbench(t, nil)
+	img := testJPEG(t, 400, 400)
+	for i := range 15 {
+		o := createWith(t, w.m, gdIndividual(), "app")
+		conn, _ := dial(t, o.Base, o)
+		go func() {
+			for {
+				if _, _, err := conn.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+		scanned := func() string {
+			_, code, err := appsim.ParseScanURL(scanQR(t, o))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return code
+		}
+		createPairing(t, o)
+		r := must(t, do(t, claimReq(w.m, scanned(), "same-phone", appVersionOK, "")), http.StatusOK)
+		phone := r.Body["phone_token"].(string)
+		for _, s := range append(slices.Clone(stdSlots), "face_photo") {
+			must(t, do(t, phoneReq(w.m, "PUT", "/m/v1/materials/"+s, phone, img)), http.StatusCreated)
+		}
+		must(t, do(t, phoneReq(w.m, "POST", "/m/v1/complete", phone, nil)), http.StatusOK)
+		must(t, do(t, req{method: "POST", url: o.url("/submit"), token: o.Token}), http.StatusOK)
+		w.decide(t, o, map[string]any{"outcome": "changes", "issues": []any{
+			map[string]any{"target": "material", "slot": "verification_form", "code": "form_unsigned", "note": "签字处空白"},
+			map[string]any{"target": "field", "field": "domains", "code": "field_invalid", "note": "域名有误"},
+		}})
+		must(t, do(t, req{method: "PATCH", url: o.url(""), token: o.Token, body: map[string]any{"domains": []string{"example.cn"}}}), http.StatusOK)
+		createPairing(t, o)
+		r = do(t, claimReq(w.m, scanned(), "same-phone", appVersionOK, ""))
+		if r.Status != http.StatusOK {
+			t.Fatalf("try %d: the re-upload QR's claim answered %d %s", i, r.Status, r.Raw)
+		}
+		if ms := r.Body["materials"].([]any); len(ms) != 1 || ms[0].(map[string]any)["slot"] != "verification_form" {
+			t.Fatalf("try %d: the re-upload claim lists %v", i, ms)
+		}
 	}
 }
