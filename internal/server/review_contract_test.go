@@ -468,7 +468,7 @@ func TestReviewContract(t *testing.T) {
 				n := len(a.Body["entries"].([]any))
 				r = must(t, do(t, req{method: "PATCH", url: o.url(""), token: o.Token, body: map[string]any{
 					"website_leader_same_as_subject_leader": false,
-					"website_leader": map[string]any{"name": "李四", "id_type": "passport", "id_number": "E12345678", "id_valid_until": "2099-01-01"}}}), http.StatusOK)
+					"website_leader":                        map[string]any{"name": "李四", "id_type": "passport", "id_number": "E12345678", "id_valid_until": "2099-01-01"}}}), http.StatusOK)
 				var slots []string
 				for _, m := range orderOf(r)["required_materials"].([]any) {
 					slots = append(slots, m.(map[string]any)["slot"].(string))
