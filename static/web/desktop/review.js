@@ -210,23 +210,34 @@ export function renderFixPanel(S) {
   const p = S.pairing && S.pairing.id === S.fixPairingId ? S.pairing : null;
   const live = p && !p.expired && Date.parse(p.expires_at) > serverNow(S);
   const img = $('#fix-qr');
-  show(img, !!live && !p.claimed);
+  // While a new QR is being made the old one is already replaced on the server: it is not
+  // shown for a phone to scan in vain (410).
+  show(img, !!live && !p.claimed && !S.fixBusy);
   if (live && img.dataset.pairing !== p.id) {
     img.dataset.pairing = p.id;
-    // The pairing id keeps browsers from showing a cached older code; it is not a secret.
+    // A URL this page has loaded is drawn again from the browser's memory of the image,
+    // whatever Cache-Control says: the pairing id gives each QR a URL of its own (it is not
+    // a secret). For the same reason only the fix's own pairing is drawn here: the first
+    // round's URL would show the first round's code, replaced by now (410).
     img.src = `${p.qr_png_url || orderPath(S, '/pairing/qr.png')}?p=${encodeURIComponent(p.id)}`;
   }
   $('#fix-phone-status').textContent = p && p.claimed
     ? (S.complete ? '手机已完成重新上传。' : `手机已连接（${deviceName(S.phone)}），请在手机上重新拍摄需要补正的资料。`)
-    : live ? '请用阿里云 app 扫描二维码：手机只能重新上传需要补正的资料。' : '需要用手机重新拍摄时，单击“生成重新上传二维码”。';
+    : S.fixBusy ? '正在生成二维码…'
+      : live ? '请用阿里云 app 扫描二维码：手机只能重新上传需要补正的资料。' : '需要用手机重新拍摄时，单击“生成重新上传二维码”。';
   $('#fix-qr-go').textContent = live || (p && p.claimed) ? '换一个二维码' : '生成重新上传二维码';
 }
 
 // fixPairing makes the QR of a re-upload pairing: the phone that claims it may upload the
 // flagged slots only.
 export async function fixPairing(S) {
+  if (S.fixBusy) return;
+  S.fixBusy = true;
+  renderFixPanel(S);
   const r = await api(S, 'POST', orderPath(S, '/pairing'));
+  S.fixBusy = false;
   if (!r.ok) {
+    renderFixPanel(S);
     $('#fix-phone-status').textContent = r.error.message_zh;
     return;
   }

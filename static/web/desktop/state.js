@@ -26,6 +26,7 @@ export function newState() {
     choosing: false, // the method view is open again over a chosen method
     qrError: '', // why the last QR could not be made
     fixPairingId: '', // the re-upload QR made after a review round (review.js)
+    fixBusy: false, // a re-upload QR is being made: the old one is not shown (review.js)
     resumeCode: '', // the new order's resume code, shown until written down (resume.js)
     lapsed: false, // the order in the URL answered unauthorized: offer 继续办理
     mine: null, // the owner's orders (我的备案) when the cookie is an owner's session (mine.js)
