@@ -1,7 +1,10 @@
 package server_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -809,6 +812,32 @@ func TestOwnerUploadAnswers(t *testing.T) {
 			}
 		})
 	}
+	// A body of unknown size (chunked) is not read past the limit to count it: the limit
+	// is said, the size is not known.
+	t.Run("desktop, chunked, over 4 MiB", func(t *testing.T) {
+		before := w.frozen(t, o)
+		hr, err := http.NewRequest("PUT", o.url("/materials/verification_form"), io.MultiReader(bytes.NewReader(over)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hr.Header.Set("Authorization", "Bearer "+o.Token)
+		hr.Header.Set("Content-Type", "image/jpeg")
+		resp, err := http.DefaultClient.Do(hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		json.NewDecoder(resp.Body).Decode(&body)
+		e, _ := body["error"].(map[string]any)
+		d, _ := e["details"].(map[string]any)
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || e["code"] != "too_large" || d["max_bytes"] != float64(4<<20) {
+			t.Errorf("chunked: %d %v", resp.StatusCode, body)
+		}
+		if after := w.frozen(t, o); after != before {
+			t.Errorf("a refused chunked upload changed the order")
+		}
+	})
 	r := w.refused(t, o, req{method: "PUT", url: o.url("/materials/verification_form"), token: o.Token, body: pdf,
 		header: map[string]string{"Content-Type": "image/jpeg"}}, http.StatusUnsupportedMediaType, "unsupported_format")
 	if e := r.Body["error"].(map[string]any); errDetails(r)["detected"] != "pdf" || !strings.Contains(e["message_zh"].(string), "PDF") ||
