@@ -49,6 +49,9 @@ func canonicalDomain(d string, i int) (string, error) {
 // Unicode form whenever the two differ, so that a look-alike in one script (аррӏе.com, all
 // Cyrillic) shows its xn-- form to the person who decides.
 func DomainASCII(d string) string {
+	if isASCII(d) {
+		return d // a stored ASCII domain is already lower-case A-labels
+	}
 	a, err := idnaProfile.ToASCII(d)
 	if err != nil {
 		return d // not a stored form; shown as it is
@@ -63,6 +66,15 @@ func DomainsASCII(ds []string) []string {
 		out[i] = DomainASCII(d)
 	}
 	return out
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // Script sets that one label may mix, as UTS #39 "highly restrictive" allows: Chinese,

@@ -23,6 +23,19 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// domainsNode shows an order's (or a queue entry's) domains as people type them, each
+// followed by its ASCII form (punycode) in its own element where the two differ, so that a
+// look-alike in another script (аррӏе.com) shows its xn-- form: 例子.中国 (xn--fsqu00a.xn--fiqs8s).
+export function domainsNode(o, sep = '、') {
+  const ds = (o && o.domains) || [];
+  const ascii = (o && o.domains_ascii) || [];
+  return h('span', { class: 'domains-list' }, ds.map((d, i) => [
+    i ? sep : '',
+    h('span', { class: 'domain' }, d),
+    ascii[i] && ascii[i] !== d ? [' ', h('span', { class: 'domain-ascii' }, `(${ascii[i]})`)] : '',
+  ]));
+}
+
 export function show(el, on) { if (el) el.hidden = !on; }
 
 // labelNode keeps a label's parenthesised part, such as （正面/人像页）, on one line.
