@@ -29,11 +29,13 @@ export function h(tag, attrs = {}, ...children) {
 export function domainsNode(o, sep = '、') {
   const ds = (o && o.domains) || [];
   const ascii = (o && o.domains_ascii) || [];
-  return h('span', { class: 'domains-list' }, ds.map((d, i) => [
-    i ? sep : '',
-    h('span', { class: 'domain' }, d),
-    ascii[i] && ascii[i] !== d ? [' ', h('span', { class: 'domain-ascii' }, `(${ascii[i]})`)] : '',
-  ]));
+  const parts = [];
+  ds.forEach((d, i) => {
+    if (i) parts.push(sep);
+    parts.push(h('span', { class: 'domain' }, d));
+    if (ascii[i] && ascii[i] !== d) parts.push(' ', h('span', { class: 'domain-ascii' }, `(${ascii[i]})`));
+  });
+  return h('span', { class: 'domains-list' }, parts);
 }
 
 export function show(el, on) { if (el) el.hidden = !on; }
