@@ -273,7 +273,11 @@ func (s *Store) afterOutbox(ctx context.Context, orderID string, at time.Time, e
 		return
 	}
 	if s.cluster() {
-		indexNow(ctx, s.rdb, s.webhooks.scope, orderID, at)
+		// Both indexes share a slot: one round trip.
+		s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			indexNow(ctx, p, s.webhooks.scope, orderID, at)
+			return nil
+		})
 	}
 	if s.webhooks.notify != nil {
 		s.webhooks.notify(orderID)
