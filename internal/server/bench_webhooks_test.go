@@ -26,7 +26,7 @@ import (
 // Benchmarks of the webhooks through the HTTP server (docs/benchmarks.md, "Webhooks
 // (issue 19)"):
 //
-//	go test ./internal/server -run '^$' -bench 'UploadAckWebhooks' -benchtime 6x
+//	go test ./internal/server -run '^$' -bench 'UploadAckWebhooks' -benchtime 8x
 //	go test ./internal/server -run '^$' -bench 'WebhooksUnderUploadLoad' -benchtime 1x -timeout 30m
 
 // hookReceiver is the back office of the benchmarks: it verifies every request's signature
@@ -119,19 +119,27 @@ func loadAvg() float64 {
 }
 
 // BenchmarkUploadAckWebhooks: a phone's 3.5 MB upload until its 201, on a server with
-// webhooks on (a healthy receiver) and on one with them off, in the same process and on the
-// same Redis and disk, interleaved: each of b.N rounds uploads 3 times to each server, the
-// first server of a round alternating. An upload produces no webhook; what the outbox adds
-// to it is the deletion watch its change rewrites (and the deliverer's poll beside it).
+// webhooks on (a healthy receiver) and on two with them off, in the same process and on
+// the same Redis and disk, interleaved: each of b.N rounds uploads 3 times to each server,
+// the order of the servers rotating from round to round. The second server without
+// webhooks is the noise floor: off2/off is what two identical servers differ by in this
+// run. An upload produces no webhook; what the outbox adds to it is the deletion watch its
+// change rewrites (and the deliverer's poll beside it).
 func BenchmarkUploadAckWebhooks(b *testing.B) {
 	img := photo35MB(b)
 	secret := webhookSecret()
 	rec := newHookReceiver(b, secret, 0)
 	dir := benchDir(b)
-	on := start(b, func(c *server.Config) { c.DataDir = dir; withWebhooks(rec, secret)(c) })
-	off := start(b, func(c *server.Config) { c.DataDir = dir })
-	_, sOn := pairedOrder(b, on)
-	_, sOff := pairedOrder(b, off)
+	servers := []*server.Main{
+		start(b, func(c *server.Config) { c.DataDir = dir }),
+		start(b, func(c *server.Config) { c.DataDir = dir; withWebhooks(rec, secret)(c) }),
+		start(b, func(c *server.Config) { c.DataDir = dir }),
+	}
+	names := []string{"off", "on", "off2"}
+	sessions := make([]*appsim.Session, len(servers))
+	for i, m := range servers {
+		_, sessions[i] = pairedOrder(b, m)
+	}
 	ctx := context.Background()
 	upload := func(s *appsim.Session) time.Duration {
 		t0 := time.Now()
@@ -140,34 +148,35 @@ func BenchmarkUploadAckWebhooks(b *testing.B) {
 		}
 		return time.Since(t0)
 	}
-	upload(sOn) // warm both
-	upload(sOff)
+	for _, s := range sessions {
+		upload(s) // warm each
+	}
 	load0 := loadAvg()
-	var dOn, dOff []time.Duration
+	took := make([][]time.Duration, len(servers))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		for k := range 2 {
+		for k := range servers {
+			j := (i + k) % len(servers)
 			for range 3 {
-				if (i+k)%2 == 0 {
-					dOff = append(dOff, upload(sOff))
-				} else {
-					dOn = append(dOn, upload(sOn))
-				}
+				took[j] = append(took[j], upload(sessions[j]))
 			}
 		}
 	}
 	b.StopTimer()
-	mean := func(d []time.Duration) time.Duration {
+	mean := func(d []time.Duration) float64 {
 		var s time.Duration
 		for _, x := range d {
 			s += x
 		}
-		return s / time.Duration(len(d))
+		return float64(s) / float64(len(d))
 	}
-	b.ReportMetric(median(dOff), "off-p50-ms")
-	b.ReportMetric(median(dOn), "on-p50-ms")
-	b.ReportMetric(median(dOn)/median(dOff), "on/off-p50")
-	b.ReportMetric(float64(mean(dOn))/float64(mean(dOff)), "on/off-mean")
+	for j, name := range names {
+		b.ReportMetric(median(took[j]), name+"-p50-ms")
+	}
+	b.ReportMetric(median(took[1])/median(took[0]), "on/off-p50")
+	b.ReportMetric(mean(took[1])/mean(took[0]), "on/off-mean")
+	b.ReportMetric(median(took[2])/median(took[0]), "off2/off-p50")
+	b.ReportMetric(mean(took[2])/mean(took[0]), "off2/off-mean")
 	b.ReportMetric(load0, "load1-start")
 	b.ReportMetric(loadAvg(), "load1-end")
 }
