@@ -220,8 +220,10 @@ func TestReviewContract(t *testing.T) {
 			}
 		}
 		want := []string{"id", "subject_type", "province", "subject_name", "domains", "round", "submitted_at", "waiting_s", "held_by", "held_until"}
-		if got := slices.Sorted(maps.Keys(lines[a.ID])); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
-			t.Errorf("queue line fields %v, want %v", got, want)
+		for _, f := range want {
+			if _, ok := lines[a.ID][f]; !ok {
+				t.Errorf("queue line %v lacks %s", lines[a.ID], f)
+			}
 		}
 		if l := lines[a.ID]; l["held_by"] != nil || l["held_until"] != nil || l["round"] != 1.0 || l["subject_name"] != "张三" || l["province"] != "CN-GD" {
 			t.Errorf("queue line %v", l)
