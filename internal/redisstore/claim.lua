@@ -3,7 +3,7 @@
 -- that the confirmation covers the claim and its audit entry alike. Its Go twin, which the
 -- parity test holds it to, is orders.DecideClaim: change both together.
 -- KEYS: 1 pairing hash, 2 order JSON, 3 version counter, 4 retired code hashes,
---       5 audit stream, 6 audit read summaries, 7 materials, 8 hold
+--       5 audit stream, 6 audit read summaries, 7 materials, 8 hold, 9 queue summary
 -- ARGV: 1 code hash, 2 device, 3 app version, 4 now (ms), 5 app provinces (comma separated),
 --       6 event JSON before the version, 7 event JSON after the version, 8 channel,
 --       9 device name, 10 retention (ms), 11.. field, value, … of the audit entry
@@ -52,7 +52,8 @@ else
   -- The claim is a change: its entry starts the retention of the order's keys again (as
   -- audit.lua's "change" mode; a claimable order is never submitted, so never PERSIST).
   redis.call('XADD', KEYS[5], '*', unpack(entry))
-  for _, k in ipairs({KEYS[2], KEYS[5], KEYS[6], KEYS[3], KEYS[7]}) do redis.call('PEXPIRE', k, ARGV[10]) end
+  -- The queue summary (9) is one of them: it must not lapse before its order.
+  for _, k in ipairs({KEYS[2], KEYS[5], KEYS[6], KEYS[3], KEYS[7], KEYS[9]}) do redis.call('PEXPIRE', k, ARGV[10]) end
 end
 -- The snapshot the phone is answered with. GET gives false for a missing version, which
 -- keeps its place in the table (nil would end it).

@@ -713,7 +713,8 @@ func addAudit(ctx context.Context, p redis.Pipeliner, id string, e orders.AuditE
 
 // auditKeys and auditArgs are audit.lua's keys and arguments.
 func auditKeys(id string) []string {
-	return []string{rediskeys.Order(id), rediskeys.Audit(id), rediskeys.AuditReads(id), rediskeys.Version(id), rediskeys.Materials(id)}
+	return []string{rediskeys.Order(id), rediskeys.Audit(id), rediskeys.AuditReads(id), rediskeys.Version(id), rediskeys.Materials(id),
+		rediskeys.Queued(id)}
 }
 
 func (s *Store) auditArgs(mode string, e orders.AuditEntry) []any {
