@@ -350,3 +350,14 @@ func (s *Store) readQueuedOrders(ctx context.Context, cands []*queueCand) error 
 	}
 	return nil
 }
+
+// SeedQueued queues on p what the write path leaves of a submitted order in the review
+// queue of scope: its summary (with ttl), its entry and the queue's copy of it. It is for
+// benchmarks that seed a large queue without a transaction per order.
+func SeedQueued(ctx context.Context, p redis.Pipeliner, scope string, o *filing.Order, ttl time.Duration) {
+	q := QueuedSummary(o)
+	p.HSet(ctx, rediskeys.Queued(o.ID), queuedField, q, seqField, 1)
+	p.Expire(ctx, rediskeys.Queued(o.ID), ttl)
+	p.ZAdd(ctx, rediskeys.ReviewQueue(scope), redis.Z{Score: float64(o.SubmittedAt.UnixMilli()), Member: rediskeys.ReviewQueueMember(o.ID, o.Round)})
+	p.HSet(ctx, rediskeys.ReviewQueueCopies(scope), "s:"+o.ID, 1, "q:"+o.ID, q, "h:"+o.ID, "")
+}

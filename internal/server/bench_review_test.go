@@ -16,8 +16,9 @@ import (
 )
 
 // seedQueue stores n submitted orders in the workbench's queue, as the write path leaves
-// them (the order's JSON, its summary and its queue entry), in pipelines; the orders expire by themselves
-// and the queue key is deleted when the benchmark ends.
+// them (the order's JSON, its summary, its queue entry and the queue's copy), in
+// pipelines; the orders expire by themselves and the queue's keys are deleted when the
+// benchmark ends.
 func seedQueue(b *testing.B, w *workbench, from, n int) {
 	b.Helper()
 	ctx := context.Background()
@@ -31,9 +32,7 @@ func seedQueue(b *testing.B, w *workbench, from, n int) {
 					SubjectType: filing.Individual, Province: "CN-GD", SubjectName: "张三", Domains: []string{"example.com"}}
 				raw, _ := json.Marshal(o)
 				p.Set(ctx, rediskeys.Order(id), raw, 10*time.Minute)
-				p.HSet(ctx, rediskeys.Queued(id), "q", redisstore.QueuedSummary(&o))
-				p.Expire(ctx, rediskeys.Queued(id), 10*time.Minute)
-				p.ZAdd(ctx, rediskeys.ReviewQueue(w.m.Config.LimitScope), redis.Z{Score: float64(at.UnixMilli()), Member: rediskeys.ReviewQueueMember(id, 1)})
+				redisstore.SeedQueued(ctx, p, w.m.Config.LimitScope, &o, 10*time.Minute)
 			}
 			return nil
 		})
@@ -41,7 +40,10 @@ func seedQueue(b *testing.B, w *workbench, from, n int) {
 			b.Fatal(err)
 		}
 	}
-	b.Cleanup(func() { w.m.Redis.Del(context.Background(), rediskeys.ReviewQueue(w.m.Config.LimitScope)) })
+	b.Cleanup(func() {
+		scope := w.m.Config.LimitScope
+		w.m.Redis.Del(context.Background(), rediskeys.ReviewQueue(scope), rediskeys.ReviewQueueCopies(scope), rediskeys.ReviewQueueWriting(scope))
+	})
 }
 
 // BenchmarkReviewQueue answers the queue's first page (50 orders) with 1,000 and then
