@@ -90,7 +90,9 @@ func TestQueueCopyFollows(t *testing.T) {
 		waiting bool
 	}{
 		{"submitted", func() {
-			update(func(sn *orders.Snapshot) { sn.Order.State, sn.Order.Round, sn.Order.SubmittedAt = filing.StateSubmitted, 1, now })
+			update(func(sn *orders.Snapshot) {
+				sn.Order.State, sn.Order.Round, sn.Order.SubmittedAt = filing.StateSubmitted, 1, now
+			})
 		}, "round 1 主体 [example.com] held -", true},
 		{"held", func() { hold("alice", orders.HoldTake, now) }, "round 1 主体 [example.com] held alice@" + until(now), true},
 		{"renewed", func() { hold("alice", orders.HoldRenew, now.Add(time.Second)) },
