@@ -15,7 +15,8 @@ import (
 
 // BenchmarkQueuePage reads the queue's first page (50) of 1,000 waiting from the queue's
 // copies ("copies"), and from each order's summary ("orders", the path of an entry
-// without a copy), beside a PING on the same client in the same run.
+// without a copy), beside a PING and a bare ZRANGEBYSCORE of the page's 51 entries (the
+// floor of any page) on the same client in the same run.
 func BenchmarkQueuePage(b *testing.B) {
 	rdb := redistest.Shared(b)
 	scope := orderID()
@@ -50,31 +51,6 @@ func BenchmarkQueuePage(b *testing.B) {
 		}
 	})
 	b.Run("copies", page)
-	b.Run("script", func(b *testing.B) {
-		keys := []string{rediskeys.ReviewQueue(scope), rediskeys.ReviewQueueCopies(scope), rediskeys.ReviewQueueWriting(scope)}
-		for b.Loop() {
-			if err := queuePageScript.Run(ctx, rdb, keys, "-inf", 0, 51).Err(); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("tworound", func(b *testing.B) {
-		for b.Loop() {
-			zs, _ := rdb.ZRangeByScoreWithScores(ctx, rediskeys.ReviewQueue(scope), &redis.ZRangeBy{Min: "-inf", Max: "+inf", Count: 51}).Result()
-			ids := make([]string, 0, len(zs))
-			fields := make([]string, 0, 2*len(zs))
-			for _, z := range zs {
-				id, _, _ := rediskeys.ParseReviewQueueMember(z.Member.(string))
-				ids = append(ids, id)
-				fields = append(fields, "q:"+id, "h:"+id)
-			}
-			rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-				p.HMGet(ctx, rediskeys.ReviewQueueWriting(scope), ids...)
-				p.HMGet(ctx, rediskeys.ReviewQueueCopies(scope), fields...)
-				return nil
-			})
-		}
-	})
 	b.Run("zrange", func(b *testing.B) {
 		for b.Loop() {
 			rdb.ZRangeByScoreWithScores(ctx, rediskeys.ReviewQueue(scope), &redis.ZRangeBy{Min: "-inf", Max: "+inf", Count: 51})
