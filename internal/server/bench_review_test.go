@@ -13,6 +13,8 @@ import (
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 	"github.com/beianscan/beianscan/internal/redisstore"
+	"github.com/beianscan/beianscan/internal/redistest"
+	"github.com/beianscan/beianscan/internal/server"
 )
 
 // seedQueue stores n submitted orders in the workbench's queue, as the write path leaves
@@ -51,7 +53,10 @@ func seedQueue(b *testing.B, w *workbench, from, n int) {
 // (the quality bar in docs/benchmarks.md: at most 3 × /healthz, flat in the number waiting),
 // and last the same page read from each order rather than from the queue's copies.
 func BenchmarkReviewQueue(b *testing.B) {
-	w := startWorkbench(b, nil)
+	// A Redis of its own: the shared test Redis serves other jobs' commands, which queue
+	// ahead of the page's and made its numbers move by 2 × between runs.
+	rs := redistest.Start(b)
+	w := startWorkbench(b, func(c *server.Config) { c.RedisURL = "redis://" + rs.Addr + "/0" })
 	get := func(url, bearer string) func(b *testing.B) {
 		return func(b *testing.B) {
 			for b.Loop() {
