@@ -17,10 +17,12 @@ import (
 	"github.com/beianscan/beianscan/internal/rediskeys"
 )
 
-// The summary hash (rediskeys.Queued) has two fields: queuedField, written by the write
-// path with every change of the order, and heldField, a copy of the hold written with it
-// by hold.lua and removed with it by writeHold; a queue page then reads both with one
-// short HMGET per order instead of the order's JSON and its hold.
+// The summary hash (rediskeys.Queued) has three fields: queuedField, written by the write
+// path with every change of the order, heldField, a copy of the hold written with it by
+// hold.lua and removed with it by writeHold, and seqField, numbering those writes. The
+// queue's slot keeps a copy of the first two (queue_copy.lua), which a page reads for all
+// its entries at once; an entry without a usable copy is read from this hash, one short
+// HMGET per order, instead of the order's JSON and its hold.
 const (
 	queuedField = "q"
 	heldField   = "h"
