@@ -72,12 +72,20 @@ func (s *Store) queueBefore(ctx context.Context, c *change) error {
 	if o.State == filing.StateSubmitted && b.State != filing.StateSubmitted {
 		member, score = rediskeys.ReviewQueueMember(o.ID, o.Round), o.SubmittedAt.UnixMilli()
 	}
-	if err := queueMarkScript.Run(ctx, s.rdb, []string{rediskeys.ReviewQueueWriting(s.scope), rediskeys.ReviewQueue(s.scope)},
-		c.id, member, score).Err(); err != nil {
+	if err := s.markQueued(ctx, c.id, member, score); err != nil {
 		return err
 	}
 	c.marked = true
 	return nil
+}
+
+// markQueued runs queue_mark.lua, confirmed on the replicas like an acknowledged change
+// (in the same round trip): were the mark lost in a failover that kept the change, a page
+// would trust a stale copy.
+func (s *Store) markQueued(ctx context.Context, id, member string, score int64) error {
+	_, err := s.runConfirmed(ctx, queueMarkScript, []string{rediskeys.ReviewQueueWriting(s.scope), rediskeys.ReviewQueue(s.scope)},
+		id, false, nil, id, member, score)
+	return err
 }
 
 // queueAfter copies the committed change (its summary and hold as the transaction left
@@ -137,8 +145,7 @@ func (s *Store) Hold(ctx context.Context, req orders.HoldRequest) (_ orders.Hold
 	// The hold is marked in the queue's slot before the script and copied there after it
 	// (queueBefore, queueAfter), so that a queue page never answers a hold older than one
 	// that committed and was answered.
-	if err := queueMarkScript.Run(ctx, s.rdb, []string{rediskeys.ReviewQueueWriting(s.scope), rediskeys.ReviewQueue(s.scope)},
-		req.OrderID, "", 0).Err(); err != nil {
+	if err := s.markQueued(ctx, req.OrderID, "", 0); err != nil {
 		return orders.HoldResult{}, err
 	}
 	keys := []string{rediskeys.Order(req.OrderID), rediskeys.Hold(req.OrderID), rediskeys.Queued(req.OrderID)}
