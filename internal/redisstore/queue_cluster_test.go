@@ -12,14 +12,17 @@ import (
 	"github.com/beianscan/beianscan/internal/redistest"
 )
 
-// TestQueueCluster: on a three-master Cluster, orders on every master are submitted, held
-// and decided; the queue, its copies and the marks stay in the queue's slot (a CROSSSLOT
-// would fail the test), pages answer from the copies, and a decided order leaves them.
+// TestQueueCluster: on a three-master Cluster with a replica each, every write confirmed
+// on it, orders on every master are submitted, held and decided; the queue, its copies and
+// the marks stay in the queue's slot (a CROSSSLOT would fail the test), each mark is
+// confirmed on the queue's own master, pages answer from the copies, and a decided order
+// leaves them.
 func TestQueueCluster(t *testing.T) {
-	cc := redistest.StartCluster(t, 3, 0).Client(t)
+	cc := redistest.StartCluster(t, 3, 1).Client(t)
 	ctx := context.Background()
 	scope := orderID()
 	s := New(cc, 30*time.Minute, WithScope(scope))
+	s.SetReplication(Replication{MinReplicas: 1, Timeout: 2 * time.Second})
 	now := time.Now().Truncate(time.Millisecond).UTC()
 	var ids []string
 	masters := map[string]bool{}
