@@ -25,10 +25,15 @@ type formPerson struct {
 	Name, IDType, IDNumber string
 }
 
+// formDomain is a domain as people read it and, when it differs, its ASCII form (punycode).
+type formDomain struct {
+	Unicode, ASCII string
+}
+
 type formData struct {
 	Form          filing.Form
 	SubjectName   string
-	Domains       []string
+	Domains       []formDomain
 	SubjectLeader formPerson
 	WebsiteLeader formPerson
 }
@@ -50,8 +55,15 @@ func (a *API) verificationForm(c echo.Context) error {
 		return err
 	}
 	o := snap.Order
+	domains := make([]formDomain, len(o.Domains))
+	for i, dn := range o.Domains {
+		domains[i] = formDomain{Unicode: dn}
+		if a := filing.DomainASCII(dn); a != dn {
+			domains[i].ASCII = a
+		}
+	}
 	d := formData{
-		Form: filing.VerificationForm(o), SubjectName: o.SubjectName, Domains: o.Domains,
+		Form: filing.VerificationForm(o), SubjectName: o.SubjectName, Domains: domains,
 		SubjectLeader: printed(o.SubjectLeader), WebsiteLeader: printed(o.WebsiteLeader),
 	}
 	noStore(c)

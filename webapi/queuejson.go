@@ -39,18 +39,9 @@ func appendQueueEntry(b []byte, e orders.QueueEntry) []byte {
 	b = append(b, `,"subject_name":`...)
 	b = appendJSONString(b, e.SubjectName)
 	b = append(b, `,"domains":`...)
-	if e.Domains == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, d := range e.Domains {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, d)
-		}
-		b = append(b, ']')
-	}
+	b = appendStrings(b, e.Domains)
+	b = append(b, `,"domains_ascii":`...)
+	b = appendStrings(b, e.DomainsASCII)
 	b = append(b, `,"round":`...)
 	b = strconv.AppendInt(b, int64(e.Round), 10)
 	b = append(b, `,"submitted_at":`...)
@@ -70,6 +61,21 @@ func appendQueueEntry(b []byte, e orders.QueueEntry) []byte {
 		b = appendJSONTime(b, *e.HeldUntil)
 	}
 	return append(b, '}')
+}
+
+// appendStrings writes a list of strings, null when nil, as encoding/json does.
+func appendStrings(b []byte, ss []string) []byte {
+	if ss == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
 }
 
 // appendJSONTime writes t as time.Time's MarshalJSON does.

@@ -23,7 +23,8 @@ func TestQueuePageJSON(t *testing.T) {
 		{"nil domains and holds", orders.QueuePage{Orders: []orders.QueueEntry{{ID: "o1", SubjectType: filing.Individual}}}},
 		{"every escape", orders.QueuePage{NextCursor: &cur, Orders: []orders.QueueEntry{
 			{ID: "o2", SubjectType: filing.SubjectType("enterprise"), Province: "CN-GD", SubjectName: odd, Domains: []string{"a.com", odd},
-				Round: 3, SubmittedAt: until.UTC(), WaitingS: 99, HeldBy: &name, HeldUntil: &until},
+				DomainsASCII: []string{"a.com", "xn--fsqu00a.xn--fiqs8s", odd},
+				Round:        3, SubmittedAt: until.UTC(), WaitingS: 99, HeldBy: &name, HeldUntil: &until},
 			{ID: odd, Domains: []string{}, SubmittedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
 		}}},
 	} {

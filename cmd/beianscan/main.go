@@ -65,8 +65,9 @@ func main() {
 		cfg.MetricsAddr = tryOutMetricsAddr(cfg.MetricsAddr, log)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		// Peak RSS under the decode budget plus a fixed base (docs/benchmarks.md), not twice it.
-		debug.SetMemoryLimit(admission.SoftLimit(cfg.DecodeMemory))
+		// Peak RSS under the decode and body budgets plus a fixed base (docs/benchmarks.md),
+		// not twice them.
+		debug.SetMemoryLimit(admission.SoftLimit(cfg.DecodeMemory, cfg.BodyMemory))
 	}
 	m, err := server.Open(cfg)
 	if err != nil {

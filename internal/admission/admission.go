@@ -30,15 +30,21 @@ const (
 	DefaultWait         = 10 * time.Second
 )
 
-// BaseMemory is what an instance holds beside image work, for the soft memory limit: upload
-// bodies being read, 10,000 idle websockets (≈ 80 MiB), Redis and HTTP buffers.
-const BaseMemory int64 = 512 << 20
+// BaseMemory is what an instance holds beside image work and upload bodies, for the soft
+// memory limit: 10,000 idle websockets (≈ 80 MiB), Redis and HTTP buffers.
+const BaseMemory int64 = 256 << 20
 
-// SoftLimit is the Go runtime's soft memory limit for a decode budget (runtime/debug
-// SetMemoryLimit, what GOMEMLIMIT sets). The budget bounds the live image memory; without a
-// limit the GC lets the heap grow to twice the live heap (GOGC=100) before collecting the
-// garbage of finished decodes, so peak RSS would be twice the budget.
-func SoftLimit(budget int64) int64 { return budget + BaseMemory }
+// SoftLimit is the Go runtime's soft memory limit for a decode budget and a body budget
+// (runtime/debug SetMemoryLimit, what GOMEMLIMIT sets). The budgets bound the live image and
+// body memory; without a limit the GC lets the heap grow to twice the live heap (GOGC=100)
+// before collecting the garbage of finished decodes, so peak RSS would be twice the budgets.
+// An unset (0) or unbounded (negative) body budget counts as the default.
+func SoftLimit(decode, bodies int64) int64 {
+	if bodies <= 0 {
+		bodies = DefaultBodyMemory
+	}
+	return decode + bodies + BaseMemory
+}
 
 // DefaultWorkers is cores − 1, at least 1: one core stays free for the event path.
 func DefaultWorkers() int { return max(1, runtime.GOMAXPROCS(0)-1) }

@@ -263,3 +263,20 @@ func TestRetryAfterFollowsQueue(t *testing.T) {
 		t.Fatalf("left running %d waiting %d", s.Running, g.waiting.Load())
 	}
 }
+
+// TestSoftLimit: the soft memory limit follows both budgets, so raising the body budget
+// raises it, and an unbounded body budget still leaves room for the default.
+func TestSoftLimit(t *testing.T) {
+	for _, tc := range []struct {
+		decode, bodies, want int64
+	}{
+		{512 << 20, 256 << 20, 1 << 30},
+		{512 << 20, 1 << 30, 512<<20 + 1<<30 + BaseMemory},
+		{512 << 20, 0, 512<<20 + DefaultBodyMemory + BaseMemory},
+		{512 << 20, -1, 512<<20 + DefaultBodyMemory + BaseMemory},
+	} {
+		if got := SoftLimit(tc.decode, tc.bodies); got != tc.want {
+			t.Errorf("SoftLimit(%d, %d) = %d, want %d", tc.decode, tc.bodies, got, tc.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package filing
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -38,7 +39,7 @@ func canonicalDomain(d string, i int) (string, error) {
 	}
 	for _, label := range strings.Split(u, ".") {
 		if scripts, ok := oneScript(label); !ok {
-			return "", mixedScripts(u, ascii, i, scripts)
+			return "", mixedScripts(ascii, i, scripts)
 		}
 	}
 	return u, nil
@@ -49,6 +50,9 @@ func canonicalDomain(d string, i int) (string, error) {
 // Unicode form whenever the two differ, so that a look-alike in one script (аррӏе.com, all
 // Cyrillic) shows its xn-- form to the person who decides.
 func DomainASCII(d string) string {
+	if isASCII(d) {
+		return d // a stored ASCII domain is already lower-case A-labels
+	}
 	a, err := idnaProfile.ToASCII(d)
 	if err != nil {
 		return d // not a stored form; shown as it is
@@ -63,6 +67,15 @@ func DomainsASCII(ds []string) []string {
 		out[i] = DomainASCII(d)
 	}
 	return out
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // Script sets that one label may mix, as UTS #39 "highly restrictive" allows: Chinese,
@@ -124,7 +137,7 @@ var scriptZh = map[string]string{
 	"Arabic": "阿拉伯字母", "Hebrew": "希伯来字母",
 }
 
-func mixedScripts(u, ascii string, i int, scripts []string) error {
+func mixedScripts(ascii string, i int, scripts []string) error {
 	zh := make([]string, len(scripts))
 	for k, s := range scripts {
 		zh[k] = scriptZh[s]
@@ -132,11 +145,13 @@ func mixedScripts(u, ascii string, i int, scripts []string) error {
 			zh[k] = s
 		}
 	}
-	shown := truncate(u, 80) + " (" + truncate(ascii, 90) + ")"
+	// The messages name the domain by its place, not by its text (invalidDomain says why);
+	// its punycode, which shows the look-alike letters, is in details.ascii.
+	n := strconv.Itoa(i + 1)
 	return ErrInvalidRequest.WithMessage(
-		"The domain "+shown+" mixes "+strings.Join(scripts, " and ")+
+		"Domain "+n+" mixes "+strings.Join(scripts, " and ")+
 			" letters in one part, as look-alike addresses do: type it again in one script.",
-		"域名 "+truncate(u, 80)+"（"+truncate(ascii, 90)+"）的同一段中混用了"+strings.Join(zh, "和")+
+		"第 "+n+" 个域名的同一段中混用了"+strings.Join(zh, "和")+
 			"，这是仿冒域名的常见手法：请只用一种文字重新输入。").
 		WithDetails(map[string]any{"field": "domains", "index": i, "problem": "mixed_scripts",
 			"scripts": scripts, "ascii": ascii})

@@ -20,6 +20,7 @@ func TestNewOrderDomainAsAddress(t *testing.T) {
 		{"scheme and path", "http://example.com/a?b=1", "example.com", "路径"},
 		{"no host inside", "http:///", "", ""},
 		{"not an address", "exa_mple.com", "", ""},
+		{"another scheme is not named", "javascript://example.com", "example.com", "前缀"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -34,6 +35,14 @@ func TestNewOrderDomainAsAddress(t *testing.T) {
 			}
 			if tt.says != "" && !strings.Contains(e.MessageZh, tt.says) {
 				t.Errorf("message_zh %q does not say to drop %q", e.MessageZh, tt.says)
+			}
+			// What was typed, and the domain made of it, stay out of the messages: the
+			// suggestion is in details.suggest, the place in details.index.
+			checkDetail(t, e, "index", 0)
+			for _, msg := range []string{e.Message, e.MessageZh} {
+				if strings.Contains(msg, "example") || strings.Contains(msg, "exa_mple") || strings.Contains(msg, "index.html") {
+					t.Errorf("the message repeats what was typed: %q", msg)
+				}
 			}
 		})
 	}

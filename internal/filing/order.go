@@ -258,13 +258,6 @@ func normalizeDomains(in []string) ([]string, error) {
 	return out, nil
 }
 
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
-}
-
 // validDomain accepts host names of two or more labels; a label is letters (any script, so
 // 中文.中国 passes, with the combining marks some scripts need), digits and inner hyphens.
 // Anything else outside ASCII is refused too: spaces, punctuation, symbols and the invisible

@@ -203,8 +203,17 @@ func TestDomainScripts(t *testing.T) {
 			checkDetail(t, e, "index", 1)
 			checkDetail(t, e, "problem", "mixed_scripts")
 			checkDetail(t, e, "scripts", tc.scripts)
-			if !strings.Contains(e.Message, "xn--") || !strings.Contains(e.MessageZh, "xn--") || !hasHan(e.MessageZh) {
-				t.Errorf("the message does not show the punycode in both languages: %q / %q", e.Message, e.MessageZh)
+			if a, _ := e.Details["ascii"].(string); !strings.HasPrefix(a, "xn--") && !strings.Contains(a, ".xn--") {
+				t.Errorf("details.ascii = %q, want the domain's punycode", a)
+			}
+			// The messages name the domain by its place and never repeat what was typed.
+			for _, msg := range []string{e.Message, e.MessageZh} {
+				if strings.Contains(msg, "xn--") || strings.Contains(msg, tc.in) || strings.Contains(msg, "pple") {
+					t.Errorf("the message repeats the domain: %q", msg)
+				}
+			}
+			if !strings.Contains(e.Message, "Domain 2") || !strings.Contains(e.MessageZh, "第 2 个域名") || !hasHan(e.MessageZh) {
+				t.Errorf("the message does not say which domain: %q / %q", e.Message, e.MessageZh)
 			}
 		})
 	}

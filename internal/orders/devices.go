@@ -75,14 +75,16 @@ func (s *Service) AuthorizeDevice(ctx context.Context, token, deviceID string) (
 
 // DeviceOrder is one line of the phone's list: no ID numbers, masked or not.
 type DeviceOrder struct {
-	ID          string            `json:"id"`
-	SubjectName string            `json:"subject_name"`
-	Domains     []string          `json:"domains"`
-	State       filing.State      `json:"state"`
-	Review      *filing.Review    `json:"review"`
-	Authority   *filing.Authority `json:"authority"`
-	VerifiedAt  time.Time         `json:"verified_at"`
-	Slots       []filing.Slot     `json:"slots"`
+	ID          string   `json:"id"`
+	SubjectName string   `json:"subject_name"`
+	Domains     []string `json:"domains"`
+	// DomainsASCII is filing.DomainsASCII of Domains, as in the ORDER view.
+	DomainsASCII []string          `json:"domains_ascii"`
+	State        filing.State      `json:"state"`
+	Review       *filing.Review    `json:"review"`
+	Authority    *filing.Authority `json:"authority"`
+	VerifiedAt   time.Time         `json:"verified_at"`
+	Slots        []filing.Slot     `json:"slots"`
 }
 
 // DeviceOrders lists what the device uploaded to, auditing the read on every order listed
@@ -108,7 +110,7 @@ func (s *Service) DeviceOrders(ctx context.Context, sess *DeviceSession) ([]Devi
 		}
 		v := ViewOrder(snaps[i], false)
 		out = append(out, DeviceOrder{
-			ID: o.ID, SubjectName: o.SubjectName, Domains: v.Domains, State: v.State,
+			ID: o.ID, SubjectName: o.SubjectName, Domains: v.Domains, DomainsASCII: v.DomainsASCII, State: v.State,
 			Review: v.Review, Authority: v.Authority, VerifiedAt: u.Last, Slots: u.Slots,
 		})
 	}

@@ -36,14 +36,16 @@ func (s *Service) OwnerOf(token string) (string, error) { return s.signer.ParseO
 
 // OwnerOrderView is one line of the owner's list (我的备案).
 type OwnerOrderView struct {
-	ID          string            `json:"id"`
-	State       filing.State      `json:"state"`
-	SubjectName string            `json:"subject_name"`
-	Domains     []string          `json:"domains"`
-	CreatedAt   time.Time         `json:"created_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
-	Review      *filing.Review    `json:"review"`
-	Authority   *filing.Authority `json:"authority"`
+	ID          string       `json:"id"`
+	State       filing.State `json:"state"`
+	SubjectName string       `json:"subject_name"`
+	Domains     []string     `json:"domains"`
+	// DomainsASCII is filing.DomainsASCII of Domains, as in the ORDER view.
+	DomainsASCII []string          `json:"domains_ascii"`
+	CreatedAt    time.Time         `json:"created_at"`
+	UpdatedAt    time.Time         `json:"updated_at"`
+	Review       *filing.Review    `json:"review"`
+	Authority    *filing.Authority `json:"authority"`
 }
 
 // OwnerOrders lists the orders of the owner token's owner, newest created first.
@@ -62,7 +64,7 @@ func (s *Service) OwnerOrders(ctx context.Context, token string) ([]OwnerOrderVi
 		return nil, err
 	}
 	for _, o := range list {
-		v := OwnerOrderView{ID: o.ID, State: o.State, SubjectName: o.SubjectName, Domains: o.Domains,
+		v := OwnerOrderView{ID: o.ID, State: o.State, SubjectName: o.SubjectName, Domains: o.Domains, DomainsASCII: filing.DomainsASCII(o.Domains),
 			CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, Review: viewReview(o), Authority: o.Authority}
 		if v.Domains == nil {
 			v.Domains = []string{}

@@ -105,11 +105,13 @@ type QueueEntry struct {
 	Province    string             `json:"province"`
 	SubjectName string             `json:"subject_name"`
 	Domains     []string           `json:"domains"`
-	Round       int                `json:"round"`
-	SubmittedAt time.Time          `json:"submitted_at"`
-	WaitingS    int64              `json:"waiting_s"`
-	HeldBy      *string            `json:"held_by"`
-	HeldUntil   *time.Time         `json:"held_until"`
+	// DomainsASCII is filing.DomainsASCII of Domains, as in the ORDER view.
+	DomainsASCII []string   `json:"domains_ascii"`
+	Round        int        `json:"round"`
+	SubmittedAt  time.Time  `json:"submitted_at"`
+	WaitingS     int64      `json:"waiting_s"`
+	HeldBy       *string    `json:"held_by"`
+	HeldUntil    *time.Time `json:"held_until"`
 }
 
 // QueuePage is a page of the review queue.

@@ -31,15 +31,18 @@ type OrderView struct {
 	UploadMethod                filing.UploadMethod       `json:"upload_method"`
 	AppUploadAvailable          bool                      `json:"app_upload_available"`
 	Domains                     []string                  `json:"domains"`
-	DomainRegisteredHere        bool                      `json:"domain_registered_here"`
-	SubjectLeader               PersonView                `json:"subject_leader"`
-	WebsiteLeader               PersonView                `json:"website_leader"`
-	WebsiteLeaderSame           bool                      `json:"website_leader_same_as_subject_leader"`
-	RequiredMaterials           []filing.Requirement      `json:"required_materials"`
-	RejectReason                string                    `json:"reject_reason,omitempty"`
-	Review                      *filing.Review            `json:"review"`
-	Authority                   *filing.Authority         `json:"authority"`
-	Round                       int                       `json:"round"`
+	// DomainsASCII is each domain's ASCII form (punycode), in the same order; an ASCII
+	// domain is itself. Pages show it beside the Unicode form wherever the two differ.
+	DomainsASCII         []string             `json:"domains_ascii"`
+	DomainRegisteredHere bool                 `json:"domain_registered_here"`
+	SubjectLeader        PersonView           `json:"subject_leader"`
+	WebsiteLeader        PersonView           `json:"website_leader"`
+	WebsiteLeaderSame    bool                 `json:"website_leader_same_as_subject_leader"`
+	RequiredMaterials    []filing.Requirement `json:"required_materials"`
+	RejectReason         string               `json:"reject_reason,omitempty"`
+	Review               *filing.Review       `json:"review"`
+	Authority            *filing.Authority    `json:"authority"`
+	Round                int                  `json:"round"`
 	// OwnerID is the provider's user the order is for; absent on a standalone order.
 	OwnerID   string    `json:"owner_id,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
@@ -60,7 +63,7 @@ func ViewOrder(snap *Snapshot, appAvailable bool) OrderView {
 		Province: o.Province, ProvinceNameZh: prov.NameZh, SubjectName: o.SubjectName,
 		OrganizationCertificateType: o.OrganizationCertificateType,
 		UploadMethod:                o.UploadMethod, AppUploadAvailable: appAvailable,
-		Domains: o.Domains, DomainRegisteredHere: o.DomainRegisteredHere,
+		Domains: o.Domains, DomainsASCII: filing.DomainsASCII(o.Domains), DomainRegisteredHere: o.DomainRegisteredHere,
 		SubjectLeader: viewPerson(o.SubjectLeader), WebsiteLeader: viewPerson(o.WebsiteLeader),
 		WebsiteLeaderSame: o.WebsiteLeaderSame,
 		RequiredMaterials: o.Requirements(snap.has), RejectReason: o.RejectReason,

@@ -141,6 +141,13 @@ func Webhooks(id string) string { return order(id, "webhooks") }
 // the deliverers of tests sharing one Redis apart.
 func WebhookDue(scope string) string { return Prefix + "{webhooks" + scopeSuffix(scope) + "}:due" }
 
+// WebhookListed indexes the orders whose outbox holds deliveries (pending or failed; not
+// the deletion watch, nor dead ones) for the operator's listing: a sorted set of order ID →
+// the earliest next attempt among them (Unix ms). Same hash tag as WebhookDue.
+func WebhookListed(scope string) string {
+	return Prefix + "{webhooks" + scopeSuffix(scope) + "}:listed"
+}
+
 // WebhookDead lists the dead deliveries across orders for the operator: a sorted set of
 // "ORDER_ID DELIVERY_ID" → when it died (Unix ms). Same hash tag as WebhookDue.
 func WebhookDead(scope string) string { return Prefix + "{webhooks" + scopeSuffix(scope) + "}:dead" }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/beianscan/beianscan/internal/orders"
 	"github.com/beianscan/beianscan/internal/rediskeys"
+	"github.com/beianscan/beianscan/internal/webhook"
 )
 
 //go:embed retire.lua
@@ -35,10 +36,12 @@ type claimAnswer struct {
 func (s *Store) claim(ctx context.Context, req orders.ClaimRequest, pre, post string) (claimAnswer, error) {
 	id := req.OrderID
 	keys := []string{rediskeys.Pairing(id), rediskeys.Order(id), rediskeys.Version(id), rediskeys.Retired(id),
-		rediskeys.Audit(id), rediskeys.AuditReads(id), rediskeys.Materials(id), rediskeys.Hold(id), rediskeys.Queued(id)}
+		rediskeys.Audit(id), rediskeys.AuditReads(id), rediskeys.Materials(id), rediskeys.Hold(id), rediskeys.Webhooks(id),
+		rediskeys.Queued(id)}
 	entry := orders.AuditEntry{At: req.Now.UTC(), Actor: orders.ActorPhone, Action: orders.AuditClaim, IP: req.IP}
 	args := append([]any{req.CodeHash, req.DeviceID, req.AppVersion, req.Now.UnixMilli(), strings.Join(req.AppProvinces, ","),
-		pre, post, rediskeys.Events(id), req.DeviceName, s.retention.Milliseconds()}, auditValues(entry)...)
+		pre, post, rediskeys.Events(id), req.DeviceName, s.retention.Milliseconds(), s.claimWatch(id), outboxOutlives.Milliseconds()},
+		auditValues(entry)...)
 	// A Cluster client's connection is the order's master, which may not hold the device's
 	// key (another slot): there it is read on its own, after.
 	_, cluster := s.rdb.(*redis.ClusterClient)
@@ -80,6 +83,15 @@ func (s *Store) claim(ctx context.Context, req orders.ClaimRequest, pre, post st
 		err = nil
 	}
 	return a, err
+}
+
+// claimWatch is the ID of the deletion watch a claim rewrites ("" without webhooks): the
+// claim is a change, and the watch carries the version of the order's last change.
+func (s *Store) claimWatch(orderID string) string {
+	if s.webhooks == nil {
+		return ""
+	}
+	return deliveryID(orderID, 0, webhook.OrderDeleted)
 }
 
 // claimedKeys reads the snapshot part of the claim script's answer: {outcome, order JSON,

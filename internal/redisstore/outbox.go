@@ -1,12 +1,14 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -211,10 +213,13 @@ func (s *Store) announce(ctx context.Context, orderID string, at time.Time) erro
 	return s.confirmed(wait)
 }
 
-// indexNow makes the order due at once in the due index (lowering it only: an order due
-// earlier stays so).
+// indexNow makes the order due at once in the due index, and lists it for the operator
+// (lowering each only: an order due earlier stays so). Every caller has just written a
+// delivery.
 func indexNow(ctx context.Context, p redis.Cmdable, scope, orderID string, at time.Time) {
-	p.ZAddLT(ctx, rediskeys.WebhookDue(scope), redis.Z{Score: float64(at.UnixMilli()), Member: orderID})
+	z := redis.Z{Score: float64(at.UnixMilli()), Member: orderID}
+	p.ZAddLT(ctx, rediskeys.WebhookDue(scope), z)
+	p.ZAddLT(ctx, rediskeys.WebhookListed(scope), z)
 }
 
 // writeOutbox is the write path's outbox step: the change's deliveries, inside its MULTI,
@@ -268,7 +273,11 @@ func (s *Store) afterOutbox(ctx context.Context, orderID string, at time.Time, e
 		return
 	}
 	if s.cluster() {
-		indexNow(ctx, s.rdb, s.webhooks.scope, orderID, at)
+		// Both indexes share a slot: one round trip.
+		s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			indexNow(ctx, p, s.webhooks.scope, orderID, at)
+			return nil
+		})
 	}
 	if s.webhooks.notify != nil {
 		s.webhooks.notify(orderID)
@@ -295,18 +304,6 @@ func (s *Store) createEntries(o *filing.Order, orderJSON []byte) (map[string]any
 		return nil, err
 	}
 	return map[string]any{created.ID: cb, watch.ID: wb}, nil
-}
-
-// writeCreated adds a new order's outbox to its creation's pipeline.
-func (s *Store) writeCreated(ctx context.Context, p redis.Pipeliner, o *filing.Order, entries map[string]any) {
-	if len(entries) == 0 {
-		return
-	}
-	p.HSet(ctx, rediskeys.Webhooks(o.ID), entries)
-	p.PExpire(ctx, rediskeys.Webhooks(o.ID), s.retention+outboxOutlives)
-	if !s.cluster() {
-		indexNow(ctx, p, s.webhooks.scope, o.ID, o.CreatedAt)
-	}
 }
 
 func leaseScore(now time.Time, lease time.Duration) float64 {
@@ -368,18 +365,23 @@ func fromNext(n int64) time.Time {
 // Take implements webhook.Outbox.
 func (s *Store) Take(ctx context.Context, orderID string, now time.Time, lease time.Duration, limit int) (_ []webhook.Delivery, _ time.Time, err error) {
 	defer translate(&err)
-	keys := []string{rediskeys.Webhooks(orderID), rediskeys.Order(orderID), rediskeys.Version(orderID)}
+	keys := s.withListed([]string{rediskeys.Webhooks(orderID), rediskeys.Order(orderID), rediskeys.Version(orderID)})
 	res, err := webhookTakeScript.Run(ctx, s.rdb, keys, now.UnixMilli(), lease.Milliseconds(), limit,
-		watchRecheck.Milliseconds(), outboxOutlives.Milliseconds()).Slice()
+		watchRecheck.Milliseconds(), outboxOutlives.Milliseconds(), orderID).Slice()
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	if len(res) == 0 {
-		return nil, time.Time{}, errors.New("redisstore: webhook take: empty answer")
+	if len(res) < 3 {
+		return nil, time.Time{}, errors.New("redisstore: webhook take: short answer")
 	}
 	next, _ := res[0].(int64)
-	ds := make([]webhook.Delivery, 0, len(res)-1)
-	for _, r := range res[1:] {
+	listed, _ := res[1].(int64)
+	// On Cluster the listed index is written beside: a watch turned order.deleted is listed.
+	if turned, _ := res[2].(int64); turned == 1 && s.cluster() {
+		s.relist(ctx, orderID, listed)
+	}
+	ds := make([]webhook.Delivery, 0, len(res)-3)
+	for _, r := range res[3:] {
 		str, _ := r.(string)
 		var d webhook.Delivery
 		if err := json.Unmarshal([]byte(str), &d); err != nil {
@@ -388,6 +390,29 @@ func (s *Store) Take(ctx context.Context, orderID string, now time.Time, lease t
 		ds = append(ds, d)
 	}
 	return ds, fromNext(next), nil
+}
+
+// withListed adds the listed index to the keys of a script in an order's slot, on a single
+// Redis or Sentinel: there the script keeps it right in the same step. On Cluster the
+// index is in another slot, and the caller writes it after (relist).
+func (s *Store) withListed(keys []string) []string {
+	if s.cluster() {
+		return keys
+	}
+	return append(keys, rediskeys.WebhookListed(s.webhooks.scope))
+}
+
+// relist puts the order in the listed index at listed (the earliest next attempt of its
+// deliveries), or removes it (-1: none left). On Cluster only, after the order's script:
+// a change that wrote a delivery in between may be removed by it, and is listed again by
+// its first attempt (Finish) at the latest; its delivery never depends on the listing.
+func (s *Store) relist(ctx context.Context, orderID string, listed int64) {
+	key := rediskeys.WebhookListed(s.webhooks.scope)
+	if listed < 0 {
+		s.rdb.ZRem(ctx, key, orderID)
+		return
+	}
+	s.rdb.ZAdd(ctx, key, redis.Z{Score: float64(listed), Member: orderID})
 }
 
 // Finish implements webhook.Outbox. A dead delivery is listed in the dead index first, so
@@ -404,25 +429,34 @@ func (s *Store) Finish(ctx context.Context, d webhook.Delivery, o webhook.Outcom
 	if !o.NextAt.IsZero() {
 		nextAt = o.NextAt.UnixMilli()
 	}
-	n, err := webhookFinishScript.Run(ctx, s.rdb, []string{rediskeys.Webhooks(d.OrderID)}, d.ID, d.Lease, o.Status, nextAt, o.LastError).Int64()
+	keys := s.withListed([]string{rediskeys.Webhooks(d.OrderID)})
+	res, err := webhookFinishScript.Run(ctx, s.rdb, keys, d.ID, d.Lease, o.Status, nextAt, o.LastError, d.OrderID).Int64Slice()
 	if err != nil {
 		return time.Time{}, err
 	}
-	return fromNext(n), nil
+	if len(res) != 2 {
+		return time.Time{}, errors.New("redisstore: webhook finish: short answer")
+	}
+	// On Cluster: the order leaves the listing with its last delivery, and a failed one
+	// moves to its next attempt.
+	if s.cluster() && (res[1] < 0 || o.Status != webhook.Delivered) {
+		s.relist(ctx, d.OrderID, res[1])
+	}
+	return fromNext(res[0]), nil
 }
 
 // Deliveries lists up to limit deliveries in status (pending, failed or dead) for the
-// operator: pending and failed ones from the orders of the due index, soonest first; dead
-// ones from the dead index, latest first.
+// operator: pending and failed ones from the orders of the listed index, soonest next
+// attempt first (never the deletion watches, which keep every live order in the due
+// index); dead ones from the dead index, latest first.
 func (s *Store) Deliveries(ctx context.Context, status string, limit int) (_ []webhook.Delivery, err error) {
 	defer translate(&err)
 	if s.webhooks == nil {
 		return []webhook.Delivery{}, nil
 	}
 	now := s.now()
-	type ref struct{ order, id string }
-	var refs []ref
 	if status == webhook.StatusDead {
+		var refs []ref
 		dead := rediskeys.WebhookDead(s.webhooks.scope)
 		// Dead deliveries older than their outbox's life are gone; so are their entries.
 		s.rdb.ZRemRangeByScore(ctx, dead, "-inf", strconv.FormatInt(now.Add(-outboxOutlives).UnixMilli(), 10))
@@ -435,15 +469,43 @@ func (s *Store) Deliveries(ctx context.Context, status string, limit int) (_ []w
 				refs = append(refs, ref{o, id})
 			}
 		}
-	} else {
-		ids, err := s.rdb.ZRange(ctx, s.dueKey(), 0, int64(limit)-1).Result()
+		return s.readDeliveries(ctx, refs, status, limit)
+	}
+	// Pending and failed: the orders of the listed index, soonest next attempt first, a page
+	// at a time until limit are found (an order there may have deliveries in the other
+	// status only, or on Cluster none left yet: see relist).
+	out := []webhook.Delivery{}
+	listed := rediskeys.WebhookListed(s.webhooks.scope)
+	for start, pages := int64(0), 0; len(out) < limit && pages < maxListingPages; start, pages = start+int64(limit), pages+1 {
+		ids, err := s.rdb.ZRange(ctx, listed, start, start+int64(limit)-1).Result()
 		if err != nil {
 			return nil, err
 		}
-		for _, id := range ids {
-			refs = append(refs, ref{order: id})
+		refs := make([]ref, len(ids))
+		for i, id := range ids {
+			refs[i] = ref{order: id}
+		}
+		ds, err := s.readDeliveries(ctx, refs, status, limit-len(out))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ds...)
+		if len(ids) < limit {
+			break
 		}
 	}
+	return out, nil
+}
+
+// maxListingPages bounds the listed index pages one listing reads.
+const maxListingPages = 10
+
+// ref names the deliveries of a listing to read: an order's, or one of them (id).
+type ref struct{ order, id string }
+
+// readDeliveries reads the outboxes of refs in one round trip and returns up to limit
+// deliveries in status.
+func (s *Store) readDeliveries(ctx context.Context, refs []ref, status string, limit int) ([]webhook.Delivery, error) {
 	cmds := make([]*redis.MapStringStringCmd, len(refs))
 	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, r := range refs {
@@ -455,6 +517,7 @@ func (s *Store) Deliveries(ctx context.Context, status string, limit int) (_ []w
 	}
 	out := []webhook.Delivery{}
 	for i, r := range refs {
+		var ds []webhook.Delivery
 		for id, raw := range cmds[i].Val() {
 			if r.id != "" && id != r.id {
 				continue
@@ -463,6 +526,11 @@ func (s *Store) Deliveries(ctx context.Context, status string, limit int) (_ []w
 			if json.Unmarshal([]byte(raw), &d) != nil || d.Status != status {
 				continue
 			}
+			ds = append(ds, d)
+		}
+		// An order's own deliveries soonest first (HGETALL has no order).
+		slices.SortFunc(ds, func(a, b webhook.Delivery) int { return cmp.Compare(a.NextAt, b.NextAt) })
+		for _, d := range ds {
 			if len(out) < limit {
 				out = append(out, d)
 			}

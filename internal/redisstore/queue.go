@@ -179,6 +179,7 @@ func (c *queueCand) entry(now time.Time) orders.QueueEntry {
 	if e.Domains == nil {
 		e.Domains = []string{}
 	}
+	e.DomainsASCII = filing.DomainsASCII(e.Domains)
 	if h := c.hold; h.Active(now) && h.Round == q.Round {
 		e.HeldBy, e.HeldUntil = &h.Reviewer, &h.Until
 	}

@@ -47,6 +47,10 @@ var (
 	guessSource string
 	guessScript = redis.NewScript(guessSource)
 
+	//go:embed create.lua
+	createSource string
+	createScript = redis.NewScript(createSource)
+
 	//go:embed audit.lua
 	auditSource string
 	auditScript = redis.NewScript(auditSource)
@@ -174,26 +178,12 @@ func (s *Store) CreateOrder(ctx context.Context, o *filing.Order, created orders
 	if err != nil {
 		return err
 	}
-	c, err := s.oneConn(ctx, rediskeys.Order(o.ID))
-	if err != nil {
-		return err
-	}
 	// An owned order enters its owner's index before it exists (owners.go).
 	if err := s.ownerBefore(ctx, o, s.retention); err != nil {
 		return err
 	}
 	if err := s.ownerCreateCheck(o); err != nil {
 		return err
-	}
-	var set *redis.BoolCmd
-	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		set = p.SetNX(ctx, rediskeys.Order(o.ID), b, s.retention)
-		return nil
-	}); err != nil {
-		return err
-	}
-	if !set.Val() {
-		return fmt.Errorf("redisstore: order id %s taken", o.ID)
 	}
 	webhooks, err := s.createEntries(o, b)
 	if err != nil {
@@ -202,24 +192,37 @@ func (s *Store) CreateOrder(ctx context.Context, o *filing.Order, created orders
 	if err := s.beforeOutbox(ctx, o.ID, o.CreatedAt, webhooks); err != nil {
 		return err
 	}
-	// The version, the first audit entry and the outbox, with the WAIT in the same round
-	// trip.
-	var wait *redis.Cmd
-	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, rediskeys.Version(o.ID), o.Version, s.retention)
-		s.writeCreated(ctx, p, o, webhooks)
-		addAudit(ctx, p, o.ID, created)
-		p.PExpire(ctx, rediskeys.Audit(o.ID), s.retention)
-		wait = s.confirm(ctx, p, o.ID, false)
-		return nil
-	}); err != nil {
+	// One script writes the order, its version, its first audit entry and its outbox, or
+	// nothing if the ID is taken; the WAIT rides in the same round trip.
+	keys, args := s.createArgs(o, b, webhooks, created)
+	out, err := s.runConfirmed(ctx, createScript, keys, o.ID, false, nil, args...)
+	if err != nil {
 		return err
 	}
-	if err := s.confirmed(wait); err != nil {
-		return err
+	if len(out) != 1 || out[0] != int64(1) {
+		return fmt.Errorf("redisstore: order id %s taken", o.ID)
 	}
 	s.afterOutbox(ctx, o.ID, o.CreatedAt, webhooks)
 	return nil
+}
+
+// createArgs are create.lua's keys and arguments.
+func (s *Store) createArgs(o *filing.Order, orderJSON []byte, webhooks map[string]any, created orders.AuditEntry) ([]string, []any) {
+	keys := []string{rediskeys.Order(o.ID), rediskeys.Version(o.ID), rediskeys.Audit(o.ID), rediskeys.Webhooks(o.ID)}
+	if len(webhooks) > 0 && !s.cluster() {
+		keys = append(keys, rediskeys.WebhookDue(s.webhooks.scope), rediskeys.WebhookListed(s.webhooks.scope))
+	}
+	args := []any{orderJSON, s.retention.Milliseconds(), o.Version, (s.retention + outboxOutlives).Milliseconds(), o.ID,
+		o.CreatedAt.UnixMilli(), len(webhooks)}
+	fields := make([]string, 0, len(webhooks))
+	for f := range webhooks {
+		fields = append(fields, f)
+	}
+	slices.Sort(fields)
+	for _, f := range fields {
+		args = append(args, f, webhooks[f])
+	}
+	return keys, append(args, auditValues(created)...)
 }
 
 type reader interface {

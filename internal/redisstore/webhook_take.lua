@@ -1,19 +1,22 @@
 -- Takes an order's due webhook deliveries for a deliverer (docs/architecture.md, "Webhook
 -- outbox"). One slot: the order's.
--- KEYS: 1 the outbox hash, 2 the order JSON, 3 the order's version
+-- KEYS: 1 the outbox hash, 2 the order JSON, 3 the order's version; on a single Redis or
+--       Sentinel also 4 the listed index (on Cluster another slot: the caller writes it)
 -- ARGV: 1 now (Unix ms), 2 lease (ms), 3 at most this many, 4 recheck (ms) of the deletion
 --       watch of an order that does not expire (submitted), 5 how long the outbox outlives
---       the order (ms)
--- Returns {next, delivery JSON…}: next is when the outbox is due again once the taken
--- ones are settled (-1: nothing left), counting a held delivery at its lease's end.
+--       the order (ms), 6 the order ID
+-- Returns {next, listed, turned, delivery JSON…}: next is when the outbox is due again once
+-- the taken ones are settled (-1: nothing left), counting a held delivery at its lease's
+-- end; listed the earliest next attempt of its deliveries (pending or failed; -1: none),
+-- its score in the listed index; turned is 1 if the deletion watch became a delivery.
 --
 -- The deletion watch: while the order exists it is moved to just after the order's expiry
 -- (which every change pushes back) and takes the order's latest state; once the order is
 -- gone it becomes a pending order.deleted.
 local now, lease, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local recheck, outlive = tonumber(ARGV[4]), tonumber(ARGV[5])
-local out = {0}
-local nextAt = -1
+local out = {0, 0, 0}
+local nextAt, listed, turned = -1, -1, 0
 local function due(t)
   if nextAt < 0 or t < nextAt then nextAt = t end
 end
@@ -43,21 +46,30 @@ for i = 1, #all, 2 do
       d.since = now
       d.next_at = now
       d.lease = 0
+      turned = 1
       redis.call('PEXPIRE', KEYS[1], outlive)
     end
     changed = true
   end
-  if (d.status == 'pending' or d.status == 'failed') and d.next_at <= now and d.lease <= now and #out <= limit then
+  if (d.status == 'pending' or d.status == 'failed') and d.next_at <= now and d.lease <= now and #out < limit + 3 then
     d.lease = now + lease
     changed = true
     out[#out + 1] = cjson.encode(d)
   end
   if d.status == 'pending' or d.status == 'failed' then
     due(math.max(d.next_at, d.lease))
+    if listed < 0 or d.next_at < listed then listed = d.next_at end
   elseif d.status == 'watch' then
     due(d.next_at)
   end
   if changed then redis.call('HSET', KEYS[1], d.id, cjson.encode(d)) end
 end
-out[1] = nextAt
+out[1], out[2], out[3] = nextAt, listed, turned
+if KEYS[4] then
+  if listed < 0 then
+    redis.call('ZREM', KEYS[4], ARGV[6])
+  else
+    redis.call('ZADD', KEYS[4], listed, ARGV[6])
+  end
+end
 return out

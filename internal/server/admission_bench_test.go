@@ -72,7 +72,7 @@ func eventsUnderLoad(b *testing.B, img []byte, n, workers int) {
 		}
 	})
 	if budget := m.Images.Memory(); budget > 0 { // as cmd/beianscan sets it
-		old := debug.SetMemoryLimit(admission.SoftLimit(budget))
+		old := debug.SetMemoryLimit(admission.SoftLimit(budget, admission.DefaultBodyMemory))
 		defer debug.SetMemoryLimit(old)
 	}
 	type slot struct {
@@ -303,7 +303,7 @@ func BenchmarkMemory8x36MP(b *testing.B) {
 				})
 				budget := m.Images.Memory()
 				if budget > 0 {
-					old := debug.SetMemoryLimit(admission.SoftLimit(budget))
+					old := debug.SetMemoryLimit(admission.SoftLimit(budget, admission.DefaultBodyMemory))
 					defer debug.SetMemoryLimit(old)
 				}
 				var ords []order

@@ -2,12 +2,14 @@ package webhook_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/rediskeys"
 	"github.com/beianscan/beianscan/internal/redistest"
+	"github.com/beianscan/beianscan/internal/webhook"
 )
 
 // TestClusterEveryShard: on a three-master Cluster, orders whose slots are on every master
@@ -44,6 +46,27 @@ func TestClusterEveryShard(t *testing.T) {
 			t.Errorf("order %s: submitted delivered %d times", id, rec.delivered()["wh_"+id+"_2_submitted"])
 		}
 	}
+	// The operator's listing (its index in another slot than the orders', written beside
+	// each order's script): empty once everything is delivered; a failing delivery listed.
+	listed := func(status string) []webhook.Delivery {
+		ds, err := r.store.Deliveries(ctx, status, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ds
+	}
+	waitFor(t, 5*time.Second, "an empty listing", func() bool {
+		n, err := cc.ZCard(ctx, rediskeys.WebhookListed(r.scope)).Result()
+		return err == nil && n == 0 && len(listed(webhook.StatusPending))+len(listed(webhook.StatusFailed)) == 0
+	})
+	rec.mu.Lock()
+	rec.answer = func(int, string) int { return http.StatusInternalServerError }
+	rec.mu.Unlock()
+	failing := r.create(r.store)
+	waitFor(t, 10*time.Second, "the failed delivery listed", func() bool {
+		ds := listed(webhook.StatusFailed)
+		return len(ds) == 1 && ds[0].OrderID == failing && ds[0].Type == webhook.OrderCreated
+	})
 	t.Logf("%d orders on the masters %v", len(ids), perMaster)
 }
 

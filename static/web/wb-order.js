@@ -4,7 +4,7 @@
 // decision. Nothing here decides what is allowed: the server checks every decision (hold,
 // state, codes against targets) and the page shows its answer.
 
-import { $, $$, h, show } from './lib/h.js';
+import { $, $$, h, show, domainsNode } from './lib/h.js';
 import { client } from './wb-client.js';
 import { createViewer } from './wb-viewer.js';
 import { fmtDateTime, fmtClock } from './wb-queue.js';
@@ -61,7 +61,7 @@ export function createOrderView(ctx) {
     };
     person('subject_leader', '主体负责人');
     if (!o.website_leader_same_as_subject_leader) person('website_leader', '网站负责人');
-    out.push({ name: 'domains', label: '网站域名', value: (o.domains || []).join('、') });
+    out.push({ name: 'domains', label: '网站域名', value: (o.domains || []).length ? domainsNode(o) : '' });
     return out;
   }
 
@@ -81,12 +81,12 @@ export function createOrderView(ctx) {
         const wl = websiteLeader(o) || {};
         return [['主办者', o.subject_name, 'subject_name'], ['网站负责人', wl.name, o.website_leader_same_as_subject_leader ? 'subject_leader.name' : 'website_leader.name'],
           ['证件号码', fullID(wl), o.website_leader_same_as_subject_leader ? 'subject_leader.id_number' : 'website_leader.id_number'],
-          ['域名', (o.domains || []).join('、'), 'domains'], ['省份', provinceZh(o.province), '']];
+          ['域名', (o.domains || []).length ? domainsNode(o) : '', 'domains'], ['省份', provinceZh(o.province), '']];
       }
       case 'face_photo':
         return [['网站负责人', (websiteLeader(o) || {}).name, o.website_leader_same_as_subject_leader ? 'subject_leader.name' : 'website_leader.name']];
       case 'domain_certificate':
-        return [['域名', (o.domains || []).join('、'), 'domains'], ['域名持有者应为', o.subject_name, 'subject_name']];
+        return [['域名', (o.domains || []).length ? domainsNode(o) : '', 'domains'], ['域名持有者应为', o.subject_name, 'subject_name']];
       default:
         return [];
     }

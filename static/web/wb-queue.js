@@ -2,7 +2,7 @@
 // waited and who holds it. It refreshes itself every 10 seconds while it is shown; the
 // waiting times tick in between from the server's waiting_s.
 
-import { $, h, show } from './lib/h.js';
+import { $, h, show, domainsNode } from './lib/h.js';
 import { client } from './wb-client.js';
 
 const REFRESH_MS = 10000;
@@ -77,7 +77,7 @@ export function createQueue(ctx) {
         other ? '查看' : '开始审核');
       return h('tr', { class: other ? 'held-other' : '', dataset: { order: o.id } },
         h('td', {}, h('div', { class: 'subject' }, o.subject_name, ' ', h('span', { class: 'muted small' }, o.subject_type === 'organization' ? '单位' : '个人')),
-          h('div', { class: 'domains' }, (o.domains || []).join('、'))),
+          h('div', { class: 'domains' }, domainsNode(o))),
         h('td', {}, provinceName(o.province)),
         h('td', {}, h('span', { class: 'round-badge' + (o.round > 1 ? ' again' : '') }, o.round > 1 ? `第 ${o.round} 轮（补正后）` : '第 1 轮')),
         h('td', {}, fmtDateTime(o.submitted_at)),

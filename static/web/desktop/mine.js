@@ -4,7 +4,7 @@
 // says what has happened, and no more: the provider's review only once it was decided, the
 // authority only once the back office reported it.
 
-import { $, h, show } from '../lib/h.js';
+import { $, h, show, domainsNode } from '../lib/h.js';
 import { api } from './state.js';
 
 // loadMine asks for the owner's list; S.mine stays null when this browser holds no owner
@@ -51,7 +51,7 @@ export function renderMine(S) {
       h('div', { class: 'mine-head' },
         h('span', { class: 'mine-subject' }, o.subject_name),
         h('span', { class: 'state-pill state-' + o.state }, S.catalog.stateLabel(o.state))),
-      h('p', { class: 'mine-domains' }, (o.domains || []).join('、')),
+      h('p', { class: 'mine-domains' }, domainsNode(o)),
       h('p', { class: 'mine-dates' }, `创建于 ${fmtDate(o.created_at)} · 更新于 ${fmtDate(o.updated_at)}`),
       review && h('p', { class: 'mine-review' }, review),
       authority && h('p', { class: 'mine-authority' }, authority),

@@ -1,7 +1,7 @@
 // 3b/4. The PC upload and the review: one card per required material, the image beside what
 // the order says, and submitting.
 
-import { $, $$, h, show, labelNode, fmtSize, fmtTime } from '../lib/h.js';
+import { $, $$, h, show, labelNode, fmtSize, fmtTime, domainsNode } from '../lib/h.js';
 import { mb } from '../lib/catalog.js';
 import { samples } from '../samples.js';
 import { orderPath, api, applyOrder, requirements, missingRequired, openState, idTypeName, validName, desktopText, provinceName, labelOf, serverNow, deviceName } from './state.js';
@@ -38,13 +38,13 @@ function compareRows(S, slot) {
       return [
         ['主办者', o.subject_name],
         ['网站负责人', (o.website_leader || {}).name],
-        ['域名', (o.domains || []).join('、')],
+        ['域名', (o.domains || []).length ? domainsNode(o) : ''],
         ['省份', o.province_name_zh || provinceName(S, o.province)],
       ];
     case 'face_photo':
       return [['网站负责人', (o.website_leader || {}).name]];
     case 'domain_certificate':
-      return [['域名', (o.domains || []).join('、')]];
+      return [['域名', (o.domains || []).length ? domainsNode(o) : '']];
     default:
       return [];
   }

@@ -1,7 +1,7 @@
 // Which view the page shows, the stepper, the order chip, the URL, and the page-wide notices
 // (the connection banner, a fatal error).
 
-import { $, $$, h, show } from '../lib/h.js';
+import { $, $$, h, show, domainsNode } from '../lib/h.js';
 import { missingRequired, openState, provinceName, labelOf } from './state.js';
 import { inChanges, renderLastDecision } from './fix.js';
 import { renderMethod } from './method.js';
@@ -90,7 +90,7 @@ function renderChip(S) {
     h('span', { class: 'chip-sep' }, '·'),
     h('span', { class: 'chip-province' }, o.province_name_zh || provinceName(S, o.province)),
     h('span', { class: 'chip-sep' }, '·'),
-    h('span', { class: 'chip-domains' }, (o.domains || []).join('、')),
+    h('span', { class: 'chip-domains' }, domainsNode(o)),
     h('span', { class: 'state-pill state-' + o.state, id: 'order-state' }, S.catalog.stateLabel(o.state)),
   );
   show(chip, true);

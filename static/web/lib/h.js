@@ -23,6 +23,21 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// domainsNode shows an order's (or a queue entry's) domains as people type them, each
+// followed by its ASCII form (punycode) in its own element where the two differ, so that a
+// look-alike in another script (аррӏе.com) shows its xn-- form: 例子.中国 (xn--fsqu00a.xn--fiqs8s).
+export function domainsNode(o, sep = '、') {
+  const ds = (o && o.domains) || [];
+  const ascii = (o && o.domains_ascii) || [];
+  const parts = [];
+  ds.forEach((d, i) => {
+    if (i) parts.push(sep);
+    parts.push(h('span', { class: 'domain' }, d));
+    if (ascii[i] && ascii[i] !== d) parts.push(' ', h('span', { class: 'domain-ascii' }, `(${ascii[i]})`));
+  });
+  return h('span', { class: 'domains-list' }, parts);
+}
+
 export function show(el, on) { if (el) el.hidden = !on; }
 
 // labelNode keeps a label's parenthesised part, such as （正面/人像页）, on one line.
