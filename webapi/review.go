@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -45,11 +44,11 @@ type ReviewSessions interface {
 	DeleteReviewSession(ctx context.Context, hash string) error
 }
 
-// LoginLimiter guess-limits reviewer keys per client IP: only wrong keys count, and only
-// they are refused.
+// LoginLimiter guess-limits reviewer keys per client IP (internal/limits.Guesses, counted
+// in Redis across instances): Wrong counts one wrong key and answers nil (401 follows), or
+// 429 past the limit. Only wrong keys count, and only they are refused.
 type LoginLimiter interface {
-	Blocked(ip string) time.Duration
-	Failed(ip string)
+	Wrong(ctx context.Context, ip string) error
 }
 
 // ReviewCookieName is the reviewer's session cookie; its path is /api/v1, so that it
@@ -93,11 +92,9 @@ func (a *API) checkKey(c echo.Context, name, key string) error {
 	if a.cfg.Reviewers.Check(name, key) == nil {
 		return nil
 	}
-	ip := c.RealIP()
-	if wait := a.cfg.ReviewLimiter.Blocked(ip); wait > 0 {
-		return filing.ErrRateLimited.WithDetails(map[string]any{filing.DetailRetryAfter: int(math.Ceil(wait.Seconds()))})
+	if err := a.cfg.ReviewLimiter.Wrong(c.Request().Context(), c.RealIP()); err != nil {
+		return err
 	}
-	a.cfg.ReviewLimiter.Failed(ip)
 	return filing.ErrUnauthorized
 }
 

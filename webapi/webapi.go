@@ -117,8 +117,7 @@ type Config struct {
 
 type noLoginLimit struct{}
 
-func (noLoginLimit) Blocked(string) time.Duration { return 0 }
-func (noLoginLimit) Failed(string)                {}
+func (noLoginLimit) Wrong(context.Context, string) error { return nil }
 
 // API holds the desktop handlers.
 type API struct {

@@ -75,3 +75,24 @@ func (g *Guesses) Try(ctx context.Context, ip string) (right func(), err error) 
 	}
 	return func() { _ = refundScript.Run(context.WithoutCancel(ctx), g.rdb, []string{key}).Err() }, nil
 }
+
+// Wrong counts one wrong presentation from ip, for a secret judged before it is counted
+// (reviewer keys, as claim codes): a right one is never counted, so whoever holds it is
+// never locked out by a guesser behind the same address. It answers nil when the wrong
+// one was counted (the caller answers 401), 429 past the limit, or 503 when Redis fails;
+// counting and refusing are one step, so parallel wrong keys get no more than the limit
+// judged.
+func (g *Guesses) Wrong(ctx context.Context, ip string) error {
+	if g == nil {
+		return nil
+	}
+	key := rediskeys.SecretGuesses(g.scope, g.kind, ip)
+	wait, err := guessScript.Run(ctx, g.rdb, []string{key}, g.window.Milliseconds(), g.limit).Int64()
+	if err != nil {
+		return unavailable(err)
+	}
+	if wait > 0 {
+		return filing.RetryAfter(ErrTooManyKeyGuesses, time.Duration(wait)*time.Millisecond)
+	}
+	return nil
+}

@@ -38,6 +38,22 @@ func Hold(id string) string { return order(id, "hold") }
 // A scope keeps servers that share one Redis apart (tests), as for the counters below.
 func ReviewQueue(scope string) string { return Prefix + "{review" + scopeSuffix(scope) + "}:queue" }
 
+// ReviewQueueCopies is the review queue's own copy of each waiting order's summary and
+// hold, a hash in the queue's slot beside ReviewQueue: fields "q:ID" and "h:ID" copy the
+// order's Queued fields, "s:ID" the sequence number they were copied at. A page then reads
+// the queue and the copies in one script, whatever the number waiting.
+func ReviewQueueCopies(scope string) string {
+	return Prefix + "{review" + scopeSuffix(scope) + "}:copies"
+}
+
+// ReviewQueueWriting counts, per order ID, the changes of that order between their mark
+// (before the order's transaction) and their copy (after it): a page reads an order whose
+// count is not zero from the order itself, not from its copy (docs/architecture.md,
+// "Review queue").
+func ReviewQueueWriting(scope string) string {
+	return Prefix + "{review" + scopeSuffix(scope) + "}:writing"
+}
+
 // ReviewQueueMember names one round of one order in the review queue: a round is submitted
 // once, so an entry of a round that has ended can be removed without a race.
 func ReviewQueueMember(id string, round int) string { return id + ":" + strconv.Itoa(round) }
@@ -180,7 +196,8 @@ func OwnerOrders(scope, ownerHash string) string {
 }
 
 // Queued is the order's summary for the review queue, a hash: what the queue shows of the
-// order, written in the order's transaction with every change, and a copy of its hold
-// (redisstore.QueuedSummary), so that a queue page reads two short fields per order
-// instead of the order's JSON and its hold.
+// order, written in the order's transaction with every change, a copy of its hold
+// (redisstore.QueuedSummary), and the sequence number of those writes, which orders their
+// copies in ReviewQueueCopies. A queue page reads it for an order whose copy is missing or
+// being written, instead of the order's JSON and its hold.
 func Queued(id string) string { return order(id, "queued") }

@@ -3,8 +3,8 @@
 -- that the confirmation covers the claim and its audit entry alike. Its Go twin, which the
 -- parity test holds it to, is orders.DecideClaim: change both together.
 -- KEYS: 1 pairing hash, 2 order JSON, 3 version counter, 4 retired code hashes,
---       5 audit stream, 6 audit read summaries, 7 materials, 8 hold, 9 webhook outbox
---       (all in the order's slot)
+--       5 audit stream, 6 audit read summaries, 7 materials, 8 hold, 9 webhook outbox,
+--       10 queue summary (all in the order's slot)
 -- ARGV: 1 code hash, 2 device, 3 app version, 4 now (ms), 5 app provinces (comma separated),
 --       6 event JSON before the version, 7 event JSON after the version, 8 channel,
 --       9 device name, 10 retention (ms), 11 the deletion watch's ID ('' without webhooks),
@@ -55,7 +55,8 @@ else
   -- The claim is a change: its entry starts the retention of the order's keys again (as
   -- audit.lua's "change" mode; a claimable order is never submitted, so never PERSIST).
   redis.call('XADD', KEYS[5], '*', unpack(entry))
-  for _, k in ipairs({KEYS[2], KEYS[5], KEYS[6], KEYS[3], KEYS[7]}) do redis.call('PEXPIRE', k, ARGV[10]) end
+  -- The queue summary (10) is one of them: it must not lapse before its order.
+  for _, k in ipairs({KEYS[2], KEYS[5], KEYS[6], KEYS[3], KEYS[7], KEYS[10]}) do redis.call('PEXPIRE', k, ARGV[10]) end
   -- The deletion watch follows every change (as the write path's writeOutbox): the claim's
   -- version (the order JSON, so its state, round and owner, is unchanged), due just after
   -- the expiry set above; the outbox outlives the order by its margin.

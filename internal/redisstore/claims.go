@@ -36,7 +36,8 @@ type claimAnswer struct {
 func (s *Store) claim(ctx context.Context, req orders.ClaimRequest, pre, post string) (claimAnswer, error) {
 	id := req.OrderID
 	keys := []string{rediskeys.Pairing(id), rediskeys.Order(id), rediskeys.Version(id), rediskeys.Retired(id),
-		rediskeys.Audit(id), rediskeys.AuditReads(id), rediskeys.Materials(id), rediskeys.Hold(id), rediskeys.Webhooks(id)}
+		rediskeys.Audit(id), rediskeys.AuditReads(id), rediskeys.Materials(id), rediskeys.Hold(id), rediskeys.Webhooks(id),
+		rediskeys.Queued(id)}
 	entry := orders.AuditEntry{At: req.Now.UTC(), Actor: orders.ActorPhone, Action: orders.AuditClaim, IP: req.IP}
 	args := append([]any{req.CodeHash, req.DeviceID, req.AppVersion, req.Now.UnixMilli(), strings.Join(req.AppProvinces, ","),
 		pre, post, rediskeys.Events(id), req.DeviceName, s.retention.Milliseconds(), s.claimWatch(id), outboxOutlives.Milliseconds()},

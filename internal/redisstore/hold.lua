@@ -1,11 +1,13 @@
 -- A reviewer's hold on an order, decided atomically. Its Go twin, which the parity test
 -- holds it to, is orders.DecideHold: change both together.
 -- KEYS: 1 order JSON, 2 hold hash, 3 the order's queue summary (its field h copies the
--- hold as "reviewer\nuntil\nround" for the queue page, redisstore.decodeHeld)
+-- hold as "reviewer\nuntil\nround" for the queue page, redisstore.decodeHeld; n numbers
+-- its writes, so that their copies in the queue's slot keep the newest)
 -- ARGV: 1 mode (take, renew, release), 2 reviewer, 3 now (ms), 4 hold ttl (ms)
--- Returns {outcome, reviewer, until, round, state}: the hold as it stands afterwards.
+-- Returns {outcome, reviewer, until, round, state, summary, hold copy, n}: the hold as it
+-- stands afterwards, then the summary hash as it stands, for the queue's copy.
 local raw = redis.call('GET', KEYS[1])
-if not raw then return {'not_found', '', '', '', ''} end
+if not raw then return {'not_found', '', '', '', '', '', '', ''} end
 local order = cjson.decode(raw)
 local state = order.state
 local round = tonumber(order.round) or 0
@@ -15,9 +17,14 @@ local has = h[1] and h[1] ~= ''
 local mine = has and h[1] == ARGV[2]
 local active = has and now < tonumber(h[2])
 local same_round = has and tonumber(h[3]) == round
+local function with_summary(a)
+  local q = redis.call('HMGET', KEYS[3], 'q', 'h', 'n')
+  a[6], a[7], a[8] = q[1] or '', q[2] or '', q[3] or '0'
+  return a
+end
 local function answer(outcome)
-  if has then return {outcome, h[1], h[2], h[3], state} end
-  return {outcome, '', '', '', state}
+  if has then return with_summary({outcome, h[1], h[2], h[3], state}) end
+  return with_summary({outcome, '', '', '', state})
 end
 local function take()
   local ttl = tonumber(ARGV[4])
@@ -26,13 +33,15 @@ local function take()
   -- The time decides (until); the key's own expiry only tidies up after it.
   redis.call('PEXPIRE', KEYS[2], ttl + 60000)
   redis.call('HSET', KEYS[3], 'h', ARGV[2] .. '\n' .. until_ms .. '\n' .. round)
-  return {'taken', ARGV[2], tostring(until_ms), tostring(round), state}
+  redis.call('HINCRBY', KEYS[3], 'n', 1)
+  return with_summary({'taken', ARGV[2], tostring(until_ms), tostring(round), state})
 end
 if ARGV[1] == 'release' then
   if mine then
     redis.call('DEL', KEYS[2])
     redis.call('HDEL', KEYS[3], 'h')
-    return {'released', '', '', '', state}
+    redis.call('HINCRBY', KEYS[3], 'n', 1)
+    return with_summary({'released', '', '', '', state})
   end
   return answer('none')
 end

@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,13 +17,18 @@ import (
 	"github.com/beianscan/beianscan/internal/rediskeys"
 )
 
-// The summary hash (rediskeys.Queued) has two fields: queuedField, written by the write
-// path with every change of the order, and heldField, a copy of the hold written with it
-// by hold.lua and removed with it by writeHold; a queue page then reads both with one
-// short HMGET per order instead of the order's JSON and its hold.
+// The summary hash (rediskeys.Queued) has three fields: queuedField, written by the write
+// path with every change of the order, heldField, a copy of the hold written with it by
+// hold.lua and removed with it by writeHold, and seqField, numbering those writes. The
+// queue's slot keeps a copy of the first two (queue_copy.lua), which a page reads for all
+// its entries at once; an entry without a usable copy is read from this hash, one short
+// HMGET per order, instead of the order's JSON and its hold.
 const (
 	queuedField = "q"
 	heldField   = "h"
+	// seqField numbers the writes of the other two (Update, hold.lua), so that their
+	// copies in the queue's slot (queue_copy.lua) keep the newest.
+	seqField = "n"
 )
 
 // QueuedSummary is the summary's queuedField: exactly what a queue page shows of the
@@ -59,7 +65,16 @@ func splitSummary(s string) ([]string, bool) {
 
 // writeQueued stores the order's summary beside its JSON, with the same life.
 func writeQueued(ctx context.Context, p redis.Pipeliner, c *change) {
-	p.HSet(ctx, rediskeys.Queued(c.id), queuedField, QueuedSummary(c.after.Order))
+	c.queued = QueuedSummary(c.after.Order)
+	p.HSet(ctx, rediskeys.Queued(c.id), queuedField, c.queued)
+}
+
+// numberQueued, the transaction's last step on the summary, gives its writes (the summary
+// and writeHold's removal of the hold copy) their sequence number and reads the hold copy
+// as they leave it, for the queue's copy (queueAfter).
+func numberQueued(ctx context.Context, p redis.Pipeliner, c *change) {
+	c.seq = p.HIncrBy(ctx, rediskeys.Queued(c.id), seqField, 1)
+	c.held = p.HMGet(ctx, rediskeys.Queued(c.id), heldField)
 }
 
 // queued is what the queue reads of an order.
@@ -133,6 +148,9 @@ type queueCand struct {
 	q     queued
 	found bool
 	hold  *orders.Hold
+	// repair: the entry had no copy and no change in flight; what its order says may be
+	// copied.
+	repair bool
 }
 
 // queueStatus is what an entry's order says of it.
@@ -212,55 +230,92 @@ func (s *Store) Queue(ctx context.Context, cursor string, limit int, now time.Ti
 	return page, nil
 }
 
-// queueBatch reads up to count entries from offset past the cursor's score, and what their
-// orders' summaries and holds say; n is how many entries the index answered.
+// queueBatch reads up to count entries from offset past the cursor's score, with their
+// copies, in one script in the queue's slot (queue_page.lua); an entry without a copy, or
+// whose order has a change being copied, is read from its order (readQueued). n is how
+// many entries the index answered.
 func (s *Store) queueBatch(ctx context.Context, after *queueCursor, offset int64, count int) (_ []*queueCand, n int, _ error) {
 	min := "-inf"
 	if after != nil {
 		min = strconv.FormatInt(after.score, 10)
 	}
-	zs, err := s.rdb.ZRangeByScoreWithScores(ctx, rediskeys.ReviewQueue(s.scope), &redis.ZRangeBy{
-		Min: min, Max: "+inf", Offset: offset, Count: int64(count),
-	}).Result()
-	if err != nil || len(zs) == 0 {
+	keys := []string{rediskeys.ReviewQueue(s.scope), rediskeys.ReviewQueueCopies(s.scope), rediskeys.ReviewQueueWriting(s.scope)}
+	vals, err := queuePageScript.Run(ctx, s.rdb, keys, min, offset, count).StringSlice()
+	if err != nil || len(vals) == 0 {
 		return nil, 0, err
 	}
-	cands := make([]*queueCand, 0, len(zs))
-	for _, z := range zs {
-		m, _ := z.Member.(string)
-		at := queueCursor{int64(z.Score), m}
+	if len(vals)%5 != 0 {
+		return nil, 0, fmt.Errorf("redisstore: queue page script answered %d values", len(vals))
+	}
+	cands := make([]*queueCand, 0, len(vals)/5)
+	var uncopied []*queueCand
+	for i := 0; i < len(vals); i += 5 {
+		m, writing, q, h := vals[i], vals[i+2], vals[i+3], vals[i+4]
+		score, _ := strconv.ParseFloat(vals[i+1], 64)
+		at := queueCursor{int64(score), m}
 		if after != nil && at.score == after.score && m <= after.member {
 			continue // at or before the cursor among entries of the same time
 		}
-		if id, round, ok := rediskeys.ParseReviewQueueMember(m); ok {
-			cands = append(cands, &queueCand{at: at, id: id, round: round})
+		id, round, ok := rediskeys.ParseReviewQueueMember(m)
+		if !ok {
+			continue
 		}
+		c := &queueCand{at: at, id: id, round: round}
+		cands = append(cands, c)
+		if c.q, c.found = decodeQueued(q); c.found && writing == "0" {
+			c.hold = decodeHeld(h)
+			continue
+		}
+		c.found, c.repair = false, writing == "0"
+		uncopied = append(uncopied, c)
 	}
-	return cands, len(zs), s.readQueued(ctx, cands)
+	return cands, len(vals) / 5, s.readQueued(ctx, uncopied)
 }
 
-// readQueued fills in each candidate's summary and hold in one pipelined round trip; an
-// order last written before summaries existed is read whole, in a second one.
+// readQueued fills in each candidate's summary and hold from its order's summary hash in
+// one pipelined round trip (an order last written before summaries existed is read whole,
+// in a second one), and copies what it read into the queue's slot for the next pages
+// when no change of the order is in flight: the sequence number keeps a newer copy.
 func (s *Store) readQueued(ctx context.Context, cands []*queueCand) error {
+	if len(cands) == 0 {
+		return nil
+	}
 	sums := make([]*redis.SliceCmd, len(cands))
 	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, c := range cands {
-			sums[i] = p.HMGet(ctx, rediskeys.Queued(c.id), queuedField, heldField)
+			sums[i] = p.HMGet(ctx, rediskeys.Queued(c.id), queuedField, heldField, seqField)
 		}
 		return nil
 	}); err != nil {
 		return err
 	}
 	var legacy []*queueCand
+	var repairs [][]any
 	for i, c := range cands {
 		v := sums[i].Val()
-		if len(v) != 2 {
+		if len(v) != 3 {
 			return fmt.Errorf("redisstore: queue summary of %s: %d values", c.id, len(v))
 		}
 		if c.q, c.found = decodeQueued(v[0]); !c.found {
 			legacy = append(legacy, c)
+			continue
 		}
 		c.hold = decodeHeld(v[1])
+		if c.repair {
+			q, _ := v[0].(string)
+			h, _ := v[1].(string)
+			seq, _ := v[2].(string)
+			repairs = append(repairs, []any{c.id, "0", cmp.Or(seq, "0"), string(c.q.State), c.q.Round, q, h, ""})
+		}
+	}
+	if len(repairs) > 0 {
+		// Best effort: a copy that fails to be written is read from the order again.
+		s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, args := range repairs {
+				p.Eval(ctx, queueCopySource, s.queueCopyKeys(), args...)
+			}
+			return nil
+		})
 	}
 	return s.readQueuedOrders(ctx, legacy)
 }
@@ -297,4 +352,15 @@ func (s *Store) readQueuedOrders(ctx context.Context, cands []*queueCand) error 
 		c.found = true
 	}
 	return nil
+}
+
+// SeedQueued queues on p what the write path leaves of a submitted order in the review
+// queue of scope: its summary (with ttl), its entry and the queue's copy of it. It is for
+// benchmarks that seed a large queue without a transaction per order.
+func SeedQueued(ctx context.Context, p redis.Pipeliner, scope string, o *filing.Order, ttl time.Duration) {
+	q := QueuedSummary(o)
+	p.HSet(ctx, rediskeys.Queued(o.ID), queuedField, q, seqField, 1)
+	p.Expire(ctx, rediskeys.Queued(o.ID), ttl)
+	p.ZAdd(ctx, rediskeys.ReviewQueue(scope), redis.Z{Score: float64(o.SubmittedAt.UnixMilli()), Member: rediskeys.ReviewQueueMember(o.ID, o.Round)})
+	p.HSet(ctx, rediskeys.ReviewQueueCopies(scope), "s:"+o.ID, 1, "q:"+o.ID, q, "h:"+o.ID, "")
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/beianscan/beianscan/internal/events"
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/orders"
+	"github.com/beianscan/beianscan/internal/rediskeys"
 	"github.com/beianscan/beianscan/internal/redistest"
 )
 
@@ -103,6 +105,10 @@ func TestWaitForReplicas(t *testing.T) {
 			}
 		}
 	}
+	toSubmit, toHold := appOrder(t, s), randomID(t)
+	if err := s.CreateOrder(ctx, &filing.Order{ID: toHold, State: filing.StateSubmitted, Round: 1, Version: 1}, orders.AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
 	// Each case prepares while the replica is awake and returns the call that meets the
 	// stalled replica.
 	cases := []struct {
@@ -133,6 +139,31 @@ func TestWaitForReplicas(t *testing.T) {
 			return func() error { return claim(s, fresh, "d1") }
 		}},
 		{"reclaim", func() func() error { return func() error { return claim(s, id, "d1") } }},
+		// The queue's mark is confirmed before the order's transaction: a submission or a
+		// hold whose mark a failover could lose is refused before it changes anything.
+		{"submit", func() func() error {
+			fresh := toSubmit
+			return func() error {
+				_, err := s.Update(ctx, fresh, func(sn *orders.Snapshot) ([]orders.Event, error) {
+					sn.Order.State, sn.Order.Round, sn.Order.SubmittedAt = filing.StateSubmitted, 1, time.Now()
+					return nil, nil
+				})
+				if snap, lerr := s.Load(ctx, fresh); lerr != nil || snap.Order.State == filing.StateSubmitted {
+					return fmt.Errorf("submitted before its queue mark was confirmed (%v, load %v)", err, lerr)
+				}
+				return err
+			}
+		}},
+		{"hold", func() func() error {
+			fresh := toHold
+			return func() error {
+				_, err := s.Hold(ctx, orders.HoldRequest{OrderID: fresh, Reviewer: "alice", Mode: orders.HoldTake, Now: time.Now(), TTL: time.Minute})
+				if n := rdb.Exists(ctx, rediskeys.Hold(fresh)).Val(); n != 0 {
+					return fmt.Errorf("held before its queue mark was confirmed (%v)", err)
+				}
+				return err
+			}
+		}},
 		{"remember", func() func() error {
 			return func() error { return s.Remember(ctx, id, randomID(t), []byte("{}"), time.Minute) }
 		}},

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -18,6 +19,18 @@ var (
 	//go:embed hold.lua
 	holdSource string
 	holdScript = redis.NewScript(holdSource)
+
+	//go:embed queue_mark.lua
+	queueMarkSource string
+	queueMarkScript = redis.NewScript(queueMarkSource)
+
+	//go:embed queue_copy.lua
+	queueCopySource string
+	queueCopyScript = redis.NewScript(queueCopySource)
+
+	//go:embed queue_page.lua
+	queuePageSource string
+	queuePageScript = redis.NewScript(queuePageSource)
 )
 
 var _ orders.ReviewStore = (*Store)(nil)
@@ -42,42 +55,114 @@ func writeHold(ctx context.Context, p redis.Pipeliner, c *change) {
 	}
 }
 
-// queueBefore adds a round that this change submits to the review queue before the
-// order's transaction, and queueAfter removes a round that it ends after it: the queue is
-// not in the order's hash slot, so on Cluster it cannot join the order's MULTI. In this
-// order a crash between the two steps can only leave an entry too many, never one too
-// few, and Queue drops such entries when it meets them (docs/architecture.md, "Review
-// queue").
+// queueBefore marks a change that touches the review queue (the order is submitted before
+// or after it) before the order's transaction, adding the round it submits to the queue,
+// and queueAfter copies the change into the queue's slot after it, removing a round that
+// it ends: the queue is not in the order's hash slot, so on Cluster it cannot join the
+// order's MULTI. In this order a crash between the two steps can only leave an entry too
+// many, never one too few, and a mark that is never ended: Queue reads such an order from
+// its own keys, not from the copy, and drops entries of rounds that have ended
+// (docs/architecture.md, "Review queue").
 func (s *Store) queueBefore(ctx context.Context, c *change) error {
-	o := c.after.Order
-	if o.State != filing.StateSubmitted || c.before.Order.State == filing.StateSubmitted {
+	b, o := c.before.Order, c.after.Order
+	if b.State != filing.StateSubmitted && o.State != filing.StateSubmitted {
 		return nil
 	}
-	return s.rdb.ZAdd(ctx, rediskeys.ReviewQueue(s.scope), redis.Z{
-		Score: float64(o.SubmittedAt.UnixMilli()), Member: rediskeys.ReviewQueueMember(o.ID, o.Round),
-	}).Err()
+	member, score := "", int64(0)
+	if o.State == filing.StateSubmitted && b.State != filing.StateSubmitted {
+		member, score = rediskeys.ReviewQueueMember(o.ID, o.Round), o.SubmittedAt.UnixMilli()
+	}
+	if err := s.markQueued(ctx, c.id, member, score); err != nil {
+		return err
+	}
+	c.marked = true
+	return nil
 }
 
+// markQueued runs queue_mark.lua, confirmed on the replicas like an acknowledged change
+// (in the same round trip): were the mark lost in a failover that kept the change, a page
+// would trust a stale copy.
+func (s *Store) markQueued(ctx context.Context, id, member string, score int64) error {
+	_, err := s.runConfirmed(ctx, queueMarkScript, []string{rediskeys.ReviewQueueWriting(s.scope), rediskeys.ReviewQueue(s.scope)},
+		id, false, nil, id, member, score)
+	return err
+}
+
+// queueAfter copies the committed change (its summary and hold as the transaction left
+// them, and their sequence number) into the queue's slot and ends its mark.
 func (s *Store) queueAfter(ctx context.Context, c *change) {
-	b := c.before.Order
-	if b.State != filing.StateSubmitted || c.after.Order.State == filing.StateSubmitted {
+	if !c.marked {
 		return
 	}
-	// A failure leaves an entry Queue will drop; the change itself is committed.
-	s.rdb.ZRem(ctx, rediskeys.ReviewQueue(s.scope), rediskeys.ReviewQueueMember(b.ID, b.Round))
+	b, o := c.before.Order, c.after.Order
+	gone := ""
+	if b.State == filing.StateSubmitted && (o.State != filing.StateSubmitted || o.Round != b.Round) {
+		gone = rediskeys.ReviewQueueMember(b.ID, b.Round)
+	}
+	// A failure leaves the mark: Queue reads the order itself; the change is committed.
+	s.copyQueued(ctx, c.id, true, strconv.FormatInt(c.seq.Val(), 10), c.queued, heldValue(c.held), gone)
+}
+
+// queueAbort ends the mark of a change whose transaction certainly did not commit (its
+// WATCH failed, and Update tries again). After any other failure the transaction may
+// have committed, so the mark stays and Queue keeps reading the order itself.
+func (s *Store) queueAbort(ctx context.Context, c *change, err error) {
+	if c.marked && errors.Is(err, redis.TxFailedErr) {
+		s.copyQueued(ctx, c.id, true, "", "", "", "")
+	}
+}
+
+func heldValue(cmd *redis.SliceCmd) string {
+	if cmd == nil {
+		return ""
+	}
+	if v := cmd.Val(); len(v) == 1 {
+		str, _ := v[0].(string)
+		return str
+	}
+	return ""
+}
+
+// copyQueued runs queue_copy.lua: the order's summary q and hold copy h at sequence seq
+// ("" copies nothing) replace an older copy; done ends a mark; gone is a member to remove.
+func (s *Store) copyQueued(ctx context.Context, id string, done bool, seq, q, h, gone string) error {
+	state, round := "", 0
+	if qd, ok := decodeQueued(q); ok {
+		state, round = string(qd.State), qd.Round
+	} else {
+		seq = "" // no summary to copy; the mark still ends
+	}
+	return queueCopyScript.Run(ctx, s.rdb, s.queueCopyKeys(), id, boolField(done), seq, state, round, q, h, gone).Err()
+}
+
+func (s *Store) queueCopyKeys() []string {
+	return []string{rediskeys.ReviewQueueCopies(s.scope), rediskeys.ReviewQueueWriting(s.scope), rediskeys.ReviewQueue(s.scope)}
 }
 
 // Hold runs the hold script: orders.DecideHold, atomically.
 func (s *Store) Hold(ctx context.Context, req orders.HoldRequest) (_ orders.HoldResult, err error) {
 	defer translate(&err)
+	// The hold is marked in the queue's slot before the script and copied there after it
+	// (queueBefore, queueAfter), so that a queue page never answers a hold older than one
+	// that committed and was answered.
+	if err := s.markQueued(ctx, req.OrderID, "", 0); err != nil {
+		return orders.HoldResult{}, err
+	}
 	keys := []string{rediskeys.Order(req.OrderID), rediskeys.Hold(req.OrderID), rediskeys.Queued(req.OrderID)}
 	vals, err := holdScript.Run(ctx, s.rdb, keys, string(req.Mode), req.Reviewer, req.Now.UnixMilli(), req.TTL.Milliseconds()).StringSlice()
 	if err != nil {
+		// The script may have run: the mark stays (see queueAbort).
 		return orders.HoldResult{}, err
 	}
-	if len(vals) != 5 {
+	if len(vals) != 8 {
 		return orders.HoldResult{}, fmt.Errorf("redisstore: hold script answered %d values", len(vals))
 	}
+	seq := vals[7]
+	if vals[5] == "" {
+		seq = "" // no summary (the order is gone): nothing to copy
+	}
+	// A failure leaves the mark: pages read the order itself.
+	_ = s.copyQueued(ctx, req.OrderID, true, seq, vals[5], vals[6], "")
 	res := orders.HoldResult{Outcome: orders.HoldOutcome(vals[0]), State: filing.State(vals[4])}
 	if vals[1] != "" {
 		round, _ := strconv.Atoi(vals[3])

@@ -424,6 +424,7 @@ func (s *Store) Update(ctx context.Context, id string, change func(*orders.Snaps
 				return err
 			}
 			if err := s.write(ctx, tx, c); err != nil {
+				s.queueAbort(ctx, c, err)
 				return err
 			}
 			s.queueAfter(ctx, c)
@@ -454,6 +455,13 @@ type change struct {
 	// keep is the retention all the order's keys get; 0 means none (a submitted order
 	// waits for its review however long that takes).
 	keep time.Duration
+	// marked is set when queueBefore marked the change in the queue's slot; queued, seq
+	// and held are the order's queue summary, its new sequence number and its hold copy
+	// as the transaction left them, for queueAfter's copy.
+	marked bool
+	queued string
+	seq    *redis.IntCmd
+	held   *redis.SliceCmd
 }
 
 // prepare numbers the new version and encodes what the transaction writes, so nothing in
@@ -504,6 +512,7 @@ func (s *Store) write(ctx context.Context, tx *redis.Tx, c *change) error {
 		if err := s.writeOutbox(ctx, p, c, webhooks); err != nil {
 			return err
 		}
+		numberQueued(ctx, p, c)
 		publish(ctx, p, c)
 		return nil
 	})
@@ -716,7 +725,8 @@ func addAudit(ctx context.Context, p redis.Pipeliner, id string, e orders.AuditE
 
 // auditKeys and auditArgs are audit.lua's keys and arguments.
 func auditKeys(id string) []string {
-	return []string{rediskeys.Order(id), rediskeys.Audit(id), rediskeys.AuditReads(id), rediskeys.Version(id), rediskeys.Materials(id)}
+	return []string{rediskeys.Order(id), rediskeys.Audit(id), rediskeys.AuditReads(id), rediskeys.Version(id), rediskeys.Materials(id),
+		rediskeys.Queued(id)}
 }
 
 func (s *Store) auditArgs(mode string, e orders.AuditEntry) []any {

@@ -517,10 +517,13 @@ func (m *Main) routes(blobs webapi.Blobs, deliveries webapi.WebhookOps) *echo.Ec
 		Catalog: filing.NewCatalog(m.Service.AppAvailable, cfg.Images.Limits()),
 	}
 	if m.reviewers != nil {
-		// Reviewer keys are guess-limited like claims, per IP and 10 minutes, in this
-		// instance's memory until the shared key limiter replaces it.
+		// Reviewer keys are guess-limited like claims: the key is judged first (the right
+		// one always passes), and only wrong ones count, per IP and 10 minutes, in Redis
+		// across the instances.
 		wcfg.Reviewers, wcfg.ReviewSessions = m.reviewers, m.rstore
-		wcfg.ReviewLimiter = reviewers.NewLimiter(cfg.ClaimGuessLimit, 10*time.Minute, cfg.Now)
+		if cfg.ClaimGuessLimit > 0 {
+			wcfg.ReviewLimiter = limits.NewGuesses(m.Redis, "reviewer", cfg.LimitScope, cfg.ClaimGuessLimit, 10*time.Minute)
+		}
 	}
 	api := webapi.New(m.Service, blobs, m.hub, wcfg)
 	api.Register(e)
