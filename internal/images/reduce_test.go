@@ -27,9 +27,7 @@ func reduceYCbCrNaive(m *image.YCbCr, f int, wk working) {
 					sr += uint64(m.Cr[c])
 				}
 			}
-			n := float64((x1 - x0) * (y1 - y0))
-			yy, cb, cr := float64(s)/n, float64(sb)/n-128, float64(sr)/n-128
-			wk.set(j*wk.w+i, yy+1.402*cr, yy-0.344136*cb-0.714136*cr, yy+1.772*cb)
+			wk.setSums(j*wk.w+i, int(s), int(sb), int(sr), (x1-x0)*(y1-y0))
 		}
 	}
 }
@@ -40,13 +38,30 @@ func TestReduceYCbCrExact(t *testing.T) {
 		image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420,
 		image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410,
 	} {
-		for _, r := range []image.Rectangle{image.Rect(0, 0, 2311, 1733), image.Rect(0, 0, 999, 7), image.Rect(3, 5, 1504, 1101)} {
+		for _, tc := range []struct {
+			r      image.Rectangle
+			bright bool // every sample 255: the most the sums hold
+		}{
+			{r: image.Rect(0, 0, 2311, 1733)}, {r: image.Rect(0, 0, 999, 7)}, {r: image.Rect(3, 5, 1504, 1101)},
+			{r: image.Rect(1, 1, 4003, 3001)},
+			// f = 24 with a last row of cells of 47 rows, all 255.
+			{r: image.Rect(0, 0, 24000, 47), bright: true},
+			// f = 131, cells taller than lanes hold: the column sums instead.
+			{r: image.Rect(0, 1, 130001, 262), bright: true}, {r: image.Rect(1, 0, 130001, 9)},
+		} {
+			r := tc.r
 			full := image.NewYCbCr(image.Rect(0, 0, r.Max.X, r.Max.Y), ratio)
 			for i := range full.Y {
-				full.Y[i] = uint8(rng.IntN(256))
+				full.Y[i] = 255
+				if !tc.bright {
+					full.Y[i] = uint8(rng.IntN(256))
+				}
 			}
 			for i := range full.Cb {
-				full.Cb[i], full.Cr[i] = uint8(rng.IntN(256)), uint8(rng.IntN(256))
+				full.Cb[i], full.Cr[i] = 255, 255
+				if !tc.bright {
+					full.Cb[i], full.Cr[i] = uint8(rng.IntN(256)), uint8(rng.IntN(256))
+				}
 			}
 			m := full.SubImage(r).(*image.YCbCr)
 			W, H := r.Dx(), r.Dy()
@@ -58,6 +73,43 @@ func TestReduceYCbCrExact(t *testing.T) {
 			reduceYCbCrNaive(m, f, want)
 			if !bytes.Equal(got.luma, want.luma) || !bytes.Equal(got.chroma, want.chroma) {
 				t.Fatalf("%v %v: working images differ", ratio, r)
+			}
+		}
+	}
+}
+
+// TestAddRows checks lanes against plain column sums: rows of every length around a word,
+// added with weights up to the most the lanes hold, all 255 or random.
+func TestAddRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := 1; n <= 35; n++ {
+		for _, bright := range []bool{false, true} {
+			l := newLanes(n)
+			col := make([]uint16, 8*len(l.even))
+			for round := 0; round < 2; round++ { // the second round checks reset
+				l.reset()
+				want := make([]int, n)
+				for rows := 0; rows < maxLaneRows; {
+					wt := min(1+rng.IntN(3), maxLaneRows-rows)
+					rows += wt
+					row := make([]uint8, n+9)
+					for x := range row {
+						row[x] = 255 // past n: must not be added
+						if x < n && !bright {
+							row[x] = uint8(rng.IntN(256))
+						}
+					}
+					for x := range want {
+						want[x] += wt * int(row[x])
+					}
+					l.add(row, wt)
+				}
+				l.unpack(col)
+				for x, w := range want {
+					if int(col[x]) != w {
+						t.Fatalf("n=%d bright=%v round %d: column %d = %d, want %d", n, bright, round, x, col[x], w)
+					}
+				}
 			}
 		}
 	}
