@@ -246,10 +246,38 @@ func clamp255(v float64) float64 {
 }
 
 func (wk working) set(i int, r, g, b float64) {
+	wk.luma[i], wk.chroma[i] = cellOf(r, g, b)
+}
+
+// cellOf is a cell's luma and chroma from its R, G, B, clamped to 0–255.
+func cellOf(r, g, b float64) (luma, chroma uint8) {
 	r, g, b = clamp255(r), clamp255(g), clamp255(b)
-	y := 0.299*r + 0.587*g + 0.114*b
-	wk.luma[i] = uint8(y + 0.5)
-	wk.chroma[i] = uint8(max(r, g, b) - min(r, g, b) + 0.5)
+	// Comparisons rather than the max and min builtins, whose care for NaN and the sign
+	// of zero (neither can occur here) took most of the conversion's time.
+	hi, lo := r, r
+	if g > hi {
+		hi = g
+	} else if g < lo {
+		lo = g
+	}
+	if b > hi {
+		hi = b
+	} else if b < lo {
+		lo = b
+	}
+	return uint8(0.299*r + 0.587*g + 0.114*b + 0.5), uint8(hi - lo + 0.5)
+}
+
+// convertYCC sets cells luma[i], chroma[i] from the sums sy[i], sb[i], sr[i] of their
+// pixels' Y, Cb and Cr, inv being 1 / the number of pixels of each cell. It runs over a
+// row of cells at once: one loop without calls or divisions per cell.
+func convertYCC(luma, chroma []uint8, sy, sb, sr []int32, inv float64) {
+	luma, chroma = luma[:len(sy)], chroma[:len(sy)]
+	sb, sr = sb[:len(sy)], sr[:len(sy)]
+	for i, v := range sy {
+		yy, cb, cr := float64(v)*inv, float64(sb[i])*inv-128, float64(sr[i])*inv-128
+		luma[i], chroma[i] = cellOf(yy+1.402*cr, yy-0.344136*cb-0.714136*cr, yy+1.772*cb)
+	}
 }
 
 // reduceRows reduces an image whose rows are byte slices: bpp 1 is gray (or palette
@@ -364,6 +392,7 @@ func reduceYCbCr(m *image.YCbCr, f int, wk working) {
 	type span struct{ x0, x1, ca, cz, wa, wz int }
 	full := 1 << sxs
 	spans := make([]span, wk.w)
+	rowY, rowB, rowR := make([]int32, wk.w), make([]int32, wk.w), make([]int32, wk.w)
 	for i := range spans {
 		x0, x1 := cellSpan(i, f, wk.w, W)
 		X0, X1 := b.Min.X+x0, b.Min.X+x1
@@ -394,8 +423,6 @@ func reduceYCbCr(m *image.YCbCr, f int, wk working) {
 		ly.unpack(colY)
 		lb.unpack(colB)
 		lr.unpack(colR)
-		rows := y1 - y0
-		out := j * wk.w
 		for i, s := range spans {
 			sy := 0
 			for _, v := range colY[s.x0:s.x1] {
@@ -412,16 +439,14 @@ func reduceYCbCr(m *image.YCbCr, f int, wk working) {
 				sb += full * ib
 				sr += full * ir
 			}
-			wk.setSums(out+i, sy, sb, sr, (s.x1-s.x0)*rows)
+			rowY[i], rowB[i], rowR[i] = int32(sy), int32(sb), int32(sr)
 		}
+		// Every cell but the last of the row has f × rows pixels.
+		rows, last := y1-y0, wk.w-1
+		luma, chroma := wk.luma[j*wk.w:][:wk.w], wk.chroma[j*wk.w:][:wk.w]
+		convertYCC(luma[:last], chroma[:last], rowY[:last], rowB[:last], rowR[:last], 1/float64(f*rows))
+		convertYCC(luma[last:], chroma[last:], rowY[last:], rowB[last:], rowR[last:], 1/float64((spans[last].x1-spans[last].x0)*rows))
 	}
-}
-
-// setSums sets cell i from the sums of its n pixels' Y, Cb and Cr.
-func (wk working) setSums(i, sy, sb, sr, n int) {
-	inv := 1 / float64(n)
-	yy, cb, cr := float64(sy)*inv, float64(sb)*inv-128, float64(sr)*inv-128
-	wk.set(i, yy+1.402*cr, yy-0.344136*cb-0.714136*cr, yy+1.772*cb)
 }
 
 // reduceYCbCrColumns is reduceYCbCr with 32-bit column sums, for cells too tall for lanes.
@@ -464,7 +489,8 @@ func reduceYCbCrColumns(m *image.YCbCr, f int, wk working, sxs, sys uint) {
 				sb += uint64(colCb[c])
 				sr += uint64(colCr[c])
 			}
-			wk.setSums(j*wk.w+i, int(sy), int(sb), int(sr), (x1-x0)*(y1-y0))
+			k := j*wk.w + i
+			convertYCC(wk.luma[k:k+1], wk.chroma[k:k+1], []int32{int32(sy)}, []int32{int32(sb)}, []int32{int32(sr)}, 1/float64((x1-x0)*(y1-y0)))
 		}
 	}
 }

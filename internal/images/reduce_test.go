@@ -27,7 +27,8 @@ func reduceYCbCrNaive(m *image.YCbCr, f int, wk working) {
 					sr += uint64(m.Cr[c])
 				}
 			}
-			wk.setSums(j*wk.w+i, int(s), int(sb), int(sr), (x1-x0)*(y1-y0))
+			k := j*wk.w + i
+			convertYCC(wk.luma[k:k+1], wk.chroma[k:k+1], []int32{int32(s)}, []int32{int32(sb)}, []int32{int32(sr)}, 1/float64((x1-x0)*(y1-y0)))
 		}
 	}
 }
