@@ -51,12 +51,12 @@ const (
 
 var (
 	once       sync.Once
-	classifier *pigo.Pigo
+	classifier *trees
 	unpackErr  error
 )
 
-func load() (*pigo.Pigo, error) {
-	once.Do(func() { classifier, unpackErr = pigo.NewPigo().Unpack(cascade) })
+func load() (*trees, error) {
+	once.Do(func() { classifier, unpackErr = parseTrees(cascade) })
 	return classifier, unpackErr
 }
 
@@ -72,7 +72,7 @@ func Detect(gray []uint8, w, h int) []Face {
 		// The embedded cascade is checked by the tests; a failure here is a build bug.
 		panic("faces: embedded cascade: " + err.Error())
 	}
-	dets := c.ClusterDetections(c.RunCascade(paramsFor(gray, w, h), 0), mergeIoU)
+	dets := pigo.NewPigo().ClusterDetections(c.run(paramsFor(gray, w, h)), mergeIoU)
 	var out []Face
 	for _, d := range dets {
 		if d.Q >= minScore {
