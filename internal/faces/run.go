@@ -31,7 +31,7 @@ func parseTrees(b []byte) (*trees, error) {
 	}
 	depth := int(binary.LittleEndian.Uint32(b[8:]))
 	n := int(binary.LittleEndian.Uint32(b[12:]))
-	if depth < 1 || depth > 16 || n < 1 {
+	if depth < 1 || depth > 16 || n < 1 || n > 1<<16 {
 		return nil, errors.New("faces: cascade header")
 	}
 	leaves := 1 << depth

@@ -115,3 +115,49 @@ func TestAddRows(t *testing.T) {
 		}
 	}
 }
+
+// shrinkLumaNaive is shrinkLuma as it was, one output pixel at a time: the reference of
+// TestShrinkLuma. It box-averages wk's luma to a long side of about long (left as it is when it is
+// at most long × 9/8) and returns it with its size and the factor from its pixels to wk's.
+func shrinkLumaNaive(wk working, long int) ([]uint8, int, int, float64) {
+	L := max(wk.w, wk.h)
+	if L*8 <= long*9 {
+		return wk.luma, wk.w, wk.h, 1
+	}
+	f := float64(L) / float64(long)
+	w, h := max(1, int(float64(wk.w)/f)), max(1, int(float64(wk.h)/f))
+	fx, fy := float64(wk.w)/float64(w), float64(wk.h)/float64(h)
+	out := make([]uint8, w*h)
+	for j := 0; j < h; j++ {
+		y0, y1 := int(float64(j)*fy), max(int(float64(j)*fy)+1, int(float64(j+1)*fy))
+		for i := 0; i < w; i++ {
+			x0, x1 := int(float64(i)*fx), max(int(float64(i)*fx)+1, int(float64(i+1)*fx))
+			sum := 0
+			for y := y0; y < min(y1, wk.h); y++ {
+				for _, v := range wk.luma[y*wk.w+x0 : y*wk.w+min(x1, wk.w)] {
+					sum += int(v)
+				}
+			}
+			n := (min(y1, wk.h) - y0) * (min(x1, wk.w) - x0)
+			out[j*w+i] = uint8((sum + n/2) / max(n, 1))
+		}
+	}
+	return out, w, h, fx
+}
+
+// TestShrinkLuma: the face copy is the same, pixel for pixel, as the reference gives, for
+// working images of the sizes uploads make and odd ones.
+func TestShrinkLuma(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, sz := range [][2]int{{1000, 750}, {750, 1000}, {1000, 563}, {999, 7}, {731, 1000}, {721, 500}, {720, 500}, {1000, 1000}} {
+		wk := working{w: sz[0], h: sz[1], luma: make([]uint8, sz[0]*sz[1])}
+		for i := range wk.luma {
+			wk.luma[i] = uint8(rng.IntN(256))
+		}
+		got, w, h, f := shrinkLuma(wk, faceLongSide)
+		want, ww, wh, wf := shrinkLumaNaive(wk, faceLongSide)
+		if w != ww || h != wh || f != wf || !bytes.Equal(got, want) {
+			t.Fatalf("%v: %d×%d ×%v, want %d×%d ×%v, or pixels differ", sz, w, h, f, ww, wh, wf)
+		}
+	}
+}
