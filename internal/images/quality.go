@@ -142,15 +142,20 @@ func percentile(hist *[256]int, n int, q float64) int {
 func laplacian(wk working) (variance, edgeRatio float64) {
 	var s, s2, grad float64
 	cnt := 0
+	w := wk.w
 	for y := 1; y < wk.h-1; y++ {
-		row := wk.luma[y*wk.w:]
-		up := wk.luma[(y-1)*wk.w:]
-		down := wk.luma[(y+1)*wk.w:]
+		// The pixel, its neighbours and the rows above and below as slices of one length:
+		// the compiler then drops the bounds checks.
+		row := wk.luma[y*w : y*w+w]
+		mid := row[1 : w-1]
+		left, right := row[:len(mid)], row[2:][:len(mid)]
+		up := wk.luma[(y-1)*w+1:][:len(mid)]
+		down := wk.luma[(y+1)*w+1:][:len(mid)]
 		var rs, rs2, g2 int64
-		for x := 1; x < wk.w-1; x++ {
-			c := int64(row[x])
-			l := int64(row[x-1]) + int64(row[x+1]) + int64(up[x]) + int64(down[x]) - 4*c
-			gx, gy := int64(row[x+1])-c, int64(down[x])-c
+		for x, v := range mid {
+			c, r, d := int64(v), int64(right[x]), int64(down[x])
+			l := int64(left[x]) + r + int64(up[x]) + d - 4*c
+			gx, gy := r-c, d-c
 			rs += l
 			rs2 += l * l
 			g2 += gx*gx + gy*gy
