@@ -377,39 +377,49 @@ func reduceYCbCr(m *image.YCbCr, f int, wk working) {
 		}
 		return
 	}
-	if 2*f-1 > maxLaneRows {
+	// Luma in groups of gy columns; chroma, when every cell but the last covers whole
+	// chroma samples (aligned), in groups of gc samples, else sample by sample.
+	full := 1 << sxs // luma columns per chroma sample
+	fc := f >> sxs   // chroma samples per cell, when aligned
+	aligned := b.Min.X%full == 0 && f%full == 0
+	gy, gc := groupOf(f), 1
+	if aligned {
+		gc = groupOf(fc)
+	}
+	if 2*f-1 > min(rowsFor(gy), rowsFor(gc)) {
 		reduceYCbCrColumns(m, f, wk, sxs, sys)
 		return
 	}
-	// Column sums over a row of cells in 16-bit lanes, eight samples at a time (lanes),
-	// then summed per cell. Every luma sample is read once and every chroma sample once,
-	// its row weighted by the number of luma rows of the cell row that use it. The result
-	// is exactly the per-pixel sums (TestReduceYCbCrExact); this was most of the analysis
-	// of a 12 MP photo.
+	// Sums over a row of cells in lanes, eight samples at a time, then summed per cell.
+	// Every luma sample is read once and every chroma sample once, its row weighted by the
+	// number of luma rows of the cell row that use it. The last cell of a row, wider than
+	// the others, is summed pixel by pixel. The result is exactly the per-pixel sums
+	// (TestReduceYCbCrExact); this was most of the analysis of a 12 MP photo.
 	cx0, cy0 := b.Min.X>>sxs, b.Min.Y>>sys
 	cw := ((b.Min.X + W - 1) >> sxs) - cx0 + 1
-	ly, lb, lr := newLanes(W), newLanes(cw), newLanes(cw)
-	colY := make([]uint16, 8*len(ly.even))
-	colB := make([]uint16, 8*len(lb.even))
-	colR := make([]uint16, 8*len(lb.even))
-	// A cell's chroma: samples ca to cz, the first and the last weighted by the luma
-	// columns of the cell they cover (wa, wz), the others by all of theirs (full).
-	type span struct{ x0, x1, ca, cz, wa, wz int }
-	full := 1 << sxs
-	spans := make([]span, wk.w)
-	rowY, rowB, rowR := make([]int32, wk.w), make([]int32, wk.w), make([]int32, wk.w)
-	for i := range spans {
-		x0, x1 := cellSpan(i, f, wk.w, W)
-		X0, X1 := b.Min.X+x0, b.Min.X+x1
-		s := span{x0: x0, x1: x1, ca: X0>>sxs - cx0, cz: (X1-1)>>sxs - cx0}
-		if s.ca == s.cz {
-			s.wa = X1 - X0
-		} else {
-			s.wa = ((s.ca + cx0 + 1) << sxs) - X0
-			s.wz = X1 - ((s.cz + cx0) << sxs)
+	ly, lb, lr := newLanes(W, gy), newLanes(cw, gc), newLanes(cw, gc)
+	colY, colB, colR := make([]uint32, ly.values()), make([]uint32, lb.values()), make([]uint32, lr.values())
+	// Without alignment a cell's chroma is samples ca to cz, the first and the last weighted
+	// by the luma columns of the cell they cover (wa, wz), the others by all of theirs.
+	type span struct{ ca, cz, wa, wz int }
+	last := wk.w - 1
+	var spans []span
+	if !aligned {
+		spans = make([]span, last)
+		for i := range spans {
+			X0, X1 := b.Min.X+i*f, b.Min.X+i*f+f
+			s := span{ca: X0>>sxs - cx0, cz: (X1-1)>>sxs - cx0}
+			if s.ca == s.cz {
+				s.wa = X1 - X0
+			} else {
+				s.wa = ((s.ca + cx0 + 1) << sxs) - X0
+				s.wz = X1 - ((s.cz + cx0) << sxs)
+			}
+			spans[i] = s
 		}
-		spans[i] = s
 	}
+	rowY, rowB, rowR := make([]int32, wk.w), make([]int32, wk.w), make([]int32, wk.w)
+	ny, nc := f/gy, fc/gc // values a cell
 	for j := 0; j < wk.h; j++ {
 		y0, y1 := cellSpan(j, f, wk.h, H)
 		ly.reset()
@@ -428,30 +438,56 @@ func reduceYCbCr(m *image.YCbCr, f int, wk working) {
 		ly.unpack(colY)
 		lb.unpack(colB)
 		lr.unpack(colR)
-		for i, s := range spans {
-			sy := 0
-			for _, v := range colY[s.x0:s.x1] {
-				sy += int(v)
+		for i := 0; i < last; i++ {
+			var sy uint32
+			for _, v := range colY[i*ny : i*ny+ny] {
+				sy += v
 			}
-			sb := s.wa*int(colB[s.ca]) + s.wz*int(colB[s.cz])
-			sr := s.wa*int(colR[s.ca]) + s.wz*int(colR[s.cz])
-			if s.cz > s.ca+1 {
-				ib, ir := 0, 0
-				for c := s.ca + 1; c < s.cz; c++ {
-					ib += int(colB[c])
-					ir += int(colR[c])
-				}
-				sb += full * ib
-				sr += full * ir
-			}
-			rowY[i], rowB[i], rowR[i] = int32(sy), int32(sb), int32(sr)
+			rowY[i] = int32(sy)
 		}
-		// Every cell but the last of the row has f × rows pixels.
-		rows, last := y1-y0, wk.w-1
+		if aligned {
+			for i := 0; i < last; i++ {
+				var sb, sr uint32
+				for k := i * nc; k < i*nc+nc; k++ {
+					sb += colB[k]
+					sr += colR[k]
+				}
+				rowB[i], rowR[i] = int32(sb)*int32(full), int32(sr)*int32(full)
+			}
+		} else {
+			for i, s := range spans {
+				sb := s.wa*int(colB[s.ca]) + s.wz*int(colB[s.cz])
+				sr := s.wa*int(colR[s.ca]) + s.wz*int(colR[s.cz])
+				for c := s.ca + 1; c < s.cz; c++ {
+					sb += full * int(colB[c])
+					sr += full * int(colR[c])
+				}
+				rowB[i], rowR[i] = int32(sb), int32(sr)
+			}
+		}
+		rowY[last], rowB[last], rowR[last] = sumYCbCr(m, last*f, W, y0, y1)
+		rows := y1 - y0
 		luma, chroma := wk.luma[j*wk.w:][:wk.w], wk.chroma[j*wk.w:][:wk.w]
 		convertYCC(luma[:last], chroma[:last], rowY[:last], rowB[:last], rowR[:last], 1/float64(f*rows))
-		convertYCC(luma[last:], chroma[last:], rowY[last:], rowB[last:], rowR[last:], 1/float64((spans[last].x1-spans[last].x0)*rows))
+		convertYCC(luma[last:], chroma[last:], rowY[last:], rowB[last:], rowR[last:], 1/float64((W-last*f)*rows))
 	}
+}
+
+// sumYCbCr sums Y, Cb and Cr over the pixels [x0, x1) × [y0, y1) of m, counted from its
+// corner (non-negative coordinates), pixel by pixel.
+func sumYCbCr(m *image.YCbCr, x0, x1, y0, y1 int) (sy, sb, sr int32) {
+	b := m.Rect
+	for y := b.Min.Y + y0; y < b.Min.Y+y1; y++ {
+		for _, v := range m.Y[(y-b.Min.Y)*m.YStride:][x0:x1] {
+			sy += int32(v)
+		}
+		for x := b.Min.X + x0; x < b.Min.X+x1; x++ {
+			c := m.COffset(x, y)
+			sb += int32(m.Cb[c])
+			sr += int32(m.Cr[c])
+		}
+	}
+	return sy, sb, sr
 }
 
 // reduceYCbCrColumns is reduceYCbCr with 32-bit column sums, for cells too tall for lanes.

@@ -44,7 +44,9 @@ func TestReduceYCbCrExact(t *testing.T) {
 			bright bool // every sample 255: the most the sums hold
 		}{
 			{r: image.Rect(0, 0, 2311, 1733)}, {r: image.Rect(0, 0, 999, 7)}, {r: image.Rect(3, 5, 1504, 1101)},
-			{r: image.Rect(1, 1, 4003, 3001)},
+			{r: image.Rect(1, 1, 4003, 3001)}, {r: image.Rect(0, 0, 4000, 3000)}, {r: image.Rect(2, 0, 4003, 2999)},
+			{r: image.Rect(0, 0, 7001, 900)}, {r: image.Rect(0, 0, 6001, 50)}, {r: image.Rect(0, 3, 5999, 40)},
+			{r: image.Rect(4, 0, 1999, 1501)}, {r: image.Rect(0, 0, 1000, 999)},
 			// f = 24 with a last row of cells of 47 rows, all 255.
 			{r: image.Rect(0, 0, 24000, 47), bright: true},
 			// f = 131, cells taller than lanes hold: the column sums instead.
@@ -80,35 +82,37 @@ func TestReduceYCbCrExact(t *testing.T) {
 }
 
 // TestAddRows checks lanes against plain column sums: rows of every length around a word,
-// added with weights up to the most the lanes hold, all 255 or random.
+// added with weights up to the most the lanes of each group hold, all 255 or random.
 func TestAddRows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for n := 1; n <= 35; n++ {
-		for _, bright := range []bool{false, true} {
-			l := newLanes(n)
-			col := make([]uint16, 8*len(l.even))
-			for round := 0; round < 2; round++ { // the second round checks reset
-				l.reset()
-				want := make([]int, n)
-				for rows := 0; rows < maxLaneRows; {
-					wt := min(1+rng.IntN(3), maxLaneRows-rows)
-					rows += wt
-					row := make([]uint8, n+9)
-					for x := range row {
-						row[x] = 255 // past n: must not be added
-						if x < n && !bright {
-							row[x] = uint8(rng.IntN(256))
+	for _, g := range []int{1, 2, 4} {
+		for n := 1; n <= 35; n++ {
+			for _, bright := range []bool{false, true} {
+				l := newLanes(n, g)
+				col := make([]uint32, l.values())
+				for round := 0; round < 2; round++ { // the second round checks reset
+					l.reset()
+					want := make([]int, len(col))
+					for rows := 0; rows < min(rowsFor(g), 300); {
+						wt := min(1+rng.IntN(3), rowsFor(g)-rows)
+						rows += wt
+						row := make([]uint8, n+9)
+						for x := range row {
+							row[x] = 255 // past n: must not be added
+							if x < n && !bright {
+								row[x] = uint8(rng.IntN(256))
+							}
 						}
+						for x := range n {
+							want[x/g] += wt * int(row[x])
+						}
+						l.add(row, wt)
 					}
-					for x := range want {
-						want[x] += wt * int(row[x])
-					}
-					l.add(row, wt)
-				}
-				l.unpack(col)
-				for x, w := range want {
-					if int(col[x]) != w {
-						t.Fatalf("n=%d bright=%v round %d: column %d = %d, want %d", n, bright, round, x, col[x], w)
+					l.unpack(col)
+					for j, w := range want {
+						if int(col[j]) != w {
+							t.Fatalf("g=%d n=%d bright=%v round %d: value %d = %d, want %d", g, n, bright, round, j, col[j], w)
+						}
 					}
 				}
 			}
