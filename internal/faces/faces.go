@@ -4,7 +4,9 @@
 //
 // Detection runs on a reduced copy (the caller's: internal/images hands it the working image
 // scaled to a long side of about 640 px), so its cost does not grow with the upload's size.
-// Overlapping detections of one face are merged and count once.
+// Overlapping detections of one face are merged and count once. The cascade is evaluated by
+// run (run.go), which gives exactly pigo's RunCascade detections at less cost a window;
+// pigo's clustering merges them.
 package faces
 
 import (
