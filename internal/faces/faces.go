@@ -4,7 +4,9 @@
 //
 // Detection runs on a reduced copy (the caller's: internal/images hands it the working image
 // scaled to a long side of about 640 px), so its cost does not grow with the upload's size.
-// Overlapping detections of one face are merged and count once.
+// Overlapping detections of one face are merged and count once. The cascade is evaluated by
+// run (run.go), which gives exactly pigo's RunCascade detections at less cost a window;
+// pigo's clustering merges them.
 package faces
 
 import (
@@ -51,12 +53,12 @@ const (
 
 var (
 	once       sync.Once
-	classifier *pigo.Pigo
+	classifier *trees
 	unpackErr  error
 )
 
-func load() (*pigo.Pigo, error) {
-	once.Do(func() { classifier, unpackErr = pigo.NewPigo().Unpack(cascade) })
+func load() (*trees, error) {
+	once.Do(func() { classifier, unpackErr = parseTrees(cascade) })
 	return classifier, unpackErr
 }
 
@@ -72,7 +74,7 @@ func Detect(gray []uint8, w, h int) []Face {
 		// The embedded cascade is checked by the tests; a failure here is a build bug.
 		panic("faces: embedded cascade: " + err.Error())
 	}
-	dets := c.ClusterDetections(c.RunCascade(paramsFor(gray, w, h), 0), mergeIoU)
+	dets := pigo.NewPigo().ClusterDetections(c.run(paramsFor(gray, w, h)), mergeIoU)
 	var out []Face
 	for _, d := range dets {
 		if d.Q >= minScore {

@@ -104,6 +104,8 @@ func findFaces(wk working) []box {
 
 // shrinkLuma box-averages wk's luma to a long side of about long (left as it is when it is
 // at most long × 9/8) and returns it with its size and the factor from its pixels to wk's.
+// Each output pixel averages the source pixels [x0, x1) × [y0, y1) of its spans (shrinkSpans),
+// rounded; the source rows of an output row are summed per column first.
 func shrinkLuma(wk working, long int) ([]uint8, int, int, float64) {
 	L := max(wk.w, wk.h)
 	if L*8 <= long*9 {
@@ -112,22 +114,41 @@ func shrinkLuma(wk working, long int) ([]uint8, int, int, float64) {
 	f := float64(L) / float64(long)
 	w, h := max(1, int(float64(wk.w)/f)), max(1, int(float64(wk.h)/f))
 	fx, fy := float64(wk.w)/float64(w), float64(wk.h)/float64(h)
+	xs, ys := shrinkSpans(w, fx, wk.w), shrinkSpans(h, fy, wk.h)
 	out := make([]uint8, w*h)
+	col := make([]int32, wk.w)
 	for j := 0; j < h; j++ {
-		y0, y1 := int(float64(j)*fy), max(int(float64(j)*fy)+1, int(float64(j+1)*fy))
-		for i := 0; i < w; i++ {
-			x0, x1 := int(float64(i)*fx), max(int(float64(i)*fx)+1, int(float64(i+1)*fx))
-			sum := 0
-			for y := y0; y < min(y1, wk.h); y++ {
-				for _, v := range wk.luma[y*wk.w+x0 : y*wk.w+min(x1, wk.w)] {
-					sum += int(v)
-				}
+		y0, y1 := ys[2*j], ys[2*j+1]
+		clear(col)
+		for y := y0; y < y1; y++ {
+			for x, v := range wk.luma[y*wk.w : (y+1)*wk.w] {
+				col[x] += int32(v)
 			}
-			n := (min(y1, wk.h) - y0) * (min(x1, wk.w) - x0)
-			out[j*w+i] = uint8((sum + n/2) / max(n, 1))
+		}
+		row := out[j*w : (j+1)*w]
+		for i := range row {
+			x0, x1 := xs[2*i], xs[2*i+1]
+			var sum int32
+			for _, v := range col[x0:x1] {
+				sum += v
+			}
+			n := max((y1-y0)*(x1-x0), 1)
+			row[i] = uint8((int(sum) + n/2) / n)
 		}
 	}
 	return out, w, h, fx
+}
+
+// shrinkSpans are the source spans [x0, x1) of n output pixels each about f source pixels
+// wide over a source of size src, as pairs.
+func shrinkSpans(n int, f float64, src int) []int {
+	s := make([]int, 2*n)
+	for i := range n {
+		x0 := int(float64(i) * f)
+		x1 := max(x0+1, int(float64(i+1)*f))
+		s[2*i], s[2*i+1] = min(x0, src), min(x1, src)
+	}
+	return s
 }
 
 // faceWarnings returns the face warnings of check on wk (oriented as displayed) and the

@@ -3,25 +3,37 @@ package images
 import (
 	"errors"
 	"image"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // bench12MP is one 4000×3000 (12 MP) JPEG with photo-like content and sensor noise,
 // about 3.5 MB like a phone's photo, generated once for all benchmarks.
 var bench12MP = onceJPEG(90, func() image.Image { return genPhoto(4000, 3000, 2, 15) })
 
-// benchLoop times op, which works on data: it reports throughput in data's bytes and
-// allocations, and fails on op's first error. What op needs prepared is done before the
-// call, outside the timing.
+// benchLoop times op, which works on data: it reports throughput in data's bytes,
+// allocations and the process's CPU time per op (cpu-ms/op: on a shared machine the wall
+// time also counts the waits for a core, the CPU time far less), and fails on op's first
+// error. What op needs prepared is done before the call, outside the timing.
 func benchLoop(b *testing.B, data []byte, op func() error) {
 	b.Helper()
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
+	cpu0 := processCPU()
 	for b.Loop() {
 		if err := op(); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+}
+
+// processCPU is the CPU time this process has used so far, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkHeaderChecks is what is done before any pixel is decoded: sniffing, the
@@ -82,5 +94,21 @@ func BenchmarkFit(b *testing.B) {
 	benchLoop(b, data, func() error {
 		_, err := Process(data, Options{Fit: true})
 		return err
+	})
+}
+
+// BenchmarkReduce is the reduction of the decoded photo to the working resolution alone,
+// the part of the analysis that reads every decoded sample.
+func BenchmarkReduce(b *testing.B) {
+	data := bench12MP()
+	img, err := decode(JPEG, data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchLoop(b, data, func() error {
+		if wk := reduce(img); wk.w == 0 {
+			return errors.New("empty working image")
+		}
+		return nil
 	})
 }

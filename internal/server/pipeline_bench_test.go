@@ -52,6 +52,47 @@ func writeFsync(b *testing.B, path string, img []byte) time.Duration {
 	return time.Since(t0)
 }
 
+// steps sums the server's own image step timings (images.Options.Observe) from the moment
+// it is reset: what the image worker spent decoding and analysing.
+type steps struct {
+	mu      sync.Mutex
+	decode  time.Duration
+	analyse time.Duration
+	n       int
+}
+
+func (s *steps) observe(step string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch step {
+	case "decode":
+		s.decode += d
+		s.n++
+	case "analyse":
+		s.analyse += d
+	}
+}
+
+func (s *steps) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.decode, s.analyse, s.n = 0, 0, 0
+}
+
+// report reports the mean decode and analysis per upload and decode ÷ (decode + analysis),
+// the most uploads ÷ decodes one worker can reach.
+func (s *steps) report(b *testing.B) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n == 0 {
+		return
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(s.n) }
+	b.ReportMetric(ms(s.decode), "server-decode-ms")
+	b.ReportMetric(ms(s.analyse), "server-analyse-ms")
+	b.ReportMetric(float64(s.decode)/float64(s.decode+s.analyse), "decode/(decode+analyse)")
+}
+
 // BenchmarkAckRatio12MP is the acknowledgment bar with its reference interleaved in
 // one loop, so that a shared machine's load falls on both alike: per iteration a phone's
 // upload of a 12 MP JPEG (3.9 MB) to an ID front (decode, quality, face detection, strip,
@@ -64,9 +105,11 @@ func writeFsync(b *testing.B, path string, img []byte) time.Duration {
 func BenchmarkAckRatio12MP(b *testing.B) {
 	img := photo12MP(b)
 	dir := benchDir(b)
-	_, _, s := paired(b, func(c *server.Config) { c.DataDir = dir })
+	var st steps
+	_, _, s := paired(b, func(c *server.Config) { c.DataDir = dir; c.Images.Observe = st.observe })
 	ctx := context.Background()
 	var ack, dec, fs []time.Duration
+	st.reset()
 	b.ResetTimer()
 	for range b.N {
 		t0 := time.Now()
@@ -85,18 +128,22 @@ func BenchmarkAckRatio12MP(b *testing.B) {
 	b.ReportMetric(ms(w), "write+fsync-ms")
 	b.ReportMetric(float64(a)/float64(d+w), "ack/(decode+1fsync)")
 	b.ReportMetric(float64(a)/float64(d+2*w), "ack/(decode+2fsync)")
+	st.report(b)
 }
 
 // BenchmarkThroughputOneWorker is the bar of throughput per core: one image worker, four
 // phones (four orders) uploading the 12 MP photo to an ID front at once, b.N uploads each;
 // uploads per second against one goroutine's decodes per second of the same bytes, measured
 // right before and right after in the same run (their mean). The goal: uploads/s ≥ 0.9 ×
-// decodes/s (the pipeline adds at most 10 % to the decoder's own cost).
+// decodes/s (the pipeline adds at most 10 % to the decoder's own cost). It also reports the
+// server's own decode and analysis per upload (its step timings) and decode ÷ (decode +
+// analysis): what the worker does beyond the decode, free of the reference's noise.
 //
 //	go test ./internal/server -run '^$' -bench ThroughputOneWorker -benchtime 6x -count 3
 func BenchmarkThroughputOneWorker(b *testing.B) {
 	img := photo12MP(b)
-	m := start(b, func(c *server.Config) { c.DataDir = benchDir(b); c.ImageWorkers = 1 })
+	var st steps
+	m := start(b, func(c *server.Config) { c.DataDir = benchDir(b); c.ImageWorkers = 1; c.Images.Observe = st.observe })
 	const phones = 4
 	var sessions []*appsim.Session
 	for range phones {
@@ -119,6 +166,7 @@ func BenchmarkThroughputOneWorker(b *testing.B) {
 		}
 	}
 	before := decodeRate()
+	st.reset()
 	b.ResetTimer()
 	t0 := time.Now()
 	var wg sync.WaitGroup
@@ -143,4 +191,5 @@ func BenchmarkThroughputOneWorker(b *testing.B) {
 	b.ReportMetric(up, "uploads/s")
 	b.ReportMetric(dr, "decodes/s")
 	b.ReportMetric(up/dr, "uploads/decodes")
+	st.report(b)
 }
