@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"strconv"
 	"sync"
-	"sync/atomic"
 
 	"github.com/beianscan/beianscan/internal/filing"
 	"github.com/beianscan/beianscan/internal/jsonx"
@@ -104,11 +103,10 @@ func appendPerson(b []byte, p PersonView) []byte {
 	return append(b, '}')
 }
 
-// AppendRequirements writes a list of requirements (null for nil, as encoding/json). An
-// entry is the same for every order of a kind (its label and guidance come from the
-// catalogue, made specific by the order's province, subject type and ID types), so each
-// distinct one is encoded once and its bytes kept: most of a claim's answer is this
-// guidance, twice.
+// AppendRequirements writes a list of requirements (null for nil, as encoding/json). Most
+// of a claim's answer is the requirements' labels and guidance, twice, and these come from
+// the catalogue (made specific by the order's province, subject type and ID types): each
+// distinct one is encoded once and its bytes kept (catalogueString).
 func AppendRequirements(b []byte, list []filing.Requirement) []byte {
 	if list == nil {
 		return append(b, "null"...)
@@ -123,35 +121,11 @@ func AppendRequirements(b []byte, list []filing.Requirement) []byte {
 	return append(b, ']')
 }
 
-// requirementJSON holds the encoding of each distinct requirement, up to
-// maxRequirementJSON of them: the catalogue makes a few hundred at most, and past the cap
-// (never reached unless the catalogue grows) an entry is encoded each time instead.
-var (
-	requirementJSON  sync.Map // filing.Requirement → []byte
-	requirementCount atomic.Int64
-)
-
-const maxRequirementJSON = 4096
-
 func appendRequirement(b []byte, r filing.Requirement) []byte {
-	if raw, ok := requirementJSON.Load(r); ok {
-		return append(b, raw.([]byte)...)
-	}
-	start := len(b)
-	b = encodeRequirement(b, r)
-	if requirementCount.Load() < maxRequirementJSON {
-		if _, loaded := requirementJSON.LoadOrStore(r, append([]byte(nil), b[start:]...)); !loaded {
-			requirementCount.Add(1)
-		}
-	}
-	return b
-}
-
-func encodeRequirement(b []byte, r filing.Requirement) []byte {
 	b = append(b, `{"slot":`...)
 	b = jsonx.AppendString(b, string(r.Slot))
 	b = append(b, `,"label_zh":`...)
-	b = jsonx.AppendString(b, r.LabelZh)
+	b = appendCatalogueString(b, r.LabelZh)
 	b = append(b, `,"required":`...)
 	b = strconv.AppendBool(b, r.Required)
 	b = append(b, `,"app_allowed":`...)
@@ -161,6 +135,34 @@ func encodeRequirement(b []byte, r filing.Requirement) []byte {
 	b = append(b, `,"flagged":`...)
 	b = strconv.AppendBool(b, r.Flagged)
 	b = append(b, `,"guidance_zh":`...)
-	b = jsonx.AppendString(b, r.GuidanceZh)
+	b = appendCatalogueString(b, r.GuidanceZh)
 	return append(b, '}')
+}
+
+// catalogueJSON holds the encoding of each distinct label and guidance, up to
+// maxCatalogueJSON of them: the catalogue makes a few dozen, and past the cap (never
+// reached unless the catalogue grows) a string is encoded each time instead.
+var catalogueJSON = struct {
+	sync.RWMutex
+	m map[string][]byte
+}{m: map[string][]byte{}}
+
+const maxCatalogueJSON = 1024
+
+// appendCatalogueString is jsonx.AppendString for a string from the catalogue.
+func appendCatalogueString(b []byte, s string) []byte {
+	catalogueJSON.RLock()
+	raw, ok := catalogueJSON.m[s]
+	catalogueJSON.RUnlock()
+	if ok {
+		return append(b, raw...)
+	}
+	start := len(b)
+	b = jsonx.AppendString(b, s)
+	catalogueJSON.Lock()
+	if len(catalogueJSON.m) < maxCatalogueJSON {
+		catalogueJSON.m[s] = append([]byte(nil), b[start:]...)
+	}
+	catalogueJSON.Unlock()
+	return b
 }
