@@ -41,7 +41,7 @@ import (
 // least 0.5). conns=fresh opens a connection per request, as a phone that claims once does;
 // conns=reused keeps 32 alive. BEIANSCAN_CLAIM_CPUPROFILE and BEIANSCAN_CLAIM_MEMPROFILE
 // profile the server (this process) during the claims, BEIANSCAN_CLAIM_CLIENT_CPUPROFILE the
-// client process of each route.
+// client process of each route; BEIANSCAN_CLAIM_CLIENT_PROCS sets the client's GOMAXPROCS.
 //
 //	go test ./internal/server -run '^$' -bench ClaimHTTPOutside -benchtime 3000x -count 3
 func BenchmarkClaimHTTPOutside(b *testing.B) {
@@ -168,6 +168,12 @@ func loadFromOutside(b *testing.B, url, bodies string, n int, conns string) load
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHTTPLoad$")
 	cmd.Env = append(os.Environ(), "BEIANSCAN_LOAD_URL="+url, "BEIANSCAN_LOAD_BODIES="+bodies,
 		"BEIANSCAN_LOAD_N="+strconv.Itoa(n), "BEIANSCAN_LOAD_CONNS="+conns)
+	// The client's GOMAXPROCS: with both cores, its idle threads spin looking for work
+	// while its requests wait on the server, CPU taken from the server's cores that a
+	// phone (elsewhere) never takes.
+	if p := os.Getenv("BEIANSCAN_CLAIM_CLIENT_PROCS"); p != "" {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+p)
+	}
 	if p := os.Getenv("BEIANSCAN_CLAIM_CLIENT_CPUPROFILE"); p != "" {
 		route := "healthz"
 		if bodies != "" {
