@@ -137,14 +137,7 @@ func (a *API) claim(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{
-		"phone_token":  res.PhoneToken,
-		"device_token": res.DeviceToken,
-		"expires_at":   res.ExpiresAt,
-		"order":        a.view(res.Snapshot),
-		"materials":    orders.PhoneMaterials(res.Snapshot),
-		"desktop":      res.Snapshot.Pairing.Desktop,
-	})
+	return writeClaimAnswer(c, res, a.view(res.Snapshot))
 }
 
 // device authorises the request's device token with the X-Device-Id it must come with.

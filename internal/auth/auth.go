@@ -47,6 +47,8 @@ type Signer struct {
 	// at each call site.
 	desktop *jwt.Parser
 	mobile  *jwt.Parser
+	// macs are HMAC states keyed with secret, for signing and for DeviceHash.
+	macs *macs
 }
 
 // NewSigner returns a Signer using secret, which must be at least 32 bytes. now is the
@@ -59,6 +61,7 @@ func NewSigner(secret []byte, now func() time.Time) (*Signer, error) {
 		now = time.Now
 	}
 	s := &Signer{secret: append([]byte(nil), secret...), now: now}
+	s.macs = newMACs(s.secret)
 	parser := func(aud string) *jwt.Parser {
 		return jwt.NewParser(
 			// Only HS256: a token claiming "none", an RSA or another HMAC algorithm is
@@ -161,7 +164,7 @@ func (s *Signer) sign(c *claims, ttl time.Duration) (string, time.Time, error) {
 	if ttl <= 0 {
 		return "", time.Time{}, fmt.Errorf("auth: token lifetime must be positive, got %v", ttl)
 	}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.secret)
+	tok, err := s.signJWT(c)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("auth: sign: %w", err)
 	}

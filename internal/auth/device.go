@@ -20,10 +20,8 @@ const AudienceDevice = "device"
 // keyed with the signing secret so the raw X-Device-Id never appears in a token or a key,
 // and cannot be recovered from either by hashing candidate IDs without the secret.
 func (s *Signer) DeviceHash(deviceID string) string {
-	m := hmac.New(sha256.New, s.secret)
-	m.Write([]byte("device\x00"))
-	m.Write([]byte(deviceID))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+	var sum [sha256.Size]byte
+	return base64.RawURLEncoding.EncodeToString(s.macs.sum(sum[:0], []byte("device\x00"), []byte(deviceID))[:18])
 }
 
 type deviceClaims struct {
@@ -42,7 +40,7 @@ func (s *Signer) DeviceToken(deviceID string, gen int64, ttl time.Duration) (str
 		return "", time.Time{}, errors.New("auth: token lifetime must be positive")
 	}
 	c := &deviceClaims{RegisteredClaims: s.registered(s.DeviceHash(deviceID), AudienceDevice, ttl), Generation: gen}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.secret)
+	tok, err := s.signJWT(c)
 	if err != nil {
 		return "", time.Time{}, err
 	}

@@ -102,9 +102,15 @@ func MaterialList(snap *Snapshot) []filing.Material {
 // PhoneMaterials is the checklist the app shows: the slots the app may upload, each with
 // its guidance for taking the picture.
 func PhoneMaterials(snap *Snapshot) []filing.Requirement {
+	return PhoneRequirements(snap.Order.State, snap.Order.Requirements(snap.has))
+}
+
+// PhoneRequirements is PhoneMaterials from the order's requirements as its view already
+// holds them (OrderView.RequiredMaterials), for an order in state.
+func PhoneRequirements(state filing.State, reqs []filing.Requirement) []filing.Requirement {
 	var list []filing.Requirement
-	flagged := snap.Order.State == filing.StateChangesRequested
-	for _, r := range snap.Order.Requirements(snap.has) {
+	flagged := state == filing.StateChangesRequested
+	for _, r := range reqs {
 		// While changes are requested the phone re-uploads the flagged slots only.
 		if r.AppAllowed && (!flagged || r.Flagged) {
 			list = append(list, r)

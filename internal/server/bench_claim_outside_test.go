@@ -39,7 +39,9 @@ import (
 // test binary re-executed: TestHelperHTTPLoad), 32 workers, then sends the same number of
 // GET /healthz from the same client, and reports both rates and their ratio (the bar: at
 // least 0.5). conns=fresh opens a connection per request, as a phone that claims once does;
-// conns=reused keeps 32 alive.
+// conns=reused keeps 32 alive. BEIANSCAN_CLAIM_CPUPROFILE and BEIANSCAN_CLAIM_MEMPROFILE
+// profile the server (this process) during the claims, BEIANSCAN_CLAIM_CLIENT_CPUPROFILE the
+// client process of each route; BEIANSCAN_CLAIM_CLIENT_PROCS sets the client's GOMAXPROCS.
 //
 //	go test ./internal/server -run '^$' -bench ClaimHTTPOutside -benchtime 3000x -count 3
 func BenchmarkClaimHTTPOutside(b *testing.B) {
@@ -166,6 +168,19 @@ func loadFromOutside(b *testing.B, url, bodies string, n int, conns string) load
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHTTPLoad$")
 	cmd.Env = append(os.Environ(), "BEIANSCAN_LOAD_URL="+url, "BEIANSCAN_LOAD_BODIES="+bodies,
 		"BEIANSCAN_LOAD_N="+strconv.Itoa(n), "BEIANSCAN_LOAD_CONNS="+conns)
+	// The client's GOMAXPROCS: with both cores, its idle threads spin looking for work
+	// while its requests wait on the server, CPU taken from the server's cores that a
+	// phone (elsewhere) never takes.
+	if p := os.Getenv("BEIANSCAN_CLAIM_CLIENT_PROCS"); p != "" {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+p)
+	}
+	if p := os.Getenv("BEIANSCAN_CLAIM_CLIENT_CPUPROFILE"); p != "" {
+		route := "healthz"
+		if bodies != "" {
+			route = "claim"
+		}
+		cmd.Env = append(cmd.Env, "BEIANSCAN_LOAD_CPUPROFILE="+p+"."+conns+"."+route)
+	}
 	redis0, self0 := redisCPU(b), selfCPU()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -227,7 +242,9 @@ func redisCPU(b *testing.B) time.Duration {
 // TestHelperHTTPLoad is the other-process client of BenchmarkClaimHTTPOutside: with
 // BEIANSCAN_LOAD_URL set, 32 workers send BEIANSCAN_LOAD_N requests in all (a POST of each
 // line of the file BEIANSCAN_LOAD_BODIES as a claim, or GETs without it), each wanting 200,
-// and print "load: done failed nanoseconds". Without the variable it does nothing.
+// and print "load: done failed nanoseconds". Without the variable it does nothing. With
+// BEIANSCAN_LOAD_CPUPROFILE it writes its CPU profile there (the benchmark passes
+// BEIANSCAN_CLAIM_CLIENT_CPUPROFILE on, one file per case and route).
 func TestHelperHTTPLoad(t *testing.T) {
 	url := os.Getenv("BEIANSCAN_LOAD_URL")
 	if url == "" {
@@ -245,6 +262,16 @@ func TestHelperHTTPLoad(t *testing.T) {
 			bodies = append(bodies, bytes.Clone(sc.Bytes()))
 		}
 		fh.Close()
+	}
+	if p := os.Getenv("BEIANSCAN_LOAD_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	const workers = 32
 	tr := &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers,
