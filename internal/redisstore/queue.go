@@ -182,6 +182,7 @@ func (c *queueCand) shown() queueShown {
 		e.Domains = []string{}
 	}
 	e.DomainsASCII = filing.DomainsASCII(e.Domains)
+	e.Memo = new(orders.QueueMemo)
 	sh := queueShown{entry: e}
 	if h := c.hold; h != nil && h.Round == q.Round {
 		sh.hold = h
