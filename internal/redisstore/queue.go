@@ -182,7 +182,6 @@ func (c *queueCand) shown() queueShown {
 		e.Domains = []string{}
 	}
 	e.DomainsASCII = filing.DomainsASCII(e.Domains)
-	e.Memo = new(orders.QueueMemo)
 	sh := queueShown{entry: e}
 	if h := c.hold; h != nil && h.Round == q.Round {
 		sh.hold = h
@@ -195,6 +194,14 @@ func (c *queueCand) shown() queueShown {
 type queueShown struct {
 	entry orders.QueueEntry
 	hold  *orders.Hold
+}
+
+// memoize gives each entry a memo for the encoder (orders.QueueEntry.Memo): for a page
+// that is cached, whose entries are answered again.
+func memoize(shown []queueShown) {
+	for i := range shown {
+		shown[i].entry.Memo = new(orders.QueueMemo)
+	}
 }
 
 // at is the entry as it shows at now: the wait grows, a hold that has lapsed shows as none.
@@ -235,19 +242,20 @@ func (s *Store) Queue(ctx context.Context, cursor string, limit int, now time.Ti
 	read := &queueCached{cursor: cursor, limit: limit}
 	keep := true
 	offset := int64(0)
-	defer func() {
-		if keep && err == nil && read.stamp != "" {
+	// answer is the page as read; it is cached when it may be.
+	answer := func() orders.QueuePage {
+		if keep = keep && read.stamp != ""; keep {
+			memoize(read.shown)
 			s.queuePages.put(read)
 		}
-	}()
+		return read.page(now, page.Orders)
+	}
 	for i := range maxQueueReads {
 		b, err := s.queueBatch(ctx, after, offset, limit+1, known)
 		if err != nil {
-			keep = false
 			return page, err
 		}
 		if b.current {
-			keep = false
 			return cached.page(now, page.Orders), nil
 		}
 		known = "" // only a whole page is answered from the cache
@@ -272,7 +280,7 @@ func (s *Store) Queue(ctx context.Context, cursor string, limit int, now time.Ti
 				next := read.last
 				read.next = &next
 				s.dropQueued(ctx, dead)
-				return read.page(now, page.Orders), nil
+				return answer(), nil
 			}
 			read.shown = append(read.shown, c.shown())
 			read.last = c.at.String()
@@ -282,7 +290,7 @@ func (s *Store) Queue(ctx context.Context, cursor string, limit int, now time.Ti
 			break
 		}
 	}
-	return read.page(now, page.Orders), nil
+	return answer(), nil
 }
 
 // queueBatchRead is one batch of the queue as queueBatch read it: stamp is the queue's
