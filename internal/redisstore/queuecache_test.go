@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -177,5 +178,71 @@ func TestQueueCacheClock(t *testing.T) {
 		if got := view(now.Add(tt.at)); got != tt.want {
 			t.Errorf("at +%v the page shows %q, want %q", tt.at, got, tt.want)
 		}
+	}
+}
+
+// TestQueueCacheConcurrent: pages answered at once from one instance's cache, while
+// another instance takes and releases a hold, share the cached entries safely (run with
+// -race), and the page after the last change shows it.
+func TestQueueCacheConcurrent(t *testing.T) {
+	rdb := redistest.Shared(t)
+	scope := orderID()
+	ring := sealbox.Random()
+	a, b := New(rdb, 30*time.Minute, WithScope(scope), WithKeyring(ring)), New(rdb, 30*time.Minute, WithScope(scope), WithKeyring(ring))
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond).UTC()
+	id := orderID()
+	if err := a.CreateOrder(ctx, &filing.Order{ID: id, State: filing.StateUploaded, Version: 1, SubjectName: "n"}, orders.AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Update(ctx, id, func(sn *orders.Snapshot) ([]orders.Event, error) {
+		sn.Order.State, sn.Order.Round, sn.Order.SubmittedAt = filing.StateSubmitted, 1, now
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 9)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 25 {
+				p, err := b.Queue(ctx, "", 50, now.Add(time.Duration(i*j)*time.Second))
+				if err != nil || len(p.Orders) != 1 {
+					errs <- fmt.Errorf("page %+v: %v", p, err)
+					return
+				}
+				if e := p.Orders[0]; e.WaitingS != int64(i*j) {
+					errs <- fmt.Errorf("waiting %d, want %d", e.WaitingS, i*j)
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for j := range 10 {
+			mode := orders.HoldTake
+			if j%2 == 1 {
+				mode = orders.HoldRelease
+			}
+			if _, err := a.Hold(ctx, orders.HoldRequest{OrderID: id, Reviewer: "alice", Mode: mode, Now: now, TTL: time.Hour}); err != nil {
+				errs <- err
+				return
+			}
+		}
+		if _, err := a.Hold(ctx, orders.HoldRequest{OrderID: id, Reviewer: "alice", Mode: orders.HoldTake, Now: now, TTL: time.Hour}); err != nil {
+			errs <- err
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := queueView(t, b, id, now); got != fmt.Sprintf("round 1 n [] held alice@%d", now.Add(time.Hour).UnixMilli()) {
+		t.Errorf("after the last hold the page shows %q", got)
 	}
 }
