@@ -1,6 +1,7 @@
 package webapi
 
 import (
+	"bytes"
 	"strconv"
 
 	"github.com/beianscan/beianscan/internal/jsonx"
@@ -28,23 +29,19 @@ func appendQueuePage(b []byte, p orders.QueuePage) []byte {
 	return append(b, "}\n"...)
 }
 
+// appendQueueEntry writes the entry; what does not change with the time (all of it up to
+// its wait) is written once per memo (orders.QueueEntry.Memo), for the pages the store
+// answers again from one read.
 func appendQueueEntry(b []byte, e orders.QueueEntry) []byte {
-	b = append(b, `{"id":`...)
-	b = jsonx.AppendString(b, e.ID)
-	b = append(b, `,"subject_type":`...)
-	b = jsonx.AppendString(b, string(e.SubjectType))
-	b = append(b, `,"province":`...)
-	b = jsonx.AppendString(b, e.Province)
-	b = append(b, `,"subject_name":`...)
-	b = jsonx.AppendString(b, e.SubjectName)
-	b = append(b, `,"domains":`...)
-	b = jsonx.AppendStrings(b, e.Domains)
-	b = append(b, `,"domains_ascii":`...)
-	b = jsonx.AppendStrings(b, e.DomainsASCII)
-	b = append(b, `,"round":`...)
-	b = strconv.AppendInt(b, int64(e.Round), 10)
-	b = append(b, `,"submitted_at":`...)
-	b = jsonx.AppendTime(b, e.SubmittedAt)
+	if e.Memo == nil {
+		b = appendQueueHead(b, e)
+	} else if head := e.Memo.Load(); head != nil {
+		b = append(b, head...)
+	} else {
+		start := len(b)
+		b = appendQueueHead(b, e)
+		e.Memo.Keep(bytes.Clone(b[start:]))
+	}
 	b = append(b, `,"waiting_s":`...)
 	b = strconv.AppendInt(b, e.WaitingS, 10)
 	b = append(b, `,"held_by":`...)
@@ -60,4 +57,24 @@ func appendQueueEntry(b []byte, e orders.QueueEntry) []byte {
 		b = jsonx.AppendTime(b, *e.HeldUntil)
 	}
 	return append(b, '}')
+}
+
+// appendQueueHead writes the entry up to its wait.
+func appendQueueHead(b []byte, e orders.QueueEntry) []byte {
+	b = append(b, `{"id":`...)
+	b = jsonx.AppendString(b, e.ID)
+	b = append(b, `,"subject_type":`...)
+	b = jsonx.AppendString(b, string(e.SubjectType))
+	b = append(b, `,"province":`...)
+	b = jsonx.AppendString(b, e.Province)
+	b = append(b, `,"subject_name":`...)
+	b = jsonx.AppendString(b, e.SubjectName)
+	b = append(b, `,"domains":`...)
+	b = jsonx.AppendStrings(b, e.Domains)
+	b = append(b, `,"domains_ascii":`...)
+	b = jsonx.AppendStrings(b, e.DomainsASCII)
+	b = append(b, `,"round":`...)
+	b = strconv.AppendInt(b, int64(e.Round), 10)
+	b = append(b, `,"submitted_at":`...)
+	return jsonx.AppendTime(b, e.SubmittedAt)
 }

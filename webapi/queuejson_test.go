@@ -29,13 +29,34 @@ func TestQueuePageJSON(t *testing.T) {
 		}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var want bytes.Buffer
-			if err := json.NewEncoder(&want).Encode(tt.page); err != nil {
-				t.Fatal(err)
+			check := func(how string) {
+				t.Helper()
+				var want bytes.Buffer
+				if err := json.NewEncoder(&want).Encode(tt.page); err != nil {
+					t.Fatal(err)
+				}
+				if got := appendQueuePage(nil, tt.page); !bytes.Equal(got, want.Bytes()) {
+					t.Errorf("appendQueuePage, %s\n got %s\nwant %s", how, got, want.Bytes())
+				}
 			}
-			if got := appendQueuePage(nil, tt.page); !bytes.Equal(got, want.Bytes()) {
-				t.Errorf("appendQueuePage\n got %s\nwant %s", got, want.Bytes())
+			check("no memo")
+			// The same entries with memos, as the store answers a cached page: the first
+			// encoding keeps the head, the next ones reuse it beside a wait and a hold that
+			// changed.
+			for i := range tt.page.Orders {
+				tt.page.Orders[i].Memo = new(orders.QueueMemo)
 			}
+			check("memo kept")
+			for i := range tt.page.Orders {
+				e := &tt.page.Orders[i]
+				e.WaitingS += 61
+				if e.HeldBy == nil {
+					e.HeldBy, e.HeldUntil = &name, &until
+				} else {
+					e.HeldBy, e.HeldUntil = nil, nil
+				}
+			}
+			check("memo reused, later")
 		})
 	}
 }

@@ -2,6 +2,7 @@ package orders
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/beianscan/beianscan/internal/events"
@@ -112,7 +113,26 @@ type QueueEntry struct {
 	WaitingS     int64      `json:"waiting_s"`
 	HeldBy       *string    `json:"held_by"`
 	HeldUntil    *time.Time `json:"held_until"`
+	// Memo, when set, is shared by every answer of the entry from one read of the queue,
+	// during which its fields but WaitingS, HeldBy and HeldUntil do not change: an encoder
+	// may keep there what it makes of them, once. It is no part of the entry's JSON.
+	Memo *QueueMemo `json:"-"`
 }
+
+// QueueMemo is a QueueEntry's memo (its Memo): bytes kept by the first encoder, safe for
+// concurrent use.
+type QueueMemo struct{ b atomic.Pointer[[]byte] }
+
+// Load returns what was kept, nil when nothing was.
+func (m *QueueMemo) Load() []byte {
+	if p := m.b.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Keep keeps b, which must not change after.
+func (m *QueueMemo) Keep(b []byte) { m.b.Store(&b) }
 
 // QueuePage is a page of the review queue.
 type QueuePage struct {

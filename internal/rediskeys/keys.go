@@ -54,6 +54,14 @@ func ReviewQueueWriting(scope string) string {
 	return Prefix + "{review" + scopeSuffix(scope) + "}:writing"
 }
 
+// ReviewQueueStamp is the review queue's change stamp, a string in the queue's slot that
+// every script changing what a page could show (a mark, a copy, a removal) sets to a new
+// random value in the same step: an instance's cached page is current while the stamp is
+// the one it was read at (docs/architecture.md, "The queue's copies").
+func ReviewQueueStamp(scope string) string {
+	return Prefix + "{review" + scopeSuffix(scope) + "}:stamp"
+}
+
 // ReviewQueueMember names one round of one order in the review queue: a round is submitted
 // once, so an entry of a round that has ended can be removed without a race.
 func ReviewQueueMember(id string, round int) string { return id + ":" + strconv.Itoa(round) }

@@ -172,16 +172,46 @@ func (c *queueCand) status() queueStatus {
 	return queueLive
 }
 
-func (c *queueCand) entry(now time.Time) orders.QueueEntry {
+// shown is what a page shows of the candidate, but for what changes with the time: its
+// wait and whether its hold still stands (queueShown.at).
+func (c *queueCand) shown() queueShown {
 	q := c.q
 	e := orders.QueueEntry{ID: c.id, SubjectType: q.SubjectType, Province: q.Province, SubjectName: q.SubjectName,
-		Domains: q.Domains, Round: q.Round, SubmittedAt: q.SubmittedAt, WaitingS: int64(max(now.Sub(q.SubmittedAt), 0) / time.Second)}
+		Domains: q.Domains, Round: q.Round, SubmittedAt: q.SubmittedAt}
 	if e.Domains == nil {
 		e.Domains = []string{}
 	}
 	e.DomainsASCII = filing.DomainsASCII(e.Domains)
-	if h := c.hold; h.Active(now) && h.Round == q.Round {
-		e.HeldBy, e.HeldUntil = &h.Reviewer, &h.Until
+	sh := queueShown{entry: e}
+	if h := c.hold; h != nil && h.Round == q.Round {
+		sh.hold = h
+	}
+	return sh
+}
+
+// queueShown is one entry of a page as read, kept by the page cache: the entry without
+// its wait and hold, and the hold of its round (nil: none).
+type queueShown struct {
+	entry orders.QueueEntry
+	hold  *orders.Hold
+}
+
+// memoize gives each entry a memo for the encoder (orders.QueueEntry.Memo): for a page
+// that is cached, whose entries are answered again.
+func memoize(shown []queueShown) {
+	for i := range shown {
+		shown[i].entry.Memo = new(orders.QueueMemo)
+	}
+}
+
+// at is the entry as it shows at now: the wait grows, a hold that has lapsed shows as none.
+// Its slices are shared with the cache: read-only.
+func (sh *queueShown) at(now time.Time) orders.QueueEntry {
+	e := sh.entry
+	e.WaitingS = int64(max(now.Sub(e.SubmittedAt), 0) / time.Second)
+	if h := sh.hold; h.Active(now) {
+		reviewer, until := h.Reviewer, h.Until
+		e.HeldBy, e.HeldUntil = &reviewer, &until
 	}
 	return e
 }
@@ -191,6 +221,10 @@ func (c *queueCand) entry(now time.Time) orders.QueueEntry {
 // page and to tell a live entry from one a crash left behind, which is removed. An entry
 // of a round whose transaction has not committed yet (its order still at the round
 // before) is skipped and kept.
+//
+// A page is cached by the instance with the queue's stamp it was read at (queuePages):
+// while the queue's stamp is still that one, the page script answers just that (one GET),
+// and the page is answered from the cache for now.
 func (s *Store) Queue(ctx context.Context, cursor string, limit int, now time.Time) (_ orders.QueuePage, err error) {
 	defer translate(&err)
 	page := orders.QueuePage{Orders: make([]orders.QueueEntry, 0, limit)}
@@ -198,15 +232,43 @@ func (s *Store) Queue(ctx context.Context, cursor string, limit int, now time.Ti
 	if err != nil {
 		return page, err
 	}
-	offset, last := int64(0), ""
-	for range maxQueueReads {
-		cands, n, err := s.queueBatch(ctx, after, offset, limit+1)
-		if err != nil || n == 0 {
+	cached := s.queuePages.get(cursor, limit)
+	known := ""
+	if cached != nil {
+		known = cached.stamp
+	}
+	// read is the page as read, for the cache; keep says it may be cached: every batch was
+	// read at one stamp and none had a change of its order in flight.
+	read := &queueCached{cursor: cursor, limit: limit}
+	keep := true
+	offset := int64(0)
+	// answer is the page as read; it is cached when it may be.
+	answer := func() orders.QueuePage {
+		if keep = keep && read.stamp != ""; keep {
+			memoize(read.shown)
+			s.queuePages.put(read)
+		}
+		return read.page(now, page.Orders)
+	}
+	for i := range maxQueueReads {
+		b, err := s.queueBatch(ctx, after, offset, limit+1, known)
+		if err != nil {
 			return page, err
 		}
-		offset += int64(n)
+		if b.current {
+			return cached.page(now, page.Orders), nil
+		}
+		known = "" // only a whole page is answered from the cache
+		if i == 0 {
+			read.stamp = b.stamp
+		}
+		keep = keep && !b.marked && b.stamp == read.stamp
+		if b.n == 0 {
+			break
+		}
+		offset += int64(b.n)
 		var dead []any
-		for _, c := range cands {
+		for _, c := range b.cands {
 			switch c.status() {
 			case queueEnded:
 				dead = append(dead, c.at.member)
@@ -214,40 +276,60 @@ func (s *Store) Queue(ctx context.Context, cursor string, limit int, now time.Ti
 			case queuePending:
 				continue
 			}
-			if len(page.Orders) == limit {
-				page.NextCursor = &last
+			if len(read.shown) == limit {
+				next := read.last
+				read.next = &next
 				s.dropQueued(ctx, dead)
-				return page, nil
+				return answer(), nil
 			}
-			page.Orders = append(page.Orders, c.entry(now))
-			last = c.at.String()
+			read.shown = append(read.shown, c.shown())
+			read.last = c.at.String()
 		}
 		s.dropQueued(ctx, dead)
-		if n < limit+1 {
+		if b.n < limit+1 {
 			break
 		}
 	}
-	return page, nil
+	return answer(), nil
+}
+
+// queueBatchRead is one batch of the queue as queueBatch read it: stamp is the queue's
+// stamp it was read at ("" none); current says it is the stamp asked for, and then nothing
+// was read; marked says an entry of it had a change of its order in flight (read from the
+// order, whose change may commit before its copy sets the stamp).
+type queueBatchRead struct {
+	stamp   string
+	current bool
+	marked  bool
+	cands   []*queueCand
+	n       int
 }
 
 // queueBatch reads up to count entries from offset past the cursor's score, with their
 // copies, in one script in the queue's slot (queue_page.lua); an entry without a copy, or
 // whose order has a change being copied, is read from its order (readQueued). n is how
-// many entries the index answered.
-func (s *Store) queueBatch(ctx context.Context, after *queueCursor, offset int64, count int) (_ []*queueCand, n int, _ error) {
+// many entries the index answered. When the queue's stamp is known, the script answers
+// that alone.
+func (s *Store) queueBatch(ctx context.Context, after *queueCursor, offset int64, count int, known string) (queueBatchRead, error) {
 	min := "-inf"
 	if after != nil {
 		min = strconv.FormatInt(after.score, 10)
 	}
-	keys := []string{rediskeys.ReviewQueue(s.scope), rediskeys.ReviewQueueCopies(s.scope), rediskeys.ReviewQueueWriting(s.scope)}
-	vals, err := queuePageScript.Run(ctx, s.rdb, keys, min, offset, count).StringSlice()
-	if err != nil || len(vals) == 0 {
-		return nil, 0, err
+	keys := []string{rediskeys.ReviewQueue(s.scope), rediskeys.ReviewQueueCopies(s.scope), rediskeys.ReviewQueueWriting(s.scope),
+		rediskeys.ReviewQueueStamp(s.scope)}
+	vals, err := queuePageScript.Run(ctx, s.rdb, keys, min, offset, count, known).StringSlice()
+	if err != nil {
+		return queueBatchRead{}, err
 	}
-	if len(vals)%5 != 0 {
-		return nil, 0, fmt.Errorf("redisstore: queue page script answered %d values", len(vals))
+	if len(vals) < 2 || (len(vals)-2)%5 != 0 {
+		return queueBatchRead{}, fmt.Errorf("redisstore: queue page script answered %d values", len(vals))
 	}
-	cands := make([]*queueCand, 0, len(vals)/5)
+	b := queueBatchRead{stamp: vals[0], current: vals[1] == "1", n: (len(vals) - 2) / 5}
+	if b.current || b.n == 0 {
+		return b, nil
+	}
+	vals = vals[2:]
+	b.cands = make([]*queueCand, 0, b.n)
 	var uncopied []*queueCand
 	for i := 0; i < len(vals); i += 5 {
 		m, writing, q, h := vals[i], vals[i+2], vals[i+3], vals[i+4]
@@ -261,15 +343,16 @@ func (s *Store) queueBatch(ctx context.Context, after *queueCursor, offset int64
 			continue
 		}
 		c := &queueCand{at: at, id: id, round: round}
-		cands = append(cands, c)
+		b.cands = append(b.cands, c)
 		if c.q, c.found = decodeQueued(q); c.found && writing == "0" {
 			c.hold = decodeHeld(h)
 			continue
 		}
+		b.marked = b.marked || writing != "0"
 		c.found, c.repair = false, writing == "0"
 		uncopied = append(uncopied, c)
 	}
-	return cands, len(vals) / 5, s.readQueued(ctx, uncopied)
+	return b, s.readQueued(ctx, uncopied)
 }
 
 // readQueued fills in each candidate's summary and hold from its order's summary hash in
@@ -305,7 +388,7 @@ func (s *Store) readQueued(ctx context.Context, cands []*queueCand) error {
 			q, _ := v[0].(string)
 			h, _ := v[1].(string)
 			seq, _ := v[2].(string)
-			repairs = append(repairs, []any{c.id, "0", cmp.Or(seq, "0"), string(c.q.State), c.q.Round, q, h, ""})
+			repairs = append(repairs, []any{c.id, "0", cmp.Or(seq, "0"), string(c.q.State), c.q.Round, q, h, "", newStamp()})
 		}
 	}
 	if len(repairs) > 0 {
@@ -355,12 +438,14 @@ func (s *Store) readQueuedOrders(ctx context.Context, cands []*queueCand) error 
 }
 
 // SeedQueued queues on p what the write path leaves of a submitted order in the review
-// queue of scope: its summary (with ttl), its entry and the queue's copy of it. It is for
-// benchmarks that seed a large queue without a transaction per order.
+// queue of scope: its summary (with ttl), its entry and the queue's copy of it, and a new
+// stamp of the queue. It is for benchmarks that seed a large queue without a transaction
+// per order.
 func SeedQueued(ctx context.Context, p redis.Pipeliner, scope string, o *filing.Order, ttl time.Duration) {
 	q := QueuedSummary(o)
 	p.HSet(ctx, rediskeys.Queued(o.ID), queuedField, q, seqField, 1)
 	p.Expire(ctx, rediskeys.Queued(o.ID), ttl)
 	p.ZAdd(ctx, rediskeys.ReviewQueue(scope), redis.Z{Score: float64(o.SubmittedAt.UnixMilli()), Member: rediskeys.ReviewQueueMember(o.ID, o.Round)})
 	p.HSet(ctx, rediskeys.ReviewQueueCopies(scope), "s:"+o.ID, 1, "q:"+o.ID, q, "h:"+o.ID, "")
+	p.Set(ctx, rediskeys.ReviewQueueStamp(scope), newStamp(), 0)
 }

@@ -16,7 +16,7 @@ import (
 // on it, orders on every master are submitted, held and decided; the queue, its copies and
 // the marks stay in the queue's slot (a CROSSSLOT would fail the test), each mark is
 // confirmed on the queue's own master, pages answer from the copies, and a decided order
-// leaves them.
+// leaves them; the page cache's stamp is in the queue's slot too.
 func TestQueueCluster(t *testing.T) {
 	cc := redistest.StartCluster(t, 3, 1).Client(t)
 	ctx := context.Background()
@@ -73,7 +73,19 @@ func TestQueueCluster(t *testing.T) {
 		wantCopy(t, cc, scope, id, i > 0)
 	}
 	slot := func(k string) int64 { return cc.ClusterKeySlot(ctx, k).Val() }
-	if q := slot(rediskeys.ReviewQueue(scope)); slot(rediskeys.ReviewQueueCopies(scope)) != q || slot(rediskeys.ReviewQueueWriting(scope)) != q {
-		t.Error("the queue, its copies and its marks are not in one slot")
+	if q := slot(rediskeys.ReviewQueue(scope)); slot(rediskeys.ReviewQueueCopies(scope)) != q || slot(rediskeys.ReviewQueueWriting(scope)) != q ||
+		slot(rediskeys.ReviewQueueStamp(scope)) != q {
+		t.Error("the queue, its copies, its marks and its stamp are not in one slot")
+	}
+	// The page is cached at the stamp, and a change through another instance is on its
+	// next page.
+	wantCached(t, s)
+	other := New(cc, 30*time.Minute, WithScope(scope), WithKeyring(s.ring))
+	other.SetReplication(Replication{MinReplicas: 1, Timeout: 2 * time.Second})
+	if _, err := other.Hold(ctx, orders.HoldRequest{OrderID: ids[2], Reviewer: "bob", Mode: orders.HoldTake, Now: now, TTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := queueView(t, s, ids[2], now), fmt.Sprintf("round 1 n [] held bob@%d", now.Add(time.Minute).UnixMilli()); got != want {
+		t.Errorf("after a hold through another instance the order shows as %q, want %q", got, want)
 	}
 }

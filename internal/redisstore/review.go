@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -31,7 +32,16 @@ var (
 	//go:embed queue_page.lua
 	queuePageSource string
 	queuePageScript = redis.NewScript(queuePageSource)
+
+	//go:embed queue_drop.lua
+	queueDropSource string
+	queueDropScript = redis.NewScript(queueDropSource)
 )
+
+// newStamp is a new value of the queue's stamp (rediskeys.ReviewQueueStamp): random, not
+// counted, so that a stamp a failover or a flush lost cannot come back with other content
+// behind it and pass an instance's cached page as current.
+func newStamp() string { return strconv.FormatUint(rand.Uint64(), 36) }
 
 var _ orders.ReviewStore = (*Store)(nil)
 
@@ -83,8 +93,9 @@ func (s *Store) queueBefore(ctx context.Context, c *change) error {
 // (in the same round trip): were the mark lost in a failover that kept the change, a page
 // would trust a stale copy.
 func (s *Store) markQueued(ctx context.Context, id, member string, score int64) error {
-	_, err := s.runConfirmed(ctx, queueMarkScript, []string{rediskeys.ReviewQueueWriting(s.scope), rediskeys.ReviewQueue(s.scope)},
-		id, false, nil, id, member, score)
+	_, err := s.runConfirmed(ctx, queueMarkScript,
+		[]string{rediskeys.ReviewQueueWriting(s.scope), rediskeys.ReviewQueue(s.scope), rediskeys.ReviewQueueStamp(s.scope)},
+		id, false, nil, id, member, score, newStamp())
 	return err
 }
 
@@ -132,11 +143,12 @@ func (s *Store) copyQueued(ctx context.Context, id string, done bool, seq, q, h,
 	} else {
 		seq = "" // no summary to copy; the mark still ends
 	}
-	return queueCopyScript.Run(ctx, s.rdb, s.queueCopyKeys(), id, boolField(done), seq, state, round, q, h, gone).Err()
+	return queueCopyScript.Run(ctx, s.rdb, s.queueCopyKeys(), id, boolField(done), seq, state, round, q, h, gone, newStamp()).Err()
 }
 
 func (s *Store) queueCopyKeys() []string {
-	return []string{rediskeys.ReviewQueueCopies(s.scope), rediskeys.ReviewQueueWriting(s.scope), rediskeys.ReviewQueue(s.scope)}
+	return []string{rediskeys.ReviewQueueCopies(s.scope), rediskeys.ReviewQueueWriting(s.scope), rediskeys.ReviewQueue(s.scope),
+		rediskeys.ReviewQueueStamp(s.scope)}
 }
 
 // Hold runs the hold script: orders.DecideHold, atomically.
@@ -194,10 +206,11 @@ func (s *Store) confirmKey(ctx context.Context, id string) error {
 }
 
 // dropQueued removes entries of rounds that have ended: a round is submitted once, so no
-// later change can need them.
+// later change can need them. It sets the stamp when it removed any (queue_drop.lua).
 func (s *Store) dropQueued(ctx context.Context, members []any) {
 	if len(members) > 0 {
-		s.rdb.ZRem(ctx, rediskeys.ReviewQueue(s.scope), members...)
+		queueDropScript.Run(ctx, s.rdb, []string{rediskeys.ReviewQueue(s.scope), rediskeys.ReviewQueueStamp(s.scope)},
+			append([]any{newStamp()}, members...)...)
 	}
 }
 

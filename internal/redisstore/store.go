@@ -70,6 +70,8 @@ type Store struct {
 	webhooks *webhooks
 	// scope keeps the review queue of servers sharing one Redis apart (tests).
 	scope string
+	// queuePages caches pages of the review queue, checked against the queue's stamp.
+	queuePages queuePages
 }
 
 var (

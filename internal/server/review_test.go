@@ -396,3 +396,55 @@ func TestReuploadPairing(t *testing.T) {
 		t.Fatalf("after the re-upload: %v", ord)
 	}
 }
+
+// TestReviewQueueInstances: two servers on one Redis, each answering the queue's first
+// page from its own cache: a submission, a hold taken, a hold released and a decision
+// through one are all on the other's very next page.
+func TestReviewQueueInstances(t *testing.T) {
+	a := startWorkbench(t, nil)
+	b := &workbench{file: a.file, keys: a.keys}
+	b.m = start(t, func(c *server.Config) { c.Reviewers, c.LimitScope = a.file, a.m.Config.LimitScope })
+	// shown is each server's first page: ID and holder of each entry.
+	shown := func(w *workbench) string {
+		t.Helper()
+		r := must(t, do(t, req{method: "GET", url: w.url("/queue"), token: w.as("bob")}), http.StatusOK)
+		out := ""
+		for _, e := range r.Body["orders"].([]any) {
+			e := e.(map[string]any)
+			out += fmt.Sprintf(" %v@%v", e["id"], e["held_by"])
+		}
+		return out
+	}
+	o1 := submittedPC(t, a.m)
+	var o2 order
+	steps := []struct {
+		name string
+		do   func()
+		want func() string
+	}{
+		{"submitted", func() { o2 = submittedPC(t, a.m) }, func() string { return fmt.Sprintf(" %s@<nil> %s@<nil>", o1.ID, o2.ID) }},
+		{"held", func() {
+			must(t, do(t, req{method: "POST", url: a.url("/orders/" + o1.ID + "/hold"), token: a.as("alice")}), http.StatusOK)
+		}, func() string { return fmt.Sprintf(" %s@alice %s@<nil>", o1.ID, o2.ID) }},
+		{"released", func() {
+			must(t, do(t, req{method: "DELETE", url: a.url("/orders/" + o1.ID + "/hold"), token: a.as("alice")}), http.StatusNoContent)
+		}, func() string { return fmt.Sprintf(" %s@<nil> %s@<nil>", o1.ID, o2.ID) }},
+		{"decided", func() {
+			must(t, do(t, req{method: "POST", url: a.url("/orders/" + o2.ID + "/hold"), token: a.as("alice")}), http.StatusOK)
+			must(t, do(t, req{method: "POST", url: a.url("/orders/" + o2.ID + "/decision"), token: a.as("alice"),
+				body: map[string]any{"outcome": "approve"}}), http.StatusOK)
+		}, func() string { return fmt.Sprintf(" %s@<nil>", o1.ID) }},
+	}
+	for _, st := range steps {
+		// Both servers have the page as it stands cached (asked twice: the second answer
+		// is the cache's).
+		before := shown(b)
+		if again := shown(b); again != before || shown(a) != before {
+			t.Fatalf("%s: before it the pages differ", st.name)
+		}
+		st.do()
+		if got, want := shown(b), st.want(); got != want {
+			t.Errorf("%s: the other server's next page shows%s, want%s", st.name, got, want)
+		}
+	}
+}
