@@ -78,31 +78,7 @@ func eventsUnderLoad(b *testing.B, img []byte, n, workers int) {
 		old := debug.SetMemoryLimit(admission.SoftLimit(budget, admission.DefaultBodyMemory))
 		defer debug.SetMemoryLimit(old)
 	}
-	type slot struct {
-		s       *appsim.Session
-		frameAt atomic.Int64
-		ackAt   int64
-		tries   int
-	}
-	slots := make([]*slot, n)
-	for i := range slots {
-		o, s := pairedOrder(b, m)
-		conn, _ := dial(b, m.URL, o)
-		sl := &slot{s: s}
-		slots[i] = sl
-		go func() {
-			for {
-				conn.SetReadDeadline(time.Now().Add(10 * time.Minute))
-				var f map[string]any
-				if err := conn.ReadJSON(&f); err != nil {
-					return
-				}
-				if f["type"] == "material_uploaded" {
-					sl.frameAt.CompareAndSwap(0, time.Now().UnixNano())
-				}
-			}
-		}()
-	}
+	slots := uploaders(b, m, n)
 
 	// The reference: raw PUBLISH→SUBSCRIBE on the same Redis, under the same load.
 	var opts *redis.Options
@@ -395,4 +371,40 @@ func BenchmarkAck12MP(b *testing.B) {
 		}
 	})
 	b.Run("write+fsync", func(b *testing.B) { benchWriteFsync(b, img) })
+}
+
+// uploader is one order of the upload-load benchmarks: its paired phone, and the times
+// of its upload's answer and of its desktop's material_uploaded frame.
+type uploader struct {
+	s       *appsim.Session
+	frameAt atomic.Int64
+	ackAt   int64
+	took    time.Duration
+	tries   int
+}
+
+// uploaders pairs n orders on m, each with its desktop's websocket noting when its
+// material_uploaded frame arrives.
+func uploaders(b *testing.B, m *server.Main, n int) []*uploader {
+	b.Helper()
+	slots := make([]*uploader, n)
+	for i := range slots {
+		o, s := pairedOrder(b, m)
+		conn, _ := dial(b, m.URL, o)
+		sl := &uploader{s: s}
+		slots[i] = sl
+		go func() {
+			for {
+				conn.SetReadDeadline(time.Now().Add(10 * time.Minute))
+				var f map[string]any
+				if err := conn.ReadJSON(&f); err != nil {
+					return
+				}
+				if f["type"] == "material_uploaded" {
+					sl.frameAt.CompareAndSwap(0, time.Now().UnixNano())
+				}
+			}
+		}()
+	}
+	return slots
 }

@@ -224,32 +224,7 @@ func webhooksUnderLoad(b *testing.B, img []byte, n int, delay time.Duration, dow
 		c.UploadsPerIP = -1 // every phone of the benchmark is on one loopback address
 		withWebhooks(rec, secret)(c)
 	})
-	type slot struct {
-		s       *appsim.Session
-		frameAt atomic.Int64
-		ackAt   int64
-		took    time.Duration
-		tries   int
-	}
-	slots := make([]*slot, n)
-	for i := range slots {
-		o, s := pairedOrder(b, m)
-		conn, _ := dial(b, m.URL, o)
-		sl := &slot{s: s}
-		slots[i] = sl
-		go func() {
-			for {
-				conn.SetReadDeadline(time.Now().Add(10 * time.Minute))
-				var f map[string]any
-				if err := conn.ReadJSON(&f); err != nil {
-					return
-				}
-				if f["type"] == "material_uploaded" {
-					sl.frameAt.CompareAndSwap(0, time.Now().UnixNano())
-				}
-			}
-		}()
-	}
+	slots := uploaders(b, m, n)
 	rec.down.Store(down)
 	if delay == 0 && !down {
 		// A healthy receiver has the setup's order.created before the load starts.
