@@ -70,11 +70,14 @@ func writeQueued(ctx context.Context, p redis.Pipeliner, c *change) {
 }
 
 // numberQueued, the transaction's last step on the summary, gives its writes (the summary
-// and writeHold's removal of the hold copy) their sequence number and reads the hold copy
-// as they leave it, for the queue's copy (queueAfter).
+// and writeHold's removal of the hold copy) their sequence number and, for a copy made
+// after the transaction (queueAfter), reads the hold copy as they leave it; an inline
+// copy (queueInline) reads it itself.
 func numberQueued(ctx context.Context, p redis.Pipeliner, c *change) {
 	c.seq = p.HIncrBy(ctx, rediskeys.Queued(c.id), seqField, 1)
-	c.held = p.HMGet(ctx, rediskeys.Queued(c.id), heldField)
+	if !c.inline {
+		c.held = p.HMGet(ctx, rediskeys.Queued(c.id), heldField)
+	}
 }
 
 // queued is what the queue reads of an order.

@@ -84,14 +84,13 @@ func TestQueueCacheInstances(t *testing.T) {
 	submit(a, x, now.Add(-3*time.Second))
 	submit(a, y, now.Add(-2*time.Second))
 	name := func(id string) string { return id[len(id)-3:] }
-	// crash commits a decision of y through b and dies before its copy: the mark stays.
+	// crash commits a decision of y through b and dies before its copy, as on Cluster or
+	// in a previous version that marked on a single Redis too: the mark stays.
 	crash := func() {
-		c := &change{id: y, before: &orders.Snapshot{Order: &filing.Order{ID: y, State: filing.StateSubmitted, Round: 1}},
-			after: &orders.Snapshot{Order: &filing.Order{ID: y, State: filing.StateRejected, Round: 1}}}
-		if err := b.queueBefore(ctx, c); err != nil {
+		if err := b.markQueued(ctx, y, "", 0); err != nil {
 			t.Fatal(err)
 		}
-		rdb.HSet(ctx, rediskeys.Queued(y), queuedField, QueuedSummary(c.after.Order))
+		rdb.HSet(ctx, rediskeys.Queued(y), queuedField, QueuedSummary(&filing.Order{ID: y, State: filing.StateRejected, Round: 1}))
 		rdb.HIncrBy(ctx, rediskeys.Queued(y), seqField, 1)
 	}
 	steps := []struct {

@@ -159,15 +159,14 @@ func TestQueueCopyCrashes(t *testing.T) {
 		return rdb.HMGet(ctx, rediskeys.Queued(id), queuedField, heldField, seqField).Val()
 	}
 
-	// A decision commits, and the process dies before its copy: the mark stays, the copy
-	// still says submitted, and the page must read the order.
+	// A decision commits, and the process dies before its copy (on Cluster, or a previous
+	// version that marked on a single Redis too): the mark stays, the copy still says
+	// submitted, and the page must read the order.
 	id := submit()
-	c := &change{id: id, before: &orders.Snapshot{Order: &filing.Order{ID: id, State: filing.StateSubmitted, Round: 1}},
-		after: &orders.Snapshot{Order: &filing.Order{ID: id, State: filing.StateApproved, Round: 1}}}
-	if err := s.queueBefore(ctx, c); err != nil {
+	if err := s.markQueued(ctx, id, "", 0); err != nil {
 		t.Fatal(err)
 	}
-	rdb.HSet(ctx, rediskeys.Queued(id), queuedField, QueuedSummary(c.after.Order))
+	rdb.HSet(ctx, rediskeys.Queued(id), queuedField, QueuedSummary(&filing.Order{ID: id, State: filing.StateApproved, Round: 1}))
 	rdb.HIncrBy(ctx, rediskeys.Queued(id), seqField, 1)
 	if got := queueView(t, s, id, now); got != "" {
 		t.Errorf("a decided order whose copy was not written shows as %q", got)

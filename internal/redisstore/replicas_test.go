@@ -105,8 +105,11 @@ func TestWaitForReplicas(t *testing.T) {
 			}
 		}
 	}
-	toSubmit, toHold := appOrder(t, s), randomID(t)
-	if err := s.CreateOrder(ctx, &filing.Order{ID: toHold, State: filing.StateSubmitted, Round: 1, Version: 1}, orders.AuditEntry{}); err != nil {
+	toSubmit, toHold := appOrder(t, s), appOrder(t, s)
+	if _, err := s.Update(ctx, toHold, func(sn *orders.Snapshot) ([]orders.Event, error) {
+		sn.Order.State, sn.Order.Round, sn.Order.SubmittedAt = filing.StateSubmitted, 1, time.Now()
+		return nil, nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	// Each case prepares while the replica is awake and returns the call that meets the
@@ -139,8 +142,9 @@ func TestWaitForReplicas(t *testing.T) {
 			return func() error { return claim(s, fresh, "d1") }
 		}},
 		{"reclaim", func() func() error { return func() error { return claim(s, id, "d1") } }},
-		// The queue's mark is confirmed before the order's transaction: a submission or a
-		// hold whose mark a failover could lose is refused before it changes anything.
+		// On a single Redis the queue's side of a submission or a hold is in the change's
+		// own MULTI (no mark): the change and its entry, copy and stamp are one write,
+		// which the one WAIT refuses or confirms together.
 		{"submit", func() func() error {
 			fresh := toSubmit
 			return func() error {
@@ -148,8 +152,14 @@ func TestWaitForReplicas(t *testing.T) {
 					sn.Order.State, sn.Order.Round, sn.Order.SubmittedAt = filing.StateSubmitted, 1, time.Now()
 					return nil, nil
 				})
-				if snap, lerr := s.Load(ctx, fresh); lerr != nil || snap.Order.State == filing.StateSubmitted {
-					return fmt.Errorf("submitted before its queue mark was confirmed (%v, load %v)", err, lerr)
+				snap, lerr := s.Load(ctx, fresh)
+				queued := rdb.ZScore(ctx, rediskeys.ReviewQueue(""), rediskeys.ReviewQueueMember(fresh, 1)).Err() == nil
+				copied := rdb.HExists(ctx, rediskeys.ReviewQueueCopies(""), "q:"+fresh).Val()
+				if lerr != nil || (snap.Order.State == filing.StateSubmitted) != queued || queued != copied {
+					return fmt.Errorf("the submission and its queue entry and copy part (%v, load %v, entry %v, copy %v)", err, lerr, queued, copied)
+				}
+				if rdb.HExists(ctx, rediskeys.ReviewQueueWriting(""), fresh).Val() {
+					return fmt.Errorf("a submission on a single Redis left a mark (%v)", err)
 				}
 				return err
 			}
@@ -158,8 +168,12 @@ func TestWaitForReplicas(t *testing.T) {
 			fresh := toHold
 			return func() error {
 				_, err := s.Hold(ctx, orders.HoldRequest{OrderID: fresh, Reviewer: "alice", Mode: orders.HoldTake, Now: time.Now(), TTL: time.Minute})
-				if n := rdb.Exists(ctx, rediskeys.Hold(fresh)).Val(); n != 0 {
-					return fmt.Errorf("held before its queue mark was confirmed (%v)", err)
+				held := rdb.Exists(ctx, rediskeys.Hold(fresh)).Val() == 1
+				if cp := rdb.HGet(ctx, rediskeys.ReviewQueueCopies(""), "h:"+fresh).Val(); held != (cp != "") {
+					return fmt.Errorf("the hold and its copy part (%v, held %v, copy %q)", err, held, cp)
+				}
+				if rdb.HExists(ctx, rediskeys.ReviewQueueWriting(""), fresh).Val() {
+					return fmt.Errorf("a hold on a single Redis left a mark (%v)", err)
 				}
 				return err
 			}

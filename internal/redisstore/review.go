@@ -65,28 +65,70 @@ func writeHold(ctx context.Context, p redis.Pipeliner, c *change) {
 	}
 }
 
-// queueBefore marks a change that touches the review queue (the order is submitted before
-// or after it) before the order's transaction, adding the round it submits to the queue,
-// and queueAfter copies the change into the queue's slot after it, removing a round that
-// it ends: the queue is not in the order's hash slot, so on Cluster it cannot join the
-// order's MULTI. In this order a crash between the two steps can only leave an entry too
-// many, never one too few, and a mark that is never ended: Queue reads such an order from
-// its own keys, not from the copy, and drops entries of rounds that have ended
-// (docs/architecture.md, "Review queue").
-func (s *Store) queueBefore(ctx context.Context, c *change) error {
+// touchesQueue says whether a change touches the review queue: the order is submitted
+// before or after it.
+func touchesQueue(c *change) bool {
+	return c.before.Order.State == filing.StateSubmitted || c.after.Order.State == filing.StateSubmitted
+}
+
+// queueMembers are the queue entries a change moves: added, the round it submits (score
+// its submission's time), and gone, the round it ends ("" none).
+func queueMembers(c *change) (added string, score int64, gone string) {
 	b, o := c.before.Order, c.after.Order
-	if b.State != filing.StateSubmitted && o.State != filing.StateSubmitted {
+	if o.State == filing.StateSubmitted && b.State != filing.StateSubmitted {
+		added, score = rediskeys.ReviewQueueMember(o.ID, o.Round), o.SubmittedAt.UnixMilli()
+	}
+	if b.State == filing.StateSubmitted && (o.State != filing.StateSubmitted || o.Round != b.Round) {
+		gone = rediskeys.ReviewQueueMember(b.ID, b.Round)
+	}
+	return added, score, gone
+}
+
+// queueBefore prepares the queue's side of a change that touches it. On a single Redis or
+// Sentinel every key shares one keyspace, so the queue's side joins the order's own
+// MULTI (queueInline): the change and its entry, copy and stamp commit together, and are
+// confirmed by the change's own WAIT. On Cluster the queue is not in the order's hash
+// slot and cannot join its MULTI, so the change is marked before the order's transaction,
+// adding the round it submits to the queue, and queueAfter copies the change into the
+// queue's slot after it, removing a round that it ends. In this order a crash between the
+// two steps can only leave an entry too many, never one too few, and a mark that is never
+// ended: Queue reads such an order from its own keys, not from the copy, and drops entries
+// of rounds that have ended (docs/architecture.md, "Review queue").
+func (s *Store) queueBefore(ctx context.Context, c *change) error {
+	if !touchesQueue(c) {
 		return nil
 	}
-	member, score := "", int64(0)
-	if o.State == filing.StateSubmitted && b.State != filing.StateSubmitted {
-		member, score = rediskeys.ReviewQueueMember(o.ID, o.Round), o.SubmittedAt.UnixMilli()
+	if !s.cluster() {
+		c.inline = true
+		return nil
 	}
+	member, score, _ := queueMembers(c)
 	if err := s.markQueued(ctx, c.id, member, score); err != nil {
 		return err
 	}
 	c.marked = true
 	return nil
+}
+
+// queueInline is the queue's side of an inline change, the transaction's last step on the
+// queue: queue_copy.lua run in the order's MULTI, after numberQueued, reading the summary,
+// the hold copy and the sequence number as the transaction leaves them. It adds the round
+// the change submits, removes the one it ends, writes or removes the copy and sets the
+// stamp, all in the change's own step: a page never sees the change without its copy, so
+// no mark is needed. (EVAL, not EVALSHA: a script missing from the cache would fail inside
+// the EXEC alone, after the rest of the transaction had committed.)
+func (s *Store) queueInline(ctx context.Context, p redis.Pipeliner, c *change) {
+	if !c.inline {
+		return
+	}
+	added, score, gone := queueMembers(c)
+	p.Eval(ctx, queueCopySource, s.queueInlineKeys(c.id), c.id, "0", "", "", 0, "", "", gone, newStamp(), added, score)
+}
+
+// queueInlineKeys are queue_copy.lua's keys for a copy read from the order's summary:
+// only on a single Redis or Sentinel, where a script may touch two hash slots.
+func (s *Store) queueInlineKeys(id string) []string {
+	return append(s.queueCopyKeys(), rediskeys.Queued(id))
 }
 
 // markQueued runs queue_mark.lua, confirmed on the replicas like an acknowledged change
@@ -99,17 +141,14 @@ func (s *Store) markQueued(ctx context.Context, id, member string, score int64) 
 	return err
 }
 
-// queueAfter copies the committed change (its summary and hold as the transaction left
-// them, and their sequence number) into the queue's slot and ends its mark.
+// queueAfter copies the committed change of a marked change (its summary and hold as the
+// transaction left them, and their sequence number) into the queue's slot and ends its
+// mark.
 func (s *Store) queueAfter(ctx context.Context, c *change) {
 	if !c.marked {
 		return
 	}
-	b, o := c.before.Order, c.after.Order
-	gone := ""
-	if b.State == filing.StateSubmitted && (o.State != filing.StateSubmitted || o.Round != b.Round) {
-		gone = rediskeys.ReviewQueueMember(b.ID, b.Round)
-	}
+	_, _, gone := queueMembers(c)
 	// A failure leaves the mark: Queue reads the order itself; the change is committed.
 	s.copyQueued(ctx, c.id, true, strconv.FormatInt(c.seq.Val(), 10), c.queued, heldValue(c.held), gone)
 }
@@ -151,30 +190,25 @@ func (s *Store) queueCopyKeys() []string {
 		rediskeys.ReviewQueueStamp(s.scope)}
 }
 
-// Hold runs the hold script: orders.DecideHold, atomically.
+// Hold runs the hold script: orders.DecideHold, atomically. A queue page must never
+// answer a hold older than one that committed and was answered, so the hold is copied
+// into the queue's slot with it: on a single Redis or Sentinel in the same MULTI
+// (holdInline), on Cluster marked before the script and copied after it (holdBeside).
 func (s *Store) Hold(ctx context.Context, req orders.HoldRequest) (_ orders.HoldResult, err error) {
 	defer translate(&err)
-	// The hold is marked in the queue's slot before the script and copied there after it
-	// (queueBefore, queueAfter), so that a queue page never answers a hold older than one
-	// that committed and was answered.
-	if err := s.markQueued(ctx, req.OrderID, "", 0); err != nil {
-		return orders.HoldResult{}, err
-	}
 	keys := []string{rediskeys.Order(req.OrderID), rediskeys.Hold(req.OrderID), rediskeys.Queued(req.OrderID)}
-	vals, err := holdScript.Run(ctx, s.rdb, keys, string(req.Mode), req.Reviewer, req.Now.UnixMilli(), req.TTL.Milliseconds()).StringSlice()
+	args := []any{string(req.Mode), req.Reviewer, req.Now.UnixMilli(), req.TTL.Milliseconds()}
+	hold := s.holdBeside
+	if !s.cluster() {
+		hold = s.holdInline
+	}
+	vals, confirm, err := hold(ctx, req.OrderID, keys, args)
 	if err != nil {
-		// The script may have run: the mark stays (see queueAbort).
 		return orders.HoldResult{}, err
 	}
 	if len(vals) != 8 {
 		return orders.HoldResult{}, fmt.Errorf("redisstore: hold script answered %d values", len(vals))
 	}
-	seq := vals[7]
-	if vals[5] == "" {
-		seq = "" // no summary (the order is gone): nothing to copy
-	}
-	// A failure leaves the mark: pages read the order itself.
-	_ = s.copyQueued(ctx, req.OrderID, true, seq, vals[5], vals[6], "")
 	res := orders.HoldResult{Outcome: orders.HoldOutcome(vals[0]), State: filing.State(vals[4])}
 	if vals[1] != "" {
 		round, _ := strconv.Atoi(vals[3])
@@ -182,11 +216,72 @@ func (s *Store) Hold(ctx context.Context, req orders.HoldRequest) (_ orders.Hold
 	}
 	// An answer that changed the hold is acknowledged like any change.
 	if res.Outcome == orders.HoldTaken || res.Outcome == orders.HoldReleased {
-		if err := s.confirmKey(ctx, req.OrderID); err != nil {
+		if err := confirm(); err != nil {
 			return orders.HoldResult{}, err
 		}
 	}
 	return res, nil
+}
+
+// holdBeside runs the hold script between the queue's mark and its copy (Cluster); its
+// confirm waits for the replicas in a round trip of its own.
+func (s *Store) holdBeside(ctx context.Context, id string, keys []string, args []any) ([]string, func() error, error) {
+	if err := s.markQueued(ctx, id, "", 0); err != nil {
+		return nil, nil, err
+	}
+	vals, err := holdScript.Run(ctx, s.rdb, keys, args...).StringSlice()
+	if err != nil {
+		// The script may have run: the mark stays (see queueAbort).
+		return nil, nil, err
+	}
+	if len(vals) == 8 {
+		seq := vals[7]
+		if vals[5] == "" {
+			seq = "" // no summary (the order is gone): nothing to copy
+		}
+		// A failure leaves the mark: pages read the order itself.
+		_ = s.copyQueued(ctx, id, true, seq, vals[5], vals[6], "")
+	}
+	return vals, func() error { return s.confirmKey(ctx, id) }, nil
+}
+
+// holdInline runs the hold script and the queue's copy of what it leaves (queue_copy.lua
+// reading the order's summary, which sets the stamp only when the hold changed) in one
+// MULTI, and confirm's WAIT (with its bump) after the EXEC, in one pipeline on one
+// connection: one round trip. The WAIT is sent whatever the outcome; its confirm checks
+// it, which Hold does only for an answer that changed the hold. Both scripts go as EVAL:
+// a NOSCRIPT inside the MULTI would fail one of them alone while the other committed.
+func (s *Store) holdInline(ctx context.Context, id string, keys []string, args []any) ([]string, func() error, error) {
+	var exec, wait *redis.Cmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Do(ctx, "multi")
+		p.Eval(ctx, holdSource, keys, args...)
+		p.Eval(ctx, queueCopySource, s.queueInlineKeys(id), id, "0", "", "", 0, "", "", "", newStamp())
+		exec = p.Do(ctx, "exec")
+		wait = s.confirm(ctx, p, id, true)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := exec.Slice()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(res) != 2 {
+		return nil, nil, fmt.Errorf("redisstore: hold transaction answered %d replies", len(res))
+	}
+	for _, r := range res {
+		if err, ok := r.(error); ok {
+			return nil, nil, err
+		}
+	}
+	raw, _ := res[0].([]any)
+	vals := make([]string, len(raw))
+	for i, v := range raw {
+		vals[i], _ = v.(string)
+	}
+	return vals, func() error { return s.confirmed(wait) }, nil
 }
 
 // confirmKey waits for the replicas to hold what the master has of the order's slot.

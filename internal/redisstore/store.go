@@ -417,7 +417,8 @@ func (s *Store) Update(ctx context.Context, id string, change func(*orders.Snaps
 			if err != nil {
 				return err
 			}
-			// The review queue is indexed beside the transaction (queueBefore, queueAfter).
+			// The review queue is indexed in the transaction on a single Redis or Sentinel
+			// (queueInline), beside it on Cluster (queueBefore, queueAfter).
 			if err := s.queueBefore(ctx, c); err != nil {
 				return err
 			}
@@ -457,9 +458,11 @@ type change struct {
 	// keep is the retention all the order's keys get; 0 means none (a submitted order
 	// waits for its review however long that takes).
 	keep time.Duration
-	// marked is set when queueBefore marked the change in the queue's slot; queued, seq
-	// and held are the order's queue summary, its new sequence number and its hold copy
-	// as the transaction left them, for queueAfter's copy.
+	// inline is set when the queue's side of the change joins its MULTI (queueInline);
+	// marked when queueBefore marked the change in the queue's slot instead (Cluster).
+	// queued, seq and held are the order's queue summary, its new sequence number and its
+	// hold copy as the transaction left them, for queueAfter's copy.
+	inline bool
 	marked bool
 	queued string
 	seq    *redis.IntCmd
@@ -515,6 +518,7 @@ func (s *Store) write(ctx context.Context, tx *redis.Tx, c *change) error {
 			return err
 		}
 		numberQueued(ctx, p, c)
+		s.queueInline(ctx, p, c)
 		publish(ctx, p, c)
 		return nil
 	})
