@@ -1,5 +1,5 @@
 -- Copies an order's queue summary and hold into the queue's slot (redisstore.Store
--- .copyQueued, .queueInline, .holdInline), and ends a change's mark (queue_mark.lua).
+-- .copyQueued, .holdInline), and ends a change's mark (queue_mark.lua).
 -- A copy only replaces one of a lower sequence number (the order's Queued "n", bumped in
 -- the same step as each write of its summary or hold), so copies arriving out of order
 -- keep the newest; a summary of an ended round deletes the copy and that round's entry;
@@ -10,12 +10,11 @@
 -- every instance's cached page).
 -- KEYS: 1 copies (hash: q:ID, h:ID, s:ID), 2 writing counts, 3 the queue, 4 the stamp;
 --       on a single Redis or Sentinel also 5 the order's summary hash (beian:{ID}:queued),
---       when the script runs in the change's own MULTI: then the summary, the hold copy
---       and the sequence number are read from it as the change leaves them, and ARGV 3-7
---       are not used (on Cluster KEYS 5 is in another slot: the caller passes them)
+--       when the script runs in the same MULTI as hold.lua: then the summary, the hold
+--       copy and the sequence number are read from it as the hold leaves them, and ARGV
+--       3-7 are not used (on Cluster KEYS 5 is in another slot: the caller passes them)
 -- ARGV: 1 order ID, 2 '1' ends a mark, 3 sequence number ('' copies nothing), 4 state,
---       5 round, 6 summary, 7 hold copy, 8 a member to remove ('' none), 9 the new stamp,
---       10 a member to add (absent or '' none: a submission's entry), 11 its score
+--       5 round, 6 summary, 7 hold copy, 8 a member to remove ('' none), 9 the new stamp
 local id = ARGV[1]
 local changed = false
 local function done(r)
@@ -27,10 +26,6 @@ if ARGV[2] == '1' and redis.call('HEXISTS', KEYS[2], id) == 1 then
   changed = true
 end
 if ARGV[8] ~= '' and redis.call('ZREM', KEYS[3], ARGV[8]) > 0 then changed = true end
-if ARGV[10] and ARGV[10] ~= '' then
-  redis.call('ZADD', KEYS[3], ARGV[11], ARGV[10])
-  changed = true
-end
 local seq, state, round, q, h = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 if KEYS[5] then
   local v = redis.call('HMGET', KEYS[5], 'q', 'h', 'n')

@@ -56,13 +56,15 @@ func decodeHold(h map[string]string) *orders.Hold {
 // writeHold ends the hold with the round: when the order leaves submitted (a decision, a
 // withdraw), or when the change dropped it.
 func writeHold(ctx context.Context, p redis.Pipeliner, c *change) {
-	if c.before.Hold == nil {
-		return
-	}
-	if c.after.Hold == nil || c.after.Order.State != filing.StateSubmitted {
+	if holdDropped(c) {
 		p.Del(ctx, rediskeys.Hold(c.id))
 		p.HDel(ctx, rediskeys.Queued(c.id), heldField)
 	}
+}
+
+// holdDropped says whether the change ends the order's hold.
+func holdDropped(c *change) bool {
+	return c.before.Hold != nil && (c.after.Hold == nil || c.after.Order.State != filing.StateSubmitted)
 }
 
 // touchesQueue says whether a change touches the review queue: the order is submitted
@@ -111,24 +113,41 @@ func (s *Store) queueBefore(ctx context.Context, c *change) error {
 }
 
 // queueInline is the queue's side of an inline change, the transaction's last step on the
-// queue: queue_copy.lua run in the order's MULTI, after numberQueued, reading the summary,
-// the hold copy and the sequence number as the transaction leaves them. It adds the round
-// the change submits, removes the one it ends, writes or removes the copy and sets the
-// stamp, all in the change's own step: a page never sees the change without its copy, so
-// no mark is needed. (EVAL, not EVALSHA: a script missing from the cache would fail inside
-// the EXEC alone, after the rest of the transaction had committed.)
+// queue, in plain commands (a script would cost the MULTI more than the rest of it): the
+// round it ends leaves the queue; while the order is submitted after it, its entry is
+// there (added with the submission's time) and its copy is the summary, the hold copy and
+// the sequence number exactly as the transaction leaves them, else its copy is removed;
+// and the stamp is set anew. It is all in the change's own step, so a page never sees the
+// change without its copy and no mark is needed. The sequence number and the hold copy
+// are known before the MULTI: Update read them under its WATCH, which covers the summary,
+// so numberQueued's HINCRBY answers exactly the number written here, and copies made
+// outside the transaction (a page's repair, a previous version's copy) that are older
+// lose against it.
 func (s *Store) queueInline(ctx context.Context, p redis.Pipeliner, c *change) {
 	if !c.inline {
 		return
 	}
-	added, score, gone := queueMembers(c)
-	p.Eval(ctx, queueCopySource, s.queueInlineKeys(c.id), c.id, "0", "", "", 0, "", "", gone, newStamp(), added, score)
-}
-
-// queueInlineKeys are queue_copy.lua's keys for a copy read from the order's summary:
-// only on a single Redis or Sentinel, where a script may touch two hash slots.
-func (s *Store) queueInlineKeys(id string) []string {
-	return append(s.queueCopyKeys(), rediskeys.Queued(id))
+	_, _, gone := queueMembers(c)
+	if gone != "" {
+		p.ZRem(ctx, rediskeys.ReviewQueue(s.scope), gone)
+	}
+	copies := rediskeys.ReviewQueueCopies(s.scope)
+	if o := c.after.Order; o.State == filing.StateSubmitted {
+		held, seq := "", int64(0)
+		if len(c.summary) == 2 {
+			held, _ = c.summary[0].(string)
+			n, _ := c.summary[1].(string)
+			seq, _ = strconv.ParseInt(n, 10, 64)
+		}
+		if holdDropped(c) {
+			held = ""
+		}
+		p.ZAdd(ctx, rediskeys.ReviewQueue(s.scope), redis.Z{Score: float64(o.SubmittedAt.UnixMilli()), Member: rediskeys.ReviewQueueMember(o.ID, o.Round)})
+		p.HSet(ctx, copies, "s:"+c.id, seq+1, "q:"+c.id, c.queued, "h:"+c.id, held)
+	} else {
+		p.HDel(ctx, copies, "s:"+c.id, "q:"+c.id, "h:"+c.id)
+	}
+	p.Set(ctx, rediskeys.ReviewQueueStamp(s.scope), newStamp(), 0)
 }
 
 // markQueued runs queue_mark.lua, confirmed on the replicas like an acknowledged change
@@ -245,6 +264,12 @@ func (s *Store) holdBeside(ctx context.Context, id string, keys []string, args [
 	return vals, func() error { return s.confirmKey(ctx, id) }, nil
 }
 
+// holdCopyKeys are queue_copy.lua's keys for a copy read from the order's summary, in the
+// hold's MULTI: only on a single Redis or Sentinel, where a script may touch two slots.
+func (s *Store) holdCopyKeys(id string) []string {
+	return append(s.queueCopyKeys(), rediskeys.Queued(id))
+}
+
 // holdInline runs the hold script and the queue's copy of what it leaves (queue_copy.lua
 // reading the order's summary, which sets the stamp only when the hold changed) in one
 // MULTI, and confirm's WAIT (with its bump) after the EXEC, in one pipeline on one
@@ -256,7 +281,7 @@ func (s *Store) holdInline(ctx context.Context, id string, keys []string, args [
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Do(ctx, "multi")
 		p.Eval(ctx, holdSource, keys, args...)
-		p.Eval(ctx, queueCopySource, s.queueInlineKeys(id), id, "0", "", "", 0, "", "", "", newStamp())
+		p.Eval(ctx, queueCopySource, s.holdCopyKeys(id), id, "0", "", "", 0, "", "", "", newStamp())
 		exec = p.Do(ctx, "exec")
 		wait = s.confirm(ctx, p, id, true)
 		return nil

@@ -168,8 +168,11 @@ func (m clusterMaster) Pipelined(ctx context.Context, fn func(redis.Pipeliner) e
 	return cmds, err
 }
 
+// orderKeys are the keys Update watches: the order's, and its queue summary, whose
+// sequence number and hold copy an inline change reads before its MULTI (queueInline).
 func orderKeys(id string) []string {
-	return []string{rediskeys.Order(id), rediskeys.Version(id), rediskeys.Materials(id), rediskeys.Pairing(id), rediskeys.Hold(id)}
+	return []string{rediskeys.Order(id), rediskeys.Version(id), rediskeys.Materials(id), rediskeys.Pairing(id), rediskeys.Hold(id),
+		rediskeys.Queued(id)}
 }
 
 // CreateOrder stores a new order; it fails if the ID is taken. The order's creation is
@@ -241,6 +244,23 @@ type stored struct {
 }
 
 // load reads the four keys of an order in one round trip.
+// loadForUpdate is load, with the hold copy and sequence number of the order's queue
+// summary read in the same round trip (for queueInline).
+func loadForUpdate(ctx context.Context, r reader, id string) (stored, []any, error) {
+	var read func() (stored, error)
+	var summary *redis.SliceCmd
+	_, err := r.Pipelined(ctx, func(p redis.Pipeliner) error {
+		read = queueLoad(ctx, p, id)
+		summary = p.HMGet(ctx, rediskeys.Queued(id), heldField, seqField)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return stored{}, nil, err
+	}
+	st, err := read()
+	return st, summary.Val(), err
+}
+
 func load(ctx context.Context, r reader, id string) (stored, error) {
 	var read func() (stored, error)
 	_, err := r.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -387,7 +407,7 @@ func (s *Store) Update(ctx context.Context, id string, change func(*orders.Snaps
 	for attempt := 0; attempt < maxUpdateAttempts; attempt++ {
 		var result *orders.Snapshot
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			r, err := load(ctx, tx, id)
+			r, summary, err := loadForUpdate(ctx, tx, id)
 			if err != nil {
 				return err
 			}
@@ -417,6 +437,7 @@ func (s *Store) Update(ctx context.Context, id string, change func(*orders.Snaps
 			if err != nil {
 				return err
 			}
+			c.summary = summary
 			// The review queue is indexed in the transaction on a single Redis or Sentinel
 			// (queueInline), beside it on Cluster (queueBefore, queueAfter).
 			if err := s.queueBefore(ctx, c); err != nil {
@@ -458,6 +479,9 @@ type change struct {
 	// keep is the retention all the order's keys get; 0 means none (a submitted order
 	// waits for its review however long that takes).
 	keep time.Duration
+	// summary is the order's queue summary's hold copy and sequence number as read under
+	// the WATCH, for an inline copy.
+	summary []any
 	// inline is set when the queue's side of the change joins its MULTI (queueInline);
 	// marked when queueBefore marked the change in the queue's slot instead (Cluster).
 	// queued, seq and held are the order's queue summary, its new sequence number and its
