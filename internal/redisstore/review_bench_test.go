@@ -16,7 +16,8 @@ import (
 
 // BenchmarkReviewWrites compares a reviewer's decision (orders.Service.Decide: the hold
 // checked in the order's transaction, the review recorded, the hold dropped, the queue
-// entry removed after) with an upload's metadata write (the material, its audit entry and
+// entry and its copy removed in the same transaction on a single Redis, after it on
+// Cluster) with an upload's metadata write (the material, its audit entry and
 // event in one transaction, as orders.Service.save does), on the same Redis in one run
 // (the quality bar in docs/benchmarks.md: a decision costs no more than an upload's metadata write).
 func BenchmarkReviewWrites(b *testing.B) {
