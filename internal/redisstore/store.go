@@ -243,7 +243,6 @@ type stored struct {
 	hold    map[string]string
 }
 
-// load reads the four keys of an order in one round trip.
 // loadForUpdate is load, with the hold copy and sequence number of the order's queue
 // summary read in the same round trip (for queueInline).
 func loadForUpdate(ctx context.Context, r reader, id string) (stored, []any, error) {
@@ -261,6 +260,7 @@ func loadForUpdate(ctx context.Context, r reader, id string) (stored, []any, err
 	return st, summary.Val(), err
 }
 
+// load reads the four keys of an order in one round trip.
 func load(ctx context.Context, r reader, id string) (stored, error) {
 	var read func() (stored, error)
 	_, err := r.Pipelined(ctx, func(p redis.Pipeliner) error {
