@@ -92,3 +92,43 @@ func BenchmarkReviewQueue(b *testing.B) {
 	b.Run("queue-10000-per-order", queue)
 	b.Run("healthz-last", healthz)
 }
+
+// BenchmarkReviewQueueOutside is BenchmarkReviewQueue as a review team meets it: the
+// client in another process (TestHelperHTTPLoad), over kept-alive connections as a
+// browser's, one reviewer at a time (workers=1: the page's latency) and 32 at once (its
+// cost: the rate is then bound by CPU), each beside GET /healthz from the same client in
+// the same run (the mean of one run before and one after). In-process, as
+// BenchmarkReviewQueue measures it, one Redis round trip inside a handler costs about twice
+// what it costs from a loop: client and server share one scheduler, and every hop of the
+// request (client, server, Redis, server, client) wakes a parked goroutine.
+//
+//	go test ./internal/server -run '^$' -bench ReviewQueueOutside -benchtime 5000x -count 3
+func BenchmarkReviewQueueOutside(b *testing.B) {
+	rs := redistest.Start(b)
+	w := startWorkbench(b, func(c *server.Config) { c.RedisURL = "redis://" + rs.Addr + "/0" })
+	auth := "Bearer " + w.as("alice")
+	seeded := 0
+	for _, waiting := range []int{1000, 10000} {
+		seedQueue(b, w, seeded, waiting-seeded)
+		seeded = waiting
+		for _, workers := range []int{1, 32} {
+			b.Run(fmt.Sprintf("waiting=%d/workers=%d", waiting, workers), func(b *testing.B) {
+				healthz := outsideLoad{url: w.m.URL + "/healthz", n: b.N, conns: "reused", workers: workers}
+				queue := outsideLoad{url: w.url("/queue"), auth: auth, n: b.N, conns: "reused", workers: workers}
+				h1 := loadFromOutside(b, w.m, healthz)
+				b.ResetTimer()
+				q := loadFromOutside(b, w.m, queue)
+				b.StopTimer()
+				h := h1.add(loadFromOutside(b, w.m, healthz))
+				b.ReportMetric(h.perSecond/q.perSecond, "queue/healthz")
+				b.ReportMetric(1e6/q.perSecond*float64(workers), "µs/page")
+				b.ReportMetric(1e6/h.perSecond*float64(workers), "µs/healthz")
+				b.ReportMetric(q.client, "client-µs/page")
+				b.ReportMetric(q.server, "server-µs/page")
+				b.ReportMetric(q.redis, "redis-µs/page")
+				b.ReportMetric(h.client, "client-µs/healthz")
+				b.ReportMetric(h.server, "server-µs/healthz")
+			})
+		}
+	}
+}
