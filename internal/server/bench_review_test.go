@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -131,4 +132,46 @@ func BenchmarkReviewQueueOutside(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkRoundTripInHandler shows what one Redis round trip costs a sequential client in
+// the server's own process, as BenchmarkReviewQueue's is: a PING from a loop,
+// then an empty net/http handler, and the same handler making that PING. The difference of
+// the last two is about twice the loop's PING here (2 cores): with client, server and the
+// Redis client in one scheduler, each hop wakes a parked goroutine, and the extra hop
+// wakes two. BenchmarkReviewQueueOutside, whose client is another process, does not pay it.
+//
+//	go test ./internal/server -run '^$' -bench RoundTripInHandler -benchtime 5000x -count 3
+func BenchmarkRoundTripInHandler(b *testing.B) {
+	rs := redistest.Start(b)
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer rdb.Close()
+	ctx := context.Background()
+	b.Run("ping-loop", func(b *testing.B) {
+		for b.Loop() {
+			if err := rdb.Ping(ctx).Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ping" {
+			if err := rdb.Ping(r.Context()).Err(); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	get := func(url string) func(b *testing.B) {
+		return func(b *testing.B) {
+			for b.Loop() {
+				r, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+				benchDo(b, r, http.StatusOK)
+			}
+		}
+	}
+	b.Run("handler", get(srv.URL+"/"))
+	b.Run("handler-ping", get(srv.URL+"/ping"))
 }
