@@ -2,11 +2,10 @@ package mobileapi
 
 import (
 	"net/http"
-	"strconv"
-	"sync"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/jsonx"
 	"github.com/beianscan/beianscan/internal/orders"
 )
@@ -38,19 +37,8 @@ func appendClaimAnswer(b []byte, res *orders.ClaimResult, order orders.OrderView
 	return append(b, "}\n"...), nil
 }
 
-// answerBufs are the claim answers' buffers (about 6 KB each).
-var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
-
 // writeClaimAnswer sends the answer with its Content-Length, in one Write from a pooled
-// buffer: no chunked framing, no encoder's buffer of its own.
+// buffer.
 func writeClaimAnswer(c echo.Context, res *orders.ClaimResult, order orders.OrderView) error {
-	buf := answerBufs.Get().(*[]byte)
-	defer answerBufs.Put(buf)
-	b, err := appendClaimAnswer((*buf)[:0], res, order)
-	if err != nil {
-		return err
-	}
-	*buf = b
-	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(b)))
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
+	return httpx.WriteAppended(c, http.StatusOK, func(b []byte) ([]byte, error) { return appendClaimAnswer(b, res, order) })
 }

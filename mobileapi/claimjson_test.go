@@ -121,10 +121,7 @@ func BenchmarkClaimAnswer(b *testing.B) {
 	b.Run("by-hand", func(b *testing.B) {
 		var out []byte
 		for b.Loop() {
-			buf := answerBufs.Get().(*[]byte)
-			out, _ = appendClaimAnswer((*buf)[:0], res, orders.ViewOrder(res.Snapshot, true))
-			*buf = out
-			answerBufs.Put(buf)
+			out, _ = appendClaimAnswer(out[:0], res, orders.ViewOrder(res.Snapshot, true))
 		}
 		b.SetBytes(int64(len(out)))
 	})

@@ -10,6 +10,7 @@ import (
 	"image/jpeg"
 	"math/rand"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -396,9 +397,26 @@ func TestBrowserScanPage(t *testing.T) {
 	b.run(chromedp.Click(chromedp.CSS("#choose-app")))
 	b.waitFor("QR", qrLive, 10*time.Second)
 	old, p1 := b.scanQR()
-	b.run(chromedp.Click(chromedp.CSS("#qr-refresh")))
+	// While the new code is being made, and until its image has loaded, the old one is not
+	// shown: it would only tell a phone that scans it that it expired.
+	if st := eval[string](b, `(() => {
+		window.qrShownStale = [];
+		const img = document.querySelector('#qr-img'), box = document.querySelector('#qr-box');
+		const watch = () => {
+			if (box.dataset.state === 'live' && (img.dataset.pairing === `+strconv.Quote(p1)+` || !img.complete)) window.qrShownStale.push(img.dataset.pairing);
+			if (img.dataset.pairing === `+strconv.Quote(p1)+` || !img.complete) requestAnimationFrame(watch);
+		};
+		document.querySelector('#qr-refresh').click();
+		requestAnimationFrame(watch);
+		return box.dataset.state;
+	})()`); st != "loading" {
+		t.Errorf("right after 刷新二维码 the QR box is %q, want loading", st)
+	}
 	b.waitFor("a new QR", fmt.Sprintf(`document.querySelector('#qr-img').dataset.pairing !== %q && `, p1)+qrLive, 10*time.Second)
 	live, _ := b.scanQR()
+	if stale := eval[[]string](b, `window.qrShownStale`); len(stale) > 0 {
+		t.Errorf("the QR box showed a replaced or unloaded code as live: %v", stale)
+	}
 
 	// The old code answers 410 pairing_expired to a claim, and its page says so.
 	base, code, err := appsim.ParseScanURL(old)

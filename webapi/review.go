@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/beianscan/beianscan/internal/filing"
+	"github.com/beianscan/beianscan/internal/httpx"
 	"github.com/beianscan/beianscan/internal/orders"
 )
 
@@ -229,7 +230,7 @@ func (a *API) reviewQueue(c echo.Context) error {
 		return err
 	}
 	noStore(c)
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, appendQueuePage(make([]byte, 0, 256*(len(page.Orders)+1)), page))
+	return httpx.WriteAppended(c, http.StatusOK, func(b []byte) ([]byte, error) { return appendQueuePage(b, page), nil })
 }
 
 func (a *API) reviewReasons(c echo.Context) error {

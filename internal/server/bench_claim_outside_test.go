@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/beianscan/beianscan/internal/appsim"
+	"github.com/beianscan/beianscan/internal/server"
 )
 
 // Why BenchmarkClaimHTTP flatters the claim (0.64–0.89 of /healthz there, 0.20 from
@@ -65,16 +67,16 @@ func BenchmarkClaimHTTPOutside(b *testing.B) {
 			stop := profileCPU(b, os.Getenv("BEIANSCAN_CLAIM_CPUPROFILE"), conns)
 			// /healthz before and after the claims, their mean the reference: the machine's
 			// load moves within a run.
-			healthz1 := loadFromOutside(b, m.URL+"/healthz", "", b.N, conns)
+			healthz1 := loadFromOutside(b, m, outsideLoad{url: m.URL + "/healthz", n: b.N, conns: conns})
 			b.ResetTimer()
 			trips.n.Store(0)
 			allocs := countAllocs(b, os.Getenv("BEIANSCAN_CLAIM_MEMPROFILE"), conns)
-			claims := loadFromOutside(b, m.URL+"/m/v1/pairings/claim", file, b.N, conns)
+			claims := loadFromOutside(b, m, outsideLoad{url: m.URL + "/m/v1/pairings/claim", bodies: file, n: b.N, conns: conns})
 			b.StopTimer()
 			b.ReportMetric(float64(allocs())/float64(b.N), "server-allocs/claim")
 			stop()
 			b.ReportMetric(float64(trips.n.Load())/float64(b.N), "redis-round-trips/claim")
-			healthz2 := loadFromOutside(b, m.URL+"/healthz", "", b.N, conns)
+			healthz2 := loadFromOutside(b, m, outsideLoad{url: m.URL + "/healthz", n: b.N, conns: conns})
 			healthz := healthz1.add(healthz2)
 			b.ReportMetric(claims.perSecond, "claims/s")
 			b.ReportMetric(healthz.perSecond, "healthz/s")
@@ -162,12 +164,22 @@ func countAllocs(b *testing.B, path, name string) func() uint64 {
 	}
 }
 
-// loadFromOutside runs TestHelperHTTPLoad in a child process against url (POSTing each line
-// of bodies, or GETting n times without) and returns its requests per second and CPU costs.
-func loadFromOutside(b *testing.B, url, bodies string, n int, conns string) load {
+// outsideLoad is what TestHelperHTTPLoad sends: n requests to url, a POST of each line of
+// the file bodies (a claim) or GETs without it, with auth as the Authorization header when
+// set; conns is "fresh" (a connection per request) or "reused"; workers is how many send at
+// once (32 when 0).
+type outsideLoad struct {
+	url, bodies, auth, conns string
+	n, workers               int
+}
+
+// loadFromOutside runs TestHelperHTTPLoad in a child process with l against m and returns
+// its requests per second and CPU costs (Redis's from m's own Redis).
+func loadFromOutside(b *testing.B, m *server.Main, l outsideLoad) load {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHTTPLoad$")
-	cmd.Env = append(os.Environ(), "BEIANSCAN_LOAD_URL="+url, "BEIANSCAN_LOAD_BODIES="+bodies,
-		"BEIANSCAN_LOAD_N="+strconv.Itoa(n), "BEIANSCAN_LOAD_CONNS="+conns)
+	cmd.Env = append(os.Environ(), "BEIANSCAN_LOAD_URL="+l.url, "BEIANSCAN_LOAD_BODIES="+l.bodies,
+		"BEIANSCAN_LOAD_N="+strconv.Itoa(l.n), "BEIANSCAN_LOAD_CONNS="+l.conns, "BEIANSCAN_LOAD_AUTH="+l.auth,
+		"BEIANSCAN_LOAD_WORKERS="+strconv.Itoa(cmp.Or(l.workers, 32)))
 	// The client's GOMAXPROCS: with both cores, its idle threads spin looking for work
 	// while its requests wait on the server, CPU taken from the server's cores that a
 	// phone (elsewhere) never takes.
@@ -176,17 +188,18 @@ func loadFromOutside(b *testing.B, url, bodies string, n int, conns string) load
 	}
 	if p := os.Getenv("BEIANSCAN_CLAIM_CLIENT_CPUPROFILE"); p != "" {
 		route := "healthz"
-		if bodies != "" {
+		if l.bodies != "" {
 			route = "claim"
 		}
-		cmd.Env = append(cmd.Env, "BEIANSCAN_LOAD_CPUPROFILE="+p+"."+conns+"."+route)
+		cmd.Env = append(cmd.Env, "BEIANSCAN_LOAD_CPUPROFILE="+p+"."+l.conns+"."+route)
 	}
-	redis0, self0 := redisCPU(b), selfCPU()
+	n := l.n
+	redis0, self0 := redisCPU(m.Redis), selfCPU()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		b.Fatalf("load: %v\n%s", err, out)
 	}
-	redis1, self1 := redisCPU(b), selfCPU()
+	redis1, self1 := redisCPU(m.Redis), selfCPU()
 	client := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(n) }
 	for _, line := range strings.Split(string(out), "\n") {
@@ -211,22 +224,12 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// redisCPU is the CPU time the Redis of BEIANSCAN_REDIS_URL has used (INFO cpu; 0 when
-// there is no such Redis, as with miniredis, whose cost is then the server's).
-func redisCPU(b *testing.B) time.Duration {
-	u := os.Getenv("BEIANSCAN_REDIS_URL")
-	if u == "" {
-		return 0
-	}
-	opt, err := redis.ParseURL(u)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := redis.NewClient(opt)
-	defer c.Close()
+// redisCPU is the CPU time the server's Redis has used (INFO cpu; 0 with miniredis, which
+// has no such section and whose cost is then the server's).
+func redisCPU(c redis.UniversalClient) time.Duration {
 	info, err := c.Info(context.Background(), "cpu").Result()
 	if err != nil {
-		b.Fatal(err)
+		return 0
 	}
 	var total float64
 	for _, line := range strings.Split(info, "\r\n") {
@@ -239,10 +242,11 @@ func redisCPU(b *testing.B) time.Duration {
 	return time.Duration(total * float64(time.Second))
 }
 
-// TestHelperHTTPLoad is the other-process client of BenchmarkClaimHTTPOutside: with
-// BEIANSCAN_LOAD_URL set, 32 workers send BEIANSCAN_LOAD_N requests in all (a POST of each
-// line of the file BEIANSCAN_LOAD_BODIES as a claim, or GETs without it), each wanting 200,
-// and print "load: done failed nanoseconds". Without the variable it does nothing. With
+// TestHelperHTTPLoad is the other-process client of the Outside benchmarks (outsideLoad):
+// with BEIANSCAN_LOAD_URL set, BEIANSCAN_LOAD_WORKERS workers send BEIANSCAN_LOAD_N requests
+// in all (a POST of each line of the file BEIANSCAN_LOAD_BODIES as a claim, or GETs without
+// it, with BEIANSCAN_LOAD_AUTH as their Authorization), each wanting 200, and print
+// "load: done failed nanoseconds". Without the variable it does nothing. With
 // BEIANSCAN_LOAD_CPUPROFILE it writes its CPU profile there (the benchmark passes
 // BEIANSCAN_CLAIM_CLIENT_CPUPROFILE on, one file per case and route).
 func TestHelperHTTPLoad(t *testing.T) {
@@ -273,7 +277,8 @@ func TestHelperHTTPLoad(t *testing.T) {
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
-	const workers = 32
+	workers, _ := strconv.Atoi(os.Getenv("BEIANSCAN_LOAD_WORKERS"))
+	auth := os.Getenv("BEIANSCAN_LOAD_AUTH")
 	tr := &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers,
 		DisableKeepAlives: os.Getenv("BEIANSCAN_LOAD_CONNS") == "fresh"}
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -298,6 +303,9 @@ func TestHelperHTTPLoad(t *testing.T) {
 					r.Header.Set("X-Device-Id", "bench-device")
 				} else {
 					r, _ = http.NewRequest("GET", url, nil)
+				}
+				if auth != "" {
+					r.Header.Set("Authorization", auth)
 				}
 				resp, err := client.Do(r)
 				if err == nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -91,4 +92,86 @@ func BenchmarkReviewQueue(b *testing.B) {
 	w.m.Redis.Set(ctx, rediskeys.ReviewQueueStamp(scope), "per-order", 0)
 	b.Run("queue-10000-per-order", queue)
 	b.Run("healthz-last", healthz)
+}
+
+// BenchmarkReviewQueueOutside is BenchmarkReviewQueue as a review team meets it: the
+// client in another process (TestHelperHTTPLoad), over kept-alive connections as a
+// browser's, one reviewer at a time (workers=1: the page's latency) and 32 at once (its
+// cost: the rate is then bound by CPU), each beside GET /healthz from the same client in
+// the same run (the mean of one run before and one after). In-process, as
+// BenchmarkReviewQueue measures it, one Redis round trip inside a handler costs about twice
+// what it costs from a loop: client and server share one scheduler, and every hop of the
+// request (client, server, Redis, server, client) wakes a parked goroutine.
+//
+//	go test ./internal/server -run '^$' -bench ReviewQueueOutside -benchtime 5000x -count 3
+func BenchmarkReviewQueueOutside(b *testing.B) {
+	rs := redistest.Start(b)
+	w := startWorkbench(b, func(c *server.Config) { c.RedisURL = "redis://" + rs.Addr + "/0" })
+	auth := "Bearer " + w.as("alice")
+	seeded := 0
+	for _, waiting := range []int{1000, 10000} {
+		seedQueue(b, w, seeded, waiting-seeded)
+		seeded = waiting
+		for _, workers := range []int{1, 32} {
+			b.Run(fmt.Sprintf("waiting=%d/workers=%d", waiting, workers), func(b *testing.B) {
+				healthz := outsideLoad{url: w.m.URL + "/healthz", n: b.N, conns: "reused", workers: workers}
+				queue := outsideLoad{url: w.url("/queue"), auth: auth, n: b.N, conns: "reused", workers: workers}
+				h1 := loadFromOutside(b, w.m, healthz)
+				b.ResetTimer()
+				q := loadFromOutside(b, w.m, queue)
+				b.StopTimer()
+				h := h1.add(loadFromOutside(b, w.m, healthz))
+				b.ReportMetric(h.perSecond/q.perSecond, "queue/healthz")
+				b.ReportMetric(1e6/q.perSecond*float64(workers), "µs/page")
+				b.ReportMetric(1e6/h.perSecond*float64(workers), "µs/healthz")
+				b.ReportMetric(q.client, "client-µs/page")
+				b.ReportMetric(q.server, "server-µs/page")
+				b.ReportMetric(q.redis, "redis-µs/page")
+				b.ReportMetric(h.client, "client-µs/healthz")
+				b.ReportMetric(h.server, "server-µs/healthz")
+			})
+		}
+	}
+}
+
+// BenchmarkRoundTripInHandler shows what one Redis round trip costs a sequential client in
+// the server's own process, as BenchmarkReviewQueue's is: a PING from a loop,
+// then an empty net/http handler, and the same handler making that PING. The difference of
+// the last two is about twice the loop's PING here (2 cores): with client, server and the
+// Redis client in one scheduler, each hop wakes a parked goroutine, and the extra hop
+// wakes two. BenchmarkReviewQueueOutside, whose client is another process, does not pay it.
+//
+//	go test ./internal/server -run '^$' -bench RoundTripInHandler -benchtime 5000x -count 3
+func BenchmarkRoundTripInHandler(b *testing.B) {
+	rs := redistest.Start(b)
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer rdb.Close()
+	ctx := context.Background()
+	b.Run("ping-loop", func(b *testing.B) {
+		for b.Loop() {
+			if err := rdb.Ping(ctx).Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ping" {
+			if err := rdb.Ping(r.Context()).Err(); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	get := func(url string) func(b *testing.B) {
+		return func(b *testing.B) {
+			for b.Loop() {
+				r, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+				benchDo(b, r, http.StatusOK)
+			}
+		}
+	}
+	b.Run("handler", get(srv.URL+"/"))
+	b.Run("handler-ping", get(srv.URL+"/ping"))
 }

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -629,6 +630,11 @@ func TestReviewQueuePages(t *testing.T) {
 			u += "?cursor=" + cursor
 		}
 		r := must(t, do(t, req{method: "GET", url: u, token: w.as("alice")}), http.StatusOK)
+		// A page goes out in one write with its length, not chunked (docs/benchmarks.md:
+		// the framing cost a page a third of its server time).
+		if cl := r.Header.Get("Content-Length"); cl != strconv.Itoa(len(r.Raw)) {
+			t.Errorf("page %d: Content-Length %q for a body of %d bytes", pages, cl, len(r.Raw))
+		}
 		es := r.Body["orders"].([]any)
 		if pages == 0 && len(es) != 50 {
 			t.Fatalf("first page has %d orders, want 50", len(es))

@@ -48,20 +48,32 @@ export function renderApp(S) {
   const box = $('#qr-box');
   const img = $('#qr-img');
   const overlay = $('#qr-overlay');
+  if (p && img.dataset.pairing !== p.id) {
+    img.dataset.pairing = p.id;
+    img.dataset.loaded = '';
+    // Until the new image has loaded the browser may still paint the old one.
+    img.onload = () => {
+      if (img.dataset.pairing !== p.id) return;
+      img.dataset.loaded = '1';
+      renderApp(S);
+    };
+    img.onerror = () => {
+      if (img.dataset.pairing !== p.id) return;
+      S.qrError = '二维码图片未能加载，请单击下方“刷新二维码”';
+      renderApp(S);
+    };
+    // The pairing id keeps browsers from showing a cached older code; it is not a secret.
+    img.src = `${p.qr_png_url || orderPath(S, '/pairing/qr.png')}?p=${encodeURIComponent(p.id)}`;
+  }
   let state = 'loading';
   if (p && p.claimed) state = 'claimed';
-  else if (p && !p.expired && pairingDeadline(p) > serverNow(S)) state = 'live';
+  // A code being replaced (a refresh in flight) is not shown: once the new one exists,
+  // scanning the old one only tells the phone it expired.
+  else if (p && !p.expired && pairingDeadline(p) > serverNow(S)) state = S.pairingBusy || img.dataset.loaded !== '1' ? 'loading' : 'live';
   else if (p) state = S.renewals >= MAX_AUTO_RENEWALS && !S.pairingBusy ? 'stopped' : 'expired';
   if (S.qrError && !S.pairingBusy) state = 'error';
   if (!p && S.phoneGone && !S.pairingBusy) state = 'gone';
   box.dataset.state = state;
-
-  if (p && img.dataset.pairing !== p.id) {
-    img.dataset.pairing = p.id;
-    img.dataset.loaded = '';
-    // The pairing id keeps browsers from showing a cached older code; it is not a secret.
-    img.src = `${p.qr_png_url || orderPath(S, '/pairing/qr.png')}?p=${encodeURIComponent(p.id)}`;
-  }
   const msg = {
     loading: h('span', {}, '正在生成二维码…'),
     claimed: h('span', { class: 'ok' }, h('span', { class: 'big-tick' }, '✓'), '手机已连接'),
