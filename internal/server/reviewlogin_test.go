@@ -15,7 +15,7 @@ func TestReviewLoginGuessesShared(t *testing.T) {
 	const limit = 3
 	w := startWorkbench(t, func(c *server.Config) { c.ClaimGuessLimit = limit })
 	other := start(t, func(c *server.Config) {
-		c.Reviewers, c.LimitScope, c.ClaimGuessLimit = w.file, w.m.Config.LimitScope, limit
+		c.Reviewers, c.LimitScope, c.ClaimGuessLimit, c.RedisURL = w.file, w.m.Config.LimitScope, limit, sharedRedis(w.m)
 	})
 	bases := []string{w.m.URL, other.URL}
 	login := func(base, ip, key string) reply {
