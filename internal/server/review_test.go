@@ -403,7 +403,9 @@ func TestReuploadPairing(t *testing.T) {
 func TestReviewQueueInstances(t *testing.T) {
 	a := startWorkbench(t, nil)
 	b := &workbench{file: a.file, keys: a.keys}
-	b.m = start(t, func(c *server.Config) { c.Reviewers, c.LimitScope, c.RedisURL = a.file, a.m.Config.LimitScope, sharedRedis(a.m) })
+	b.m = start(t, func(c *server.Config) {
+		c.Reviewers, c.LimitScope, c.RedisURL = a.file, a.m.Config.LimitScope, sharedRedis(a.m)
+	})
 	// shown is each server's first page: ID and holder of each entry.
 	shown := func(w *workbench) string {
 		t.Helper()
