@@ -132,6 +132,10 @@ func TestUploadMemoryBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("decodes 8 × 36 MP")
 	}
+	if raceEnabled {
+		// Ten times slower under the race detector, which adds nothing to a heap bound.
+		t.Skip("decodes 8 × 36 MP: .ci/run runs it without -race")
+	}
 	img := photo36MP(t)
 	const budget = 150 << 20
 	m := start(t, func(c *server.Config) {
