@@ -49,7 +49,7 @@ func fit(data []byte, opts Options) (*Result, error) {
 	if err := checkShortSide(h.width, h.height, opts); err != nil {
 		return nil, err
 	}
-	warnings := analyze(img, opts, h.orientation)
+	warnings := analyze(reduce(img), opts, h.orientation)
 	src := flatten(img, h.width, h.height)
 	out, w, ht, err := encodeUnder(src, h.orientation, opts.MaxBytes)
 	if err != nil {
@@ -393,7 +393,7 @@ func Stitch(parts [][]byte, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, withPart(err, i)
 		}
-		for _, w := range analyze(img, opts, h.orientation) {
+		for _, w := range analyze(reduce(img), opts, h.orientation) {
 			seen[w] = true
 		}
 		src := flatten(img, h.width, h.height)

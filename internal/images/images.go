@@ -496,12 +496,12 @@ func (p *Prepared) Plausible() bool {
 	return checkShortSide(p.h.width, p.h.height, p.opts) == nil
 }
 
-// Check decodes the whole image (corrupt_image), checks its short side (image_too_small)
-// and computes its warnings, quality and faces: the rest of Process.
+// Check decodes the image to the working resolution (corrupt_image), checks its short
+// side (image_too_small) and computes its warnings, quality and faces: the rest of Process.
 func (p *Prepared) Check() (*Result, error) {
 	h, opts := p.h, p.opts
 	done := opts.timed("decode")
-	img, err := decode(h.format, p.input)
+	wk, err := decodeWorking(h, p.input)
 	done()
 	if err != nil {
 		return nil, err
@@ -514,7 +514,7 @@ func (p *Prepared) Check() (*Result, error) {
 		w, ht = ht, w
 	}
 	done = opts.timed("analyse")
-	warnings := analyze(img, opts, h.orientation)
+	warnings := analyze(wk, opts, h.orientation)
 	done()
 	return &Result{
 		Data:         p.Data,

@@ -70,7 +70,7 @@ func BenchmarkQuality(b *testing.B) {
 	}{{"faces=none", Options{}}, {"faces=photo", Options{Face: true}}} {
 		b.Run(tc.name, func(b *testing.B) {
 			benchLoop(b, data, func() error {
-				if w := analyze(img, tc.opts, 1); w == nil {
+				if w := analyze(reduce(img), tc.opts, 1); w == nil {
 					return errors.New("nil warnings")
 				}
 				return nil

@@ -44,13 +44,13 @@ type metrics struct {
 	edgeRatio     float64 // Laplacian energy over gradient energy (see laplacian)
 }
 
-// analyze returns the quality warnings of a decoded image and, when opts ask for it, its
-// face warnings, in the order of Result.Warnings; never nil. orientation is the image's EXIF
-// orientation (1 if none): the face rules judge the image as displayed.
-func analyze(img image.Image, opts Options, orientation int) []string {
+// analyze returns the quality warnings of an image at the working resolution and, when
+// opts ask for it, its face warnings, in the order of Result.Warnings; never nil.
+// orientation is the image's EXIF orientation (1 if none): the face rules judge the image
+// as displayed.
+func analyze(wk working, opts Options, orientation int) []string {
 	t := opts.Thresholds.withDefaults()
 	warnings := []string{}
-	wk := reduce(img)
 	m, ok := measure(wk, t.Gray)
 	if !ok {
 		return warnings
@@ -175,6 +175,10 @@ func laplacian(wk working) (variance, edgeRatio float64) {
 	return variance, edgeRatio
 }
 
+// cellSize is the side in pixels of the cells that reduce a W×H image to the working
+// resolution.
+func cellSize(W, H int) int { return max(1, (max(W, H)+workingLongSide-1)/workingLongSide) }
+
 // cells divides n source pixels into cells of f, the last one taking the rest.
 func cells(n, f int) int { return max(1, n/f) }
 
@@ -197,7 +201,7 @@ func reduce(img image.Image) working {
 	if W <= 0 || H <= 0 {
 		return working{}
 	}
-	f := max(1, (max(W, H)+workingLongSide-1)/workingLongSide)
+	f := cellSize(W, H)
 	ww, hh := cells(W, f), cells(H, f)
 	wk := working{w: ww, h: hh, luma: make([]uint8, ww*hh), chroma: make([]uint8, ww*hh)}
 
@@ -276,7 +280,7 @@ func cellOf(r, g, b float64) (luma, chroma uint8) {
 // convertYCC sets cells luma[i], chroma[i] from the sums sy[i], sb[i], sr[i] of their
 // pixels' Y, Cb and Cr, inv being 1 / the number of pixels of each cell. It runs over a
 // row of cells at once: one loop without calls or divisions per cell.
-func convertYCC(luma, chroma []uint8, sy, sb, sr []int32, inv float64) {
+func convertYCC[T int32 | float32](luma, chroma []uint8, sy, sb, sr []T, inv float64) {
 	luma, chroma = luma[:len(sy)], chroma[:len(sy)]
 	sb, sr = sb[:len(sy)], sr[:len(sy)]
 	for i, v := range sy {
