@@ -148,21 +148,32 @@ func shares(n, scale, size, f, count int) []share {
 	return out
 }
 
-// coeffs are a block's dequantized coefficients in natural order, with the rows (v) and
-// columns (u) that hold a non-zero one, and the quantization table of its component.
+// coeffs are a block's dequantized coefficients in natural order, the last one set (in
+// zig-zag order: those after it are zero), and the quantization table of its component.
 type coeffs struct {
-	c          [blockSize]float32
-	rows, cols uint8
-	qt         *block
+	c    [blockSize]float32
+	last int32
+	qt   *block
 }
 
-// set sets coefficient zig (zig-zag order) from its quantized value.
+// set sets coefficient zig (zig-zag order, increasing from one call to the next) from its
+// quantized value.
 func (b *coeffs) set(zig int32, v int32) {
-	k := unzig[zig]
-	b.c[k] = float32(v * b.qt[zig])
-	b.rows |= 1 << (k >> 3)
-	b.cols |= 1 << (k & 7)
+	b.c[unzig[zig]] = float32(v * b.qt[zig])
+	b.last = zig
 }
+
+// rowsTo and colsTo are the rows (v) and the columns (u) of the coefficients up to each in
+// zig-zag order, as bit masks.
+var rowsTo, colsTo = func() (rows, cols [blockSize]uint8) {
+	var r, c uint8
+	for zig, k := range unzig {
+		r |= 1 << (k >> 3)
+		c |= 1 << (k & 7)
+		rows[zig], cols[zig] = r, c
+	}
+	return rows, cols
+}()
 
 // reconstructBlock adds a progressive JPEG's block b, quantized, to the cells.
 func (d *decoder) reconstructBlock(b *block, bx, by, ci int) error {
@@ -192,8 +203,8 @@ func (d *decoder) addBlock(b *coeffs, bx, by, ci int) error {
 	col, row := &comp.cols[bx], &comp.rows[by]
 	// The level shift, +128 on every pixel, is 1024 on the DC coefficient (basis 1/8).
 	b.c[0] += 1024
-	rows := (b.rows | 1) & row.freqs
-	nu := mathbits.Len8((b.cols | 1) & col.freqs)
+	rows := rowsTo[b.last] & row.freqs
+	nu := mathbits.Len8(colsTo[b.last] & col.freqs)
 	sums := c.sums[ci]
 	for r := range row.n {
 		wy := row.w[8*r:][:8]

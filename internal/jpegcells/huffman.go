@@ -70,12 +70,19 @@ func (d *decoder) ensureNBits(n int32) error {
 
 // receiveExtend is the composition of RECEIVE and EXTEND, specified in section
 // F.2.2.1.
+//
+// (Changed for jpegcells: the scan's loop calls extend itself when d.bits holds t bits.)
 func (d *decoder) receiveExtend(t uint8) (int32, error) {
 	if d.bits.n < int32(t) {
 		if err := d.ensureNBits(int32(t)); err != nil {
 			return 0, err
 		}
 	}
+	return d.extend(t), nil
+}
+
+// extend takes t bits, which d.bits holds, and extends them (EXTEND of section F.2.2.1).
+func (d *decoder) extend(t uint8) int32 {
 	d.bits.n -= int32(t)
 	d.bits.m >>= t
 	s := int32(1) << t
@@ -83,7 +90,7 @@ func (d *decoder) receiveExtend(t uint8) (int32, error) {
 	if x < s>>1 {
 		x += ((-1) << t) + 1
 	}
-	return x, nil
+	return x
 }
 
 // processDHT processes a Define Huffman Table marker, and initializes a huffman
@@ -171,6 +178,24 @@ func (d *decoder) processDHT(n int) error {
 	return nil
 }
 
+// lookup decodes the next value from the look-up table when d.bits holds 8 bits or more
+// and the table holds the code (never for a table not initialized: its entries are 0).
+// (Added for jpegcells: small enough to inline into the scan's loop, which calls
+// decodeHuffman only when lookup cannot decode.)
+func (d *decoder) lookup(h *huffman) (uint8, bool) {
+	if d.bits.n < 8 {
+		return 0, false
+	}
+	v := h.lut[(d.bits.a>>uint32(d.bits.n-lutSize))&0xff]
+	if v == 0 {
+		return 0, false
+	}
+	n := (v & 0xff) - 1
+	d.bits.n -= int32(n)
+	d.bits.m >>= n
+	return uint8(v >> 8), true
+}
+
 // decodeHuffman returns the next Huffman-coded value from the bit-stream,
 // decoded according to h.
 func (d *decoder) decodeHuffman(h *huffman) (uint8, error) {
@@ -192,11 +217,8 @@ func (d *decoder) decodeHuffman(h *huffman) (uint8, error) {
 			goto slowPath
 		}
 	}
-	if v := h.lut[(d.bits.a>>uint32(d.bits.n-lutSize))&0xff]; v != 0 {
-		n := (v & 0xff) - 1
-		d.bits.n -= int32(n)
-		d.bits.m >>= n
-		return uint8(v >> 8), nil
+	if v, ok := d.lookup(h); ok {
+		return v, nil
 	}
 
 slowPath:

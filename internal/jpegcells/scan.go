@@ -216,9 +216,13 @@ func (d *decoder) processSOS(n int) error {
 							// Decode the AC coefficients, as specified in section F.2.2.2.
 							huff := &d.huff[acTable][scan[i].ta]
 							for ; zig <= zigEnd; zig++ {
-								value, err := d.decodeHuffman(huff)
-								if err != nil {
-									return err
+								// The common case inline (changed for jpegcells).
+								var err error
+								value, ok := d.lookup(huff)
+								if !ok {
+									if value, err = d.decodeHuffman(huff); err != nil {
+										return err
+									}
 								}
 								val0 := value >> 4
 								val1 := value & 0x0f
@@ -227,8 +231,10 @@ func (d *decoder) processSOS(n int) error {
 									if zig > zigEnd {
 										break
 									}
-									ac, err := d.receiveExtend(val1)
-									if err != nil {
+									var ac int32
+									if d.bits.n >= int32(val1) {
+										ac = d.extend(val1)
+									} else if ac, err = d.receiveExtend(val1); err != nil {
 										return err
 									}
 									if d.progressive {
