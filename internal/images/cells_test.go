@@ -19,7 +19,13 @@ import (
 // decoding it whole and reducing it gives, and nearly the same working image, over photos,
 // documents, faces and ID cards at sizes whose cells are 3 and 5 pixels (a 5 MP and a
 // 12 MP phone photo), under every check that reads the working image.
+//
+// It has no goroutines, and the race detector made it take two minutes: under -race it
+// skips, and .ci/run runs it once more without the detector.
 func TestJPEGCellsSameWarnings(t *testing.T) {
+	if raceEnabled {
+		t.Skip("no goroutines to check and minutes under -race: .ci/run runs it without the race detector")
+	}
 	face := facestest.Sample(t)
 	type sample struct {
 		name string
