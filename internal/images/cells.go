@@ -8,9 +8,10 @@ import (
 )
 
 // minJPEGCells is the smallest cell size at which a JPEG is reduced from its coefficients
-// (internal/jpegcells) rather than decoded and reduced: below it a block spreads over too
-// many cells for the weights to be cheaper than the inverse DCT (docs/benchmarks.md,
-// "12 MP acknowledgment").
+// (internal/jpegcells) rather than decoded and reduced. At 2 (a long side of 1,001–2,000 px,
+// a decode of tens of milliseconds) the working image's small rounding differences flipped
+// a face detection at the threshold's edge in TestJPEGCellsSameWarnings; from 3 on the
+// warnings are the same (docs/benchmarks.md, "The working image from the coefficients").
 const minJPEGCells = 3
 
 // decodeWorking decodes the image whose header is h to the working resolution: a JPEG of

@@ -128,8 +128,10 @@ type Options struct {
 	Faces filing.FaceCheck
 	// Thresholds of the quality warnings; zero fields take their defaults.
 	Thresholds Thresholds
-	// Observe, when set, is told how long each step took: "header", "decode", "strip",
-	// "analyse", or the whole of "fit" and "stitch" (the metrics' image step histogram).
+	// Observe, when set, is told how long each step took: "header", "decode" (to the
+	// working image: a large JPEG's coefficients to cells, otherwise the decode and the
+	// reduction), "strip", "analyse" (the measures and faces), or the whole of "fit" and
+	// "stitch" (the metrics' image step histogram).
 	Observe func(step string, d time.Duration)
 }
 
