@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -63,6 +64,9 @@ func main() {
 	log := cfg.Logger
 	if cfg.RedisURL == "" {
 		cfg.MetricsAddr = tryOutMetricsAddr(cfg.MetricsAddr, log)
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(admission.Procs()) // events beside busy cores (admission.Procs)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// Peak RSS under the decode and body budgets plus a fixed base (docs/benchmarks.md),

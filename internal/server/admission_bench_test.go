@@ -30,6 +30,17 @@ import (
 // photo12MP is a 4000×3000 JPEG of about 3.5 MB, like a phone's photo.
 var photo12MP = lazyPhoto(func(tb testing.TB) []byte { return photoJPEG(tb, 4000, 3000, 40, 85) })
 
+// procsAsTheCommand sets GOMAXPROCS to what cmd/beianscan runs with (admission.Procs),
+// unless the GOMAXPROCS variable is set, and returns the undo. A benchmark of the server as
+// it runs calls it; GOMAXPROCS=2 shows the server with as many Ps as cores.
+func procsAsTheCommand() func() {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return func() {}
+	}
+	old := runtime.GOMAXPROCS(admission.Procs())
+	return func() { runtime.GOMAXPROCS(old) }
+}
+
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v
@@ -44,9 +55,11 @@ func envInt(name string, def int) int {
 // publisher every 2 ms, one subscriber, own connections), from another process and from
 // this one. A phone answered 503 unavailable retries after its Retry-After
 // (details.retry_after_seconds), as the app does. Sub-benchmarks: image workers unbounded without a budget (as before admission),
-// 2, and 1 (cores − 1 here, the default). It also reports upload throughput.
+// 2, and 1 (cores − 1 here, the default). It also reports upload throughput. It runs with
+// GOMAXPROCS at admission.Procs, as cmd/beianscan does, unless GOMAXPROCS is set:
 //
 //	go test ./internal/server -run '^$' -bench EventsUnderUploadLoad -benchtime 1x -timeout 30m
+//	GOMAXPROCS=2 go test ./internal/server -run '^$' -bench 'EventsUnderUploadLoad/workers=1' -benchtime 1x
 func BenchmarkEventsUnderUploadLoad(b *testing.B) {
 	img := photo12MP(b)
 	n := envInt("BENCH_ORDERS", 200)
@@ -64,6 +77,7 @@ func BenchmarkEventsUnderUploadLoad(b *testing.B) {
 }
 
 func eventsUnderLoad(b *testing.B, img []byte, n, workers int) {
+	defer procsAsTheCommand()()
 	m := start(b, func(c *server.Config) {
 		c.DataDir = benchDir(b)
 		c.ImageWorkers = workers

@@ -44,11 +44,13 @@ import (
 // conns=reused keeps 32 alive. BEIANSCAN_CLAIM_CPUPROFILE and BEIANSCAN_CLAIM_MEMPROFILE
 // profile the server (this process) during the claims, BEIANSCAN_CLAIM_CLIENT_CPUPROFILE the
 // client process of each route; BEIANSCAN_CLAIM_CLIENT_PROCS sets the client's GOMAXPROCS.
+// The server runs with the command's GOMAXPROCS (procsAsTheCommand).
 //
 //	go test ./internal/server -run '^$' -bench ClaimHTTPOutside -benchtime 3000x -count 3
 func BenchmarkClaimHTTPOutside(b *testing.B) {
 	for _, conns := range []string{"fresh", "reused"} {
 		b.Run("conns="+conns, func(b *testing.B) {
+			defer procsAsTheCommand()()
 			m := benchServer(b)
 			var bodies bytes.Buffer
 			for i := 0; i < b.N; i++ {
