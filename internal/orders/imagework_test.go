@@ -82,13 +82,27 @@ func TestRefusedImageBlobDeleted(t *testing.T) {
 	good := jpegPhoto(t)
 	// The header and the first part of the scan, then the end: it strips, and fails to decode.
 	truncated := append(slices.Clip(good[:len(good)/2]), 0xFF, 0xD9)
+	// A photo large enough to be read from its coefficients (internal/jpegcells), truncated.
+	large := func() []byte {
+		m := image.NewYCbCr(image.Rect(0, 0, 2400, 1800), image.YCbCrSubsampleRatio420)
+		for i := range m.Y {
+			m.Y[i] = uint8(i * 7)
+		}
+		var b bytes.Buffer
+		if err := jpeg.Encode(&b, m, &jpeg.Options{Quality: 90}); err != nil {
+			t.Fatal(err)
+		}
+		return append(slices.Clip(b.Bytes()[:b.Len()/2]), 0xFF, 0xD9)
+	}()
 	small := func() []byte {
 		var b bytes.Buffer
 		jpeg.Encode(&b, image.NewRGBA(image.Rect(0, 0, 200, 200)), nil)
 		return b.Bytes()
 	}()
-	if _, err := images.Prepare(truncated, images.Options{}); err != nil {
-		t.Fatalf("the truncated JPEG does not pass Prepare (the test's premise): %v", err)
+	for _, data := range [][]byte{truncated, large} {
+		if _, err := images.Prepare(data, images.Options{}); err != nil {
+			t.Fatalf("the truncated JPEG does not pass Prepare (the test's premise): %v", err)
+		}
 	}
 	for _, tc := range []struct {
 		name    string
@@ -97,6 +111,7 @@ func TestRefusedImageBlobDeleted(t *testing.T) {
 		written bool
 	}{
 		{"corrupt", truncated, "corrupt_image", true},
+		{"corrupt, read from its coefficients", large, "corrupt_image", true},
 		{"too small", small, "image_too_small", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
